@@ -1,0 +1,37 @@
+# Rackhand — every target does its own set-up on a fresh Debian 12 machine (as root).
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+NODE_MODULES := node_modules/.package-lock.json
+# Debian packages the tests use as real peers (installed only when missing).
+TEST_PACKAGES := iproute2 nftables curl busybox-static isc-dhcp-client kea-admin \
+                 tftp-hpa atftp dnsmasq-base systemd
+TESTS ?= tests/unit/*.test.ts tests/net/*.test.ts
+TEST_CONCURRENCY ?= 1
+
+$(NODE_MODULES): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+.PHONY: deps test-deps build lint test demo clean
+deps: $(NODE_MODULES)
+
+test-deps: deps
+	@tests/setup/ensure-packages.sh $(TEST_PACKAGES)
+
+build: deps
+	npx tsc -p tsconfig.json
+	@chmod +x dist/daemon/cli/main.js
+
+lint: deps
+	npx tsc -p tsconfig.json --noEmit
+
+# node:test through tsx; its closing "# pass N / # fail N" lines are the verdict.
+test: test-deps build
+	node --import tsx --test --test-concurrency=$(TEST_CONCURRENCY) $(wildcard $(TESTS))
+
+demo: build
+	@tests/setup/demo.sh
+
+clean:
+	rm -rf dist var

@@ -1,0 +1,179 @@
+// The store as the rest of Rackhand sees it: plain data in, plain data out, every call async so
+// that a PostgreSQL backend can replace SQLite without touching a caller. "Not found" is a normal
+// answer (undefined), never an exception.
+import type { LifecycleEvent, Outcome, State, Actor } from '../lifecycle.js';
+
+export interface PowerSpec {
+  driver: string;
+  address?: string;
+  port?: number;
+  username?: string;
+  /** Where the password comes from; the password itself is never stored. */
+  password_env?: string;
+  password_file?: string;
+  [key: string]: unknown;
+}
+
+/** The last facts a machine's boot firmware or iPXE told the DHCP server. */
+export interface BootFacts {
+  arch?: number;
+  vendorClass?: string;
+  userClass?: string;
+  ip?: string;
+  interface?: string;
+  seenAt: string;
+}
+
+/** The inventory's view of a machine: what sync writes. */
+export interface MachineSpec {
+  name: string;
+  mac: string;
+  ip: string | null;
+  hostname: string;
+  profile: string | null;
+  tags: string[];
+  power: PowerSpec;
+}
+
+export interface MachineRecord extends MachineSpec {
+  state: State;
+  previousState: State | null;
+  lastError: string | null;
+  owner: string | null;
+  /** The profile of the deployment under way or done (may differ from the inventory's). */
+  deployProfile: string | null;
+  facts: Record<string, unknown> | null;
+  bootFacts: BootFacts | null;
+  source: 'inventory' | 'discovered';
+  /** Set when the machine left the inventory; its history stays. */
+  retiredAt: string | null;
+  stateChangedAt: string;
+  createdAt: string;
+  updatedAt: string;
+  /** Incremented by every write to the row. */
+  version: number;
+}
+
+export type EventKind = 'transition' | 'inventory' | 'auth' | 'boot' | 'power' | 'agent' | 'note';
+
+export interface EventRecord {
+  id: number;
+  time: string;
+  machine: string | null;
+  kind: EventKind;
+  event: string | null;
+  from: State | null;
+  to: State | null;
+  cause: string | null;
+  actor: string;
+  data: Record<string, unknown> | null;
+}
+
+export interface NewEvent {
+  machine: string | null;
+  kind: EventKind;
+  event?: string | null;
+  cause?: string | null;
+  actor: Actor | string;
+  data?: Record<string, unknown> | null;
+}
+
+export interface EventQuery {
+  machine?: string;
+  /** Only events with id greater than this (for --follow). */
+  afterId?: number;
+  /** Only events at or after this ISO time. */
+  since?: string;
+  limit?: number;
+}
+
+export type LeaseState = 'offered' | 'bound' | 'released' | 'declined';
+
+export interface LeaseRecord {
+  mac: string;
+  ip: string;
+  state: LeaseState;
+  /** Milliseconds since the epoch. */
+  expiresAt: number;
+  hostname: string | null;
+  machine: string | null;
+  updatedAt: number;
+}
+
+export type OperationState = 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface OperationRecord {
+  id: string;
+  machine: string;
+  kind: string;
+  /** Random per-operation secret carried by boot-time requests. */
+  token: string;
+  state: OperationState;
+  step: string | null;
+  progress: Record<string, unknown> | null;
+  error: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+export interface TransitionRequest {
+  machine: string;
+  outcome: Outcome;
+  cause: string | null;
+  actor: Actor | string;
+  /** Extra columns to set in the same write (for example the deploy profile). */
+  deployProfile?: string | null;
+  data?: Record<string, unknown> | null;
+}
+
+export type TransitionResult =
+  | { ok: true; machine: MachineRecord; event: EventRecord }
+  /** Lost the race: the machine was no longer in `outcome.from`. */
+  | { ok: false; current: MachineRecord | undefined };
+
+export interface SyncChange {
+  name: string;
+  change: 'enrolled' | 'updated' | 'retired' | 'restored';
+  fields?: Record<string, { from: unknown; to: unknown }>;
+}
+
+export interface Store {
+  /** Applies pending schema migrations; returns the schema version after. */
+  migrate(): Promise<number>;
+  close(): Promise<void>;
+
+  listMachines(opts?: { includeRetired?: boolean; state?: State; owner?: string }): Promise<MachineRecord[]>;
+  getMachine(name: string): Promise<MachineRecord | undefined>;
+  machineByMac(mac: string): Promise<MachineRecord | undefined>;
+
+  /** Makes the store's machines match the inventory, recording one event per change. */
+  syncInventory(specs: MachineSpec[], actor: string): Promise<SyncChange[]>;
+  /** Enrols a machine first seen by discovery (not from the inventory). */
+  enrolDiscovered(spec: MachineSpec): Promise<MachineRecord>;
+
+  /** One compare-and-set on the state and its event row, in one transaction. */
+  transition(req: TransitionRequest): Promise<TransitionResult>;
+  recordBootFacts(name: string, facts: BootFacts): Promise<void>;
+  setFacts(name: string, facts: Record<string, unknown>): Promise<void>;
+
+  appendEvent(ev: NewEvent): Promise<EventRecord>;
+  listEvents(q?: EventQuery): Promise<EventRecord[]>;
+  countEvents(): Promise<Record<string, number>>;
+
+  getLease(mac: string): Promise<LeaseRecord | undefined>;
+  leaseByIp(ip: string): Promise<LeaseRecord | undefined>;
+  listLeases(): Promise<LeaseRecord[]>;
+  /** Inserts or replaces the lease of `mac`; durable when the promise resolves. */
+  putLease(lease: LeaseRecord): Promise<void>;
+  /** Several lease writes in one transaction (one fsync for a burst of ACKs). */
+  putLeases(leases: LeaseRecord[]): Promise<void>;
+  deleteLease(mac: string): Promise<void>;
+
+  createOperation(op: Omit<OperationRecord, 'createdAt' | 'finishedAt' | 'state' | 'step' | 'progress' | 'error'>): Promise<OperationRecord>;
+  getOperation(id: string): Promise<OperationRecord | undefined>;
+  operationByToken(token: string): Promise<OperationRecord | undefined>;
+  activeOperation(machine: string): Promise<OperationRecord | undefined>;
+  updateOperation(id: string, patch: Partial<Pick<OperationRecord, 'state' | 'step' | 'progress' | 'error'>>): Promise<void>;
+}
+
+export type { LifecycleEvent };
