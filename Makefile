@@ -10,7 +10,8 @@ TESTS ?= tests/unit/*.test.ts tests/net/*.test.ts
 TEST_CONCURRENCY ?= 1
 
 $(NODE_MODULES): package.json package-lock.json
-	npm ci --no-audit --no-fund
+	# better-sqlite3 is built here from source: never fetch a prebuilt binary.
+	npm_config_build_from_source=true npm ci --no-audit --no-fund
 	@touch $@
 
 .PHONY: deps test-deps build lint test demo clean
