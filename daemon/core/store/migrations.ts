@@ -1,0 +1,85 @@
+// Versioned schema migrations, applied in order at start. Each runs in its own transaction with
+// the version bump, so a crash mid-migration leaves the previous version intact. Never edit a
+// migration that has shipped: add the next one.
+
+export interface Migration {
+  version: number;
+  says: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    says: 'machines, events, leases, operations',
+    sql: `
+      CREATE TABLE machines (
+        name             TEXT PRIMARY KEY,
+        mac              TEXT NOT NULL,
+        ip               TEXT,
+        hostname         TEXT NOT NULL,
+        profile          TEXT,
+        tags             TEXT NOT NULL DEFAULT '[]',
+        power            TEXT NOT NULL DEFAULT '{}',
+        state            TEXT NOT NULL,
+        previous_state   TEXT,
+        last_error       TEXT,
+        owner            TEXT,
+        deploy_profile   TEXT,
+        facts            TEXT,
+        boot_facts       TEXT,
+        source           TEXT NOT NULL DEFAULT 'inventory',
+        retired_at       TEXT,
+        state_changed_at TEXT NOT NULL,
+        created_at       TEXT NOT NULL,
+        updated_at       TEXT NOT NULL,
+        version          INTEGER NOT NULL DEFAULT 1
+      );
+      -- A MAC belongs to one live machine; a retired machine keeps its MAC in its history.
+      CREATE UNIQUE INDEX machines_live_mac ON machines(mac) WHERE retired_at IS NULL;
+      CREATE INDEX machines_state ON machines(state);
+
+      CREATE TABLE events (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        time       TEXT NOT NULL,
+        machine    TEXT,
+        kind       TEXT NOT NULL,
+        event      TEXT,
+        from_state TEXT,
+        to_state   TEXT,
+        cause      TEXT,
+        actor      TEXT NOT NULL,
+        data       TEXT
+      );
+      CREATE INDEX events_machine ON events(machine, id);
+      CREATE INDEX events_time ON events(time);
+
+      CREATE TABLE leases (
+        mac        TEXT PRIMARY KEY,
+        ip         TEXT NOT NULL UNIQUE,
+        state      TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        hostname   TEXT,
+        machine    TEXT,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX leases_expiry ON leases(expires_at);
+
+      CREATE TABLE operations (
+        id          TEXT PRIMARY KEY,
+        machine     TEXT NOT NULL REFERENCES machines(name) ON UPDATE CASCADE,
+        kind        TEXT NOT NULL,
+        token       TEXT NOT NULL UNIQUE,
+        state       TEXT NOT NULL,
+        step        TEXT,
+        progress    TEXT,
+        error       TEXT,
+        created_at  TEXT NOT NULL,
+        finished_at TEXT
+      );
+      CREATE INDEX operations_machine ON operations(machine, created_at);
+    `,
+  },
+];
+
+export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

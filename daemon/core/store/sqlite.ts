@@ -1,0 +1,280 @@
+// The SQLite store: one file in the state directory, WAL journal (readers never block the writer,
+// and a process killed at any instant leaves the last committed transaction intact), foreign
+// keys on, a busy timeout so two processes on one file wait rather than fail.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { MIGRATIONS } from './migrations.js';
+import { machineFromRow, eventFromRow, leaseFromRow, operationFromRow, json, type Row } from './rows.js';
+import type {
+  BootFacts, EventQuery, EventRecord, LeaseRecord, MachineRecord, MachineSpec, NewEvent,
+  OperationRecord, Store, SyncChange, TransitionRequest, TransitionResult,
+} from './types.js';
+import type { State } from '../lifecycle.js';
+
+const now = () => new Date().toISOString();
+
+/** Fields of a machine that come from the inventory, compared on every sync. */
+const SPEC_FIELDS = ['mac', 'ip', 'hostname', 'profile', 'tags', 'power'] as const;
+
+export interface SqliteOptions {
+  /** `normal` survives a process crash; `full` also survives power loss, at an fsync per commit. */
+  synchronous?: 'normal' | 'full';
+}
+
+export async function openSqliteStore(file: string, opts: SqliteOptions = {}): Promise<SqliteStore> {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const store = new SqliteStore(new Database(file), opts);
+  await store.migrate();
+  return store;
+}
+
+export class SqliteStore implements Store {
+  constructor(readonly db: Database.Database, opts: SqliteOptions = {}) {
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${opts.synchronous ?? 'normal'}`);
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+  }
+
+  async migrate(): Promise<number> {
+    const current = () => this.db.pragma('user_version', { simple: true }) as number;
+    for (const m of MIGRATIONS) {
+      this.db.transaction(() => {
+        // Re-read inside the write lock: another process may have migrated meanwhile.
+        if (current() >= m.version) return;
+        this.db.exec(m.sql);
+        this.db.pragma(`user_version = ${m.version}`);
+      }).immediate();
+    }
+    return current();
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  async listMachines(opts: { includeRetired?: boolean; state?: State; owner?: string } = {}): Promise<MachineRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (!opts.includeRetired) where.push('retired_at IS NULL');
+    if (opts.state) { where.push('state = ?'); params.push(opts.state); }
+    if (opts.owner) { where.push('owner = ?'); params.push(opts.owner); }
+    const sql = `SELECT * FROM machines ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY name`;
+    return (this.db.prepare(sql).all(...params) as Row[]).map(machineFromRow);
+  }
+
+  async getMachine(name: string): Promise<MachineRecord | undefined> {
+    return this.machineSync(name);
+  }
+
+  private machineSync(name: string): MachineRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM machines WHERE name = ?').get(name) as Row | undefined;
+    return row && machineFromRow(row);
+  }
+
+  async machineByMac(mac: string): Promise<MachineRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM machines WHERE mac = ? AND retired_at IS NULL').get(mac.toLowerCase()) as Row | undefined;
+    return row && machineFromRow(row);
+  }
+
+  async syncInventory(specs: MachineSpec[], actor: string): Promise<SyncChange[]> {
+    return this.db.transaction(() => {
+      const changes: SyncChange[] = [];
+      const wanted = new Set(specs.map((s) => s.name));
+      const t = now();
+      // Retire first, so a machine renamed in the file frees its MAC for its new name.
+      const live = this.db.prepare("SELECT name FROM machines WHERE source = 'inventory' AND retired_at IS NULL").all() as { name: string }[];
+      for (const { name } of live) {
+        if (wanted.has(name)) continue;
+        this.db.prepare('UPDATE machines SET retired_at = ?, updated_at = ?, version = version + 1 WHERE name = ?').run(t, t, name);
+        this.insertEvent({ machine: name, kind: 'inventory', event: 'retired', cause: 'removed from the inventory', actor });
+        changes.push({ name, change: 'retired' });
+      }
+      for (const spec of specs) {
+        const change = this.syncOne(spec, actor, t);
+        if (change) changes.push(change);
+      }
+      return changes;
+    }).immediate();
+  }
+
+  private syncOne(spec: MachineSpec, actor: string, t: string): SyncChange | undefined {
+    const existing = this.machineSync(spec.name);
+    const holder = this.db.prepare('SELECT name, source FROM machines WHERE mac = ? AND retired_at IS NULL AND name != ?')
+      .get(spec.mac, spec.name) as { name: string; source: string } | undefined;
+    if (holder) {
+      // Only a discovered machine can hold a MAC the inventory now claims: the inventory
+      // validator refuses duplicate MACs among inventory machines.
+      this.db.prepare('UPDATE machines SET retired_at = ?, updated_at = ?, version = version + 1 WHERE name = ?').run(t, t, holder.name);
+      this.insertEvent({ machine: holder.name, kind: 'inventory', event: 'retired', cause: `MAC ${spec.mac} now belongs to ${spec.name} in the inventory`, actor });
+    }
+    if (!existing) {
+      this.db.prepare(`INSERT INTO machines (name, mac, ip, hostname, profile, tags, power, state, source,
+          state_changed_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'enrolled', 'inventory', ?, ?, ?)`)
+        .run(spec.name, spec.mac, spec.ip, spec.hostname, spec.profile, json(spec.tags), json(spec.power), t, t, t);
+      this.insertEvent({ machine: spec.name, kind: 'transition', event: 'enrol', to: 'enrolled', cause: 'added to the inventory', actor });
+      return { name: spec.name, change: 'enrolled' };
+    }
+    const fields: Record<string, { from: unknown; to: unknown }> = {};
+    for (const f of SPEC_FIELDS) {
+      if (JSON.stringify(existing[f]) !== JSON.stringify(spec[f])) fields[f] = { from: existing[f], to: spec[f] };
+    }
+    const restored = existing.retiredAt !== null || existing.source !== 'inventory';
+    if (!restored && Object.keys(fields).length === 0) return undefined;
+    this.db.prepare(`UPDATE machines SET mac = ?, ip = ?, hostname = ?, profile = ?, tags = ?, power = ?,
+        source = 'inventory', retired_at = NULL, updated_at = ?, version = version + 1 WHERE name = ?`)
+      .run(spec.mac, spec.ip, spec.hostname, spec.profile, json(spec.tags), json(spec.power), t, spec.name);
+    const change = restored ? 'restored' : 'updated';
+    this.insertEvent({
+      machine: spec.name, kind: 'inventory', event: change, actor,
+      cause: restored ? 'back in the inventory' : `changed: ${Object.keys(fields).join(', ')}`,
+      data: Object.keys(fields).length ? { fields } : null,
+    });
+    return { name: spec.name, change, fields };
+  }
+
+  async enrolDiscovered(spec: MachineSpec): Promise<MachineRecord> {
+    return this.db.transaction(() => {
+      const existing = this.db.prepare('SELECT * FROM machines WHERE mac = ? AND retired_at IS NULL').get(spec.mac) as Row | undefined;
+      if (existing) return machineFromRow(existing);
+      const t = now();
+      this.db.prepare(`INSERT INTO machines (name, mac, ip, hostname, profile, tags, power, state, source,
+          state_changed_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'enrolled', 'discovered', ?, ?, ?)`)
+        .run(spec.name, spec.mac, spec.ip, spec.hostname, spec.profile, json(spec.tags), json(spec.power), t, t, t);
+      this.insertEvent({ machine: spec.name, kind: 'transition', event: 'enrol', to: 'enrolled', cause: 'discovered by PXE', actor: 'system' });
+      return this.machineSync(spec.name)!;
+    }).immediate();
+  }
+
+  async transition(req: TransitionRequest): Promise<TransitionResult> {
+    const { outcome } = req;
+    return this.db.transaction((): TransitionResult => {
+      const t = now();
+      const setProfile = req.deployProfile !== undefined;
+      const result = this.db.prepare(`UPDATE machines SET state = ?, previous_state = ?, last_error = ?, owner = ?,
+          ${setProfile ? 'deploy_profile = ?,' : ''} state_changed_at = ?, updated_at = ?, version = version + 1
+          WHERE name = ? AND state = ?`)
+        .run(outcome.to, outcome.previousState, outcome.lastError, outcome.owner,
+          ...(setProfile ? [req.deployProfile ?? null] : []), t, t, req.machine, outcome.from);
+      if (result.changes !== 1) return { ok: false, current: this.machineSync(req.machine) };
+      const event = this.insertEvent({
+        machine: req.machine, kind: 'transition', event: outcome.event, from: outcome.from, to: outcome.to,
+        cause: req.cause ?? outcome.lastError, actor: req.actor, data: req.data ?? null,
+      });
+      return { ok: true, machine: this.machineSync(req.machine)!, event };
+    }).immediate();
+  }
+
+  async recordBootFacts(name: string, facts: BootFacts): Promise<void> {
+    this.db.prepare('UPDATE machines SET boot_facts = ? WHERE name = ?').run(json(facts), name);
+  }
+
+  async setFacts(name: string, facts: Record<string, unknown>): Promise<void> {
+    this.db.prepare('UPDATE machines SET facts = ?, updated_at = ?, version = version + 1 WHERE name = ?').run(json(facts), now(), name);
+  }
+
+  async appendEvent(ev: NewEvent): Promise<EventRecord> {
+    return this.insertEvent(ev);
+  }
+
+  private insertEvent(ev: NewEvent & { from?: State | null; to?: State | null }): EventRecord {
+    const info = this.db.prepare(`INSERT INTO events (time, machine, kind, event, from_state, to_state, cause, actor, data)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(now(), ev.machine, ev.kind, ev.event ?? null, ev.from ?? null, ev.to ?? null, ev.cause ?? null, ev.actor,
+        ev.data ? json(ev.data) : null);
+    return eventFromRow(this.db.prepare('SELECT * FROM events WHERE id = ?').get(info.lastInsertRowid) as Row);
+  }
+
+  async listEvents(q: EventQuery = {}): Promise<EventRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (q.machine) { where.push('machine = ?'); params.push(q.machine); }
+    if (q.since) { where.push('time >= ?'); params.push(q.since); }
+    if (q.afterId !== undefined) { where.push('id > ?'); params.push(q.afterId); }
+    const limit = Math.min(Math.max(q.limit ?? 1000, 1), 10000);
+    const filter = where.length ? 'WHERE ' + where.join(' AND ') : '';
+    // Following (afterId) reads forward; otherwise the latest `limit` events, oldest first.
+    const sql = q.afterId !== undefined || q.since
+      ? `SELECT * FROM events ${filter} ORDER BY id ASC LIMIT ${limit}`
+      : `SELECT * FROM (SELECT * FROM events ${filter} ORDER BY id DESC LIMIT ${limit}) ORDER BY id ASC`;
+    return (this.db.prepare(sql).all(...params) as Row[]).map(eventFromRow);
+  }
+
+  async countEvents(): Promise<Record<string, number>> {
+    const rows = this.db.prepare('SELECT kind, COUNT(*) AS n FROM events GROUP BY kind').all() as { kind: string; n: number }[];
+    return Object.fromEntries(rows.map((r) => [r.kind, r.n]));
+  }
+
+  async getLease(mac: string): Promise<LeaseRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM leases WHERE mac = ?').get(mac) as Row | undefined;
+    return row && leaseFromRow(row);
+  }
+
+  async leaseByIp(ip: string): Promise<LeaseRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM leases WHERE ip = ?').get(ip) as Row | undefined;
+    return row && leaseFromRow(row);
+  }
+
+  async listLeases(): Promise<LeaseRecord[]> {
+    return (this.db.prepare('SELECT * FROM leases ORDER BY ip').all() as Row[]).map(leaseFromRow);
+  }
+
+  private putLeaseStmt?: Database.Statement;
+  private writeLease(l: LeaseRecord): void {
+    // An address moves between MACs only through expiry or release: drop any other holder first.
+    this.db.prepare('DELETE FROM leases WHERE ip = ? AND mac != ?').run(l.ip, l.mac);
+    this.putLeaseStmt ??= this.db.prepare(`INSERT INTO leases (mac, ip, state, expires_at, hostname, machine, updated_at)
+        VALUES (@mac, @ip, @state, @expiresAt, @hostname, @machine, @updatedAt)
+        ON CONFLICT(mac) DO UPDATE SET ip = excluded.ip, state = excluded.state, expires_at = excluded.expires_at,
+          hostname = excluded.hostname, machine = excluded.machine, updated_at = excluded.updated_at`);
+    this.putLeaseStmt.run(l);
+  }
+
+  async putLease(lease: LeaseRecord): Promise<void> {
+    this.db.transaction(() => this.writeLease(lease)).immediate();
+  }
+
+  async putLeases(leases: LeaseRecord[]): Promise<void> {
+    this.db.transaction(() => { for (const l of leases) this.writeLease(l); }).immediate();
+  }
+
+  async deleteLease(mac: string): Promise<void> {
+    this.db.prepare('DELETE FROM leases WHERE mac = ?').run(mac);
+  }
+
+  async createOperation(op: Pick<OperationRecord, 'id' | 'machine' | 'kind' | 'token'>): Promise<OperationRecord> {
+    this.db.prepare(`INSERT INTO operations (id, machine, kind, token, state, created_at) VALUES (?, ?, ?, ?, 'running', ?)`)
+      .run(op.id, op.machine, op.kind, op.token, now());
+    return (await this.getOperation(op.id))!;
+  }
+
+  async getOperation(id: string): Promise<OperationRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM operations WHERE id = ?').get(id) as Row | undefined;
+    return row && operationFromRow(row);
+  }
+
+  async operationByToken(token: string): Promise<OperationRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM operations WHERE token = ?').get(token) as Row | undefined;
+    return row && operationFromRow(row);
+  }
+
+  async activeOperation(machine: string): Promise<OperationRecord | undefined> {
+    const row = this.db.prepare("SELECT * FROM operations WHERE machine = ? AND state = 'running' ORDER BY created_at DESC LIMIT 1")
+      .get(machine) as Row | undefined;
+    return row && operationFromRow(row);
+  }
+
+  async updateOperation(id: string, patch: Partial<Pick<OperationRecord, 'state' | 'step' | 'progress' | 'error'>>): Promise<void> {
+    const sets: string[] = [];
+    const params: unknown[] = [];
+    if (patch.state !== undefined) {
+      sets.push('state = ?'); params.push(patch.state);
+      if (patch.state !== 'running') { sets.push('finished_at = ?'); params.push(now()); }
+    }
+    if (patch.step !== undefined) { sets.push('step = ?'); params.push(patch.step); }
+    if (patch.progress !== undefined) { sets.push('progress = ?'); params.push(json(patch.progress)); }
+    if (patch.error !== undefined) { sets.push('error = ?'); params.push(patch.error); }
+    if (sets.length) this.db.prepare(`UPDATE operations SET ${sets.join(', ')} WHERE id = ?`).run(...params, id);
+  }
+}
