@@ -1,0 +1,142 @@
+// The shape of inventory.yaml (SPEC §9) as zod schemas. Objects are strict: a misspelt key is an
+// error with its line, not a silently ignored setting. Checks that span fields (duplicates,
+// subnets, pools, profile references, files) live in checks.ts, so all errors come out at once.
+import { z } from 'zod';
+import { normalizeMac, parseCidr, parseIPv4, parseRange } from '../net.js';
+
+const ipv4 = z.string().refine((s) => parseIPv4(s) !== undefined, { error: 'not an IPv4 address (a.b.c.d)' });
+const cidr = z.string().refine((s) => parseCidr(s) !== undefined, { error: 'not a subnet in CIDR form with no host bits (10.20.0.0/24)' });
+const range = z.string().refine((s) => parseRange(s) !== undefined, { error: 'not an address range (first-last, first ≤ last)' });
+const mac = z.string().refine((s) => normalizeMac(s) !== undefined, { error: 'not a MAC address (52:54:00:12:34:56)' })
+  .transform((s) => normalizeMac(s)!);
+const port = z.number().int().min(1).max(65535);
+const seconds = z.number().int().positive();
+// Names become hostnames, file names and URL segments: keep them to what all three accept.
+const name = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, { error: 'use lower-case letters, digits and inner hyphens (at most 63)' });
+const relPath = z.string().min(1);
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, { error: 'a sha256 is 64 lower-case hex digits' });
+
+const relayedSubnet = z.strictObject({
+  subnet: cidr,
+  router: ipv4.optional(),
+  dns: z.array(ipv4).optional(),
+  pool: range.optional(),
+});
+
+const dhcp = z.strictObject({
+  mode: z.enum(['full', 'proxy'], { error: (iss) => `unknown DHCP mode ${JSON.stringify(iss.input)}: use full or proxy` }),
+  subnet: cidr.optional(),
+  router: ipv4.optional(),
+  dns: z.array(ipv4).optional(),
+  pool: range.optional(),
+  lease_time: seconds.default(3600),
+  relayed: z.array(relayedSubnet).default([]),
+});
+
+const timeouts = z.strictObject({
+  inspecting: seconds.optional(),
+  deploying: seconds.optional(),
+  releasing: seconds.optional(),
+});
+
+export const siteSchema = z.strictObject({
+  interface: z.string().min(1).max(15),
+  address: ipv4,
+  http_port: port.default(8080),
+  /** Address the HTTP server listens on; defaults to every address (the API is reached from the management side). */
+  http_listen: ipv4.default('0.0.0.0'),
+  dhcp,
+  discovery: z.boolean().default(false),
+  boot_files: z.record(z.string().regex(/^\d+$/, { error: 'keys are client architecture numbers (option 93)' }), relPath).default({}),
+  timeouts: timeouts.default({}),
+  templates_dir: relPath.default('templates'),
+  images_dir: relPath.default('boot-images'),
+});
+
+const imageProfile = z.strictObject({
+  kind: z.literal('image'),
+  description: z.string().optional(),
+  image: z.strictObject({ url: relPath, sha256 }),
+  user_data: relPath.optional(),
+  vendor_data: relPath.optional(),
+  network_config: relPath.optional(),
+  kernel_args: z.string().optional(),
+});
+
+const installerProfile = z.strictObject({
+  kind: z.literal('installer'),
+  description: z.string().optional(),
+  kernel: relPath,
+  initrd: relPath,
+  cmdline: z.string(),
+  answer: relPath,
+});
+
+export const profileSchema = z.discriminatedUnion('kind', [imageProfile, installerProfile], {
+  error: (iss) => (iss.code === 'invalid_union' ? 'kind must be image or installer' : undefined),
+});
+
+const inlinePassword = z.never({ error: 'a BMC password is never written inline: use password_env or password_file' }).optional();
+const passwordSource = { password_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(), password_file: relPath.optional() };
+
+const ipmiPower = z.strictObject({
+  driver: z.literal('ipmi'),
+  address: z.string().min(1),
+  port: port.default(623),
+  username: z.string().min(1),
+  password: inlinePassword,
+  ...passwordSource,
+  /** RMCP+ cipher suite; 17 negotiates fastest here, 3 is the common fallback. */
+  cipher_suite: z.number().int().min(0).max(17).default(17),
+});
+
+const redfishPower = z.strictObject({
+  driver: z.literal('redfish'),
+  address: z.string().min(1),
+  port: port.optional(),
+  username: z.string().min(1),
+  password: inlinePassword,
+  ...passwordSource,
+  system: z.string().optional(),
+  ca_file: relPath.optional(),
+  insecure: z.boolean().default(false),
+  boot_mode: z.enum(['UEFI', 'Legacy']).optional(),
+});
+
+const wolPower = z.strictObject({
+  driver: z.literal('wol'),
+  broadcast: ipv4.optional(),
+  password: inlinePassword,
+});
+
+const manualPower = z.strictObject({ driver: z.literal('manual'), password: inlinePassword });
+
+const POWER_DRIVERS = ['ipmi', 'redfish', 'wol', 'manual'];
+export const powerSchema = z.discriminatedUnion('driver', [ipmiPower, redfishPower, wolPower, manualPower], {
+  error: (iss) => (iss.code === 'invalid_union'
+    ? `unknown power driver ${JSON.stringify((iss.input as { driver?: unknown } | undefined)?.driver)}: use ${POWER_DRIVERS.join(', ')}`
+    : undefined),
+});
+
+export const machineSchema = z.strictObject({
+  name,
+  mac,
+  ip: ipv4.optional(),
+  hostname: name.optional(),
+  profile: z.string().optional(),
+  tags: z.array(z.string().min(1)).default([]),
+  power: powerSchema.default({ driver: 'manual' }),
+});
+
+export const inventorySchema = z.strictObject({
+  site: siteSchema,
+  profiles: z.record(name, profileSchema).default({}),
+  machines: z.array(machineSchema).default([]),
+});
+
+export type Inventory = z.output<typeof inventorySchema>;
+export type Site = Inventory['site'];
+export type Profile = z.output<typeof profileSchema>;
+export type MachineEntry = z.output<typeof machineSchema>;
+export type PowerEntry = z.output<typeof powerSchema>;
+export const PASSWORD_SOURCES = ['password_env', 'password_file'] as const;
