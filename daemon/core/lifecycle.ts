@@ -109,8 +109,17 @@ export interface Outcome {
 
 export class IllegalTransition extends Error {
   readonly code = 'ILLEGAL_TRANSITION';
-  constructor(readonly state: State, readonly event: string, readonly allowed: LifecycleEvent[], detail?: string) {
-    super(detail ?? `cannot ${event} a machine that is ${state}; allowed: ${allowed.length ? allowed.join(', ') : 'none'}`);
+  constructor(readonly state: State, readonly event: string, readonly allowed: LifecycleEvent[], readonly detail?: string) {
+    super(detail ?? IllegalTransition.explain(state, event, allowed));
+  }
+
+  /** The message as one audience sees it: only the events that audience may send. */
+  messageFor(only: readonly LifecycleEvent[]): string {
+    return this.detail ?? IllegalTransition.explain(this.state, this.event, this.allowed.filter((e) => only.includes(e)));
+  }
+
+  private static explain(state: State, event: string, allowed: LifecycleEvent[]): string {
+    return `cannot ${event} a machine that is ${state}; allowed: ${allowed.length ? allowed.join(', ') : 'none'}`;
   }
 }
 

@@ -1,0 +1,113 @@
+// The HTTP application: /healthz and /metrics open, /api/v1 behind bearer tokens. Boot-time
+// routes (iPXE scripts, images, metadata, the agent) mount beside these in later modules.
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { ApiError } from './errors.js';
+import { machinesRouter } from './machines.js';
+import { eventsRouter } from './events.js';
+import type { TokenBook, TokenEntry } from './tokens.js';
+import type { Store } from '../core/store/types.js';
+import type { LoadedInventory } from '../core/inventory/load.js';
+import type { Logger } from '../log.js';
+import { ALL_STATES, TRANSITIONS, STATES } from '../core/lifecycle.js';
+
+export interface ApiContext {
+  store: Store;
+  tokens: TokenBook;
+  inventory: () => LoadedInventory;
+  logger: Logger;
+  registry: Registry;
+  version: string;
+  startedAt: Date;
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    principal?: TokenEntry;
+  }
+}
+
+export function createApp(ctx: ApiContext): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  const requests = new Counter({
+    name: 'rackhand_http_requests_total', help: 'HTTP requests by method, route and status',
+    labelNames: ['method', 'route', 'status'], registers: [ctx.registry],
+  });
+  new Gauge({
+    name: 'rackhand_machines', help: 'Machines by lifecycle state', labelNames: ['state'], registers: [ctx.registry],
+    async collect() {
+      const counts = Object.fromEntries(ALL_STATES.map((s) => [s, 0]));
+      for (const m of await ctx.store.listMachines()) counts[m.state]!++;
+      for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
+    },
+  });
+
+  app.use((req, res, next) => {
+    res.on('finish', () => {
+      const route = (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? 'unmatched' : req.path);
+      requests.inc({ method: req.method, route: `${req.baseUrl}${route}`, status: String(res.statusCode) });
+    });
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true, version: ctx.version, uptime_s: Math.round((Date.now() - ctx.startedAt.getTime()) / 1000) });
+  });
+  app.get('/metrics', async (_req, res, next) => {
+    try {
+      res.type(ctx.registry.contentType).send(await ctx.registry.metrics());
+    } catch (err) { next(err); }
+  });
+
+  const api = express.Router();
+  api.use(authenticate(ctx));
+  api.use(express.json({ limit: '256kb' }));
+  api.use('/machines', machinesRouter(ctx));
+  api.use('/events', eventsRouter(ctx));
+  api.get('/lifecycle', (_req, res) => {
+    res.json({ states: STATES, transitions: TRANSITIONS });
+  });
+  app.use('/api/v1', api);
+
+  app.use((req, _res, next) => next(new ApiError('NOT_FOUND', `no route ${req.method} ${req.path}`)));
+  app.use(errorHandler(ctx.logger));
+  return app;
+}
+
+function authenticate(ctx: ApiContext) {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    const header = req.get('authorization') ?? '';
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!m) return next(new ApiError('UNAUTHENTICATED', 'send Authorization: Bearer TOKEN (the token file is in the state directory)'));
+    const principal = ctx.tokens.find(m[1]!);
+    if (!principal) return next(new ApiError('UNAUTHENTICATED', 'unknown token'));
+    req.principal = principal;
+    if (req.method !== 'GET' && req.method !== 'HEAD' && principal.role === 'readonly') {
+      return next(new ApiError('FORBIDDEN', `token ${principal.name} is read-only`));
+    }
+    next();
+  };
+}
+
+function errorHandler(logger: Logger) {
+  return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    let apiError: ApiError;
+    if (err instanceof ApiError) apiError = err;
+    else if (isBodyParserError(err)) {
+      apiError = err.type === 'entity.too.large'
+        ? new ApiError('BAD_REQUEST', 'body is larger than 256 KiB', { field: 'body' })
+        : new ApiError('BAD_REQUEST', `body is not valid JSON: ${err.message}`, { field: 'body' });
+    } else {
+      logger.error({ err, method: req.method, path: req.path }, 'request failed');
+      apiError = new ApiError('INTERNAL', 'internal error; see the daemon log');
+    }
+    res.status(apiError.status).json(apiError.toJSON());
+  };
+}
+
+function isBodyParserError(err: unknown): err is { type: string; message: string; status: number } {
+  return typeof err === 'object' && err !== null && 'type' in err && typeof (err as { type: unknown }).type === 'string'
+    && String((err as { type: string }).type).startsWith('entity.');
+}

@@ -1,0 +1,26 @@
+// The API's error catalogue: a stable code, its HTTP status, and a body that names the failing
+// field (for bad input) or the allowed events (for an illegal transition).
+
+export const ERROR_CODES = {
+  BAD_REQUEST: { status: 400, says: 'the request is malformed; `field` names what is wrong' },
+  UNAUTHENTICATED: { status: 401, says: 'no bearer token, or an unknown one' },
+  FORBIDDEN: { status: 403, says: 'the token may not do this (a read-only token mutating)' },
+  NOT_FOUND: { status: 404, says: 'no such machine, route or resource' },
+  ILLEGAL_TRANSITION: { status: 409, says: 'the machine\'s state does not allow this event; `allowed` lists what it does' },
+  CONFLICT: { status: 409, says: 'the machine changed state meanwhile; retry' },
+  INTERNAL: { status: 500, says: 'a bug or an unexpected failure; the daemon log has the cause' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class ApiError extends Error {
+  constructor(readonly code: ErrorCode, message: string, readonly extra: { field?: string; allowed?: string[] } = {}) {
+    super(message);
+  }
+  get status(): number {
+    return ERROR_CODES[this.code].status;
+  }
+  toJSON() {
+    return { error: { code: this.code, message: this.message, ...this.extra } };
+  }
+}

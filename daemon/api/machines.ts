@@ -1,0 +1,75 @@
+// /api/v1/machines: list, show, and lifecycle actions (POST …/actions/EVENT).
+import { Router } from 'express';
+import { z } from 'zod';
+import { ApiError } from './errors.js';
+import { parseInput } from './validate.js';
+import { machineView } from './views.js';
+import type { ApiContext } from './app.js';
+import { ALL_STATES, IllegalTransition, OPERATOR_EVENTS, type OperatorEvent } from '../core/lifecycle.js';
+import { act, MachineNotFound, TransitionConflict } from '../core/actions.js';
+
+const listQuery = z.strictObject({
+  state: z.enum(ALL_STATES as [string, ...string[]]).optional(),
+  include_retired: z.enum(['true', 'false']).optional(),
+});
+
+const actionBody = z.strictObject({
+  reason: z.string().max(500).optional(),
+  profile: z.string().min(1).optional(),
+  owner: z.string().min(1).max(100).optional(),
+});
+
+export function machinesRouter(ctx: ApiContext): Router {
+  const router = Router();
+  const timeouts = () => ctx.inventory().inventory.site.timeouts;
+
+  router.get('/', async (req, res) => {
+    const q = parseInput(listQuery, req.query, 'query');
+    const machines = await ctx.store.listMachines({ state: q.state as never, includeRetired: q.include_retired === 'true' });
+    res.json({ machines: machines.map((m) => machineView(m, { timeouts: timeouts() })) });
+  });
+
+  router.get('/:name', async (req, res) => {
+    const m = await ctx.store.getMachine(req.params.name);
+    if (!m) throw new ApiError('NOT_FOUND', `no machine named ${req.params.name}`);
+    res.json({ machine: machineView(m, { timeouts: timeouts() }) });
+  });
+
+  router.post('/:name/actions/:event', async (req, res) => {
+    const event = req.params.event;
+    if (!(OPERATOR_EVENTS as readonly string[]).includes(event)) {
+      throw new ApiError('NOT_FOUND', `no action ${event}; actions: ${OPERATOR_EVENTS.join(', ')}`);
+    }
+    const body = parseInput(actionBody, req.body, 'body');
+    const inventory = ctx.inventory().inventory;
+    let deployProfile: string | undefined;
+    if (event === 'deploy' || event === 'reimage') {
+      const current = await ctx.store.getMachine(req.params.name);
+      deployProfile = body.profile ?? current?.deployProfile ?? current?.profile ?? undefined;
+      if (current && !deployProfile) throw new ApiError('BAD_REQUEST', 'body.profile: the machine has no profile; name one', { field: 'body.profile' });
+    } else if (body.profile !== undefined) {
+      throw new ApiError('BAD_REQUEST', `body.profile: only deploy and reimage take a profile`, { field: 'body.profile' });
+    }
+    if (deployProfile !== undefined && !(deployProfile in inventory.profiles)) {
+      throw new ApiError('BAD_REQUEST', `body.profile: no profile named ${deployProfile}`, { field: 'body.profile' });
+    }
+    if (event === 'allocate' && !body.owner) throw new ApiError('BAD_REQUEST', 'body.owner: allocate needs an owner', { field: 'body.owner' });
+    try {
+      const result = await act(ctx.store, {
+        machine: req.params.name, event: event as OperatorEvent, actor: `operator:${req.principal!.name}`,
+        reason: body.reason, owner: body.owner, cause: body.reason ?? `${event} requested through the API`,
+        deployProfile, data: deployProfile ? { profile: deployProfile } : undefined,
+      });
+      ctx.logger.info({ machine: result.machine.name, from: result.event.from, to: result.event.to, event }, `moved to ${result.event.to} from ${result.event.from}`);
+      res.json({ machine: machineView(result.machine, { timeouts: timeouts() }), event: result.event });
+    } catch (err) {
+      if (err instanceof MachineNotFound) throw new ApiError('NOT_FOUND', err.message);
+      if (err instanceof IllegalTransition) {
+        throw new ApiError('ILLEGAL_TRANSITION', err.messageFor(OPERATOR_EVENTS), { allowed: err.allowed.filter((e) => (OPERATOR_EVENTS as readonly string[]).includes(e)) });
+      }
+      if (err instanceof TransitionConflict) throw new ApiError('CONFLICT', err.message);
+      throw err;
+    }
+  });
+  return router;
+}

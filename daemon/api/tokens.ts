@@ -1,0 +1,63 @@
+// API bearer tokens, kept in a file in the state directory (mode 0600). The first start writes
+// one admin token and says where; operators add read-only tokens by editing the file.
+import { randomBytes, createHash, timingSafeEqual } from 'node:crypto';
+import { chmodSync, existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+export const TOKEN_FILE = 'tokens.json';
+export type Role = 'admin' | 'readonly';
+
+const tokenFileSchema = z.object({
+  tokens: z.array(z.object({
+    name: z.string().min(1),
+    role: z.enum(['admin', 'readonly']),
+    token: z.string().min(16),
+  })),
+});
+export type TokenEntry = z.infer<typeof tokenFileSchema>['tokens'][number];
+
+export function newToken(): string {
+  return 'rh_' + randomBytes(24).toString('base64url');
+}
+
+/** Loads the token file, creating it with one admin token if it is missing. */
+export function ensureTokenFile(stateDir: string): { path: string; created: boolean } {
+  const path = join(stateDir, TOKEN_FILE);
+  if (existsSync(path)) {
+    chmodSync(path, 0o600); // tokens are secrets: keep the file private even if someone loosened it
+    return { path, created: false };
+  }
+  const body = JSON.stringify({ tokens: [{ name: 'admin', role: 'admin', token: newToken() }] }, null, 2) + '\n';
+  // Written under a temporary name with its final mode, then renamed: never readable half-made.
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, body, { mode: 0o600 });
+  renameSync(tmp, path);
+  return { path, created: true };
+}
+
+export function readTokenFile(path: string): TokenEntry[] {
+  return tokenFileSchema.parse(JSON.parse(readFileSync(path, 'utf8'))).tokens;
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/** Looks tokens up in constant time (by their digests), so a timing probe learns nothing. */
+export class TokenBook {
+  private entries: { digest: Buffer; entry: TokenEntry }[] = [];
+
+  constructor(entries: TokenEntry[]) {
+    this.replace(entries);
+  }
+
+  replace(entries: TokenEntry[]): void {
+    this.entries = entries.map((entry) => ({ digest: digest(entry.token), entry }));
+  }
+
+  find(token: string): TokenEntry | undefined {
+    const d = digest(token);
+    let found: TokenEntry | undefined;
+    for (const e of this.entries) if (timingSafeEqual(e.digest, d)) found = e.entry;
+    return found;
+  }
+}

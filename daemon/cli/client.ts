@@ -1,0 +1,59 @@
+// The CLI's side of the REST API. RACKHAND_URL and RACKHAND_TOKEN say where and who; without
+// them, the local daemon and the admin token from its state directory's token file.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { readTokenFile, TOKEN_FILE } from '../api/tokens.js';
+import { defaultStateDir } from './paths.js';
+
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode: 1 | 2 = 1) {
+    super(message);
+  }
+}
+
+export interface ApiClient {
+  get<T>(path: string): Promise<T>;
+  post<T>(path: string, body?: unknown): Promise<T>;
+}
+
+export function apiClient(opts: { url?: string; token?: string; stateDir?: string } = {}): ApiClient {
+  const base = (opts.url ?? process.env.RACKHAND_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
+  const token = opts.token ?? process.env.RACKHAND_TOKEN ?? localToken(opts.stateDir ?? defaultStateDir());
+  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    let res: Response;
+    try {
+      res = await fetch(base + path, {
+        method,
+        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      throw new CliError(`cannot reach the daemon at ${base} (${cause}); is \`rackhand serve\` running? (RACKHAND_URL)`);
+    }
+    const text = await res.text();
+    let parsed: unknown;
+    try { parsed = text ? JSON.parse(text) : {}; } catch { parsed = { error: { message: text.slice(0, 200) } }; }
+    if (!res.ok) {
+      const e = (parsed as { error?: { message?: string; allowed?: string[] } }).error;
+      const allowed = e?.allowed ? ` (allowed: ${e.allowed.join(', ') || 'none'})` : '';
+      throw new CliError(`${e?.message ?? `HTTP ${res.status}`}${e?.message?.includes('allowed:') ? '' : allowed}`);
+    }
+    return parsed as T;
+  };
+  return {
+    get: (path) => call('GET', path),
+    post: (path, body) => call('POST', path, body ?? {}),
+  };
+}
+
+function localToken(stateDir: string): string | undefined {
+  const file = join(stateDir, TOKEN_FILE);
+  if (!existsSync(file)) return undefined;
+  try {
+    return readTokenFile(file).find((t) => t.role === 'admin')?.token;
+  } catch {
+    return undefined;
+  }
+}

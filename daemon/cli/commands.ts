@@ -1,0 +1,92 @@
+// The CLI verbs that talk to the daemon: each reads its options, calls the API, and prints a
+// table or, with --json, the API's JSON unchanged.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ApiClient } from './client.js';
+import { CliError } from './client.js';
+import { ago, fields, table } from './format.js';
+
+type Machine = Record<string, unknown> & {
+  name: string; state: string; mac: string; ip: string | null; profile: string | null; owner: string | null;
+  last_error: string | null; state_changed_at: string; previous_state: string | null; allowed_events: string[];
+  deadline: string | null; retired: boolean; tags: string[]; deploy_profile: string | null;
+  power: { driver: string; address: string | null; port: number | null };
+};
+type Event = { id: number; time: string; machine: string | null; kind: string; event: string | null; from: string | null; to: string | null; cause: string | null; actor: string };
+
+const out = (s: string): void => { process.stdout.write(s + "\n"); };
+const enc = encodeURIComponent;
+
+export async function machinesCmd(api: ApiClient, o: { json: boolean; state?: string; all: boolean }): Promise<void> {
+  const q = new URLSearchParams();
+  if (o.state) q.set('state', o.state);
+  if (o.all) q.set('include_retired', 'true');
+  const { machines } = await api.get<{ machines: Machine[] }>(`/api/v1/machines${q.size ? '?' + q : ''}`);
+  if (o.json) return out(JSON.stringify({ machines }, null, 2));
+  if (!machines.length) return out('no machines');
+  out(table(['NAME', 'STATE', 'MAC', 'IP', 'PROFILE', 'OWNER', 'SINCE', 'NOTE'], machines.map((m) => [
+    m.name, m.state, m.mac, m.ip, m.deploy_profile ?? m.profile, m.owner, ago(m.state_changed_at),
+    m.retired ? 'retired' : m.last_error ?? '',
+  ])));
+}
+
+export async function showCmd(api: ApiClient, name: string, o: { json: boolean }): Promise<void> {
+  const { machine: m } = await api.get<{ machine: Machine }>(`/api/v1/machines/${enc(name)}`);
+  if (o.json) return out(JSON.stringify({ machine: m }, null, 2));
+  out(fields([
+    ['name', m.name], ['state', m.state + (m.retired ? ' (retired from the inventory)' : '')],
+    ['since', `${m.state_changed_at} (${ago(m.state_changed_at)})`],
+    ['deadline', m.deadline ? `${m.deadline} (${ago(m.deadline)})` : null],
+    ['previous state', m.previous_state], ['last error', m.last_error],
+    ['mac', m.mac], ['ip', m.ip], ['hostname', m.hostname], ['profile', m.profile], ['deploy profile', m.deploy_profile],
+    ['owner', m.owner], ['tags', m.tags.join(', ')],
+    ['power', [m.power.driver, m.power.address, m.power.port].filter((x) => x !== null).join(' ')],
+    ['allowed actions', m.allowed_events.join(', ')],
+    ['facts', m.facts ? JSON.stringify(m.facts) : null],
+    ['boot facts', m.boot_facts ? JSON.stringify(m.boot_facts) : null],
+  ]));
+}
+
+export async function actionCmd(api: ApiClient, name: string, event: string, body: Record<string, unknown>, o: { json: boolean }): Promise<void> {
+  const res = await api.post<{ machine: Machine; event: Event }>(`/api/v1/machines/${enc(name)}/actions/${event}`, body);
+  if (o.json) return out(JSON.stringify(res, null, 2));
+  out(`${res.machine.name}: ${res.event.from} → ${res.event.to}`);
+}
+
+function eventLine(e: Event): string {
+  const move = e.from || e.to ? `${e.from ?? '∅'} → ${e.to ?? '∅'}` : '';
+  return [e.time, e.machine ?? '-', e.kind, e.event ?? '', move, e.cause ? `(${e.cause})` : '', `by ${e.actor}`]
+    .filter(Boolean).join('  ');
+}
+
+export async function eventsCmd(api: ApiClient, o: { json: boolean; machine?: string; since?: string; limit?: number; follow: boolean }): Promise<void> {
+  const q = new URLSearchParams();
+  if (o.machine) q.set('machine', o.machine);
+  if (o.since) q.set('since', o.since);
+  q.set('limit', String(o.limit ?? 50));
+  let { events } = await api.get<{ events: Event[] }>(`/api/v1/events?${q}`);
+  const print = (es: Event[]) => { for (const e of es) out(o.json ? JSON.stringify(e) : eventLine(e)); };
+  if (o.json && !o.follow) return out(JSON.stringify({ events }, null, 2));
+  print(events);
+  if (!o.follow) return;
+  let last = events.at(-1)?.id ?? 0;
+  if (!events.length) {
+    // Nothing matched yet: start from the newest event overall, not from the beginning.
+    const newest = await api.get<{ events: Event[] }>('/api/v1/events?limit=1');
+    last = newest.events.at(-1)?.id ?? 0;
+  }
+  for (;;) {
+    await sleep(1000);
+    q.delete('since');
+    q.set('after', String(last));
+    q.set('limit', '1000');
+    ({ events } = await api.get<{ events: Event[] }>(`/api/v1/events?${q}`));
+    print(events);
+    last = events.at(-1)?.id ?? last;
+  }
+}
+
+export function needName(positionals: string[], verb: string): string {
+  const name = positionals[0];
+  if (!name) throw new CliError(`usage: rackhand ${verb} MACHINE`, 2);
+  return name;
+}

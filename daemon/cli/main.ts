@@ -1,0 +1,149 @@
+#!/usr/bin/env node
+// rackhand <verb>: `serve` runs the daemon, `validate` checks an inventory offline, every other
+// verb talks to the daemon's REST API. Exit codes: 0 ok, 1 failed, 2 bad usage.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { apiClient, CliError } from './client.js';
+import { actionCmd, eventsCmd, machinesCmd, needName, showCmd } from './commands.js';
+import { defaultInventory, defaultStateDir } from './paths.js';
+import { formatError } from '../core/inventory/load.js';
+import { validateInventory } from '../core/inventory/validate.js';
+import { mermaidDiagram } from '../core/lifecycle.js';
+import { createLogger } from '../log.js';
+import { VERSION } from '../version.js';
+
+const USAGE = `usage: rackhand <verb> [options]
+
+  serve [--inventory FILE] [--state-dir DIR] [--listen ADDR] [--port N]
+  validate [FILE]                       check an inventory and render its templates
+  machines [--state S] [--all]          list machines (--all: retired ones too)
+  show MACHINE                          one machine in full
+  events [MACHINE] [--since T] [--limit N] [--follow]
+  inspect MACHINE                       boot the agent to inspect the hardware
+  deploy MACHINE [--profile P]          deploy the machine's (or the given) profile
+  reimage MACHINE | release MACHINE | retry MACHINE
+  maintenance MACHINE on|off [--reason TEXT]
+
+  Read verbs take --json. The CLI reaches the daemon at RACKHAND_URL (default
+  http://127.0.0.1:8080) with RACKHAND_TOKEN (default: the admin token in the
+  state directory's tokens.json).`;
+
+const COMMON = { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } as const;
+
+function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
+  try {
+    return parseArgs({ args, options: { ...COMMON, ...options }, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new CliError((err as Error).message, 2);
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  if (!verb || verb === '--help' || verb === '-h' || verb === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return verb ? 0 : 2;
+  }
+  if (verb === '--version' || verb === 'version') {
+    process.stdout.write(VERSION + '\n');
+    return 0;
+  }
+  switch (verb) {
+    case 'serve': return serveCmd(rest);
+    case 'validate': {
+      const { positionals } = parse(rest, {});
+      const file = positionals[0] ?? defaultInventory();
+      const result = validateInventory(file);
+      if (!result.ok) {
+        for (const e of result.errors) process.stderr.write(formatError(e) + '\n');
+        process.stderr.write(`${result.errors.length} error${result.errors.length === 1 ? '' : 's'} in ${file}\n`);
+        return 2;
+      }
+      const inv = result.value.inventory;
+      process.stdout.write(`${file}: ok (${inv.machines.length} machines, ${Object.keys(inv.profiles).length} profiles)\n`);
+      return 0;
+    }
+    case 'diagram':
+      process.stdout.write(mermaidDiagram() + '\n');
+      return 0;
+  }
+
+  const api = () => apiClient();
+  const name = (p: string[]) => needName(p, verb);
+  switch (verb) {
+    case 'machines': {
+      const { values } = parse(rest, { state: { type: 'string' }, all: { type: 'boolean', default: false } });
+      await machinesCmd(api(), { json: values.json!, state: values.state, all: values.all! });
+      return 0;
+    }
+    case 'show': {
+      const { values, positionals } = parse(rest, {});
+      await showCmd(api(), name(positionals), { json: values.json! });
+      return 0;
+    }
+    case 'events': {
+      const { values, positionals } = parse(rest, { since: { type: 'string' }, limit: { type: 'string' }, follow: { type: 'boolean', short: 'f', default: false } });
+      const limit = values.limit === undefined ? undefined : Number(values.limit);
+      if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new CliError('--limit takes a positive whole number', 2);
+      await eventsCmd(api(), { json: values.json!, machine: positionals[0], since: values.since, limit, follow: values.follow! });
+      return 0;
+    }
+    case 'inspect': case 'retry': case 'release': case 'reimage': case 'deploy': {
+      const { values, positionals } = parse(rest, { profile: { type: 'string' }, reason: { type: 'string' } });
+      if (values.profile && verb !== 'deploy' && verb !== 'reimage') throw new CliError(`--profile goes with deploy and reimage`, 2);
+      await actionCmd(api(), name(positionals), verb, { profile: values.profile, reason: values.reason }, { json: values.json! });
+      return 0;
+    }
+    case 'maintenance': {
+      const { values, positionals } = parse(rest, { reason: { type: 'string' } });
+      const [machine, onOff] = positionals;
+      if (!machine || (onOff !== 'on' && onOff !== 'off')) throw new CliError('usage: rackhand maintenance MACHINE on|off', 2);
+      await actionCmd(api(), machine, `maintenance_${onOff}`, { reason: values.reason }, { json: values.json! });
+      return 0;
+    }
+    default:
+      throw new CliError(`unknown verb ${verb}\n${USAGE}`, 2);
+  }
+}
+
+async function serveCmd(rest: string[]): Promise<number> {
+  const { values } = parse(rest, {
+    inventory: { type: 'string' }, 'state-dir': { type: 'string' }, listen: { type: 'string' }, port: { type: 'string' },
+    'log-level': { type: 'string' },
+  });
+  const port = values.port === undefined ? undefined : Number(values.port);
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) throw new CliError('--port takes a port number', 2);
+  const logger = createLogger({ level: values['log-level'] });
+  const { startDaemon, InventoryInvalid } = await import('../serve.js');
+  let daemon;
+  try {
+    daemon = await startDaemon({
+      inventoryFile: values.inventory ?? defaultInventory(),
+      stateDir: values['state-dir'] ?? defaultStateDir(),
+      httpListen: values.listen, httpPort: port, logger,
+    });
+  } catch (err) {
+    if (err instanceof InventoryInvalid) {
+      process.stderr.write(err.message + '\n');
+      return 2;
+    }
+    throw err;
+  }
+  const stop = (signal: string) => {
+    logger.info({ signal }, 'stopping: draining requests');
+    daemon.close().then(() => { logger.info('stopped'); process.exit(0); }, (err) => { logger.error({ err }, 'stop failed'); process.exit(1); });
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => { daemon.reload().catch((err) => logger.error({ err }, 'reload failed')); });
+  return new Promise(() => { /* runs until a signal */ });
+}
+
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err) => {
+  if (err instanceof CliError) {
+    process.stderr.write(`rackhand: ${err.message}\n`);
+    process.exitCode = err.exitCode;
+  } else {
+    process.stderr.write(`rackhand: ${(err as Error).stack ?? err}\n`);
+    process.exitCode = 1;
+  }
+});

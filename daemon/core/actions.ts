@@ -1,0 +1,42 @@
+// Applying a lifecycle event to a stored machine: read, decide with the pure engine, write with
+// one compare-and-set. A lost race is re-decided once against the fresh state, so a caller sees
+// either success or the refusal that the machine's real state warrants.
+import { applyEvent, IllegalTransition, type Actor, type EventArgs, type LifecycleEvent } from './lifecycle.js';
+import type { EventRecord, MachineRecord, Store } from './store/types.js';
+
+export class MachineNotFound extends Error {
+  readonly code = 'NOT_FOUND';
+  constructor(readonly machine: string) {
+    super(`no machine named ${machine}`);
+  }
+}
+
+export class TransitionConflict extends Error {
+  readonly code = 'CONFLICT';
+}
+
+export interface ActRequest extends EventArgs {
+  machine: string;
+  event: LifecycleEvent;
+  actor: Actor | string;
+  cause?: string;
+  deployProfile?: string | null;
+  data?: Record<string, unknown>;
+}
+
+export async function act(store: Store, req: ActRequest): Promise<{ machine: MachineRecord; event: EventRecord }> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const machine = await store.getMachine(req.machine);
+    if (!machine || machine.retiredAt) throw new MachineNotFound(req.machine);
+    const outcome = applyEvent(machine, req.event, req);
+    const result = await store.transition({
+      machine: req.machine, outcome, actor: req.actor,
+      cause: req.cause ?? req.reason ?? null,
+      deployProfile: req.deployProfile, data: req.data ?? null,
+    });
+    if (result.ok) return { machine: result.machine, event: result.event };
+  }
+  throw new TransitionConflict(`${req.machine} changed state twice while ${req.event} was being applied; try again`);
+}
+
+export { IllegalTransition };

@@ -1,0 +1,122 @@
+// `rackhand serve`: validate the inventory, sync it into the store, start the listeners, sweep
+// timeouts, and handle signals — SIGTERM/SIGINT drain and exit 0, SIGHUP re-reads the inventory.
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Server } from 'node:http';
+import { createApp } from './api/app.js';
+import { ensureTokenFile, readTokenFile, TokenBook } from './api/tokens.js';
+import { validateInventory } from './core/inventory/validate.js';
+import { formatError, machineSpecs, type InventoryError, type LoadedInventory } from './core/inventory/load.js';
+import { openSqliteStore } from './core/store/sqlite.js';
+import { sweepTimeouts } from './core/timeouts.js';
+import type { Store } from './core/store/types.js';
+import { createRegistry } from './metrics.js';
+import type { Logger } from './log.js';
+import { VERSION } from './version.js';
+
+export interface ServeOptions {
+  inventoryFile: string;
+  stateDir: string;
+  logger: Logger;
+  /** Overrides of the inventory's HTTP listener (tests, several daemons on one host). */
+  httpListen?: string;
+  httpPort?: number;
+  /** Seconds between timeout sweeps. */
+  sweepInterval?: number;
+}
+
+export class InventoryInvalid extends Error {
+  constructor(readonly errors: InventoryError[]) {
+    super(errors.map(formatError).join('\n'));
+  }
+}
+
+export interface Daemon {
+  store: Store;
+  inventory(): LoadedInventory;
+  httpAddress(): { address: string; port: number };
+  reload(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
+  const { logger } = opts;
+  const first = validateInventory(opts.inventoryFile);
+  if (!first.ok) throw new InventoryInvalid(first.errors);
+  let loaded = first.value;
+
+  const stateDir = resolve(opts.stateDir);
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const store = await openSqliteStore(join(stateDir, 'rackhand.db'));
+  await syncMachines(store, loaded, logger);
+
+  const tokenFile = ensureTokenFile(stateDir);
+  if (tokenFile.created) logger.warn({ path: tokenFile.path }, `created the API token file ${tokenFile.path} with an admin token`);
+  const tokens = new TokenBook(readTokenFile(tokenFile.path));
+
+  const registry = createRegistry();
+  const app = createApp({ store, tokens, inventory: () => loaded, logger, registry, version: VERSION, startedAt: new Date() });
+  const site = loaded.inventory.site;
+  const host = opts.httpListen ?? site.http_listen;
+  const port = opts.httpPort ?? site.http_port;
+  const server: Server = await new Promise((resolveListen, reject) => {
+    const s = app.listen(port, host, () => resolveListen(s));
+    s.once('error', reject);
+  });
+  server.keepAliveTimeout = 5000;
+  const bound = server.address() as { address: string; port: number };
+  logger.info({ address: bound.address, port: bound.port, version: VERSION }, `HTTP listening on ${bound.address}:${bound.port}`);
+
+  // At start this recovers from a crash: anything whose deadline passed while we were down fails now.
+  const sweep = async () => {
+    try {
+      for (const m of await sweepTimeouts(store, new Date(), loaded.inventory.site.timeouts)) {
+        logger.warn({ machine: m.name, from: m.previousState }, `moved to failed from ${m.previousState}: ${m.lastError}`);
+      }
+    } catch (err) {
+      logger.error({ err }, 'timeout sweep failed');
+    }
+  };
+  await sweep();
+  const sweeper = setInterval(sweep, (opts.sweepInterval ?? 5) * 1000);
+  sweeper.unref();
+
+  let closing: Promise<void> | undefined;
+  return {
+    store,
+    inventory: () => loaded,
+    httpAddress: () => bound,
+    async reload() {
+      const next = validateInventory(opts.inventoryFile);
+      if (!next.ok) {
+        for (const e of next.errors) logger.error(formatError(e));
+        logger.error('inventory reload refused: the running inventory stays in force');
+        return;
+      }
+      loaded = next.value;
+      await syncMachines(store, loaded, logger);
+      tokens.replace(readTokenFile(tokenFile.path));
+      logger.info('inventory reloaded');
+    },
+    close() {
+      closing ??= (async () => {
+        clearInterval(sweeper);
+        // Stop accepting, let in-flight requests finish, drop idle keep-alive connections.
+        await new Promise<void>((done) => {
+          server.close(() => done());
+          server.closeIdleConnections();
+          setTimeout(() => server.closeAllConnections(), 10_000).unref();
+        });
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+async function syncMachines(store: Store, loaded: LoadedInventory, logger: Logger): Promise<void> {
+  const changes = await store.syncInventory(machineSpecs(loaded.inventory), 'inventory');
+  for (const c of changes) {
+    logger.info({ machine: c.name, change: c.change, fields: c.fields ? Object.keys(c.fields) : undefined }, `inventory: ${c.name} ${c.change}`);
+  }
+}
