@@ -1,0 +1,110 @@
+// What a booting client is told to load (SPEC §3): a pure function of what the packet says, the
+// site's settings and the machine. The arch → loader map is plain data; the site may override it.
+import { Opt, userClasses } from './options.js';
+import type { Packet } from './packet.js';
+
+/** RFC 4578 §2.1 / IANA "Processor Architecture Types" → the loader served by default. */
+export const DEFAULT_LOADERS: Readonly<Record<number, string>> = {
+  0: 'undionly.kpxe', // x86 BIOS
+  6: 'ipxe.efi',      // x86 UEFI (32-bit ids seen on x64 firmware in the wild)
+  7: 'ipxe.efi',      // x64 UEFI
+  9: 'ipxe.efi',      // EBC (x64 UEFI firmware that reports 9)
+  16: 'ipxe.efi',     // x64 UEFI HTTP boot: served as an http:// URL
+};
+
+/** Arch types that only boot over HTTP (IANA registry: "… UEFI HTTP"). */
+export const HTTP_ONLY_ARCHS: ReadonlySet<number> = new Set([15, 16, 18, 19, 20, 21, 24, 26, 28, 30]);
+
+/** What the packet says about the client's boot firmware. */
+export interface ClientFacts {
+  mac: string;
+  /** First value of option 93; undefined when absent. */
+  arch: number | undefined;
+  vendorClass: string | undefined;
+  userClasses: string[];
+  /** Firmware PXE (PXEClient), UEFI HTTP boot (HTTPClient) or iPXE. */
+  pxe: boolean;
+  http: boolean;
+  ipxe: boolean;
+}
+
+export function clientFacts(p: Packet, mac: string): ClientFacts {
+  const vendorClass = p.options.string(Opt.VENDOR_CLASS);
+  const classes = userClasses(p.options);
+  const ipxe = classes.includes('iPXE') || p.options.has(Opt.IPXE_ENCAP);
+  const http = vendorClass?.startsWith('HTTPClient') ?? false;
+  return {
+    mac,
+    arch: p.options.u16s(Opt.CLIENT_ARCH)?.[0],
+    vendorClass,
+    userClasses: classes,
+    pxe: ipxe || http || (vendorClass?.startsWith('PXEClient') ?? false),
+    http,
+    ipxe,
+  };
+}
+
+export interface BootSite {
+  serverAddress: string;
+  httpPort: number;
+  discovery: boolean;
+  bootFiles: Readonly<Record<string, string>>;
+}
+
+export interface BootMachine {
+  name: string;
+  mac: string;
+}
+
+export type BootDecision =
+  | { boot: false; reason: string }
+  | {
+      boot: true;
+      /** tftp: a loader over TFTP; http: a loader URL (UEFI HTTP boot); script: iPXE's script URL. */
+      kind: 'tftp' | 'http' | 'script';
+      /** siaddr / option 66. */
+      nextServer: string;
+      /** The BOOTP file field / option 67: a TFTP path or a URL. */
+      file: string;
+      /** Option 60 to echo: UEFI HTTP boot ignores offers without HTTPClient (UEFI 2.x §24.7). */
+      vendorClass: 'HTTPClient' | undefined;
+    };
+
+/**
+ * The one place the shape of an iPXE script URL is decided; the HTTP server matches it.
+ * The MAC is the one that asked (iPXE's net0 may not be the NIC the inventory lists first).
+ */
+export function ipxeScriptUrl(site: Pick<BootSite, 'serverAddress' | 'httpPort'>, mac: string): string {
+  return `${httpBase(site)}/boot/${mac}.ipxe`;
+}
+
+export function httpBase(site: Pick<BootSite, 'serverAddress' | 'httpPort'>): string {
+  return `http://${site.serverAddress}:${site.httpPort}`;
+}
+
+const isUrl = (s: string) => /^https?:\/\//.test(s);
+
+export function decideBoot(client: ClientFacts, site: BootSite, machine: BootMachine | undefined): BootDecision {
+  if (!machine && !site.discovery) return { boot: false, reason: `MAC ${client.mac} is not in the inventory and discovery is off` };
+  if (!client.pxe) return { boot: false, reason: 'not a PXE client (no PXEClient/HTTPClient vendor class, not iPXE)' };
+  // SPEC §3.2: iPXE never gets a loader again, or it would chain-load itself forever.
+  if (client.ipxe) {
+    return { boot: true, kind: 'script', nextServer: site.serverAddress, file: ipxeScriptUrl(site, client.mac), vendorClass: undefined };
+  }
+  if (client.arch === undefined) return { boot: false, reason: 'PXE client without option 93 (client architecture)' };
+  const loader = site.bootFiles[String(client.arch)] ?? DEFAULT_LOADERS[client.arch];
+  if (!loader) {
+    return { boot: false, reason: `no loader for client arch ${client.arch}: add it to site.boot_files` };
+  }
+  if (client.http) {
+    const url = isUrl(loader) ? loader : `${httpBase(site)}/boot/${loader}`;
+    return { boot: true, kind: 'http', nextServer: site.serverAddress, file: url, vendorClass: 'HTTPClient' };
+  }
+  if (HTTP_ONLY_ARCHS.has(client.arch)) {
+    return { boot: false, reason: `client arch ${client.arch} boots over HTTP but its vendor class is ${JSON.stringify(client.vendorClass)}, not HTTPClient` };
+  }
+  if (isUrl(loader)) {
+    return { boot: false, reason: `site.boot_files.${client.arch} is a URL, which a TFTP (PXEClient) firmware cannot load` };
+  }
+  return { boot: true, kind: 'tftp', nextServer: site.serverAddress, file: loader, vendorClass: undefined };
+}

@@ -1,0 +1,192 @@
+// The BOOTP/DHCP message (RFC 2131 §2, RFC 951) as a plain value, with decode(buf) and encode(value)
+// that never touch a socket. Decoding is strict: every length is checked against the bytes present,
+// and an error names the field and the numbers.
+import { DhcpError } from './errors.js';
+import { Opt, Options, checkSize, decodeSubOptions, ipBytes } from './options.js';
+
+export const BOOTREQUEST = 1;
+export const BOOTREPLY = 2;
+/** RFC 2131 §3: the first four octets of the options field. */
+export const MAGIC_COOKIE = 0x63825363;
+/** Fixed header (236) + magic cookie (4). */
+export const HEADER_SIZE = 240;
+/** RFC 2131 §2: every client must accept 576-byte messages; larger only if option 57 says so. */
+export const DEFAULT_MAX_SIZE = 576;
+/** RFC 1542 §3.4 / BOOTP: relays and old clients expect at least 300 octets. */
+export const MIN_SIZE = 300;
+export const BROADCAST_FLAG = 0x8000;
+
+const SNAME = { at: 44, len: 64 } as const;
+const FILE = { at: 108, len: 128 } as const;
+
+export interface Packet {
+  op: number;
+  htype: number;
+  hlen: number;
+  hops: number;
+  xid: number;
+  secs: number;
+  flags: number;
+  ciaddr: string;
+  yiaddr: string;
+  siaddr: string;
+  giaddr: string;
+  /** All 16 bytes of the field; the hardware address is the first `hlen`. */
+  chaddr: Buffer;
+  /** Empty when the field carried options (option 52). */
+  sname: string;
+  file: string;
+  options: Options;
+}
+
+function ip(buf: Buffer, at: number): string {
+  return `${buf[at]}.${buf[at + 1]}.${buf[at + 2]}.${buf[at + 3]}`;
+}
+
+function cString(buf: Buffer, at: number, len: number): string {
+  const end = buf.indexOf(0, at);
+  return buf.toString('latin1', at, end === -1 || end > at + len ? at + len : end);
+}
+
+/** Walks one options area; returns true if it ended with END (RFC 2132 §3.2). */
+function readOptions(buf: Buffer, start: number, end: number, field: string, into: Options): void {
+  let i = start;
+  while (i < end) {
+    const code = buf[i]!;
+    if (code === Opt.PAD) { i++; continue; }
+    if (code === Opt.END) return;
+    if (i + 1 >= end) throw new DhcpError('option_overrun', `${field} option ${code}`, `length byte missing at offset ${i}`);
+    const len = buf[i + 1]!;
+    if (i + 2 + len > end) {
+      throw new DhcpError('option_overrun', `${field} option ${code}`, `claims ${len} bytes, ${end - i - 2} left`);
+    }
+    // RFC 3396 §5: instances of one option are joined in the order they appear.
+    into.append(code, Buffer.from(buf.subarray(i + 2, i + 2 + len)));
+    i += 2 + len;
+  }
+  throw new DhcpError('no_end', field, `no END option within ${end - start} bytes`);
+}
+
+export function decode(buf: Buffer): Packet {
+  if (buf.length < HEADER_SIZE) {
+    throw new DhcpError('truncated', 'packet', `has ${buf.length} bytes, a DHCP message needs at least ${HEADER_SIZE}`);
+  }
+  const op = buf[0]!;
+  if (op !== BOOTREQUEST && op !== BOOTREPLY) throw new DhcpError('bad_op', 'op', `is ${op}, must be 1 or 2`);
+  const hlen = buf[2]!;
+  if (hlen > 16) throw new DhcpError('bad_htype', 'hlen', `is ${hlen}, chaddr holds 16`);
+  const cookie = buf.readUInt32BE(236);
+  if (cookie !== MAGIC_COOKIE) {
+    throw new DhcpError('bad_magic', 'magic cookie', `is 0x${cookie.toString(16).padStart(8, '0')}, must be 0x63825363`);
+  }
+
+  const options = new Options();
+  readOptions(buf, HEADER_SIZE, buf.length, 'options', options);
+  let sname = cString(buf, SNAME.at, SNAME.len);
+  let file = cString(buf, FILE.at, FILE.len);
+  // RFC 2131 §4.1 / RFC 2132 §9.3: with option 52, file (1), sname (2) or both (3) hold more options,
+  // read after the options field, file first.
+  const overload = options.raw(Opt.OVERLOAD);
+  if (overload) {
+    if (overload.length !== 1 || overload[0]! < 1 || overload[0]! > 3) {
+      throw new DhcpError('bad_overload', 'option 52', `value ${[...overload].join(',')} is not 1, 2 or 3 (one byte)`);
+    }
+    const v = overload[0]!;
+    if (v & 1) { readOptions(buf, FILE.at, FILE.at + FILE.len, 'file', options); file = ''; }
+    if (v & 2) { readOptions(buf, SNAME.at, SNAME.at + SNAME.len, 'sname', options); sname = ''; }
+    if (options.raw(Opt.OVERLOAD)!.length !== 1) throw new DhcpError('bad_overload', 'option 52', 'repeated inside an overloaded field');
+    // Option 52 is framing, like PAD and END: encode() sets it again when options overflow.
+    options.delete(Opt.OVERLOAD);
+  }
+
+  for (const code of options.codes()) checkSize(code, options.raw(code)!.length);
+  // Sub-option blocks are validated here so a handler never meets a malformed one.
+  if (options.has(Opt.RELAY_AGENT)) decodeSubOptions(Opt.RELAY_AGENT, options.raw(Opt.RELAY_AGENT)!);
+  if (options.has(Opt.IPXE_ENCAP)) decodeSubOptions(Opt.IPXE_ENCAP, options.raw(Opt.IPXE_ENCAP)!);
+  // Option 43 is vendor-defined; its layout is known only when the vendor is PXE.
+  const vc = options.string(Opt.VENDOR_CLASS) ?? '';
+  if (options.has(Opt.VENDOR_SPECIFIC) && /^(PXEClient|HTTPClient)/.test(vc)) {
+    decodeSubOptions(Opt.VENDOR_SPECIFIC, options.raw(Opt.VENDOR_SPECIFIC)!);
+  }
+
+  return {
+    op, htype: buf[1]!, hlen, hops: buf[3]!,
+    xid: buf.readUInt32BE(4), secs: buf.readUInt16BE(8), flags: buf.readUInt16BE(10),
+    ciaddr: ip(buf, 12), yiaddr: ip(buf, 16), siaddr: ip(buf, 20), giaddr: ip(buf, 24),
+    chaddr: Buffer.from(buf.subarray(28, 44)), sname, file, options,
+  };
+}
+
+/** Serialises options as code-length-value, splitting values over 255 bytes (RFC 3396). */
+function optionBytes(code: number, data: Buffer): Buffer[] {
+  if (data.length === 0) return [Buffer.from([code, 0])];
+  const out: Buffer[] = [];
+  for (let i = 0; i < data.length; i += 255) {
+    const chunk = data.subarray(i, i + 255);
+    out.push(Buffer.from([code, chunk.length]), chunk);
+  }
+  return out;
+}
+
+export interface EncodeOptions {
+  /** Largest message the receiver takes (its option 57, else 576). */
+  maxSize?: number;
+}
+
+export function encode(p: Packet, opts: EncodeOptions = {}): Buffer {
+  const maxSize = Math.max(opts.maxSize ?? DEFAULT_MAX_SIZE, DEFAULT_MAX_SIZE);
+  const header = Buffer.alloc(HEADER_SIZE);
+  header[0] = p.op; header[1] = p.htype; header[2] = p.hlen; header[3] = p.hops;
+  header.writeUInt32BE(p.xid >>> 0, 4);
+  header.writeUInt16BE(p.secs, 8);
+  header.writeUInt16BE(p.flags, 10);
+  ipBytes(p.ciaddr).copy(header, 12);
+  ipBytes(p.yiaddr).copy(header, 16);
+  ipBytes(p.siaddr).copy(header, 20);
+  ipBytes(p.giaddr).copy(header, 24);
+  p.chaddr.copy(header, 28, 0, 16);
+  if (p.sname.length >= SNAME.len) throw new RangeError(`sname has ${p.sname.length} bytes, max ${SNAME.len - 1}`);
+  if (p.file.length >= FILE.len) throw new RangeError(`file has ${p.file.length} bytes, max ${FILE.len - 1}`);
+  header.write(p.sname, SNAME.at, 'latin1');
+  header.write(p.file, FILE.at, 'latin1');
+  header.writeUInt32BE(MAGIC_COOKIE, 236);
+
+  const encoded = p.options.entries().filter(([c]) => c !== Opt.OVERLOAD).map(([c, d]) => Buffer.concat(optionBytes(c, d)));
+  const room = maxSize - HEADER_SIZE - 1;
+  let main = encoded;
+  const spill: Buffer[][] = [[], []];
+  if (encoded.reduce((n, b) => n + b.length, 0) > room) {
+    // Too big: move whole options into file, then sname, if those fields are free (RFC 2131 §4.1).
+    const free = [p.file === '' ? FILE.len - 1 : 0, p.sname === '' ? SNAME.len - 1 : 0];
+    const overloadCost = 3;
+    let used = overloadCost;
+    main = [];
+    for (const b of encoded) {
+      if (used + b.length <= room) { main.push(b); used += b.length; continue; }
+      const slot = b.length <= free[0]! ? 0 : b.length <= free[1]! ? 1 : -1;
+      if (slot < 0) throw new RangeError(`options need more than ${maxSize} bytes`);
+      spill[slot]!.push(b);
+      free[slot]! -= b.length;
+    }
+    const v = (spill[0]!.length ? 1 : 0) | (spill[1]!.length ? 2 : 0);
+    main.unshift(Buffer.from([Opt.OVERLOAD, 1, v]));
+    if (v & 1) { header.fill(0, FILE.at, FILE.at + FILE.len); Buffer.concat([...spill[0]!, Buffer.from([Opt.END])]).copy(header, FILE.at); }
+    if (v & 2) { header.fill(0, SNAME.at, SNAME.at + SNAME.len); Buffer.concat([...spill[1]!, Buffer.from([Opt.END])]).copy(header, SNAME.at); }
+  }
+  const body = Buffer.concat([header, ...main, Buffer.from([Opt.END])]);
+  if (body.length >= MIN_SIZE) return body;
+  return Buffer.concat([body, Buffer.alloc(MIN_SIZE - body.length)]);
+}
+
+/** The client's hardware address as lower-case colon-separated hex. */
+export function macOf(p: Pick<Packet, 'chaddr' | 'hlen'>): string {
+  let s = '';
+  for (let i = 0; i < p.hlen; i++) s += (i ? ':' : '') + p.chaddr[i]!.toString(16).padStart(2, '0');
+  return s;
+}
+
+export function chaddrFromMac(mac: string): Buffer {
+  const b = Buffer.alloc(16);
+  Buffer.from(mac.replace(/[:-]/g, ''), 'hex').copy(b);
+  return b;
+}
