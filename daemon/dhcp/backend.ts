@@ -1,0 +1,104 @@
+// What the DHCP server needs from the rest of Rackhand, and nothing more: machines by MAC, the set of
+// reserved addresses, discovery enrolment, boot facts, and leases. Plain data; "not found" is
+// undefined. storeBackend() adapts the core Store; memoryBackend() serves unit tests.
+import type { State } from '../core/lifecycle.js';
+import type { BootFacts, LeaseRecord, Store } from '../core/store/types.js';
+
+export interface DhcpMachine {
+  name: string;
+  mac: string;
+  /** Static reservation from the inventory, if any. */
+  ip: string | null;
+  hostname: string;
+  state: State;
+}
+
+export interface DhcpBackend {
+  machineByMac(mac: string): Promise<DhcpMachine | undefined>;
+  /** Every address reserved by a machine: the pool never hands these out. */
+  reservedIps(): Promise<ReadonlySet<string>>;
+  enrolDiscovered(mac: string): Promise<DhcpMachine>;
+  recordBootFacts(name: string, facts: BootFacts): Promise<void>;
+  listLeases(): Promise<LeaseRecord[]>;
+  /** Durable when the promise resolves; one transaction for all. */
+  putLeases(leases: LeaseRecord[]): Promise<void>;
+  deleteLease(mac: string): Promise<void>;
+}
+
+/** `discovered-525400000101`: a stable name for a machine first seen by PXE. */
+export function discoveredName(mac: string): string {
+  return `discovered-${mac.replace(/:/g, '')}`;
+}
+
+function view(m: { name: string; mac: string; ip: string | null; hostname: string; state: State }): DhcpMachine {
+  return { name: m.name, mac: m.mac, ip: m.ip, hostname: m.hostname, state: m.state };
+}
+
+/**
+ * The Store seen through DhcpBackend. Machine lookups are cached for `ttlMs` (unknown MACs too):
+ * at thousands of packets a second the inventory is read far more often than it changes, and a
+ * change reaching DHCP a second or two later is harmless.
+ */
+export function storeBackend(store: Store, opts: { ttlMs?: number } = {}): DhcpBackend {
+  const ttl = opts.ttlMs ?? 2000;
+  const machines = new Map<string, { at: number; m: DhcpMachine | undefined }>();
+  let reserved: { at: number; ips: ReadonlySet<string> } | undefined;
+  return {
+    async machineByMac(mac) {
+      const now = Date.now();
+      const hit = machines.get(mac);
+      if (hit && now - hit.at < ttl) return hit.m;
+      const rec = await store.machineByMac(mac);
+      const m = rec && view(rec);
+      if (machines.size > 100_000) machines.clear();
+      machines.set(mac, { at: now, m });
+      return m;
+    },
+    async reservedIps() {
+      const now = Date.now();
+      if (reserved && now - reserved.at < ttl) return reserved.ips;
+      const ips = new Set((await store.listMachines()).map((m) => m.ip).filter((ip): ip is string => !!ip));
+      reserved = { at: now, ips };
+      return ips;
+    },
+    async enrolDiscovered(mac) {
+      const rec = await store.enrolDiscovered({
+        name: discoveredName(mac), mac, ip: null, hostname: discoveredName(mac), profile: null, tags: ['discovered'],
+        power: { driver: 'manual' },
+      });
+      const m = view(rec);
+      machines.set(mac, { at: Date.now(), m });
+      return m;
+    },
+    recordBootFacts: (name, facts) => store.recordBootFacts(name, facts),
+    listLeases: () => store.listLeases(),
+    putLeases: (leases) => store.putLeases(leases),
+    deleteLease: (mac) => store.deleteLease(mac),
+  };
+}
+
+/** An in-memory backend for unit tests: exposes its maps so a test can look inside. */
+export function memoryBackend(initial: DhcpMachine[] = []) {
+  const machines = new Map(initial.map((m) => [m.mac, m]));
+  const leases = new Map<string, LeaseRecord>();
+  const bootFacts = new Map<string, BootFacts>();
+  const backend: DhcpBackend = {
+    async machineByMac(mac) { return machines.get(mac); },
+    async reservedIps() { return new Set([...machines.values()].map((m) => m.ip).filter((ip): ip is string => !!ip)); },
+    async enrolDiscovered(mac) {
+      const m: DhcpMachine = machines.get(mac) ?? { name: discoveredName(mac), mac, ip: null, hostname: discoveredName(mac), state: 'enrolled' };
+      machines.set(mac, m);
+      return m;
+    },
+    async recordBootFacts(name, facts) { bootFacts.set(name, facts); },
+    async listLeases() { return [...leases.values()]; },
+    async putLeases(list) {
+      for (const l of list) {
+        for (const [mac, other] of leases) if (other.ip === l.ip && mac !== l.mac) leases.delete(mac);
+        leases.set(l.mac, { ...l });
+      }
+    },
+    async deleteLease(mac) { leases.delete(mac); },
+  };
+  return { backend, machines, leases, bootFacts };
+}

@@ -1,0 +1,49 @@
+// What a mode's handle() receives and returns. The listener builds an Inbound from each datagram it
+// could decode; the handler answers with packets to send, or says why it does not answer.
+import type { Logger } from '../log.js';
+import type { DhcpBackend } from './backend.js';
+import type { ClientFacts } from './bootfile.js';
+import type { DropReason } from './errors.js';
+import type { LeaseTable } from './leases.js';
+import type { DhcpMetrics } from './metrics.js';
+import type { Packet } from './packet.js';
+import type { BootFactsRecorder, LeaseWriter } from './persist.js';
+import type { DhcpSettings } from './settings.js';
+
+export interface HandlerContext {
+  settings: DhcpSettings;
+  backend: DhcpBackend;
+  leases: LeaseTable;
+  writer: LeaseWriter;
+  bootFacts: BootFactsRecorder;
+  metrics: DhcpMetrics;
+  now(): number;
+}
+
+export interface Inbound {
+  packet: Packet;
+  mac: string;
+  /** Option 53. */
+  type: number;
+  facts: ClientFacts;
+  /** The local port it arrived on: 67, or 4011 (PXE boot server discovery). */
+  port: number;
+  from: { address: string; port: number };
+  log: Logger;
+}
+
+export interface Outbound {
+  packet: Packet;
+  address: string;
+  port: number;
+  /** Largest message the receiver takes (its option 57). */
+  maxSize: number;
+  /** Sent from the socket bound to this local port. */
+  via: number;
+}
+
+export type HandleResult =
+  | { replies: Outbound[] }
+  | { drop: DropReason; detail: string };
+
+export const drop = (reason: DropReason, detail: string): HandleResult => ({ drop: reason, detail });

@@ -1,0 +1,18 @@
+// DHCP counters on the process registry (served at /metrics).
+import { Counter, type Registry } from 'prom-client';
+
+export interface DhcpMetrics {
+  messages: Counter<'type'>;
+  drops: Counter<'reason'>;
+  replies: Counter<'type'>;
+  poolExhausted: Counter<'subnet'>;
+}
+
+export function dhcpMetrics(registry: Registry): DhcpMetrics {
+  return {
+    messages: new Counter({ name: 'rackhand_dhcp_messages_total', help: 'DHCP messages received, by option 53 type', labelNames: ['type'], registers: [registry] }),
+    drops: new Counter({ name: 'rackhand_dhcp_drops_total', help: 'DHCP packets dropped or not answered, by reason', labelNames: ['reason'], registers: [registry] }),
+    replies: new Counter({ name: 'rackhand_dhcp_replies_total', help: 'DHCP replies sent (OFFER, ACK, NAK), by type', labelNames: ['type'], registers: [registry] }),
+    poolExhausted: new Counter({ name: 'rackhand_dhcp_pool_exhausted_total', help: 'Requests that found no free address in a pool', labelNames: ['subnet'], registers: [registry] }),
+  };
+}

@@ -1,0 +1,200 @@
+// Full mode: Rackhand is the DHCP server of the provisioning network (and of relayed subnets). It
+// assigns each managed machine its reservation, or an address from the pool, and adds boot
+// information for PXE clients. RFC 2131 §4.3 message by message.
+import { inCidr, parseIPv4 } from '../core/net.js';
+import type { DhcpMachine } from './backend.js';
+import { decideBoot, type BootDecision } from './bootfile.js';
+import { drop, type HandleResult, type HandlerContext, type Inbound } from './context.js';
+import { MessageType, Opt } from './options.js';
+import type { Packet } from './packet.js';
+import { addBoot, destination, echoRelayAgent, skeleton } from './reply.js';
+import type { SubnetSettings } from './settings.js';
+
+const ZERO = '0.0.0.0';
+
+/** Which subnet a request is for: the relay's (giaddr, RFC 2131 §4.3.1), else the local one. */
+export function subnetFor(ctx: HandlerContext, req: Packet): SubnetSettings | undefined {
+  const { subnet, relayed } = ctx.settings;
+  if (req.giaddr === ZERO) return subnet;
+  const g = parseIPv4(req.giaddr)!;
+  return [subnet, ...relayed].find((s) => s && inCidr(g, s.cidr));
+}
+
+/** The machine, enrolling an unknown PXE client when discovery is on. */
+export async function findMachine(ctx: HandlerContext, inb: Inbound, enrol: boolean): Promise<DhcpMachine | undefined> {
+  const m = await ctx.backend.machineByMac(inb.mac);
+  if (m || !enrol || !ctx.settings.discovery || !inb.facts.pxe) return m;
+  const d = await ctx.backend.enrolDiscovered(inb.mac);
+  inb.log.info({ machine: d.name }, 'enrolled a discovered PXE client');
+  return d;
+}
+
+export function recordFacts(ctx: HandlerContext, inb: Inbound, m: DhcpMachine, ip: string | undefined): void {
+  const f = inb.facts;
+  ctx.bootFacts.record(m.name, {
+    ...(f.arch !== undefined && { arch: f.arch }),
+    ...(f.vendorClass !== undefined && { vendorClass: f.vendorClass }),
+    ...(f.userClasses.length && { userClass: f.userClasses.join(',') }),
+    ...(ip && { ip }),
+    interface: ctx.settings.interface,
+  });
+}
+
+function bootFor(ctx: HandlerContext, inb: Inbound, m: DhcpMachine): BootDecision {
+  return decideBoot(inb.facts, ctx.settings, m);
+}
+
+/** The address this machine should have on this subnet, or why it has none. */
+function addressFor(ctx: HandlerContext, inb: Inbound, m: DhcpMachine, subnet: SubnetSettings,
+  reserved: ReadonlySet<string>, requested: string | undefined): { ip: string } | { none: string } {
+  if (m.ip) {
+    const n = parseIPv4(m.ip);
+    if (n === undefined || !inCidr(n, subnet.cidr)) return { none: `reservation ${m.ip} is not in ${subnet.name}, where the request came from` };
+    return { ip: m.ip };
+  }
+  if (!subnet.pool) return { none: `no reservation and ${subnet.name} has no pool` };
+  const ip = ctx.leases.allocate(inb.mac, subnet.name, subnet.pool, requested, reserved, ctx.now());
+  if (!ip) {
+    ctx.metrics.poolExhausted.inc({ subnet: subnet.name });
+    return { none: `pool of ${subnet.name} is exhausted` };
+  }
+  return { ip };
+}
+
+/** Options of an OFFER or ACK that carries an address (RFC 2132 §3.3, §3.5, §9.2, §9.11). */
+function addAddressOptions(ctx: HandlerContext, reply: Packet, req: Packet, m: DhcpMachine, subnet: SubnetSettings, lease: boolean): void {
+  const o = reply.options;
+  if (lease) {
+    const t = ctx.settings.leaseTime;
+    o.setU32(Opt.LEASE_TIME, t).setU32(Opt.RENEWAL_TIME, Math.floor(t / 2)).setU32(Opt.REBINDING_TIME, Math.floor(t * 7 / 8));
+  }
+  o.setIp(Opt.SUBNET_MASK, subnet.mask);
+  if (subnet.router) o.setIp(Opt.ROUTER, subnet.router);
+  if (subnet.dns.length) o.setIps(Opt.DNS, subnet.dns);
+  if (m.hostname && (req.options.raw(Opt.PARAM_REQUEST)?.includes(Opt.HOSTNAME) ?? false)) o.setString(Opt.HOSTNAME, m.hostname);
+}
+
+async function discover(ctx: HandlerContext, inb: Inbound): Promise<HandleResult> {
+  const req = inb.packet;
+  const subnet = subnetFor(ctx, req);
+  if (!subnet) return drop('unknown_relay', `giaddr ${req.giaddr} is in no subnet served here`);
+  const m = await findMachine(ctx, inb, true);
+  if (!m) return drop('unmanaged', `MAC ${inb.mac} is not in the inventory and discovery is off`);
+  const boot = bootFor(ctx, inb, m);
+  // SPEC §3.1: a PXE client we have no loader for is not answered at all; an OS client gets an address.
+  if (!boot.boot && inb.facts.pxe) return drop('no_boot', boot.reason);
+  const reserved = await ctx.backend.reservedIps();
+  const addr = addressFor(ctx, inb, m, subnet, reserved, req.options.ip(Opt.REQUESTED_IP));
+  if ('none' in addr) return drop('no_address', addr.none);
+  if (!m.ip) ctx.leases.hold(inb.mac, addr.ip, ctx.now() + ctx.settings.offerHold * 1000);
+  const reply = skeleton(req, MessageType.OFFER, ctx.settings.serverAddress);
+  reply.yiaddr = addr.ip;
+  addAddressOptions(ctx, reply, req, m, subnet, true);
+  addBoot(reply, req, boot);
+  echoRelayAgent(reply, req);
+  recordFacts(ctx, inb, m, addr.ip);
+  return { replies: [destination(inb, reply)] };
+}
+
+function nak(ctx: HandlerContext, inb: Inbound, message: string): HandleResult {
+  const reply = skeleton(inb.packet, MessageType.NAK, ctx.settings.serverAddress);
+  reply.options.setString(Opt.MESSAGE, message);
+  echoRelayAgent(reply, inb.packet);
+  inb.log.info({ reason: message }, 'DHCPNAK');
+  return { replies: [destination(inb, reply)] };
+}
+
+async function request(ctx: HandlerContext, inb: Inbound): Promise<HandleResult> {
+  const req = inb.packet;
+  const serverId = req.options.ip(Opt.SERVER_ID);
+  // RFC 2131 §4.3.2: a REQUEST naming another server means the client took that server's offer.
+  if (serverId !== undefined && serverId !== ctx.settings.serverAddress) {
+    ctx.leases.release(inb.mac);
+    return drop('not_for_us', `client chose server ${serverId}`);
+  }
+  const subnet = subnetFor(ctx, req);
+  if (!subnet) return drop('unknown_relay', `giaddr ${req.giaddr} is in no subnet served here`);
+  const m = await findMachine(ctx, inb, false);
+  // Not ours to NAK: another server may own this client (RFC 2131 §4.3.2, "remain silent").
+  if (!m) return drop('unmanaged', `MAC ${inb.mac} is not in the inventory`);
+  const boot = bootFor(ctx, inb, m);
+  if (!boot.boot && inb.facts.pxe) return drop('no_boot', boot.reason);
+  // SELECTING and INIT-REBOOT carry option 50; RENEWING and REBINDING carry ciaddr.
+  const requested = req.options.ip(Opt.REQUESTED_IP) ?? (req.ciaddr !== ZERO ? req.ciaddr : undefined);
+  if (!requested) return nak(ctx, inb, 'no requested address (option 50) and no ciaddr');
+  const reqN = parseIPv4(requested)!;
+  if (!inCidr(reqN, subnet.cidr)) return nak(ctx, inb, `${requested} is not on ${subnet.name}`);
+  const reserved = await ctx.backend.reservedIps();
+  const addr = addressFor(ctx, inb, m, subnet, reserved, requested);
+  if ('none' in addr) return serverId ? nak(ctx, inb, addr.none) : drop('no_address', addr.none);
+  if (addr.ip !== requested) return nak(ctx, inb, `${requested} is not the address of ${inb.mac}; it is ${addr.ip}`);
+
+  const now = ctx.now();
+  const lease = {
+    mac: inb.mac, ip: addr.ip, state: 'bound' as const, expiresAt: now + ctx.settings.leaseTime * 1000,
+    hostname: m.hostname || null, machine: m.name, updatedAt: now,
+  };
+  ctx.leases.set(lease);
+  ctx.leases.release(inb.mac);
+  // SPEC §8: the lease is on disk before the client hears it is bound.
+  await ctx.writer.persist(lease);
+  const reply = skeleton(req, MessageType.ACK, ctx.settings.serverAddress);
+  reply.yiaddr = addr.ip;
+  addAddressOptions(ctx, reply, req, m, subnet, true);
+  addBoot(reply, req, boot);
+  echoRelayAgent(reply, req);
+  recordFacts(ctx, inb, m, addr.ip);
+  return { replies: [destination(inb, reply)] };
+}
+
+/** RFC 2131 §4.3.3: the client found the address in use; keep it out of the pool. */
+async function decline(ctx: HandlerContext, inb: Inbound): Promise<HandleResult> {
+  const req = inb.packet;
+  const serverId = req.options.ip(Opt.SERVER_ID);
+  if (serverId !== ctx.settings.serverAddress) return drop('not_for_us', `DECLINE for server ${serverId ?? 'none'}`);
+  const ip = req.options.ip(Opt.REQUESTED_IP);
+  if (!ip) return drop('option_size', 'DECLINE without option 50');
+  const now = ctx.now();
+  const lease = ctx.leases.get(inb.mac);
+  ctx.leases.decline(ip, now + ctx.settings.leaseTime * 1000);
+  if (lease?.ip === ip) await ctx.backend.deleteLease(inb.mac);
+  inb.log.warn({ ip }, 'client declined an address: something else uses it; held out of the pool');
+  return { replies: [] };
+}
+
+/** RFC 2131 §4.3.4: the client gives the address back; it stays associated for reuse by the same client. */
+async function release(ctx: HandlerContext, inb: Inbound): Promise<HandleResult> {
+  const lease = ctx.leases.get(inb.mac);
+  if (!lease || lease.ip !== inb.packet.ciaddr) return { replies: [] };
+  const now = ctx.now();
+  const released = { ...lease, state: 'released' as const, expiresAt: now, updatedAt: now };
+  ctx.leases.set(released);
+  await ctx.writer.persist(released);
+  return { replies: [] };
+}
+
+/** RFC 2131 §4.3.5: configuration only, no address and no lease time, to ciaddr. */
+async function inform(ctx: HandlerContext, inb: Inbound): Promise<HandleResult> {
+  const req = inb.packet;
+  const subnet = subnetFor(ctx, req);
+  if (!subnet) return drop('unknown_relay', `giaddr ${req.giaddr} is in no subnet served here`);
+  const m = await findMachine(ctx, inb, false);
+  if (!m) return drop('unmanaged', `MAC ${inb.mac} is not in the inventory`);
+  const reply = skeleton(req, MessageType.ACK, ctx.settings.serverAddress);
+  addAddressOptions(ctx, reply, req, m, subnet, false);
+  addBoot(reply, req, bootFor(ctx, inb, m));
+  echoRelayAgent(reply, req);
+  recordFacts(ctx, inb, m, req.ciaddr !== ZERO ? req.ciaddr : undefined);
+  return { replies: [destination(inb, reply)] };
+}
+
+export async function handle(ctx: HandlerContext, inb: Inbound): Promise<HandleResult> {
+  switch (inb.type) {
+    case MessageType.DISCOVER: return discover(ctx, inb);
+    case MessageType.REQUEST: return request(ctx, inb);
+    case MessageType.DECLINE: return decline(ctx, inb);
+    case MessageType.RELEASE: return release(ctx, inb);
+    case MessageType.INFORM: return inform(ctx, inb);
+    default: return drop('bad_message_type', `option 53 is ${inb.type}, not a client message`);
+  }
+}

@@ -1,0 +1,71 @@
+// Writes that sit on the DHCP hot path, batched so a burst costs one transaction.
+import type { BootFacts, LeaseRecord } from '../core/store/types.js';
+import type { DhcpBackend } from './backend.js';
+
+/**
+ * Leases are durable before their ACK leaves (SPEC §8: no lease lost on kill -9). Writes queued in
+ * one turn of the event loop go to the store in one transaction; while it runs, the next batch fills.
+ */
+export class LeaseWriter {
+  private queue: { lease: LeaseRecord; done: () => void; fail: (e: unknown) => void }[] = [];
+  private scheduled = false;
+  private running: Promise<void> = Promise.resolve();
+  batches = 0;
+
+  constructor(private readonly backend: DhcpBackend) {}
+
+  persist(lease: LeaseRecord): Promise<void> {
+    return new Promise((done, fail) => {
+      this.queue.push({ lease, done, fail });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => { this.running = this.running.then(() => this.flush()); });
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.scheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    this.batches++;
+    try {
+      // Later writes for one MAC win; one row per MAC in the transaction.
+      const byMac = new Map(batch.map((b) => [b.lease.mac, b.lease]));
+      await this.backend.putLeases([...byMac.values()]);
+      for (const b of batch) b.done();
+    } catch (err) {
+      for (const b of batch) b.fail(err);
+    }
+  }
+
+  /** Resolves when everything queued so far is written. */
+  async drain(): Promise<void> {
+    while (this.queue.length || this.scheduled) {
+      await new Promise((r) => setImmediate(r));
+      await this.running;
+    }
+    await this.running;
+  }
+}
+
+/**
+ * Boot facts are written when they change, or at most once a minute per machine when they do not:
+ * a PXE storm re-sends the same facts many times, and `seenAt` a minute stale is still true enough.
+ */
+export class BootFactsRecorder {
+  private readonly last = new Map<string, { key: string; at: number }>();
+
+  constructor(private readonly backend: DhcpBackend, private readonly onError: (err: unknown) => void,
+    private readonly refreshMs = 60_000) {}
+
+  record(machine: string, facts: Omit<BootFacts, 'seenAt'>, now = Date.now()): void {
+    const key = JSON.stringify(facts);
+    const prev = this.last.get(machine);
+    if (prev && prev.key === key && now - prev.at < this.refreshMs) return;
+    this.last.set(machine, { key, at: now });
+    if (this.last.size > 100_000) this.last.clear();
+    this.backend.recordBootFacts(machine, { ...facts, seenAt: new Date(now).toISOString() }).catch(this.onError);
+  }
+}

@@ -1,0 +1,137 @@
+// The DHCP listener: reads a datagram, decodes it, checks it is a client request, hands it to the
+// mode chosen at start, sends what the mode returns. Every failure is counted by reason and logged
+// with the packet's mac, xid and interface; nothing a client sends can throw out of here.
+import type { Registry } from 'prom-client';
+import { silentLogger, type Logger } from '../log.js';
+import type { DhcpBackend } from './backend.js';
+import { clientFacts } from './bootfile.js';
+import type { HandleResult, HandlerContext, Inbound } from './context.js';
+import { DhcpError, type DropReason } from './errors.js';
+import { LeaseTable } from './leases.js';
+import { dhcpMetrics, type DhcpMetrics } from './metrics.js';
+import * as full from './mode-full.js';
+import * as proxy from './mode-proxy.js';
+import { MESSAGE_TYPE_NAMES, MessageType, Opt } from './options.js';
+import { BOOTREQUEST, decode, encode, macOf, type Packet } from './packet.js';
+import { BootFactsRecorder, LeaseWriter } from './persist.js';
+import { PXE_PORT, SERVER_PORT } from './reply.js';
+import type { DhcpSettings } from './settings.js';
+import { openInterfaceSocket, type DhcpSocket, type Remote, type SocketOptions } from './socket.js';
+
+const CLIENT_TYPES: ReadonlySet<number> = new Set([
+  MessageType.DISCOVER, MessageType.REQUEST, MessageType.DECLINE, MessageType.RELEASE, MessageType.INFORM,
+]);
+/** Reasons that are routine (other servers' clients, a storm of strangers): logged at debug only. */
+const QUIET: ReadonlySet<DropReason> = new Set(['unmanaged', 'not_for_us']);
+
+export interface DhcpServerOptions {
+  settings: DhcpSettings;
+  backend: DhcpBackend;
+  registry: Registry;
+  logger?: Logger;
+  openSocket?: (opts: SocketOptions) => Promise<DhcpSocket>;
+  now?: () => number;
+}
+
+export class DhcpServer {
+  readonly metrics: DhcpMetrics;
+  readonly leases = new LeaseTable();
+  private readonly ctx: HandlerContext;
+  private readonly log: Logger;
+  private readonly handler: (ctx: HandlerContext, inb: Inbound) => Promise<HandleResult>;
+  private readonly sockets = new Map<number, DhcpSocket>();
+  private sweeper: NodeJS.Timeout | undefined;
+  private inflight = new Set<Promise<void>>();
+
+  constructor(private readonly opts: DhcpServerOptions) {
+    this.log = (opts.logger ?? silentLogger).child({ component: 'dhcp' });
+    this.metrics = dhcpMetrics(opts.registry);
+    this.handler = opts.settings.mode === 'proxy' ? proxy.handle : full.handle;
+    this.ctx = {
+      settings: opts.settings, backend: opts.backend, leases: this.leases,
+      writer: new LeaseWriter(opts.backend),
+      bootFacts: new BootFactsRecorder(opts.backend, (err) => this.log.error({ err }, 'recording boot facts failed')),
+      metrics: this.metrics, now: opts.now ?? Date.now,
+    };
+  }
+
+  async start(): Promise<void> {
+    this.leases.load(await this.opts.backend.listLeases());
+    const open = this.opts.openSocket ?? openInterfaceSocket;
+    // PXE 2.1 §2.2.3: boot-server requests go to 4011; only a proxy serves them.
+    const ports = this.opts.settings.mode === 'proxy' ? [SERVER_PORT, PXE_PORT] : [SERVER_PORT];
+    for (const port of ports) {
+      const sock = await open({ interface: this.opts.settings.interface, port });
+      sock.onMessage((msg, from) => this.track(this.receive(msg, port, from)));
+      this.sockets.set(port, sock);
+    }
+    this.sweeper = setInterval(() => this.leases.sweep(this.ctx.now()), 30_000).unref();
+    this.log.info({ interface: this.opts.settings.interface, mode: this.opts.settings.mode, ports, leases: this.leases.all().length }, 'DHCP listening');
+  }
+
+  async close(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    for (const s of this.sockets.values()) await s.close();
+    this.sockets.clear();
+    await Promise.allSettled([...this.inflight]);
+    await this.ctx.writer.drain();
+  }
+
+  private track(p: Promise<void>): void {
+    this.inflight.add(p);
+    void p.finally(() => this.inflight.delete(p));
+  }
+
+  private dropped(reason: DropReason, detail: string, log: Logger): void {
+    this.metrics.drops.inc({ reason });
+    const level = reason === 'internal' ? 'error' : QUIET.has(reason) ? 'debug' : 'info';
+    log[level]({ reason, detail }, 'DHCP packet not answered');
+  }
+
+  /** One datagram through the pipeline. Exposed for tests that drive the server without sockets. */
+  async receive(msg: Buffer, port: number, from: Remote): Promise<void> {
+    const iface = this.opts.settings.interface;
+    let packet: Packet;
+    try {
+      packet = decode(msg);
+    } catch (err) {
+      const e = err instanceof DhcpError ? err : new DhcpError('internal', 'decode', String(err));
+      return this.dropped(e.reason, e.message, this.log.child({ interface: iface, from: from.address, bytes: msg.length }));
+    }
+    const mac = macOf(packet);
+    const log = this.log.child({ mac, xid: `0x${packet.xid.toString(16).padStart(8, '0')}`, interface: iface });
+    try {
+      // A server takes requests only (RFC 2131 §4.1); a reply on port 67 is another server's echo.
+      if (packet.op !== BOOTREQUEST) return this.dropped('bad_op', `op is ${packet.op}, a server takes only BOOTREQUEST`, log);
+      if (packet.htype !== 1 || packet.hlen !== 6) {
+        return this.dropped('bad_htype', `htype ${packet.htype} hlen ${packet.hlen}: only Ethernet (1, 6) is served`, log);
+      }
+      const type = packet.options.u8(Opt.MESSAGE_TYPE);
+      if (type === undefined) return this.dropped('no_message_type', 'no option 53: BOOTP is not served', log);
+      this.metrics.messages.inc({ type: MESSAGE_TYPE_NAMES[type] ?? 'unknown' });
+      if (!CLIENT_TYPES.has(type)) return this.dropped('bad_message_type', `option 53 is ${type}, not a client message`, log);
+      const inb: Inbound = { packet, mac, type, facts: clientFacts(packet, mac), port, from, log };
+      const result = await this.handler(this.ctx, inb);
+      if ('drop' in result) return this.dropped(result.drop, result.detail, log);
+      for (const out of result.replies) {
+        const sock = this.sockets.get(out.via) ?? this.sockets.get(SERVER_PORT);
+        if (!sock) continue;
+        const replyType = out.packet.options.u8(Opt.MESSAGE_TYPE)!;
+        await sock.send(encode(out.packet, { maxSize: out.maxSize }), out.port, out.address);
+        this.metrics.replies.inc({ type: MESSAGE_TYPE_NAMES[replyType] ?? 'unknown' });
+        if (log.isLevelEnabled('debug')) {
+          log.debug({ reply: MESSAGE_TYPE_NAMES[replyType], to: `${out.address}:${out.port}`, yiaddr: out.packet.yiaddr, file: out.packet.file }, 'DHCP reply sent');
+        }
+      }
+    } catch (err) {
+      if (err instanceof DhcpError) return this.dropped(err.reason, err.message, log);
+      this.dropped('internal', err instanceof Error ? err.message : String(err), log);
+    }
+  }
+}
+
+export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServer> {
+  const server = new DhcpServer(opts);
+  await server.start();
+  return server;
+}

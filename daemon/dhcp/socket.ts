@@ -1,0 +1,57 @@
+// The DHCP server's view of a socket: five methods, so a test can swap in a fake (or a lossy one).
+// openInterfaceSocket() is the real thing: UDP on 0.0.0.0:PORT, receiving only what arrives on one
+// interface (see socket-linux.ts for why and how).
+import dgram from 'node:dgram';
+import { bindToInterface } from './socket-linux.js';
+
+export interface Remote {
+  address: string;
+  port: number;
+}
+
+export interface DhcpSocket {
+  readonly port: number;
+  onMessage(cb: (msg: Buffer, from: Remote) => void): void;
+  send(msg: Buffer, port: number, address: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface SocketOptions {
+  interface: string;
+  port: number;
+  /** Kernel receive buffer: a PXE storm arrives faster than one event-loop turn drains it. */
+  recvBufferSize?: number;
+}
+
+export async function openInterfaceSocket(opts: SocketOptions): Promise<DhcpSocket> {
+  const sock = dgram.createSocket({ type: 'udp4', reuseAddr: true, recvBufferSize: opts.recvBufferSize ?? 8 << 20 });
+  let ready = false;
+  let handler: ((msg: Buffer, from: Remote) => void) | undefined;
+  sock.on('message', (msg, rinfo) => {
+    // Datagrams queued in the instant between bind() and the interface binding may come from any
+    // interface: the first turn of the loop is discarded rather than trusted.
+    if (ready && handler) handler(msg, { address: rinfo.address, port: rinfo.port });
+  });
+  await new Promise<void>((resolve, reject) => {
+    sock.once('error', reject);
+    sock.bind({ port: opts.port, address: '0.0.0.0' }, () => { sock.off('error', reject); resolve(); });
+  });
+  try {
+    bindToInterface(sock, opts.interface);
+  } catch (err) {
+    sock.close();
+    throw err;
+  }
+  sock.setBroadcast(true);
+  await new Promise((r) => setImmediate(r));
+  ready = true;
+  sock.on('error', () => { /* send errors are reported through send(); a socket error must not crash */ });
+  return {
+    port: opts.port,
+    onMessage(cb) { handler = cb; },
+    send(msg, port, address) {
+      return new Promise((resolve, reject) => sock.send(msg, port, address, (err) => (err ? reject(err) : resolve())));
+    },
+    close() { return new Promise((resolve) => sock.close(() => resolve())); },
+  };
+}
