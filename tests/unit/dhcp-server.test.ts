@@ -37,7 +37,7 @@ async function setup(site: SiteLike = SITE, machines: DhcpMachine[] = [RESERVED,
     await server.receive(encode(p), port, from);
     return [...sent];
   };
-  const drops = async () => Object.fromEntries((await server.metrics.drops.get()).values.map((v) => [v.labels.reason, v.value]));
+  const drops = async (): Promise<Record<string, number>> => Object.fromEntries((await server.metrics.drops.get()).values.map((v) => [v.labels.reason, v.value]));
   return { server, mem, send, drops };
 }
 
