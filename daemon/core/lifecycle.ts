@@ -20,6 +20,10 @@ export const ALL_STATES = Object.keys(STATES) as State[];
 
 /** States in which work is under way; each has a timeout, and a failure sends it to `failed`. */
 export const TRANSITIONAL: ReadonlySet<State> = new Set<State>(['inspecting', 'deploying', 'releasing']);
+/** The operation each transitional state runs; entering the state starts one, with a fresh token. */
+export const ACTIVITY = { inspecting: 'inspect', deploying: 'deploy', releasing: 'erase' } as const;
+export type Activity = (typeof ACTIVITY)[keyof typeof ACTIVITY];
+
 /** States in which a machine boots from its own disk rather than the agent. */
 export const LOCAL_BOOT: ReadonlySet<State> = new Set<State>(['deployed', 'ready', 'maintenance', 'allocated']);
 /** States an operator may leave a machine in indefinitely. */

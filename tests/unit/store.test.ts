@@ -115,3 +115,32 @@ test('four processes racing the same compare-and-set: exactly one wins, every ro
   }
   await store.close();
 });
+
+test('operations follow the state: a fresh token per transitional state, ended when it is left', async () => {
+  const store = await openSqliteStore(join(tempDir('store'), 'rackhand.db'));
+  await store.syncInventory([spec(1)], 'test');
+  const move = async (event: Parameters<typeof applyEvent>[1], args = {}) => {
+    const m = (await store.getMachine('node-01'))!;
+    const r = await store.transition({ machine: 'node-01', outcome: applyEvent(m, event, args), cause: 'test', actor: 'test' });
+    assert.ok(r.ok);
+    return r;
+  };
+  const inspect = (await move('inspect')).operation!;
+  assert.equal(inspect.kind, 'inspect');
+  assert.equal(inspect.state, 'running');
+  assert.ok(inspect.token.length >= 32);
+  assert.equal((await store.activeOperation('node-01'))?.id, inspect.id);
+  assert.equal((await move('error', { reason: 'no disks' })).operation, undefined);
+  const failed = (await store.operationByToken(inspect.token))!;
+  assert.deepEqual([failed.state, failed.error], ['failed', 'no disks']);
+  const retry = (await move('retry')).operation!;
+  assert.notEqual(retry.token, inspect.token, 'a retry gets a new token: the old one is stale');
+  await move('inspected');
+  assert.equal((await store.getOperation(retry.id))?.state, 'succeeded');
+  assert.equal(await store.activeOperation('node-01'), undefined);
+  const deploy = (await move('deploy')).operation!;
+  assert.equal(deploy.kind, 'deploy');
+  await move('maintenance_on');
+  assert.equal((await store.getOperation(deploy.id))?.state, 'cancelled');
+  await store.close();
+});

@@ -10,7 +10,8 @@ import type {
   BootFacts, EventQuery, EventRecord, LeaseRecord, MachineRecord, MachineSpec, NewEvent,
   OperationRecord, Store, SyncChange, TransitionRequest, TransitionResult,
 } from './types.js';
-import type { State } from '../lifecycle.js';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { ACTIVITY, type Outcome, type State } from '../lifecycle.js';
 
 const now = () => new Date().toISOString();
 
@@ -158,12 +159,29 @@ export class SqliteStore implements Store {
         .run(outcome.to, outcome.previousState, outcome.lastError, outcome.owner,
           ...(setProfile ? [req.deployProfile ?? null] : []), t, t, req.machine, outcome.from);
       if (result.changes !== 1) return { ok: false, current: this.machineSync(req.machine) };
+      const operation = this.followOperations(req.machine, outcome, t);
       const event = this.insertEvent({
         machine: req.machine, kind: 'transition', event: outcome.event, from: outcome.from, to: outcome.to,
         cause: req.cause ?? outcome.lastError, actor: req.actor, data: req.data ?? null,
       });
-      return { ok: true, machine: this.machineSync(req.machine)!, event };
+      return { ok: true, machine: this.machineSync(req.machine)!, event, operation };
     }).immediate();
+  }
+
+  private followOperations(machine: string, outcome: Outcome, t: string): OperationRecord | undefined {
+    const activity = (ACTIVITY as Partial<Record<State, string>>)[outcome.to];
+    if (activity) {
+      this.db.prepare(`UPDATE operations SET state = 'cancelled', finished_at = ?, error = ? WHERE machine = ? AND state = 'running'`)
+        .run(t, `superseded by ${outcome.event}`, machine);
+      const id = randomUUID();
+      this.db.prepare(`INSERT INTO operations (id, machine, kind, token, state, created_at) VALUES (?, ?, ?, ?, 'running', ?)`)
+        .run(id, machine, activity, randomBytes(24).toString('base64url'), t);
+      return operationFromRow(this.db.prepare('SELECT * FROM operations WHERE id = ?').get(id) as Row);
+    }
+    const end = outcome.to === 'failed' ? 'failed' : outcome.to === 'maintenance' ? 'cancelled' : 'succeeded';
+    this.db.prepare(`UPDATE operations SET state = ?, finished_at = ?, error = ? WHERE machine = ? AND state = 'running'`)
+      .run(end, t, end === 'succeeded' ? null : outcome.lastError ?? `${outcome.event} in ${outcome.from}`, machine);
+    return undefined;
   }
 
   async recordBootFacts(name: string, facts: BootFacts): Promise<void> {
@@ -241,12 +259,6 @@ export class SqliteStore implements Store {
 
   async deleteLease(mac: string): Promise<void> {
     this.db.prepare('DELETE FROM leases WHERE mac = ?').run(mac);
-  }
-
-  async createOperation(op: Pick<OperationRecord, 'id' | 'machine' | 'kind' | 'token'>): Promise<OperationRecord> {
-    this.db.prepare(`INSERT INTO operations (id, machine, kind, token, state, created_at) VALUES (?, ?, ?, ?, 'running', ?)`)
-      .run(op.id, op.machine, op.kind, op.token, now());
-    return (await this.getOperation(op.id))!;
   }
 
   async getOperation(id: string): Promise<OperationRecord | undefined> {

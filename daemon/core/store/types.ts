@@ -106,7 +106,7 @@ export interface OperationRecord {
   id: string;
   machine: string;
   kind: string;
-  /** Random per-operation secret carried by boot-time requests. */
+  /** Random per-operation secret carried by boot-time requests (never reused). */
   token: string;
   state: OperationState;
   step: string | null;
@@ -127,7 +127,8 @@ export interface TransitionRequest {
 }
 
 export type TransitionResult =
-  | { ok: true; machine: MachineRecord; event: EventRecord }
+  /** `operation`: the one the transition started (entering a transitional state), if any. */
+  | { ok: true; machine: MachineRecord; event: EventRecord; operation?: OperationRecord }
   /** Lost the race: the machine was no longer in `outcome.from`. */
   | { ok: false; current: MachineRecord | undefined };
 
@@ -151,7 +152,12 @@ export interface Store {
   /** Enrols a machine first seen by discovery (not from the inventory). */
   enrolDiscovered(spec: MachineSpec): Promise<MachineRecord>;
 
-  /** One compare-and-set on the state and its event row, in one transaction. */
+  /**
+   * One compare-and-set on the state and its event row, in one transaction. Operations follow
+   * the state in the same transaction: entering a transitional state cancels any running
+   * operation and starts a new one with a fresh token; leaving it ends the running one
+   * (succeeded, failed, or cancelled by maintenance).
+   */
   transition(req: TransitionRequest): Promise<TransitionResult>;
   recordBootFacts(name: string, facts: BootFacts): Promise<void>;
   setFacts(name: string, facts: Record<string, unknown>): Promise<void>;
@@ -169,7 +175,6 @@ export interface Store {
   putLeases(leases: LeaseRecord[]): Promise<void>;
   deleteLease(mac: string): Promise<void>;
 
-  createOperation(op: Omit<OperationRecord, 'createdAt' | 'finishedAt' | 'state' | 'step' | 'progress' | 'error'>): Promise<OperationRecord>;
   getOperation(id: string): Promise<OperationRecord | undefined>;
   operationByToken(token: string): Promise<OperationRecord | undefined>;
   activeOperation(machine: string): Promise<OperationRecord | undefined>;
