@@ -21,16 +21,16 @@ export interface TftpFile {
  */
 export type TftpHandler = (path: string, client: TftpClient) => Promise<TftpFile | undefined>;
 
-/** A request refused with a TFTP error code: the client gets `message`, the log gets `cause`. */
+/** A request refused with a TFTP error code: the client gets `message`, the log gets `detail`. */
 export class TftpRefusal extends Error {
-  constructor(readonly code: number, message: string, readonly cause?: string) {
+  constructor(readonly code: number, message: string, readonly detail?: string) {
     super(message);
     this.name = 'TftpRefusal';
   }
 }
 
-export const accessViolation = (message: string, cause?: string): TftpRefusal =>
-  new TftpRefusal(ERROR_CODE.accessViolation, message, cause);
+export const accessViolation = (message: string, detail?: string): TftpRefusal =>
+  new TftpRefusal(ERROR_CODE.accessViolation, message, detail);
 
 /** Serves bytes already in memory (a rendered per-machine script, say). */
 export function bufferFile(data: Buffer): TftpFile {

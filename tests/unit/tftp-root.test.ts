@@ -72,9 +72,9 @@ test('refused with access violation (2)', async () => {
   for (const p of ['../secret', 'a/../../secret', '..', 'pxelinux.cfg/../undionly.kpxe', '/../secret', 'x\0y',
     'escape', 'etcdir/passwd', Buffer.from([0xff, 0xfe]).toString('latin1')]) {
     const r = await refusal(h(p, client));
-    assert.equal(r.code, 2, `${JSON.stringify(p)}: ${r.message} (${r.cause})`);
+    assert.equal(r.code, 2, `${JSON.stringify(p)}: ${r.message} (${r.detail})`);
     assert.equal(r.message, 'access violation', 'the client learns nothing about the layout');
-    assert.ok(r.cause, 'the log learns why');
+    assert.ok(r.detail, 'the log learns why');
   }
 });
 
