@@ -1,0 +1,52 @@
+// The DHCP server as a child process for network tests and benchmarks: run inside the server
+// namespace as `node --import tsx tests/net/dhcp-server-child.ts CONFIG.json`. It opens the real
+// SQLite store, syncs the machines of the config into it, starts the server and prints one line,
+// {"ready":true,...}. On stdin, a line "metrics" answers with {"metrics":{name{labels}: value}}.
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { openSqliteStore } from '../../daemon/core/store/sqlite.js';
+import type { MachineSpec } from '../../daemon/core/store/types.js';
+import { pino } from 'pino';
+import { createRegistry } from '../../daemon/metrics.js';
+import { storeBackend } from '../../daemon/dhcp/backend.js';
+import { startDhcpServer } from '../../daemon/dhcp/server.js';
+import { dhcpSettingsFromSite, type SiteLike } from '../../daemon/dhcp/settings.js';
+
+export interface ChildConfig {
+  site: SiteLike;
+  db: string;
+  machines: { name: string; mac: string; ip?: string | null }[];
+  logLevel?: string;
+  /** SQLite synchronous mode: `full` for the crash test (an fsync per commit). */
+  synchronous?: 'normal' | 'full';
+}
+
+const config = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as ChildConfig;
+const store = await openSqliteStore(config.db, { synchronous: config.synchronous ?? 'normal' });
+const specs: MachineSpec[] = config.machines.map((m) => ({
+  name: m.name, mac: m.mac, ip: m.ip ?? null, hostname: m.name, profile: null, tags: [], power: { driver: 'manual' },
+}));
+await store.syncInventory(specs, 'test');
+const registry = createRegistry({ defaults: false });
+// Logs go to stderr so stdout stays a clean line protocol.
+const logger = pino({ name: 'dhcp-child', level: config.logLevel ?? 'warn' }, pino.destination(2));
+const server = await startDhcpServer({
+  settings: dhcpSettingsFromSite(config.site), backend: storeBackend(store), registry, logger,
+});
+process.stdout.write(JSON.stringify({ ready: true, pid: process.pid }) + '\n');
+
+createInterface({ input: process.stdin }).on('line', async (line) => {
+  if (line.trim() !== 'metrics') return;
+  const out: Record<string, number> = {};
+  for (const m of await registry.getMetricsAsJSON()) {
+    for (const v of (m as { values: { labels: Record<string, string | number>; value: number }[] }).values) {
+      const labels = Object.entries(v.labels).map(([k, x]) => `${k}=${x}`).join(',');
+      out[`${m.name}{${labels}}`] = v.value;
+    }
+  }
+  process.stdout.write(JSON.stringify({ metrics: out }) + '\n');
+});
+
+const stop = async () => { await server.close(); await store.close(); process.exit(0); };
+process.once('SIGTERM', stop);
+process.once('SIGINT', stop);
