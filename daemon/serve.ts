@@ -55,7 +55,7 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
   const tokens = new TokenBook(readTokenFile(tokenFile.path));
 
   const registry = createRegistry();
-  const app = createApp({ store, tokens, inventory: () => loaded, logger, registry, version: VERSION, startedAt: new Date() });
+  const app = createApp({ store, tokens, inventory: () => loaded, logger, registry, version: VERSION, startedAt: new Date(), stateDir });
   const site = loaded.inventory.site;
   const host = opts.httpListen ?? site.http_listen;
   const port = opts.httpPort ?? site.http_port;

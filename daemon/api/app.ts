@@ -10,6 +10,9 @@ import type { Store } from '../core/store/types.js';
 import type { LoadedInventory } from '../core/inventory/load.js';
 import type { Logger } from '../log.js';
 import { ALL_STATES, TRANSITIONS, STATES } from '../core/lifecycle.js';
+import { bootRouter } from '../http/boot-routes.js';
+import { metadataRouter } from '../http/metadata-routes.js';
+import { agentRouter } from '../http/agent-routes.js';
 
 export interface ApiContext {
   store: Store;
@@ -19,6 +22,7 @@ export interface ApiContext {
   registry: Registry;
   version: string;
   startedAt: Date;
+  stateDir: string;
 }
 
 declare module 'express-serve-static-core' {
@@ -60,6 +64,11 @@ export function createApp(ctx: ApiContext): express.Express {
       res.type(ctx.registry.contentType).send(await ctx.registry.metrics());
     } catch (err) { next(err); }
   });
+
+  // Boot-time routes: machines authenticate with their operation's token in the path.
+  app.use(bootRouter(ctx));
+  app.use(metadataRouter(ctx));
+  app.use(agentRouter(ctx));
 
   const api = express.Router();
   api.use(authenticate(ctx));

@@ -49,6 +49,12 @@ export const siteSchema = z.strictObject({
   discovery: z.boolean().default(false),
   boot_files: z.record(z.string().regex(/^\d+$/, { error: 'keys are client architecture numbers (option 93)' }), relPath).default({}),
   timeouts: timeouts.default({}),
+  /** How the agent erases disks on release: quick (signatures, first and last 16 MiB) or full (zeroes). */
+  erase: z.enum(['quick', 'full']).default('quick'),
+  /** After a release erases a machine: redeploy its profile at once (true) or return it to ready. */
+  auto_redeploy: z.boolean().default(false),
+  /** Extra kernel arguments for the deploy agent, e.g. console=ttyS0,115200. */
+  agent_args: z.string().default(''),
   templates_dir: relPath.default('templates'),
   images_dir: relPath.default('boot-images'),
 });
@@ -61,6 +67,8 @@ const imageProfile = z.strictObject({
   vendor_data: relPath.optional(),
   network_config: relPath.optional(),
   kernel_args: z.string().optional(),
+  erase: z.enum(['quick', 'full']).optional(),
+  auto_redeploy: z.boolean().optional(),
 });
 
 const installerProfile = z.strictObject({
@@ -70,6 +78,8 @@ const installerProfile = z.strictObject({
   initrd: relPath,
   cmdline: z.string(),
   answer: relPath,
+  erase: z.enum(['quick', 'full']).optional(),
+  auto_redeploy: z.boolean().optional(),
 });
 
 export const profileSchema = z.discriminatedUnion('kind', [imageProfile, installerProfile], {

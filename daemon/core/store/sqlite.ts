@@ -277,6 +277,12 @@ export class SqliteStore implements Store {
     return row && operationFromRow(row);
   }
 
+  async latestOperation(machine: string): Promise<OperationRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM operations WHERE machine = ? ORDER BY created_at DESC, rowid DESC LIMIT 1')
+      .get(machine) as Row | undefined;
+    return row && operationFromRow(row);
+  }
+
   async updateOperation(id: string, patch: Partial<Pick<OperationRecord, 'state' | 'step' | 'progress' | 'error'>>): Promise<void> {
     const sets: string[] = [];
     const params: unknown[] = [];

@@ -178,6 +178,8 @@ export interface Store {
   getOperation(id: string): Promise<OperationRecord | undefined>;
   operationByToken(token: string): Promise<OperationRecord | undefined>;
   activeOperation(machine: string): Promise<OperationRecord | undefined>;
+  /** The machine's most recent operation, whatever its state. */
+  latestOperation(machine: string): Promise<OperationRecord | undefined>;
   updateOperation(id: string, patch: Partial<Pick<OperationRecord, 'state' | 'step' | 'progress' | 'error'>>): Promise<void>;
 }
 

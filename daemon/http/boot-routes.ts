@@ -1,0 +1,76 @@
+// /boot: per-machine iPXE scripts (/boot/MAC.ipxe), and the images directory — loaders for UEFI
+// HTTP Boot, the agent, disk images — with Range, If-Range, HEAD and Content-Length (express's
+// `send`), plus each file's sha256 at FILE.sha256.
+import express, { Router, type Request, type Response, type NextFunction } from 'express';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { resolve, sep } from 'node:path';
+import type { BootContext } from './context.js';
+import { planBoot, renderScript } from './ipxe.js';
+import { contextFor, profileOf } from './render.js';
+import { renderString, templateEnv } from '../core/templates.js';
+import { baseUrl } from '../core/urls.js';
+import { normalizeMac } from '../core/net.js';
+
+export function bootRouter(ctx: BootContext): Router {
+  const router = Router();
+
+  router.get(/^\/boot\/([0-9a-fA-F:-]{17})\.ipxe$/, async (req, res) => {
+    const mac = normalizeMac((req.params as unknown as Record<string, string>)[0]!);
+    if (!mac) throw new Error('unreachable: the route pattern admits only MAC-shaped names');
+    const loaded = ctx.inventory();
+    const machine = await ctx.store.machineByMac(mac);
+    const operation = machine ? await ctx.store.activeOperation(machine.name) : undefined;
+    const p = machine ? profileOf(machine, loaded) : undefined;
+    let installerArgs: string | undefined;
+    if (machine && operation && p?.profile.kind === 'installer') {
+      installerArgs = renderString(templateEnv(loaded.templatesDir), p.profile.cmdline, contextFor(machine, operation, loaded)!);
+    }
+    const plan = planBoot({
+      mac, machine, operation, profile: p?.profile, installerArgs,
+      site: { baseUrl: baseUrl(loaded.inventory.site), agentArgs: loaded.inventory.site.agent_args },
+    });
+    ctx.logger.info({ mac, machine: machine?.name, plan: plan.kind }, `iPXE script: ${plan.why}`);
+    if (machine) {
+      await ctx.store.appendEvent({ machine: machine.name, kind: 'boot', event: `script_${plan.kind}`, cause: plan.why, actor: `http:${req.ip}` });
+    }
+    res.type('text/plain').set('cache-control', 'no-store').send(renderScript(plan));
+  });
+
+  router.get(/^\/boot\/(.+)\.sha256$/, sha256Handler(ctx));
+  // One static handler per images directory (it changes only with an inventory reload).
+  let served: { dir: string; handler: express.Handler } | undefined;
+  router.use('/boot', (req, res, next) => {
+    const dir = ctx.inventory().imagesDir;
+    if (served?.dir !== dir) {
+      served = { dir, handler: express.static(dir, { dotfiles: 'deny', index: false, redirect: false, acceptRanges: true, etag: true, lastModified: true }) };
+    }
+    served.handler(req, res, next);
+  });
+  return router;
+}
+
+/** Digests are cached by path, size and mtime: computed once per file version, streamed. */
+const digests = new Map<string, { key: string; hex: Promise<string> }>();
+
+function sha256Handler(ctx: BootContext) {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const root = ctx.inventory().imagesDir;
+    const rel = decodeURIComponent((req.params as unknown as Record<string, string>)[0]!);
+    const file = resolve(root, rel);
+    if (!file.startsWith(root + sep) || rel.split('/').some((s) => s.startsWith('.'))) return next();
+    if (!existsSync(file) || !statSync(file).isFile()) return next();
+    const st = statSync(file);
+    const key = `${st.size}:${st.mtimeMs}`;
+    let entry = digests.get(file);
+    if (!entry || entry.key !== key) {
+      const hex = new Promise<string>((done, fail) => {
+        const h = createHash('sha256');
+        createReadStream(file).on('data', (d) => h.update(d)).on('end', () => done(h.digest('hex'))).on('error', fail);
+      });
+      entry = { key, hex };
+      digests.set(file, entry);
+    }
+    res.type('text/plain').send(`${await entry.hex}  ${rel.split('/').pop()}\n`);
+  };
+}

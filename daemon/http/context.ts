@@ -1,0 +1,12 @@
+// What the boot-time HTTP routes need from the daemon.
+import type { LoadedInventory } from '../core/inventory/load.js';
+import type { Store } from '../core/store/types.js';
+import type { Logger } from '../log.js';
+
+export interface BootContext {
+  store: Store;
+  inventory: () => LoadedInventory;
+  logger: Logger;
+  /** Per-operation agent logs are written beneath it. */
+  stateDir: string;
+}

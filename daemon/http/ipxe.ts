@@ -1,0 +1,107 @@
+// The per-machine iPXE script: a pure function of the machine, its running operation and the
+// site. Three kinds — the deploy agent, an installer, or local boot — and a script that says
+// why it does nothing for machines Rackhand will not boot.
+import type { State } from '../core/lifecycle.js';
+import type { Profile } from '../core/inventory/schema.js';
+import { imageWritten, type OperationProgress } from '../core/agent-plan.js';
+
+export interface ScriptMachine {
+  name: string;
+  mac: string;
+  state: State;
+  lastError: string | null;
+}
+
+export interface ScriptOperation {
+  kind: string;
+  token: string;
+  progress: OperationProgress | null;
+}
+
+export interface ScriptSite {
+  /** http://ADDRESS:PORT */
+  baseUrl: string;
+  /** Extra kernel arguments for the agent (e.g. console=ttyS0 for the lab). */
+  agentArgs: string;
+}
+
+export type BootPlan =
+  | { kind: 'agent'; why: string; kernel: string; initrd: string; args: string }
+  | { kind: 'installer'; why: string; kernel: string; initrd: string; args: string }
+  | { kind: 'local'; why: string }
+  | { kind: 'refuse'; why: string };
+
+/** A path under the images directory becomes a /boot/ URL; an http(s) URL stays as it is. */
+export function fileUrl(baseUrl: string, pathOrUrl: string): string {
+  return /^https?:\/\//.test(pathOrUrl) ? pathOrUrl : `${baseUrl}/boot/${pathOrUrl.replace(/^\/+/, '')}`;
+}
+
+/**
+ * What a machine boots. `installerArgs` is the profile's rendered command line (the caller
+ * renders it, since rendering needs templates and the operation's URLs).
+ */
+export function planBoot(args: {
+  machine: ScriptMachine | undefined;
+  operation: ScriptOperation | undefined;
+  profile: Profile | undefined;
+  site: ScriptSite;
+  installerArgs?: string;
+  mac: string;
+}): BootPlan {
+  const { machine, operation, profile, site } = args;
+  if (!machine) return { kind: 'refuse', why: `${args.mac} is not a machine Rackhand manages (and discovery is off)` };
+  switch (machine.state) {
+    case 'inspecting':
+    case 'releasing':
+    case 'deploying': {
+      if (!operation) return { kind: 'refuse', why: `${machine.name} is ${machine.state} but has no running operation` };
+      // The agent wrote and configured the image, then rebooted: boot it, do not image again.
+      if (imageWritten(operation)) return { kind: 'local', why: `${machine.name} is deploying: the image is written, booting it from disk` };
+      if (machine.state === 'deploying' && profile?.kind === 'installer') {
+        return {
+          kind: 'installer', why: `${machine.name} is deploying: running the installer`,
+          kernel: fileUrl(site.baseUrl, profile.kernel), initrd: fileUrl(site.baseUrl, profile.initrd),
+          args: args.installerArgs ?? '',
+        };
+      }
+      const agentArgs = [`rackhand.url=${site.baseUrl}`, `rackhand.token=${operation.token}`, site.agentArgs].filter(Boolean).join(' ');
+      return {
+        kind: 'agent', why: `${machine.name} is ${machine.state}: the agent runs ${operation.kind}`,
+        kernel: `${site.baseUrl}/boot/agent/vmlinuz`, initrd: `${site.baseUrl}/boot/agent/initrd.img`, args: agentArgs,
+      };
+    }
+    case 'failed':
+      return { kind: 'local', why: `${machine.name} failed (${machine.lastError ?? 'no reason recorded'}): booting from disk until an operator retries` };
+    case 'enrolled':
+      return { kind: 'local', why: `${machine.name} is enrolled but not being inspected: booting from disk` };
+    default:
+      return { kind: 'local', why: `${machine.name} is ${machine.state}: booting from its own disk` };
+  }
+}
+
+/** The iPXE script text for a plan. Comments carry the reason, so a console shows why. */
+export function renderScript(plan: BootPlan): string {
+  const lines = ['#!ipxe', `# Rackhand: ${plan.why}`, `echo Rackhand: ${plan.why.replace(/[\r\n]/g, ' ')}`];
+  switch (plan.kind) {
+    case 'agent':
+    case 'installer':
+      lines.push(
+        `kernel ${plan.kernel} initrd=initrd.img ${plan.args}`.trimEnd(),
+        `initrd --name initrd.img ${plan.initrd}`,
+        'boot',
+        // Reached only when boot failed: retry after a pause rather than fall through to disk.
+        'echo Rackhand: boot failed, retrying in 10 seconds',
+        'sleep 10',
+        'reboot',
+      );
+      break;
+    case 'local':
+      // `exit` hands control back to the firmware, which tries the next boot device (the disk).
+      lines.push('exit');
+      break;
+    case 'refuse':
+      lines.push('sleep 5', 'exit');
+      break;
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,65 @@
+// Per-operation documents a booting machine fetches with its token: cloud-init NoCloud data
+// (usable as ds=nocloud;s=URL/), installer answer files, and the phone-home that marks a
+// deployment done.
+import { Router, type Request, type Response } from 'express';
+import type { BootContext } from './context.js';
+import { authorizeBoot } from './boot-token.js';
+import { contextFor, defaultNetworkConfig, profileOf, renderFile } from './render.js';
+import { ApiError } from '../api/errors.js';
+import { act } from '../core/actions.js';
+
+const NOCLOUD_FILES = ['meta-data', 'user-data', 'vendor-data', 'network-config'] as const;
+
+export function metadataRouter(ctx: BootContext): Router {
+  const router = Router();
+
+  router.get('/v1/nocloud/:token/:file', async (req: Request<{ token: string; file: string }>, res: Response) => {
+    const file = req.params.file as (typeof NOCLOUD_FILES)[number];
+    if (!NOCLOUD_FILES.includes(file)) throw new ApiError('NOT_FOUND', `NoCloud has no ${req.params.file}`);
+    const { machine, operation } = await authorizeBoot(ctx.store, req, req.params.token, 'deployment');
+    const loaded = ctx.inventory();
+    const tctx = contextFor(machine, operation, loaded);
+    const profile = profileOf(machine, loaded)?.profile;
+    let body: string;
+    switch (file) {
+      case 'meta-data':
+        // instance-id changes with every deployment, so cloud-init runs its first-boot modules again.
+        body = `instance-id: ${operation.id}\nlocal-hostname: ${machine.hostname}\n`;
+        break;
+      case 'user-data':
+        body = profile?.kind === 'image' && profile.user_data && tctx ? renderFile(loaded, profile.user_data, tctx) : '#cloud-config\n{}\n';
+        break;
+      case 'vendor-data':
+        body = profile?.kind === 'image' && profile.vendor_data && tctx ? renderFile(loaded, profile.vendor_data, tctx) : '';
+        break;
+      case 'network-config':
+        body = profile?.kind === 'image' && profile.network_config && tctx
+          ? renderFile(loaded, profile.network_config, tctx) : defaultNetworkConfig(machine, loaded);
+        break;
+    }
+    res.type('text/plain').set('cache-control', 'no-store').send(body);
+  });
+
+  router.get('/v1/answer/:token', async (req: Request<{ token: string }>, res: Response) => {
+    const { machine, operation } = await authorizeBoot(ctx.store, req, req.params.token, 'running');
+    const loaded = ctx.inventory();
+    const p = profileOf(machine, loaded);
+    if (p?.profile.kind !== 'installer') throw new ApiError('NOT_FOUND', `${machine.name}'s profile has no answer file`);
+    res.type('text/plain').set('cache-control', 'no-store').send(renderFile(loaded, p.profile.answer, contextFor(machine, operation, loaded)!));
+  });
+
+  // GET as well as POST: installers and minimal systems may only have a fetcher that GETs.
+  router.all('/v1/phone-home/:token', async (req: Request<{ token: string }>, res: Response) => {
+    if (req.method !== 'GET' && req.method !== 'POST') throw new ApiError('NOT_FOUND', 'phone home with GET or POST');
+    const { machine, operation } = await authorizeBoot(ctx.store, req, req.params.token, 'deployment');
+    if (machine.state === 'deployed') {
+      res.json({ machine: machine.name, state: machine.state, instance_id: operation.id });
+      return;
+    }
+    if (operation.kind !== 'deploy') throw new ApiError('BAD_REQUEST', `${machine.name} is ${machine.state}: nothing to phone home about`);
+    const result = await act(ctx.store, { machine: machine.name, event: 'deployed', actor: `machine:${machine.name}`, cause: `phoned home from ${req.ip}` });
+    ctx.logger.info({ machine: machine.name }, `moved to deployed from ${result.event.from}: phoned home`);
+    res.json({ machine: machine.name, state: result.machine.state, instance_id: operation.id });
+  });
+  return router;
+}

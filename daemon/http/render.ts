@@ -1,0 +1,47 @@
+// Rendering a machine's templates for its operation: the profile it is being deployed with,
+// the template context (URLs carry the operation's token), and the network-config default.
+import type { LoadedInventory } from '../core/inventory/load.js';
+import type { Profile } from '../core/inventory/schema.js';
+import type { MachineRecord, OperationRecord } from '../core/store/types.js';
+import { buildContext, render, templateEnv, type TemplateContext } from '../core/templates.js';
+import { parseCidr } from '../core/net.js';
+
+export function profileOf(machine: MachineRecord, loaded: LoadedInventory): { name: string; profile: Profile } | undefined {
+  const name = machine.deployProfile ?? machine.profile;
+  const profile = name ? loaded.inventory.profiles[name] : undefined;
+  return name && profile ? { name, profile } : undefined;
+}
+
+export function contextFor(machine: MachineRecord, op: OperationRecord, loaded: LoadedInventory): TemplateContext | undefined {
+  const p = profileOf(machine, loaded);
+  if (!p) return undefined;
+  return buildContext({
+    machine: {
+      name: machine.name, mac: machine.mac, ip: machine.ip, hostname: machine.hostname,
+      tags: machine.tags, owner: machine.owner, facts: machine.facts ?? {},
+    },
+    profileName: p.name, profile: p.profile, site: loaded.inventory.site, token: op.token, instanceId: op.id,
+  });
+}
+
+export function renderFile(loaded: LoadedInventory, file: string, ctx: TemplateContext): string {
+  return render(templateEnv(loaded.templatesDir), file, ctx);
+}
+
+/**
+ * cloud-init network-config v2 when the profile has none: the NIC matched by MAC, with the
+ * reserved address (or DHCP without one), the site's router and DNS.
+ */
+export function defaultNetworkConfig(machine: MachineRecord, loaded: LoadedInventory): string {
+  const { dhcp } = loaded.inventory.site;
+  const lines = ['version: 2', 'ethernets:', '  prov:', '    match:', `      macaddress: "${machine.mac}"`];
+  const subnet = dhcp.subnet ? parseCidr(dhcp.subnet) : undefined;
+  if (machine.ip && subnet && dhcp.mode === 'full') {
+    lines.push('    dhcp4: false', `    addresses: ["${machine.ip}/${subnet.prefix}"]`);
+    if (dhcp.router) lines.push('    routes:', '      - to: default', `        via: ${dhcp.router}`);
+    if (dhcp.dns?.length) lines.push('    nameservers:', `      addresses: [${dhcp.dns.join(', ')}]`);
+  } else {
+    lines.push('    dhcp4: true');
+  }
+  return lines.join('\n') + '\n';
+}
