@@ -1,0 +1,166 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { inventoryCopy, startTestDaemon, type TestDaemon } from '../lib/daemon.js';
+
+const run = promisify(execFile);
+let d: TestDaemon;
+let image: Buffer;
+let imageSha = '';
+
+before(async () => {
+  const inv = inventoryCopy();
+  const images = join(dirname(inv), 'boot-images', 'images');
+  mkdirSync(images, { recursive: true });
+  image = randomBytes(64 << 20);
+  imageSha = createHash('sha256').update(image).digest('hex');
+  writeFileSync(join(images, 'test.raw'), image);
+  writeFileSync(inv, readFileSync(inv, 'utf8')
+    .replace('url: images/lab.raw.gz', 'url: images/test.raw')
+    .replace(/sha256: "0+"/, `sha256: "${imageSha}"`));
+  d = await startTestDaemon({ inventoryFile: inv });
+});
+after(async () => { await d.close(); });
+
+const api = async (path: string, body?: object) => {
+  const res = await fetch(d.url + path, {
+    method: body ? 'POST' : 'GET',
+    headers: { authorization: `Bearer ${d.tokens.admin}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return res.json() as Promise<Record<string, any>>;
+};
+const get = async (path: string) => { const r = await fetch(d.url + path); return { status: r.status, text: await r.text() }; };
+const report = async (token: string, fields: Record<string, string>) => {
+  const r = await fetch(`${d.url}/v1/agent/${token}/report`, { method: 'POST', body: new URLSearchParams(fields) });
+  return { status: r.status, text: await r.text() };
+};
+/** The agent's view: shell assignments parsed back into an object. */
+const vars = (text: string) => Object.fromEntries(text.trim().split('\n').map((l) => {
+  const m = /^([a-z_0-9]+)='(.*)'$/.exec(l);
+  assert.ok(m, `not a shell assignment: ${l}`);
+  return [m[1], m[2]!.replace(/'\\''/g, "'")];
+}));
+const tokenOf = async (mac: string) => {
+  const script = (await get(`/boot/${mac}.ipxe`)).text;
+  return /rackhand\.token=(\S+)/.exec(script)?.[1];
+};
+const FACTS = JSON.stringify({ cpus: 2, memory_mib: 512, arch: 'x86_64', disks: [{ name: 'vda', size_bytes: 2147483648, serial: 'D1' }], nics: [{ name: 'eth0', mac: '52:54:00:00:01:01', link: true }], dmi: { vendor: 'QEMU', product: 'Standard PC', serial: 'S1' } });
+
+test('images: HEAD, Range and If-Range on a 64 MiB file, checked with curl; sha256 published beside it', async () => {
+  const url = `${d.url}/boot/images/test.raw`;
+  const head = (await run('curl', ['-sSI', url])).stdout;
+  assert.match(head, /^HTTP\/1\.1 200/);
+  assert.match(head, /content-length: 67108864/i);
+  assert.match(head, /accept-ranges: bytes/i);
+  const part = await run('curl', ['-sS', '-r', '1000000-1999999', url], { encoding: 'buffer', maxBuffer: 4 << 20 });
+  assert.ok(Buffer.compare(part.stdout as unknown as Buffer, image.subarray(1000000, 2000000)) === 0, 'the range is the file slice');
+  const partial = (await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code} %{size_download}', '-r', '-4096', url])).stdout;
+  assert.equal(partial, '206 4096');
+  const stale = (await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code} %{size_download}', '-r', '0-9', '-H', 'If-Range: "stale-etag"', url])).stdout;
+  assert.equal(stale, '200 67108864', 'If-Range with another validator sends the whole file');
+  const whole = await run('curl', ['-sS', url], { encoding: 'buffer', maxBuffer: 80 << 20 });
+  assert.equal(createHash('sha256').update(whole.stdout as unknown as Buffer).digest('hex'), imageSha);
+  assert.equal((await get('/boot/images/test.raw.sha256')).text, `${imageSha}  test.raw\n`);
+  assert.equal((await get('/boot/../inventory.yaml')).status, 404);
+  assert.equal((await get('/boot/images/%2e%2e/%2e%2e/inventory.yaml')).status, 404);
+});
+
+test('inspect through the agent API: facts stored, machine ready, token stale afterwards', async () => {
+  assert.equal((await api('/api/v1/machines/node-01/actions/inspect', {})).machine.state, 'inspecting');
+  const token = (await tokenOf('52:54:00:00:01:01'))!;
+  assert.ok(token);
+  assert.deepEqual(vars((await get(`/v1/agent/${token}/next`)).text), { step: 'inspect', machine: 'node-01', operation: 'inspect' });
+  const bad = await report(token, { step: 'inspect', status: 'done', facts: '{"cpus": "many"}' });
+  assert.equal(bad.status, 400);
+  assert.match(bad.text, /body\.facts\.cpus/);
+  const done = await report(token, { step: 'inspect', status: 'done', facts: FACTS });
+  assert.equal(done.status, 200, done.text);
+  assert.equal(vars(done.text).step, 'poweroff');
+  const m = (await api('/api/v1/machines/node-01')).machine;
+  assert.equal(m.state, 'ready');
+  assert.equal(m.facts.memory_mib, 512);
+  assert.equal((await report(token, { step: 'inspect', status: 'done', facts: FACTS })).status, 403, 'a finished operation takes no reports');
+  assert.match((await get('/boot/52:54:00:00:01:01.ipxe')).text, /^exit$/m, 'ready machines boot from disk');
+});
+
+test('wrong and stale tokens get 403 and an event; one machine\'s token never reads another\'s data', async () => {
+  assert.equal((await get('/v1/nocloud/not-a-real-token-at-all/user-data')).status, 403);
+  const events = (await api('/api/v1/events?limit=5')).events as { event: string; cause: string }[];
+  assert.ok(events.some((e) => e.event === 'token_refused' && /unknown token/.test(e.cause)));
+  assert.ok(!JSON.stringify(events).includes('not-a-real-token-at-all'), 'tokens are not written to events');
+  await api('/api/v1/machines/node-02/actions/inspect', {});
+  const b = (await tokenOf('52:54:00:00:01:02'))!;
+  const userData = (await get(`/v1/nocloud/${b}/user-data`)).text;
+  assert.match(userData, /^hostname: node-02$/m);
+  assert.doesNotMatch(userData, /node-01/);
+  await api('/api/v1/machines/node-02/actions/fail', { reason: 'test' });
+  assert.equal((await get(`/v1/nocloud/${b}/meta-data`)).status, 403, 'the token of a failed operation is stale');
+});
+
+test('deploy: image, configure, reboot into the disk, phone home → deployed; NoCloud parses as YAML', async () => {
+  await api('/api/v1/machines/node-01/actions/deploy', {});
+  const token = (await tokenOf('52:54:00:00:01:01'))!;
+  const step1 = vars((await get(`/v1/agent/${token}/next`)).text);
+  assert.deepEqual(step1, { step: 'image', machine: 'node-01', operation: 'deploy', image_url: `http://10.20.0.1:8080/boot/images/test.raw`, image_sha256: imageSha, image_compression: 'none' });
+  await report(token, { step: 'image', status: 'progress', bytes: '1048576', total: '67108864' });
+  const step2 = vars((await report(token, { step: 'image', status: 'done' })).text);
+  assert.equal(step2.step, 'configure');
+  assert.equal(step2.seed_url, `http://10.20.0.1:8080/v1/nocloud/${token}/`);
+  const seed = step2.seed_url!.replace('http://10.20.0.1:8080', d.url);
+  const meta = parseYaml((await get(seed.replace(d.url, '') + 'meta-data')).text);
+  assert.deepEqual(Object.keys(meta), ['instance-id', 'local-hostname']);
+  assert.equal(meta['local-hostname'], 'node-01');
+  const user = parseYaml((await get(seed.replace(d.url, '') + 'user-data')).text);
+  assert.equal(user.hostname, 'node-01');
+  assert.equal(user.phone_home.url, `http://10.20.0.1:8080/v1/phone-home/${token}`);
+  const net = parseYaml((await get(seed.replace(d.url, '') + 'network-config')).text);
+  assert.deepEqual(net.ethernets.prov, { match: { macaddress: '52:54:00:00:01:01' }, dhcp4: false, addresses: ['10.20.0.11/24'], routes: [{ to: 'default', via: '10.20.0.1' }], nameservers: { addresses: ['10.20.0.1'] } });
+  assert.equal((await get(seed.replace(d.url, '') + 'vendor-data')).status, 200);
+  assert.equal(vars((await report(token, { step: 'configure', status: 'done' })).text).step, 'reboot');
+  assert.equal(vars((await report(token, { step: 'configure', status: 'done' })).text).step, 'reboot', 'a repeated report is harmless');
+  assert.match((await get('/boot/52:54:00:00:01:01.ipxe')).text, /image is written, booting it from disk\nexit\n$/);
+  const phone = await fetch(`${d.url}/v1/phone-home/${token}`, { method: 'POST' });
+  assert.equal(phone.status, 200);
+  const m = (await api('/api/v1/machines/node-01')).machine;
+  assert.equal(m.state, 'deployed');
+  assert.equal(parseYaml((await get(seed.replace(d.url, '') + 'meta-data')).text)['instance-id'], meta['instance-id'], 'a deployed system may re-read its metadata');
+});
+
+test('release erases and returns to ready; with auto_redeploy it redeploys with a new instance-id', async () => {
+  await api('/api/v1/machines/node-01/actions/release', {});
+  const erase = (await tokenOf('52:54:00:00:01:01'))!;
+  assert.deepEqual(vars((await get(`/v1/agent/${erase}/next`)).text), { step: 'erase', machine: 'node-01', operation: 'erase', erase_mode: 'quick' });
+  assert.equal(vars((await report(erase, { step: 'erase', status: 'done' })).text).step, 'poweroff');
+  assert.equal((await api('/api/v1/machines/node-01')).machine.state, 'ready');
+
+  writeFileSync(d.inventoryFile, readFileSync(d.inventoryFile, 'utf8').replace('discovery: false', 'discovery: false\n  auto_redeploy: true'));
+  await d.daemon.reload();
+  await api('/api/v1/machines/node-01/actions/deploy', {});
+  const first = (await tokenOf('52:54:00:00:01:01'))!;
+  const firstId = parseYaml((await get(`/v1/nocloud/${first}/meta-data`)).text)['instance-id'];
+  await report(first, { step: 'image', status: 'done' });
+  await report(first, { step: 'configure', status: 'done' });
+  await fetch(`${d.url}/v1/phone-home/${first}`);
+  await api('/api/v1/machines/node-01/actions/release', {});
+  const erase2 = (await tokenOf('52:54:00:00:01:01'))!;
+  assert.equal(vars((await report(erase2, { step: 'erase', status: 'done' })).text).step, 'reboot', 'new work: reboot into it');
+  assert.equal((await api('/api/v1/machines/node-01')).machine.state, 'deploying');
+  const second = (await tokenOf('52:54:00:00:01:01'))!;
+  assert.notEqual(second, first);
+  assert.notEqual(parseYaml((await get(`/v1/nocloud/${second}/meta-data`)).text)['instance-id'], firstId);
+});
+
+test('an agent reporting failure sends the machine to failed with the reason', async () => {
+  const token = (await tokenOf('52:54:00:00:01:01'))!;
+  await report(token, { step: 'image', status: 'failed', message: 'sha256 mismatch: wrote 0f…, expected ' + imageSha.slice(0, 8) });
+  const m = (await api('/api/v1/machines/node-01')).machine;
+  assert.equal(m.state, 'failed');
+  assert.match(m.last_error, /^image failed: sha256 mismatch/);
+  assert.equal(m.previous_state, 'deploying');
+});
