@@ -82,6 +82,9 @@ export async function startTftpServer(input: TftpSettingsInput, deps: TftpDeps =
       refuse(peer, 'write_request', ERROR_CODE.accessViolation, 'write requests are not accepted: read-only server');
       return;
     }
+    // An ERROR here is a client's answer to an ERROR we sent from this port (tftp-hpa does
+    // that): expected, so not a drop. DATA, ACK and OACK belong on a transfer's port.
+    if (packet.op === 'ERROR') return;
     if (packet.op !== 'RRQ') { metrics.drop('unexpected_opcode'); return; }
     onRequest(packet, peer).catch((err: unknown) => log.error({ err: (err as Error).message }, 'tftp request failed'));
   });

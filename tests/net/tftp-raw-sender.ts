@@ -1,10 +1,11 @@
 // Sends raw datagrams from inside a namespace and reports what came back. argv: host, port,
 // then hex packets. Prints one JSON array: per packet, the hex of the first reply within
-// REPLY_WAIT_MS, or null. One socket per packet, so replies cannot be confused.
+// REPLY_WAIT_MS, or null. One socket per packet, so replies cannot be confused; all are sent
+// at once, so the wait for silence is paid once.
 import dgram from 'node:dgram';
 
 const [host = '127.0.0.1', portText = '69', ...packets] = process.argv.slice(2);
-const waitMs = Number(process.env.REPLY_WAIT_MS ?? 250);
+const waitMs = Number(process.env.REPLY_WAIT_MS ?? 500);
 
 function exchange(hex: string): Promise<string | null> {
   const sock = dgram.createSocket('udp4');
@@ -15,6 +16,5 @@ function exchange(hex: string): Promise<string | null> {
   });
 }
 
-const replies: (string | null)[] = [];
-for (const hex of packets) replies.push(await exchange(hex));
+const replies = await Promise.all(packets.map(exchange));
 process.stdout.write(`${JSON.stringify(replies)}\n`);
