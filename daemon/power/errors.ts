@@ -1,0 +1,56 @@
+// One error class for every driver. The code is stable (the API and the lifecycle switch on it);
+// the message names the machine and quotes the BMC. Secrets are scrubbed at construction, so no
+// path from a driver to a log line, an event or the store can carry a password.
+export const POWER_ERROR_CODES = ['AUTH_FAILED', 'UNREACHABLE', 'UNSUPPORTED', 'TIMEOUT', 'BMC_ERROR', 'CONFIG'] as const;
+export type PowerErrorCode = (typeof POWER_ERROR_CODES)[number];
+
+/** Codes worth another try: the BMC may answer next time. AUTH_FAILED never is (lockouts). */
+export const TRANSIENT: ReadonlySet<PowerErrorCode> = new Set(['UNREACHABLE', 'TIMEOUT']);
+
+const HINT: Record<PowerErrorCode, string> = {
+  AUTH_FAILED: 'the BMC rejected the username or password',
+  UNREACHABLE: 'the BMC did not answer',
+  UNSUPPORTED: 'the BMC does not support this',
+  TIMEOUT: 'the BMC call timed out',
+  BMC_ERROR: 'the BMC reported an error',
+  CONFIG: 'the power settings are incomplete',
+};
+
+export class PowerError extends Error {
+  override readonly name = 'PowerError';
+  readonly code: PowerErrorCode;
+  readonly machine: string;
+  readonly action: string;
+  /** What the BMC (or tool) said, scrubbed of secrets. */
+  readonly bmcMessage: string;
+
+  constructor(code: PowerErrorCode, machine: string, action: string, bmcMessage: string, secrets: readonly string[] = []) {
+    const said = scrub(bmcMessage, secrets).trim();
+    super(`${machine}: power ${action}: ${HINT[code]}${said ? ` (${said})` : ''} [${code}]`);
+    this.code = code;
+    this.machine = machine;
+    this.action = action;
+    this.bmcMessage = said;
+  }
+
+  get transient(): boolean { return TRANSIENT.has(this.code); }
+
+  /** A plain object for events and API output: nothing that is not already in the message. */
+  toJSON(): Record<string, string> {
+    return { code: this.code, machine: this.machine, action: this.action, message: this.message, bmc: this.bmcMessage };
+  }
+}
+
+/** Replaces every occurrence of each secret (and its basic-auth base64 forms) with a marker. */
+export function scrub(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) {
+    if (!s) continue;
+    out = out.split(s).join('[redacted]');
+  }
+  return out;
+}
+
+export function isPowerError(err: unknown): err is PowerError {
+  return err instanceof PowerError;
+}

@@ -1,0 +1,55 @@
+// The power driver interface (SPEC §6, STYLE habit 10). Every driver answers the same five calls;
+// vendor states and errors are translated inside the driver through tables, so the lifecycle only
+// ever sees PowerState and PowerError.
+import type { PowerErrorCode } from './errors.js';
+
+export type PowerState = 'on' | 'off' | 'unknown';
+export type BootTarget = 'pxe' | 'disk';
+export type BootMode = 'uefi' | 'legacy';
+
+export interface BootDeviceRequest {
+  device: BootTarget;
+  /** Firmware mode for the next boot; undefined leaves the BMC's current mode. */
+  mode?: BootMode;
+  /** Only one-time overrides are used: Rackhand sets PXE before each boot it drives. */
+  persistent: false;
+}
+
+export interface CallOptions {
+  /** Milliseconds this one call may take, BMC round trips included. */
+  timeout?: number;
+  signal?: AbortSignal;
+}
+
+/** What a driver can do; the wrapper consults this instead of catching UNSUPPORTED. */
+export interface DriverCapabilities {
+  /** getPowerState returns a real state (not always 'unknown'). */
+  readsState: boolean;
+  powerOff: boolean;
+  bootDevice: boolean;
+}
+
+export interface PowerDriver {
+  readonly kind: 'ipmi' | 'redfish' | 'wol' | 'manual';
+  readonly capabilities: DriverCapabilities;
+  /** Key of the BMC this driver talks to: calls with the same key are serialized. */
+  readonly bmcKey: string;
+  /** Checks the configuration and credentials can be loaded; throws PowerError. No BMC call. */
+  validate(): Promise<void>;
+  getPowerState(opts?: CallOptions): Promise<PowerState>;
+  /** Asks for the state; returns once the BMC accepted the request (the wrapper polls). */
+  setPowerState(state: 'on' | 'off', opts?: CallOptions): Promise<void>;
+  /** Hard power cycle (or power on when off). */
+  reboot(opts?: CallOptions): Promise<void>;
+  setBootDevice(req: BootDeviceRequest, opts?: CallOptions): Promise<void>;
+}
+
+/** A note of what a driver did, for events; never carries a secret. */
+export interface PowerNote {
+  machine: string;
+  driver: string;
+  action: string;
+  detail?: string;
+}
+
+export type { PowerErrorCode };
