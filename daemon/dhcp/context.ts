@@ -1,6 +1,5 @@
 // What a mode's handle() receives and returns. The listener builds an Inbound from each datagram it
 // could decode; the handler answers with packets to send, or says why it does not answer.
-import type { Logger } from '../log.js';
 import type { DhcpBackend } from './backend.js';
 import type { ClientFacts } from './bootfile.js';
 import type { DropReason } from './errors.js';
@@ -29,7 +28,15 @@ export interface Inbound {
   /** The local port it arrived on: 67, or 4011 (PXE boot server discovery). */
   port: number;
   from: { address: string; port: number };
-  log: Logger;
+  log: PacketLog;
+}
+
+/** A logger bound to one packet: every line carries its mac, xid and interface. */
+export interface PacketLog {
+  debug(fields: Record<string, unknown>, msg: string): void;
+  info(fields: Record<string, unknown>, msg: string): void;
+  warn(fields: Record<string, unknown>, msg: string): void;
+  error(fields: Record<string, unknown>, msg: string): void;
 }
 
 export interface Outbound {

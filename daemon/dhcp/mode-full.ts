@@ -31,13 +31,7 @@ export async function findMachine(ctx: HandlerContext, inb: Inbound, enrol: bool
 
 export function recordFacts(ctx: HandlerContext, inb: Inbound, m: DhcpMachine, ip: string | undefined): void {
   const f = inb.facts;
-  ctx.bootFacts.record(m.name, {
-    ...(f.arch !== undefined && { arch: f.arch }),
-    ...(f.vendorClass !== undefined && { vendorClass: f.vendorClass }),
-    ...(f.userClasses.length && { userClass: f.userClasses.join(',') }),
-    ...(ip && { ip }),
-    interface: ctx.settings.interface,
-  });
+  ctx.bootFacts.record(m.name, f.arch, f.vendorClass, f.userClasses.length ? f.userClasses.join(',') : undefined, ip, ctx.settings.interface);
 }
 
 function bootFor(ctx: HandlerContext, inb: Inbound, m: DhcpMachine): BootDecision {

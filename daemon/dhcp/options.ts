@@ -84,12 +84,32 @@ function ipString(b: Buffer, at: number): string {
   return `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
 }
 
-export function ipBytes(ip: string): Buffer {
-  const parts = ip.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) {
-    throw new TypeError(`not an IPv4 address: ${ip}`);
+/** Writes dotted-quad `ip` at `at` (hand-parsed: this runs several times per packet). */
+export function writeIp(ip: string, buf: Buffer, at: number): void {
+  let part = 0;
+  let digits = 0;
+  let idx = 0;
+  for (let i = 0; i <= ip.length; i++) {
+    const c = i < ip.length ? ip.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (digits === 0 || digits > 3 || part > 255 || idx > 3) throw new TypeError(`not an IPv4 address: ${ip}`);
+      buf[at + idx++] = part;
+      part = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      part = part * 10 + (c - 48);
+      digits++;
+    } else {
+      throw new TypeError(`not an IPv4 address: ${ip}`);
+    }
   }
-  return Buffer.from(parts);
+  if (idx !== 4) throw new TypeError(`not an IPv4 address: ${ip}`);
+}
+
+export function ipBytes(ip: string): Buffer {
+  const b = Buffer.allocUnsafe(4);
+  writeIp(ip, b, 0);
+  return b;
 }
 
 /** An ordered set of options; a code appears once (split instances are joined, RFC 3396). */
@@ -169,7 +189,11 @@ export class Options {
   setU16(code: number, v: number): this { const b = Buffer.alloc(2); b.writeUInt16BE(v); return this.set(code, b); }
   setU32(code: number, v: number): this { const b = Buffer.alloc(4); b.writeUInt32BE(v >>> 0); return this.set(code, b); }
   setIp(code: number, ip: string): this { return this.set(code, ipBytes(ip)); }
-  setIps(code: number, ips: readonly string[]): this { return this.set(code, Buffer.concat(ips.map(ipBytes))); }
+  setIps(code: number, ips: readonly string[]): this {
+    const b = Buffer.allocUnsafe(4 * ips.length);
+    ips.forEach((ip, i) => writeIp(ip, b, 4 * i));
+    return this.set(code, b);
+  }
   setString(code: number, s: string): this { return this.set(code, Buffer.from(s, 'latin1')); }
 }
 

@@ -2,7 +2,7 @@
 // that never touch a socket. Decoding is strict: every length is checked against the bytes present,
 // and an error names the field and the numbers.
 import { DhcpError } from './errors.js';
-import { Opt, Options, checkSize, decodeSubOptions, ipBytes } from './options.js';
+import { Opt, Options, checkSize, decodeSubOptions, writeIp } from './options.js';
 
 export const BOOTREQUEST = 1;
 export const BOOTREPLY = 2;
@@ -60,8 +60,9 @@ function readOptions(buf: Buffer, start: number, end: number, field: string, int
     if (i + 2 + len > end) {
       throw new DhcpError('option_overrun', `${field} option ${code}`, `claims ${len} bytes, ${end - i - 2} left`);
     }
-    // RFC 3396 §5: instances of one option are joined in the order they appear.
-    into.append(code, Buffer.from(buf.subarray(i + 2, i + 2 + len)));
+    // RFC 3396 §5: instances of one option are joined in the order they appear. Values are views
+    // of the datagram, which is ours alone (dgram hands each message its own buffer).
+    into.append(code, buf.subarray(i + 2, i + 2 + len));
     i += 2 + len;
   }
   throw new DhcpError('no_end', field, `no END option within ${end - start} bytes`);
@@ -117,15 +118,20 @@ export function decode(buf: Buffer): Packet {
   };
 }
 
-/** Serialises options as code-length-value, splitting values over 255 bytes (RFC 3396). */
-function optionBytes(code: number, data: Buffer): Buffer[] {
-  if (data.length === 0) return [Buffer.from([code, 0])];
-  const out: Buffer[] = [];
+/** Bytes one option takes on the wire, split into 255-byte instances (RFC 3396). */
+function optionSize(data: Buffer): number {
+  return data.length === 0 ? 2 : data.length + 2 * Math.ceil(data.length / 255);
+}
+
+function writeOption(code: number, data: Buffer, buf: Buffer, at: number): number {
+  if (data.length === 0) { buf[at] = code; buf[at + 1] = 0; return at + 2; }
   for (let i = 0; i < data.length; i += 255) {
-    const chunk = data.subarray(i, i + 255);
-    out.push(Buffer.from([code, chunk.length]), chunk);
+    const n = Math.min(255, data.length - i);
+    buf[at] = code; buf[at + 1] = n;
+    data.copy(buf, at + 2, i, i + n);
+    at += 2 + n;
   }
-  return out;
+  return at;
 }
 
 export interface EncodeOptions {
@@ -135,47 +141,54 @@ export interface EncodeOptions {
 
 export function encode(p: Packet, opts: EncodeOptions = {}): Buffer {
   const maxSize = Math.max(opts.maxSize ?? DEFAULT_MAX_SIZE, DEFAULT_MAX_SIZE);
-  const header = Buffer.alloc(HEADER_SIZE);
-  header[0] = p.op; header[1] = p.htype; header[2] = p.hlen; header[3] = p.hops;
-  header.writeUInt32BE(p.xid >>> 0, 4);
-  header.writeUInt16BE(p.secs, 8);
-  header.writeUInt16BE(p.flags, 10);
-  ipBytes(p.ciaddr).copy(header, 12);
-  ipBytes(p.yiaddr).copy(header, 16);
-  ipBytes(p.siaddr).copy(header, 20);
-  ipBytes(p.giaddr).copy(header, 24);
-  p.chaddr.copy(header, 28, 0, 16);
   if (p.sname.length >= SNAME.len) throw new RangeError(`sname has ${p.sname.length} bytes, max ${SNAME.len - 1}`);
   if (p.file.length >= FILE.len) throw new RangeError(`file has ${p.file.length} bytes, max ${FILE.len - 1}`);
-  header.write(p.sname, SNAME.at, 'latin1');
-  header.write(p.file, FILE.at, 'latin1');
-  header.writeUInt32BE(MAGIC_COOKIE, 236);
-
-  const encoded = p.options.entries().filter(([c]) => c !== Opt.OVERLOAD).map(([c, d]) => Buffer.concat(optionBytes(c, d)));
+  const entries = p.options.entries().filter(([c]) => c !== Opt.OVERLOAD);
+  const optBytes = entries.reduce((n, [, d]) => n + optionSize(d), 0);
   const room = maxSize - HEADER_SIZE - 1;
-  let main = encoded;
-  const spill: Buffer[][] = [[], []];
-  if (encoded.reduce((n, b) => n + b.length, 0) > room) {
-    // Too big: move whole options into file, then sname, if those fields are free (RFC 2131 §4.1).
-    const free = [p.file === '' ? FILE.len - 1 : 0, p.sname === '' ? SNAME.len - 1 : 0];
-    const overloadCost = 3;
-    let used = overloadCost;
-    main = [];
-    for (const b of encoded) {
-      if (used + b.length <= room) { main.push(b); used += b.length; continue; }
-      const slot = b.length <= free[0]! ? 0 : b.length <= free[1]! ? 1 : -1;
-      if (slot < 0) throw new RangeError(`options need more than ${maxSize} bytes`);
-      spill[slot]!.push(b);
-      free[slot]! -= b.length;
-    }
-    const v = (spill[0]!.length ? 1 : 0) | (spill[1]!.length ? 2 : 0);
-    main.unshift(Buffer.from([Opt.OVERLOAD, 1, v]));
-    if (v & 1) { header.fill(0, FILE.at, FILE.at + FILE.len); Buffer.concat([...spill[0]!, Buffer.from([Opt.END])]).copy(header, FILE.at); }
-    if (v & 2) { header.fill(0, SNAME.at, SNAME.at + SNAME.len); Buffer.concat([...spill[1]!, Buffer.from([Opt.END])]).copy(header, SNAME.at); }
+  const fits = optBytes <= room;
+  const buf = Buffer.alloc(Math.max(MIN_SIZE, HEADER_SIZE + (fits ? optBytes : room) + 1));
+  buf[0] = p.op; buf[1] = p.htype; buf[2] = p.hlen; buf[3] = p.hops;
+  buf.writeUInt32BE(p.xid >>> 0, 4);
+  buf.writeUInt16BE(p.secs, 8);
+  buf.writeUInt16BE(p.flags, 10);
+  writeIp(p.ciaddr, buf, 12);
+  writeIp(p.yiaddr, buf, 16);
+  writeIp(p.siaddr, buf, 20);
+  writeIp(p.giaddr, buf, 24);
+  p.chaddr.copy(buf, 28, 0, 16);
+  buf.write(p.sname, SNAME.at, 'latin1');
+  buf.write(p.file, FILE.at, 'latin1');
+  buf.writeUInt32BE(MAGIC_COOKIE, 236);
+  let at = HEADER_SIZE;
+  if (fits) {
+    for (const [code, data] of entries) at = writeOption(code, data, buf, at);
+    buf[at++] = Opt.END;
+    return buf.length === at || at < MIN_SIZE ? buf : buf.subarray(0, at);
   }
-  const body = Buffer.concat([header, ...main, Buffer.from([Opt.END])]);
-  if (body.length >= MIN_SIZE) return body;
-  return Buffer.concat([body, Buffer.alloc(MIN_SIZE - body.length)]);
+  // Too big: move whole options into file, then sname, if those fields are free (RFC 2131 §4.1).
+  const free = [p.file === '' ? FILE.len - 1 : 0, p.sname === '' ? SNAME.len - 1 : 0];
+  const field = [FILE, SNAME];
+  const fieldAt: number[] = [FILE.at, SNAME.at];
+  let used = 3; // option 52 itself
+  const main: [number, Buffer][] = [];
+  let overload = 0;
+  for (const [code, data] of entries) {
+    const size = optionSize(data);
+    if (used + size <= room) { main.push([code, data]); used += size; continue; }
+    const slot = size <= free[0]! ? 0 : size <= free[1]! ? 1 : -1;
+    if (slot < 0) throw new RangeError(`options need more than ${maxSize} bytes`);
+    if (!(overload & (slot + 1))) buf.fill(0, field[slot]!.at, field[slot]!.at + field[slot]!.len);
+    overload |= slot + 1;
+    fieldAt[slot] = writeOption(code, data, buf, fieldAt[slot]!);
+    free[slot]! -= size;
+  }
+  if (overload & 1) buf[fieldAt[0]!] = Opt.END;
+  if (overload & 2) buf[fieldAt[1]!] = Opt.END;
+  buf[at++] = Opt.OVERLOAD; buf[at++] = 1; buf[at++] = overload;
+  for (const [code, data] of main) at = writeOption(code, data, buf, at);
+  buf[at++] = Opt.END;
+  return buf.subarray(0, Math.max(at, MIN_SIZE));
 }
 
 /** The client's hardware address as lower-case colon-separated hex. */

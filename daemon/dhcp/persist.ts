@@ -60,12 +60,18 @@ export class BootFactsRecorder {
   constructor(private readonly backend: DhcpBackend, private readonly onError: (err: unknown) => void,
     private readonly refreshMs = 60_000) {}
 
-  record(machine: string, facts: Omit<BootFacts, 'seenAt'>, now = Date.now()): void {
-    const key = JSON.stringify(facts);
+  record(machine: string, arch: number | undefined, vendorClass: string | undefined, userClass: string | undefined,
+    ip: string | undefined, iface: string, now = Date.now()): void {
+    const key = `${arch}|${vendorClass}|${userClass}|${ip}|${iface}`;
     const prev = this.last.get(machine);
     if (prev && prev.key === key && now - prev.at < this.refreshMs) return;
     this.last.set(machine, { key, at: now });
     if (this.last.size > 100_000) this.last.clear();
-    this.backend.recordBootFacts(machine, { ...facts, seenAt: new Date(now).toISOString() }).catch(this.onError);
+    const facts: BootFacts = { interface: iface, seenAt: new Date(now).toISOString() };
+    if (arch !== undefined) facts.arch = arch;
+    if (vendorClass !== undefined) facts.vendorClass = vendorClass;
+    if (userClass !== undefined) facts.userClass = userClass;
+    if (ip !== undefined) facts.ip = ip;
+    this.backend.recordBootFacts(machine, facts).catch(this.onError);
   }
 }

@@ -5,7 +5,7 @@ import type { Registry } from 'prom-client';
 import { silentLogger, type Logger } from '../log.js';
 import type { DhcpBackend } from './backend.js';
 import { clientFacts } from './bootfile.js';
-import type { HandleResult, HandlerContext, Inbound } from './context.js';
+import type { HandleResult, HandlerContext, Inbound, PacketLog } from './context.js';
 import { DhcpError, type DropReason } from './errors.js';
 import { LeaseTable } from './leases.js';
 import { dhcpMetrics, type DhcpMetrics } from './metrics.js';
@@ -82,10 +82,22 @@ export class DhcpServer {
     void p.finally(() => this.inflight.delete(p));
   }
 
-  private dropped(reason: DropReason, detail: string, log: Logger): void {
+  private dropped(reason: DropReason, detail: string, log: PacketLog): void {
     this.metrics.drops.inc({ reason });
     const level = reason === 'internal' ? 'error' : QUIET.has(reason) ? 'debug' : 'info';
     log[level]({ reason, detail }, 'DHCP packet not answered');
+  }
+
+  /**
+   * The packet's fields are merged only when a line is actually written: a pino child per packet
+   * costs more than the rest of a DISCOVER at thousands a second.
+   */
+  private packetLog(fields: () => Record<string, unknown>): PacketLog {
+    const base = this.log;
+    const at = (level: 'debug' | 'info' | 'warn' | 'error') => (extra: Record<string, unknown>, msg: string) => {
+      if (base.isLevelEnabled(level)) base[level]({ ...fields(), ...extra }, msg);
+    };
+    return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
   }
 
   /** One datagram through the pipeline. Exposed for tests that drive the server without sockets. */
@@ -96,10 +108,10 @@ export class DhcpServer {
       packet = decode(msg);
     } catch (err) {
       const e = err instanceof DhcpError ? err : new DhcpError('internal', 'decode', String(err));
-      return this.dropped(e.reason, e.message, this.log.child({ interface: iface, from: from.address, bytes: msg.length }));
+      return this.dropped(e.reason, e.message, this.packetLog(() => ({ interface: iface, from: from.address, bytes: msg.length })));
     }
     const mac = macOf(packet);
-    const log = this.log.child({ mac, xid: `0x${packet.xid.toString(16).padStart(8, '0')}`, interface: iface });
+    const log = this.packetLog(() => ({ mac, xid: `0x${packet.xid.toString(16).padStart(8, '0')}`, interface: iface }));
     try {
       // A server takes requests only (RFC 2131 §4.1); a reply on port 67 is another server's echo.
       if (packet.op !== BOOTREQUEST) return this.dropped('bad_op', `op is ${packet.op}, a server takes only BOOTREQUEST`, log);
@@ -119,7 +131,7 @@ export class DhcpServer {
         const replyType = out.packet.options.u8(Opt.MESSAGE_TYPE)!;
         await sock.send(encode(out.packet, { maxSize: out.maxSize }), out.port, out.address);
         this.metrics.replies.inc({ type: MESSAGE_TYPE_NAMES[replyType] ?? 'unknown' });
-        if (log.isLevelEnabled('debug')) {
+        if (this.log.isLevelEnabled('debug')) {
           log.debug({ reply: MESSAGE_TYPE_NAMES[replyType], to: `${out.address}:${out.port}`, yiaddr: out.packet.yiaddr, file: out.packet.file }, 'DHCP reply sent');
         }
       }

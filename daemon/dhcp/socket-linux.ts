@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 
 const SOL_SOCKET = 1;
 const SO_BINDTOIFINDEX = 62;
+const SO_RCVBUFFORCE = 33;
 
 const require = createRequire(import.meta.url);
 
@@ -42,6 +43,25 @@ export function bindToInterface(sock: Socket, ifname: string): void {
     setsockopt(sock, SOL_SOCKET, SO_BINDTOIFINDEX, index);
     const got = getsockopt(sock, SOL_SOCKET, SO_BINDTOIFINDEX);
     if (got !== index) throw new Error(`interface ${ifname}: SO_BINDTOIFINDEX reads back ${got}, wanted ${index}`);
+  } finally {
+    process.emitWarning = emit;
+  }
+}
+
+/**
+ * A receive buffer past net.core.rmem_max (SO_RCVBUFFORCE, CAP_NET_ADMIN): a PXE storm arrives in
+ * bursts, and a garbage collection or a lease commit must not cost the datagrams queued meanwhile.
+ * Returns false without the capability; the ordinary size then applies.
+ */
+export function forceReceiveBuffer(sock: Socket, bytes: number): boolean {
+  const { setsockopt } = require('sockopt') as Sockopt;
+  const emit = process.emitWarning;
+  process.emitWarning = () => undefined;
+  try {
+    setsockopt(sock, SOL_SOCKET, SO_RCVBUFFORCE, bytes);
+    return true;
+  } catch {
+    return false;
   } finally {
     process.emitWarning = emit;
   }

@@ -2,7 +2,7 @@
 // openInterfaceSocket() is the real thing: UDP on 0.0.0.0:PORT, receiving only what arrives on one
 // interface (see socket-linux.ts for why and how).
 import dgram from 'node:dgram';
-import { bindToInterface } from './socket-linux.js';
+import { bindToInterface, forceReceiveBuffer } from './socket-linux.js';
 
 export interface Remote {
   address: string;
@@ -24,7 +24,7 @@ export interface SocketOptions {
 }
 
 export async function openInterfaceSocket(opts: SocketOptions): Promise<DhcpSocket> {
-  const sock = dgram.createSocket({ type: 'udp4', reuseAddr: true, recvBufferSize: opts.recvBufferSize ?? 8 << 20 });
+  const sock = dgram.createSocket({ type: 'udp4', reuseAddr: true });
   let ready = false;
   let handler: ((msg: Buffer, from: Remote) => void) | undefined;
   sock.on('message', (msg, rinfo) => {
@@ -43,6 +43,8 @@ export async function openInterfaceSocket(opts: SocketOptions): Promise<DhcpSock
     throw err;
   }
   sock.setBroadcast(true);
+  const rcvbuf = opts.recvBufferSize ?? 32 << 20;
+  if (!forceReceiveBuffer(sock, rcvbuf)) sock.setRecvBufferSize(rcvbuf);
   await new Promise((r) => setImmediate(r));
   ready = true;
   sock.on('error', () => { /* send errors are reported through send(); a socket error must not crash */ });

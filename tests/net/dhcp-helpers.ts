@@ -30,10 +30,12 @@ export interface ServerChild {
   stderr(): string;
 }
 
-export async function startServer(ns: Netns, dir: string, config: Omit<ChildConfig, 'db'> & { db?: string }): Promise<ServerChild> {
+export async function startServer(ns: Netns, dir: string, config: Omit<ChildConfig, 'db'> & { db?: string },
+  opts: { nodeArgs?: string[]; prefix?: string[] } = {}): Promise<ServerChild> {
   const file = join(dir, `server-${Date.now()}.json`);
   writeFileSync(file, JSON.stringify({ db: join(dir, 'rackhand.db'), ...config }));
-  const child = ns.spawn(process.execPath, ['--import', 'tsx', CHILD, file], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const argv = [...(opts.prefix ?? []), process.execPath, ...(opts.nodeArgs ?? []), '--import', 'tsx', CHILD, file];
+  const child = ns.spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
   const lines = createInterface({ input: child.stdout! });
@@ -66,7 +68,7 @@ export async function startServer(ns: Netns, dir: string, config: Omit<ChildConf
       if (child.exitCode !== null || child.signalCode !== null) return;
       const gone = new Promise((r) => child.once('exit', r));
       process.kill(pid, 'SIGTERM');
-      await Promise.race([gone, new Promise((r) => setTimeout(r, 3000))]);
+      await Promise.race([gone, new Promise((r) => setTimeout(r, 10_000))]);
       if (child.exitCode === null && child.signalCode === null) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } await gone; }
     },
     stderr: () => err,

@@ -4,6 +4,7 @@
 // {"ready":true,...}. On stdin, a line "metrics" answers with {"metrics":{name{labels}: value}}.
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { openSqliteStore } from '../../daemon/core/store/sqlite.js';
 import type { MachineSpec } from '../../daemon/core/store/types.js';
 import { pino } from 'pino';
@@ -28,11 +29,18 @@ const specs: MachineSpec[] = config.machines.map((m) => ({
 }));
 await store.syncInventory(specs, 'test');
 const registry = createRegistry({ defaults: false });
+// Stalls of the event loop are what turn a burst into loss: reported with the metrics.
+const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+loopDelay.enable();
 // Logs go to stderr so stdout stays a clean line protocol.
 const logger = pino({ name: 'dhcp-child', level: config.logLevel ?? 'warn' }, pino.destination(2));
 const server = await startDhcpServer({
   settings: dhcpSettingsFromSite(config.site), backend: storeBackend(store), registry, logger,
 });
+// Handlers before the ready line: a parent may signal the moment it reads it.
+const stop = async () => { await server.close(); await store.close(); process.exit(0); };
+process.once('SIGTERM', stop);
+process.once('SIGINT', stop);
 process.stdout.write(JSON.stringify({ ready: true, pid: process.pid }) + '\n');
 
 createInterface({ input: process.stdin }).on('line', async (line) => {
@@ -44,9 +52,8 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
       out[`${m.name}{${labels}}`] = v.value;
     }
   }
+  out['eventloop_delay_max_ms'] = loopDelay.max / 1e6;
+  out['eventloop_delay_p99_ms'] = loopDelay.percentile(99) / 1e6;
   process.stdout.write(JSON.stringify({ metrics: out }) + '\n');
 });
 
-const stop = async () => { await server.close(); await store.close(); process.exit(0); };
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
