@@ -160,6 +160,7 @@ export async function startTftpServer(input: TftpSettingsInput, deps: TftpDeps =
       onDrop: (reason) => metrics.drop(reason),
     });
     active.set(key, transfer);
+    startSpinning();
     const size = file.size;
     const done = transfer.done.then((o) => {
       release(key);
@@ -180,6 +181,18 @@ export async function startTftpServer(input: TftpSettingsInput, deps: TftpDeps =
   function release(key: string): void {
     active.delete(key);
     metrics.setActive(active.size);
+  }
+
+  // See settings.busyPoll: a pending setImmediate makes libuv poll with a zero timeout.
+  let spinning = false;
+  function spin(): void {
+    if (active.size === 0 || closing) { spinning = false; return; }
+    setImmediate(spin);
+  }
+  function startSpinning(): void {
+    if (!settings.busyPoll || spinning) return;
+    spinning = true;
+    setImmediate(spin);
   }
 
   return {

@@ -35,6 +35,13 @@ export interface TftpSettings {
   netasciiMaxBytes: number;
   /** File bytes read per fs call: larger reads mean fewer syscalls per block. */
   readAheadBytes: number;
+  /**
+   * Keep the event loop polling (never sleeping in epoll) while transfers are in flight. A
+   * lock-step transfer waits one round trip per block, and on a VM an idle vCPU takes tens of
+   * microseconds to wake: measured here, that wake-up, not our code, bounded throughput
+   * (see BENCHMARKS.md). Costs one busy core only while TFTP transfers run.
+   */
+  busyPoll: boolean;
 }
 
 export type TftpSettingsInput = Partial<TftpSettings> & ({ handler: TftpHandler } | { root: string });
@@ -52,6 +59,7 @@ export const DEFAULT_SETTINGS: Omit<TftpSettings, 'handler'> = {
   maxTransfers: 512,
   netasciiMaxBytes: 1 << 20,
   readAheadBytes: 256 << 10,
+  busyPoll: true,
 };
 
 export function resolveSettings(input: TftpSettingsInput): TftpSettings {

@@ -52,8 +52,11 @@ export interface ChildServer {
   stop(): Promise<void>;
 }
 
-export async function startChildServer(ns: Netns, settings: Record<string, unknown>): Promise<ChildServer> {
-  const child: ChildProcess = ns.spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify(settings)], { cwd: REPO });
+/** Starts the server child in `ns`; `prefix` wraps the command (the bench pins it with taskset). */
+export async function startChildServer(ns: Netns, settings: Record<string, unknown>, prefix: string[] = []): Promise<ChildServer> {
+  const argv = [process.execPath, '--import', 'tsx', CHILD, JSON.stringify(settings)];
+  const all = [...prefix, ...argv];
+  const child: ChildProcess = ns.spawn(all[0]!, all.slice(1), { cwd: REPO });
   const stderr: string[] = [];
   child.stderr!.on('data', (d: Buffer) => stderr.push(d.toString()));
   const lines = createInterface({ input: child.stdout! });

@@ -1,0 +1,145 @@
+// TFTP benchmark: Rackhand, tftpd-hpa and atftpd side by side, same namespaces, same run.
+// Two namespaces joined by a veth (MTU 1500); the server is pinned to one core and the
+// clients to the other (taskset); files live on tmpfs so the disk is not what is measured.
+// Every download is checked by sha256 after its timing. Prints a table of MB/s (10^6 B/s),
+// the median of --runs runs (default 3).
+//
+//   node --import tsx bench/tftp/run.ts [--runs N] [--server-cpu 0] [--client-cpu 1]
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { twoHostLink } from '../../tests/lib/netns.js';
+import { tryExec } from '../../tests/net/tftp-harness.js';
+import { peersDir, serverDefs, type ServerDef } from './servers.js';
+
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '3' },
+    'server-cpu': { type: 'string', default: '0' },
+    'client-cpu': { type: 'string', default: '1' },
+  },
+});
+const RUNS = Number(args.runs);
+const CLIENT_ADDRESS = '10.20.0.50';
+const BIG = 'big.bin';
+const SMALL = 'four.bin';
+const CONCURRENT = 64;
+
+interface Scenario {
+  name: string;
+  bytes: number;
+  windowed: boolean;
+  /** A shell command run in the client namespace on the client core; OUT is the output dir. */
+  command(server: string, out: string): string;
+  outputs(out: string): { file: string; source: string }[];
+}
+
+const atftp = (server: string, file: string, local: string, windowsize?: number): string =>
+  `atftp --option 'blksize 1468' ${windowsize ? `--option 'windowsize ${windowsize}' ` : ''}-g -r ${file} -l ${local} ${server} >/dev/null`;
+
+const scenarios: Scenario[] = [
+  {
+    name: '32 MiB, blksize 1468, lock-step (atftp)', bytes: 32 << 20, windowed: false,
+    command: (s, out) => atftp(s, BIG, `${out}/a`),
+    outputs: (out) => [{ file: `${out}/a`, source: BIG }],
+  },
+  {
+    name: '32 MiB, blksize 1468, windowsize 16 (atftp)', bytes: 32 << 20, windowed: true,
+    command: (s, out) => atftp(s, BIG, `${out}/a`, 16),
+    outputs: (out) => [{ file: `${out}/a`, source: BIG }],
+  },
+  {
+    name: '32 MiB, blksize 1468, lock-step (busybox)', bytes: 32 << 20, windowed: false,
+    command: (s, out) => `busybox tftp -b 1468 -g -r ${BIG} -l ${out}/a ${s}`,
+    outputs: (out) => [{ file: `${out}/a`, source: BIG }],
+  },
+  {
+    name: `${CONCURRENT} × 4 MiB at once, lock-step (atftp)`, bytes: CONCURRENT * (4 << 20), windowed: false,
+    command: (s, out) => `for i in $(seq ${CONCURRENT}); do ${atftp(s, SMALL, `${out}/c$i`)} & done; wait`,
+    outputs: (out) => Array.from({ length: CONCURRENT }, (_, i) => ({ file: `${out}/c${i + 1}`, source: SMALL })),
+  },
+  {
+    name: `${CONCURRENT} × 4 MiB at once, windowsize 16 (atftp)`, bytes: CONCURRENT * (4 << 20), windowed: true,
+    command: (s, out) => `for i in $(seq ${CONCURRENT}); do ${atftp(s, SMALL, `${out}/c$i`, 16)} & done; wait`,
+    outputs: (out) => Array.from({ length: CONCURRENT }, (_, i) => ({ file: `${out}/c${i + 1}`, source: SMALL })),
+  },
+];
+
+const sha = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main(): Promise<void> {
+  const peers = peersDir();
+  const servers: ServerDef[] = serverDefs(peers);
+  // tmpfs, world-readable: tftpd-hpa and atftpd drop to nobody before reading.
+  const work = mkdtempSync(path.join('/dev/shm', 'rh-tftp-bench-'));
+  chmodSync(work, 0o755);
+  const root = path.join(work, 'root');
+  const out = path.join(work, 'out');
+  mkdirSync(root, { mode: 0o755 });
+  mkdirSync(out);
+  const sources: Record<string, string> = {};
+  for (const [name, size] of [[BIG, 32 << 20], [SMALL, 4 << 20]] as const) {
+    const data = randomBytes(size);
+    writeFileSync(path.join(root, name), data, { mode: 0o644 });
+    sources[name] = createHash('sha256').update(data).digest('hex');
+  }
+  const link = await twoHostLink({ tag: 'tftpbn', clientAddress: CLIENT_ADDRESS });
+  const results = new Map<string, Map<string, number[]>>();
+  try {
+    for (const server of servers) {
+      const running = await server.start(link.server, root, link.serverAddress, args['server-cpu']!);
+      try {
+        for (const sc of scenarios) {
+          for (let run = 0; run < RUNS; run++) {
+            rmSync(out, { recursive: true, force: true });
+            mkdirSync(out);
+            const started = performance.now();
+            const r = await tryExec(link.client, 'taskset', ['-c', args['client-cpu']!, 'sh', '-c', sc.command(link.serverAddress, out)], 600_000);
+            const seconds = (performance.now() - started) / 1000;
+            if (r.code !== 0) throw new Error(`${server.name} / ${sc.name}: exit ${r.code}: ${r.stderr}`);
+            for (const o of sc.outputs(out)) {
+              if (sha(o.file) !== sources[o.source]) throw new Error(`${server.name} / ${sc.name}: ${o.file} differs from ${o.source}`);
+            }
+            const mbps = sc.bytes / seconds / 1e6;
+            const perServer = results.get(sc.name) ?? new Map<string, number[]>();
+            results.set(sc.name, perServer);
+            perServer.set(server.name, [...(perServer.get(server.name) ?? []), mbps]);
+            process.stderr.write(`${server.name.padEnd(10)} ${sc.name.padEnd(46)} run ${run + 1}: ${mbps.toFixed(1)} MB/s\n`);
+          }
+        }
+      } finally {
+        await running.stop();
+      }
+    }
+  } finally {
+    await link.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+  printTable(servers, results);
+}
+
+function printTable(servers: ServerDef[], results: Map<string, Map<string, number[]>>): void {
+  const width = Math.max(...scenarios.map((s) => s.name.length)) + 2;
+  const lines = [
+    `TFTP throughput, MB/s (median of ${RUNS}); server on cpu ${args['server-cpu']}, clients on cpu ${args['client-cpu']}, ` +
+      `veth MTU 1500, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'cpu'}`,
+    '',
+    `| ${'scenario'.padEnd(width)} | ${servers.map((s) => s.name.padStart(10)).join(' | ')} |`,
+    `|${'-'.repeat(width + 2)}|${servers.map(() => `${'-'.repeat(11)}:`).join('|')}|`,
+  ];
+  for (const sc of scenarios) {
+    const cells = servers.map((s) => {
+      const xs = results.get(sc.name)?.get(s.name);
+      const mark = sc.windowed && !s.windowsize ? '*' : ' ';
+      return `${xs ? median(xs).toFixed(1) : '—'}${mark}`.padStart(10);
+    });
+    lines.push(`| ${sc.name.padEnd(width)} | ${cells.join(' | ')} |`);
+  }
+  lines.push('', '* ignores the windowsize option, so the transfer ran in lock-step.');
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+await main();
