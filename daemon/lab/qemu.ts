@@ -17,6 +17,11 @@ export interface QemuVmOptions {
   ovmfCode?: string;
   /** 'n' boots the network first, 'c' the disk (BIOS -boot order). */
   bootOrder?: string;
+  /**
+   * One-time boot device for this start. BIOS: -boot once=X. OVMF ignores -boot, so under UEFI
+   * the device gets bootindex=0 (QEMU passes it to the firmware as its boot order).
+   */
+  bootOnce?: 'n' | 'c';
   /** Connects the VM to an ipmi_sim `serial kcs … codec VM` listener. */
   ipmiBmc?: { host: string; port: number };
   /** QMP control socket (unix path). */
@@ -45,15 +50,18 @@ export function qemuArgs(o: QemuVmOptions): string[] {
   if (o.serialFile) a.push('-serial', `file:${o.serialFile}`, '-display', 'none');
   else if (o.headless) a.push('-display', 'none');
   else a.push('-nographic');
+  const uefi = o.firmware === 'uefi';
+  const index = (dev: 'n' | 'c') => (uefi && o.bootOnce ? `,bootindex=${o.bootOnce === dev ? 0 : 1}` : '');
   if (o.disk) {
     const fmt = o.disk.endsWith('.qcow2') ? 'qcow2' : 'raw';
-    a.push('-drive', `if=virtio,format=${fmt},file=${o.disk}`);
+    a.push('-drive', `if=none,id=d0,format=${fmt},file=${o.disk}`, '-device', `virtio-blk-pci,drive=d0${index('c')}`);
   }
   const net = o.net ?? (o.mac ? { kind: 'user' as const } : { kind: 'none' as const });
   if (net.kind === 'tap') a.push('-netdev', `tap,id=n0,ifname=${net.ifname},script=no,downscript=no`);
   if (net.kind === 'user') a.push('-netdev', 'user,id=n0');
-  if (net.kind !== 'none') a.push('-device', `virtio-net-pci,netdev=n0${o.mac ? `,mac=${o.mac}` : ''}`);
+  if (net.kind !== 'none') a.push('-device', `virtio-net-pci,netdev=n0${o.mac ? `,mac=${o.mac}` : ''}${index('n')}`);
   if (o.bootOrder) a.push('-boot', o.bootOrder);
+  if (o.bootOnce && !uefi) a.push('-boot', `once=${o.bootOnce}`);
   if (o.ipmiBmc) {
     // reconnect=10: QEMU keeps trying while ipmi_sim restarts; without it a refused connect is fatal.
     a.push('-chardev', `socket,id=ipmi0,host=${o.ipmiBmc.host},port=${o.ipmiBmc.port},reconnect=10`);
