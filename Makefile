@@ -6,6 +6,8 @@ NODE_MODULES := node_modules/.package-lock.json
 # Debian packages the tests use as real peers (installed only when missing).
 TEST_PACKAGES := iproute2 nftables curl busybox-static isc-dhcp-client kea-admin \
                  tftp-hpa atftp dnsmasq-base systemd
+# Debian packages the boot-image builds use (the agent, the lab OS image, the iPXE loaders).
+BUILD_PACKAGES := cpio busybox-static zstd syslinux syslinux-common mtools dosfstools fdisk
 TESTS ?= tests/unit/*.test.ts tests/net/*.test.ts
 TEST_CONCURRENCY ?= 1
 
@@ -14,11 +16,21 @@ $(NODE_MODULES): package.json package-lock.json
 	npm_config_build_from_source=true npm ci --no-audit --no-fund
 	@touch $@
 
-.PHONY: deps test-deps build lint test demo clean
+.PHONY: deps test-deps build-deps boot-images build lint test demo clean
 deps: $(NODE_MODULES)
 
 test-deps: deps
 	@tests/setup/ensure-packages.sh $(TEST_PACKAGES)
+
+build-deps:
+	@tests/setup/ensure-packages.sh $(BUILD_PACKAGES)
+
+# The agent (kernel + initrd), the lab OS disk image and the iPXE loaders, from Debian's
+# packages; each script rebuilds only when its inputs changed (cached in boot-images/cache/).
+boot-images: build-deps
+	@boot-images/fetch-ipxe.sh
+	@boot-images/build-agent.sh
+	@boot-images/build-lab-image.sh
 
 build: deps
 	npx tsc -p tsconfig.json
@@ -28,11 +40,11 @@ lint: deps
 	npx tsc -p tsconfig.json --noEmit
 
 # node:test through tsx; its closing "# pass N / # fail N" lines are the verdict.
-test: test-deps build
+test: test-deps build boot-images
 	node --import tsx --test --test-concurrency=$(TEST_CONCURRENCY) $(wildcard $(TESTS))
 
-demo: build
+demo: build boot-images
 	@tests/setup/demo.sh
 
 clean:
-	rm -rf dist var
+	rm -rf dist var boot-images/agent boot-images/images boot-images/*.kpxe boot-images/*.efi

@@ -9,6 +9,7 @@ import type { BootContext } from './context.js';
 import { authorizeBoot, type BootAuth } from './boot-token.js';
 import { profileOf } from './render.js';
 import { fileUrl } from './ipxe.js';
+import { imageDigest } from './image-digest.js';
 import { parseInput } from '../api/validate.js';
 import { ApiError } from '../api/errors.js';
 import { act } from '../core/actions.js';
@@ -126,7 +127,7 @@ async function stepVars(ctx: BootContext, { machine, operation }: BootAuth): Pro
   const profile = profileOf(machine, loaded)?.profile;
   if (step === 'image' && profile?.kind === 'image') {
     vars.image_url = fileUrl(baseUrl(site), profile.image.url);
-    vars.image_sha256 = profile.image.sha256;
+    vars.image_sha256 = await imageDigest(profile.image, loaded.imagesDir);
     vars.image_compression = compressionOf(profile.image.url);
   }
   if (step === 'erase') vars.erase_mode = profile?.erase ?? site.erase;

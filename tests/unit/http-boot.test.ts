@@ -20,9 +20,10 @@ before(async () => {
   image = randomBytes(64 << 20);
   imageSha = createHash('sha256').update(image).digest('hex');
   writeFileSync(join(images, 'test.raw'), image);
+  writeFileSync(join(images, 'test.raw.digest'), `${imageSha}  test.raw\n`);
   writeFileSync(inv, readFileSync(inv, 'utf8')
     .replace('url: images/lab.raw.gz', 'url: images/test.raw')
-    .replace(/sha256: "0+"/, `sha256: "${imageSha}"`));
+    .replace(/sha256_file: \S+/, 'sha256_file: images/test.raw.digest'));
   d = await startTestDaemon({ inventoryFile: inv });
 });
 after(async () => { await d.close(); });

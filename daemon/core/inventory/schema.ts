@@ -62,7 +62,12 @@ export const siteSchema = z.strictObject({
 const imageProfile = z.strictObject({
   kind: z.literal('image'),
   description: z.string().optional(),
-  image: z.strictObject({ url: relPath, sha256 }),
+  /**
+   * The disk image and the sha256 of its raw (uncompressed) content, which the agent checks on
+   * the disk after writing: inline, or from a file (`sha256sum` format) beside the image.
+   */
+  image: z.strictObject({ url: relPath, sha256: sha256.optional(), sha256_file: relPath.optional() })
+    .refine((i) => (i.sha256 === undefined) !== (i.sha256_file === undefined), { error: 'give sha256 or sha256_file (one of them)' }),
   user_data: relPath.optional(),
   vendor_data: relPath.optional(),
   network_config: relPath.optional(),

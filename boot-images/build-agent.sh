@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Builds the deploy agent from Debian's packages alone: the Debian kernel and the modules the
+# agent needs, busybox-static, and the agent's shell scripts, packed as a reproducible cpio
+# initrd. Output: boot-images/agent/{vmlinuz,initrd.img,SHA256SUMS}. Inputs are cached in
+# boot-images/cache/; when none changed, nothing is rebuilt.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+out="$here/agent"
+src="$here/agent-src"
+mkdir -p "$out"
+
+kpkg=$(kernel_package)
+kver=${kpkg#linux-image-}
+kdeb=$(fetch_deb "$kpkg")
+bdeb=$(fetch_deb busybox-static)
+zstd_bin=$(command -v zstd)
+
+stamp=$(cat "$kdeb" "$bdeb" "$src"/* "$here/lib.sh" "$0" "$zstd_bin" | sha256sum | cut -c1-16)
+if [ -f "$out/.inputs" ] && [ "$(cat "$out/.inputs")" = "$stamp" ] && [ -f "$out/initrd.img" ]; then
+  echo "agent: up to date ($(head -c 12 "$out/SHA256SUMS")…)"
+  exit 0
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+dpkg-deb -x "$kdeb" "$work/kernel"
+dpkg-deb -x "$bdeb" "$work/busybox"
+root="$work/root"
+initrd_root "$work/kernel" "$kver" "$work/busybox" "$root"
+install -m 755 "$src/init" "$root/init"
+install -m 755 "$src/rackhand-agent" "$root/bin/rackhand-agent"
+install -m 755 "$src/udhcpc.script" "$root/etc/udhcpc.script"
+# zstd-compressed images: busybox cannot decompress them, so the agent carries Debian's zstd
+# and the shared libraries it links against.
+cp "$zstd_bin" "$root/bin/zstd"
+for lib in $(ldd "$zstd_bin" | grep -o '/[^ ]*'); do
+  mkdir -p "$root$(dirname "$lib")"
+  cp -L "$lib" "$root$lib"
+done
+pack_initrd "$root" "$work/initrd.img"
+cp "$work/kernel/boot/vmlinuz-$kver" "$work/vmlinuz"
+mv "$work/initrd.img" "$work/vmlinuz" "$out/"
+(cd "$out" && sha256sum vmlinuz initrd.img > SHA256SUMS)
+echo "$stamp" > "$out/.inputs"
+echo "agent: kernel $kver, $(wc -l < "$root/lib/modules/load-order") modules, initrd $(du -h "$out/initrd.img" | cut -f1) ($(head -c 12 "$out/SHA256SUMS")…)"
