@@ -1,0 +1,114 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ManagedPower, backoffDelays, DEFAULT_RETRY } from '../../daemon/power/managed.js';
+import { KeyedQueue } from '../../daemon/power/queue.js';
+import { PowerError } from '../../daemon/power/errors.js';
+import { FakeDriver } from '../fixtures/power/fake-driver.js';
+
+function wrap(d: FakeDriver, over: Partial<ConstructorParameters<typeof ManagedPower>[1]> = {}) {
+  const sleeps: number[] = [];
+  const p = new ManagedPower(d, {
+    machine: d.machine, queue: new KeyedQueue(), poll: { interval: 1000, timeout: 5000 },
+    sleep: async (ms) => { sleeps.push(ms); }, ...over,
+  });
+  return { p, sleeps };
+}
+
+test('backoff doubles from the initial delay up to the cap', () => {
+  assert.deepEqual(backoffDelays({ retries: 6, initial: 500, factor: 2, max: 8000 }), [500, 1000, 2000, 4000, 8000, 8000]);
+  assert.deepEqual(backoffDelays(DEFAULT_RETRY), [500, 1000, 2000]);
+});
+
+test('transient errors (UNREACHABLE, TIMEOUT) are retried with backoff, then succeed', async () => {
+  const d = new FakeDriver();
+  d.failures = ['UNREACHABLE', 'TIMEOUT'];
+  const { p, sleeps } = wrap(d);
+  assert.equal(await p.status(), 'off');
+  assert.deepEqual(sleeps, [500, 1000]);
+  assert.equal(d.calls.length, 3);
+});
+
+test('retries run out → the last transient error', async () => {
+  const d = new FakeDriver();
+  d.failures = ['UNREACHABLE', 'UNREACHABLE', 'UNREACHABLE', 'UNREACHABLE', 'UNREACHABLE'];
+  const notes: string[] = [];
+  const { p, sleeps } = wrap(d, { onNote: (n) => notes.push(n.outcome) });
+  await assert.rejects(p.status(), (e: PowerError) => e.code === 'UNREACHABLE' && /fake-01/.test(e.message));
+  assert.deepEqual(sleeps, [500, 1000, 2000]);
+  assert.deepEqual(notes, ['retry', 'retry', 'retry', 'failed']);
+});
+
+for (const code of ['AUTH_FAILED', 'UNSUPPORTED', 'BMC_ERROR', 'CONFIG'] as const) {
+  test(`${code} is not retried`, async () => {
+    const d = new FakeDriver();
+    d.failures = [code];
+    const { p, sleeps } = wrap(d);
+    await assert.rejects(p.on(), (e: PowerError) => e.code === code);
+    assert.equal(d.calls.length, 1);
+    assert.deepEqual(sleeps, []);
+  });
+}
+
+test('on: the state is polled until it matches', async () => {
+  const d = new FakeDriver();
+  d.lag = 3;
+  const { p, sleeps } = wrap(d);
+  assert.equal(await p.on(), 'on');
+  assert.deepEqual(d.calls.map((c) => c.name), ['on', 'status', 'status', 'status', 'status']);
+  assert.deepEqual(sleeps, [1000, 1000, 1000]);
+});
+
+test('a state that never comes → TIMEOUT naming what was asked and what was seen', async () => {
+  const d = new FakeDriver();
+  d.lag = 100;
+  const { p } = wrap(d);
+  await assert.rejects(p.on(), (e: PowerError) => e.code === 'TIMEOUT' && /asked for on, still off after 5000 ms/.test(e.message));
+});
+
+test('cycle waits for on again', async () => {
+  const d = new FakeDriver();
+  d.state = 'on';
+  d.lag = 2;
+  const { p } = wrap(d);
+  assert.equal(await p.cycle(), 'on');
+  assert.deepEqual(d.calls.map((c) => c.name), ['cycle', 'status', 'status', 'status']);
+});
+
+test('a call that never answers times out (TIMEOUT, retried, then given up)', async () => {
+  const d = new FakeDriver();
+  d.hang = true;
+  const { p, sleeps } = wrap(d, { callTimeout: 30, retry: { retries: 1 } });
+  await assert.rejects(p.status(), (e: PowerError) => e.code === 'TIMEOUT' && /within 30 ms/.test(e.message));
+  assert.deepEqual(sleeps, [500]);
+});
+
+test('calls to one BMC are serialized, whole operations at a time; other BMCs run alongside', async () => {
+  const queue = new KeyedQueue();
+  const a = new FakeDriver('10.0.0.1:623', 'a'), b = new FakeDriver('10.0.0.1:623', 'b'), c = new FakeDriver('10.0.0.2:623', 'c');
+  for (const d of [a, b, c]) { d.latency = 20; d.lag = 1; }
+  const mk = (d: FakeDriver) => new ManagedPower(d, { machine: d.machine, queue, poll: { interval: 5, timeout: 1000 } });
+  const t0 = performance.now();
+  await Promise.all([mk(a).on(), mk(b).on(), mk(c).on()]);
+  const lastA = Math.max(...a.calls.map((x) => x.end));
+  assert.ok(b.calls[0]!.start >= lastA, 'b started after all of a (poll included)');
+  assert.ok(c.calls[0]!.start < lastA, 'c, on another BMC, did not wait');
+  assert.ok(performance.now() - t0 >= 6 * 20);
+  assert.equal(queue.busy, 0);
+});
+
+test('a failure does not block the queue', async () => {
+  const queue = new KeyedQueue();
+  const d = new FakeDriver();
+  d.failures = ['AUTH_FAILED'];
+  const p = new ManagedPower(d, { machine: 'x', queue });
+  const [r1, r2] = await Promise.allSettled([p.status(), p.status()]);
+  assert.equal(r1.status, 'rejected');
+  assert.equal(r2.status, 'fulfilled');
+});
+
+test('a non-PowerError from a driver becomes BMC_ERROR with the machine name', async () => {
+  const d = new FakeDriver();
+  d.getPowerState = async () => { throw new TypeError('boom'); };
+  const { p } = wrap(d);
+  await assert.rejects(p.status(), (e: PowerError) => e instanceof PowerError && e.code === 'BMC_ERROR' && /fake-01: power status/.test(e.message));
+});
