@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { PowerError, isPowerError } from './errors.js';
 import { bmcQueue, type KeyedQueue } from './queue.js';
+import type { PowerMetrics } from './metrics.js';
 import type { BootDeviceRequest, CallOptions, PowerDriver, PowerState } from './types.js';
 
 export interface RetryPolicy {
@@ -29,6 +30,7 @@ export interface ManagedOptions {
   poll?: { interval?: number; timeout?: number };
   /** Called for every completed operation and every retry: for events. Never carries a secret. */
   onNote?: (note: { machine: string; driver: string; action: string; outcome: 'ok' | 'retry' | 'failed'; detail?: string; attempt?: number }) => void;
+  metrics?: PowerMetrics;
   /** Replaces setTimeout-based waiting (unit tests). */
   sleep?: (ms: number) => Promise<void>;
 }
@@ -94,11 +96,13 @@ export class ManagedPower {
       try {
         const result = await fn();
         this.log.info({ action, waitedMs: started - queuedAt, ms: Date.now() - started }, 'power %s done', action);
+        this.opts.metrics?.observe(this.driver.kind, action, 'ok', (Date.now() - started) / 1000);
         this.opts.onNote?.({ machine: this.opts.machine, driver: this.driver.kind, action, outcome: 'ok' });
         return result;
       } catch (err) {
         const e = this.wrap(err, action);
         this.log.warn({ action, code: e.code, ms: Date.now() - started, err: e.message }, 'power %s failed', action);
+        this.opts.metrics?.observe(this.driver.kind, action, 'failed', (Date.now() - started) / 1000);
         this.opts.onNote?.({ machine: this.opts.machine, driver: this.driver.kind, action, outcome: 'failed', detail: e.message });
         throw e;
       }
@@ -116,6 +120,7 @@ export class ManagedPower {
         const delay = delays[i];
         if (!e.transient || delay === undefined) throw e;
         this.log.info({ action, attempt: i + 1, code: e.code, retryInMs: delay }, 'power %s: %s, retrying', action, e.code);
+        this.opts.metrics?.observe(this.driver.kind, action, 'retry');
         this.opts.onNote?.({ machine: this.opts.machine, driver: this.driver.kind, action, outcome: 'retry', attempt: i + 1, detail: e.message });
         await this.sleep(delay);
       }

@@ -4,6 +4,8 @@ import { ManagedPower, backoffDelays, DEFAULT_RETRY } from '../../daemon/power/m
 import { KeyedQueue } from '../../daemon/power/queue.js';
 import { PowerError } from '../../daemon/power/errors.js';
 import { FakeDriver } from '../fixtures/power/fake-driver.js';
+import { createPowerMetrics } from '../../daemon/power/metrics.js';
+import { createRegistry } from '../../daemon/metrics.js';
 
 function wrap(d: FakeDriver, over: Partial<ConstructorParameters<typeof ManagedPower>[1]> = {}) {
   const sleeps: number[] = [];
@@ -111,4 +113,19 @@ test('a non-PowerError from a driver becomes BMC_ERROR with the machine name', a
   d.getPowerState = async () => { throw new TypeError('boom'); };
   const { p } = wrap(d);
   await assert.rejects(p.status(), (e: PowerError) => e instanceof PowerError && e.code === 'BMC_ERROR' && /fake-01: power status/.test(e.message));
+});
+
+test('metrics count outcomes and retries by driver and action', async () => {
+  const registry = createRegistry({ defaults: false });
+  const d = new FakeDriver();
+  d.failures = ['UNREACHABLE'];
+  const { p } = wrap(d, { metrics: createPowerMetrics(registry) });
+  await p.status();
+  d.failures = ['AUTH_FAILED'];
+  await p.on().catch(() => undefined);
+  const text = await registry.metrics();
+  assert.match(text, /rackhand_power_operations_total\{driver="ipmi",action="status",outcome="retry"\} 1/);
+  assert.match(text, /rackhand_power_operations_total\{driver="ipmi",action="status",outcome="ok"\} 1/);
+  assert.match(text, /rackhand_power_operations_total\{driver="ipmi",action="on",outcome="failed"\} 1/);
+  assert.match(text, /rackhand_power_operation_seconds_count\{driver="ipmi",action="status"\} 1/);
 });
