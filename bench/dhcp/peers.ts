@@ -1,0 +1,75 @@
+// The three servers of the DHCP benchmark, each started inside the server namespace on prov0 with
+// the same subnet, pool and boot file, pinned to one core: Rackhand (SQLite leases), Kea 2.2
+// (memfile, persist) and dnsmasq 2.90 (lease file).
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import type { Netns } from '../../tests/lib/netns.js';
+import { startServer } from '../../tests/net/dhcp-helpers.js';
+import { perfdhcpMacs } from '../../tests/net/dhcp-perfdhcp.js';
+
+export const SUBNET = '10.20.0.0/16';
+export const POOL = ['10.20.1.0', '10.20.255.254'] as const;
+export const SERVER_ADDRESS = '10.20.0.1';
+
+export interface Peer {
+  name: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+export type PeerName = 'rackhand' | 'kea' | 'dnsmasq';
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (!child.pid || child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise((r) => child.once('exit', r));
+  process.kill(child.pid, 'SIGTERM');
+  const t = setTimeout(() => { try { process.kill(child.pid!, 'SIGKILL'); } catch { /* gone */ } }, 5000);
+  await gone;
+  clearTimeout(t);
+}
+
+function watch(child: ChildProcess, name: string): void {
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
+  child.once('exit', (code, sig) => { if (code) process.stderr.write(`${name} exited ${code ?? sig}: ${err}\n`); });
+}
+
+export async function startPeer(name: PeerName, ns: Netns, dir: string, opts: { clients: number; core: string }): Promise<Peer> {
+  const pin = ['taskset', '-c', opts.core];
+  if (name === 'rackhand') {
+    const site = {
+      interface: 'prov0', address: SERVER_ADDRESS, http_port: 8080,
+      dhcp: { mode: 'full', subnet: SUBNET, router: SERVER_ADDRESS, pool: POOL.join('-'), lease_time: 3600 },
+    };
+    const machines = perfdhcpMacs(opts.clients).map((mac, i) => ({ name: `perf-${i}`, mac }));
+    const s = await startServer(ns, dir, { site, machines }, { prefix: pin });
+    return { name, pid: s.pid, stop: () => s.stop() };
+  }
+  if (name === 'kea') {
+    const conf = join(dir, 'kea-dhcp4.json');
+    writeFileSync(conf, JSON.stringify({
+      Dhcp4: {
+        'interfaces-config': { interfaces: ['prov0'], 'dhcp-socket-type': 'udp' },
+        'lease-database': { type: 'memfile', persist: true, name: join(dir, 'kea-leases4.csv'), 'lfc-interval': 0 },
+        'valid-lifetime': 3600,
+        'subnet4': [{
+          id: 1, subnet: SUBNET, pools: [{ pool: `${POOL[0]} - ${POOL[1]}` }],
+          'next-server': SERVER_ADDRESS, 'boot-file-name': 'ipxe.efi',
+          'option-data': [{ name: 'routers', data: SERVER_ADDRESS }],
+        }],
+        loggers: [{ name: 'kea-dhcp4', output_options: [{ output: 'stderr' }], severity: 'WARN' }],
+      },
+    }));
+    // Kea 2.2 puts its PID and lock files in system directories unless told otherwise.
+    const child = ns.spawn('env', [`KEA_PIDFILE_DIR=${dir}`, `KEA_LOCKFILE_DIR=${dir}`, ...pin, 'kea-dhcp4', '-c', conf]);
+    watch(child, 'kea');
+    return { name, pid: child.pid!, stop: () => stopChild(child) };
+  }
+  const child = ns.spawn(pin[0]!, [...pin.slice(1), 'dnsmasq', '--no-daemon', '--port=0', '--conf-file=/dev/null', '--interface=prov0',
+    '--bind-interfaces', `--dhcp-range=${POOL[0]},${POOL[1]},255.255.0.0,1h`, `--dhcp-leasefile=${join(dir, 'dnsmasq.leases')}`,
+    `--pid-file=${join(dir, 'dnsmasq.pid')}`, '--no-ping', '--dhcp-lease-max=200000', `--dhcp-boot=ipxe.efi,,${SERVER_ADDRESS}`,
+    '--quiet-dhcp']);
+  watch(child, 'dnsmasq');
+  return { name, pid: child.pid!, stop: () => stopChild(child) };
+}

@@ -1,0 +1,87 @@
+// DHCP benchmark (SPEC §8): perfdhcp DORA exchanges per second against Rackhand, Kea and dnsmasq on
+// the same veth pair, one after the other in one run, printed side by side.
+//   node --import tsx bench/dhcp/run.ts [--clients N] [--seconds S] [--only rackhand,kea,dnsmasq]
+// As root. Server on core 0, perfdhcp on core 1. "No loss" is the highest fixed rate (-r) at which
+// perfdhcp completed every exchange (exit 0, no drops); "at the limit" is the best ACK rate seen at
+// any tested rate, with its loss, and "flood" perfdhcp without -r (goodput under overload).
+import { execFileSync } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { twoHostLink } from '../../tests/lib/netns.js';
+import { tempDir } from '../../tests/net/dhcp-helpers.js';
+import { perfdhcp, perfdhcpArgs, type PerfdhcpResult } from '../../tests/net/dhcp-perfdhcp.js';
+import { SERVER_ADDRESS, startPeer, type PeerName } from './peers.js';
+
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1]! : dflt;
+};
+const CLIENTS = Number(arg('clients', '5000'));
+const SECONDS = Number(arg('seconds', '5'));
+const ONLY = arg('only', 'rackhand,kea,dnsmasq').split(',') as PeerName[];
+const LADDER = [250, 500, 1000, 2000, 4000, 6000, 8000, 10000, 12000, 14000, 16000, 20000];
+
+interface Step { rate: number | undefined; r: PerfdhcpResult; acksPerSecond: number; loss: number }
+interface Row { name: string; noLoss: Step | undefined; best: Step | undefined; flood: Step | undefined; steps: Step[] }
+
+execFileSync('tests/setup/ensure-packages.sh', ['kea-admin', 'kea-dhcp4-server', 'dnsmasq-base'], { stdio: 'inherit' });
+
+async function measure(name: PeerName): Promise<Row> {
+  const tmp = tempDir(`bench-${name}`);
+  const link = await twoHostLink({ tag: `b${name.slice(0, 3)}`, serverIf: 'prov0', serverAddress: SERVER_ADDRESS, prefixLength: 16, clientAddress: '10.20.0.2' });
+  const row: Row = { name, noLoss: undefined, best: undefined, flood: undefined, steps: [] };
+  try {
+    const peer = await startPeer(name, link.server, tmp.dir, { clients: CLIENTS, core: '0' });
+    try {
+      const run = async (rate: number | undefined, seconds = SECONDS): Promise<Step> => {
+        const r = await perfdhcp(link.client, { local: '10.20.0.2', server: SERVER_ADDRESS, clients: CLIENTS, rate, seconds, prefix: ['taskset', '-c', '1'] });
+        const loss = r.discoverSent ? 1 - r.acksReceived / r.discoverSent : 1;
+        const step = { rate, r, acksPerSecond: r.acksReceived / seconds, loss };
+        process.stderr.write(`${name} rate ${rate ?? 'flood'}: ${r.acksReceived} ACKs, ${(loss * 100).toFixed(2)}% loss, exit ${r.exitCode}\n`);
+        return step;
+      };
+      // Ready when a few exchanges complete; then a warm-up that gives every client a lease.
+      for (let i = 0; i < 30; i++) {
+        const probe = await run(50, 1);
+        if (probe.r.acksReceived > 0) break;
+      }
+      await run(Math.min(2000, CLIENTS), Math.max(2, Math.ceil(CLIENTS / 1000)));
+      const clean = (s: Step) => s.r.exitCode === 0 && s.r.drops === 0 && s.r.acksReceived === s.r.discoverSent;
+      let good: number | undefined;
+      let bad: number | undefined;
+      for (const rate of LADDER) {
+        const s = await run(rate);
+        row.steps.push(s);
+        if (clean(s)) { good = rate; row.noLoss = s; } else { bad = rate; break; }
+      }
+      // Three halvings between the last clean rate and the first lossy one.
+      for (let i = 0; i < 3 && good !== undefined && bad !== undefined; i++) {
+        const mid = Math.round((good + bad) / 2);
+        const s = await run(mid);
+        row.steps.push(s);
+        if (clean(s)) { good = mid; row.noLoss = s; } else bad = mid;
+      }
+      row.flood = await run(undefined);
+      row.best = [...row.steps, row.flood].reduce((a, b) => (b.acksPerSecond > a.acksPerSecond ? b : a));
+    } finally {
+      await peer.stop();
+    }
+  } finally {
+    await link.close();
+    tmp.remove();
+  }
+  return row;
+}
+
+const rows: Row[] = [];
+const load0 = loadavg()[0]!;
+for (const name of ONLY) rows.push(await measure(name));
+const fmt = (n: number | undefined) => (n === undefined ? '-' : Math.round(n).toLocaleString('en-US'));
+console.log(`\nperfdhcp DORA/s, ${CLIENTS} clients, ${SECONDS} s per step, PXE options 60/93, relay mode (giaddr set)`);
+console.log(`load average at start ${load0.toFixed(1)}, at end ${loadavg()[0]!.toFixed(1)} (other work on this host skews all three alike)`);
+console.log('server     no loss (-r)   ACK/s at limit (loss, rate)    flood goodput (loss)');
+for (const r of rows) {
+  const best = r.best ? `${fmt(r.best.acksPerSecond)} (${(r.best.loss * 100).toFixed(1)}%, -r ${r.best.rate ?? 'flood'})` : '-';
+  const flood = r.flood ? `${fmt(r.flood.acksPerSecond)} (${(r.flood.loss * 100).toFixed(1)}%)` : '-';
+  console.log(`${r.name.padEnd(10)} ${fmt(r.noLoss?.rate).padStart(12)}   ${best.padEnd(30)} ${flood}`);
+}
+console.log(`\ncommand per step: ip netns exec CLIENT ${perfdhcpArgs({ local: '10.20.0.2', server: SERVER_ADDRESS, clients: CLIENTS, rate: 1000, seconds: SECONDS, prefix: ['taskset', '-c', '1'] }).join(' ')}`);
