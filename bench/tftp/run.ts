@@ -2,7 +2,7 @@
 // Two namespaces joined by a veth (MTU 1500); the server is pinned to one core and the
 // clients to the other (taskset); files live on tmpfs so the disk is not what is measured.
 // Every download is checked by sha256 after its timing. Prints a table of MB/s (10^6 B/s),
-// the median of --runs runs (default 3).
+// the median of --runs runs (default 3), with min–max beside it.
 //
 //   node --import tsx bench/tftp/run.ts [--runs N] [--server-cpu 0] [--client-cpu 1]
 import { createHash, randomBytes } from 'node:crypto';
@@ -89,11 +89,13 @@ async function main(): Promise<void> {
   const link = await twoHostLink({ tag: 'tftpbn', clientAddress: CLIENT_ADDRESS });
   const results = new Map<string, Map<string, number[]>>();
   try {
-    for (const server of servers) {
-      const running = await server.start(link.server, root, link.serverAddress, args['server-cpu']!);
-      try {
-        for (const sc of scenarios) {
-          for (let run = 0; run < RUNS; run++) {
+    // Round-robin: each run measures every server in turn, so a slow phase of the machine
+    // (a VM's neighbours come and go) lands on all of them rather than on one.
+    for (let run = 0; run < RUNS; run++) {
+      for (const server of servers) {
+        const running = await server.start(link.server, root, link.serverAddress, args['server-cpu']!);
+        try {
+          for (const sc of scenarios) {
             rmSync(out, { recursive: true, force: true });
             mkdirSync(out);
             const started = performance.now();
@@ -107,11 +109,11 @@ async function main(): Promise<void> {
             const perServer = results.get(sc.name) ?? new Map<string, number[]>();
             results.set(sc.name, perServer);
             perServer.set(server.name, [...(perServer.get(server.name) ?? []), mbps]);
-            process.stderr.write(`${server.name.padEnd(10)} ${sc.name.padEnd(46)} run ${run + 1}: ${mbps.toFixed(1)} MB/s\n`);
+            process.stderr.write(`run ${run + 1}  ${server.name.padEnd(10)} ${sc.name.padEnd(46)} ${mbps.toFixed(1)} MB/s\n`);
           }
+        } finally {
+          await running.stop();
         }
-      } finally {
-        await running.stop();
       }
     }
   } finally {
@@ -124,17 +126,18 @@ async function main(): Promise<void> {
 function printTable(servers: ServerDef[], results: Map<string, Map<string, number[]>>): void {
   const width = Math.max(...scenarios.map((s) => s.name.length)) + 2;
   const lines = [
-    `TFTP throughput, MB/s (median of ${RUNS}); server on cpu ${args['server-cpu']}, clients on cpu ${args['client-cpu']}, ` +
+    `TFTP throughput, MB/s: median (min–max) of ${RUNS} runs; server on cpu ${args['server-cpu']}, clients on cpu ${args['client-cpu']}, ` +
       `veth MTU 1500, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'cpu'}`,
     '',
-    `| ${'scenario'.padEnd(width)} | ${servers.map((s) => s.name.padStart(10)).join(' | ')} |`,
-    `|${'-'.repeat(width + 2)}|${servers.map(() => `${'-'.repeat(11)}:`).join('|')}|`,
+    `| ${'scenario'.padEnd(width)} | ${servers.map((s) => s.name.padStart(16)).join(' | ')} |`,
+    `|${'-'.repeat(width + 2)}|${servers.map(() => `${'-'.repeat(17)}:`).join('|')}|`,
   ];
   for (const sc of scenarios) {
     const cells = servers.map((s) => {
       const xs = results.get(sc.name)?.get(s.name);
       const mark = sc.windowed && !s.windowsize ? '*' : ' ';
-      return `${xs ? median(xs).toFixed(1) : '—'}${mark}`.padStart(10);
+      const text = xs ? `${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})` : '—';
+      return `${text}${mark}`.padStart(16);
     });
     lines.push(`| ${sc.name.padEnd(width)} | ${cells.join(' | ')} |`);
   }
