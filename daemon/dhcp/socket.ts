@@ -19,7 +19,11 @@ export interface DhcpSocket {
 export interface SocketOptions {
   interface: string;
   port: number;
-  /** Kernel receive buffer: a PXE storm arrives faster than one event-loop turn drains it. */
+  /**
+   * Kernel receive buffer. 2 MiB (about 2,600 requests) rides out a garbage collection or a lease
+   * commit; much more only queues requests that are stale by the time they are answered, so under
+   * overload clients would see nothing but late replies.
+   */
   recvBufferSize?: number;
 }
 
@@ -43,7 +47,7 @@ export async function openInterfaceSocket(opts: SocketOptions): Promise<DhcpSock
     throw err;
   }
   sock.setBroadcast(true);
-  const rcvbuf = opts.recvBufferSize ?? 32 << 20;
+  const rcvbuf = opts.recvBufferSize ?? 2 << 20;
   if (!forceReceiveBuffer(sock, rcvbuf)) sock.setRecvBufferSize(rcvbuf);
   await new Promise((r) => setImmediate(r));
   ready = true;
