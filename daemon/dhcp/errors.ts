@@ -18,6 +18,7 @@ export const DROP_REASONS = [
   'unmanaged',          // MAC not in the inventory and discovery is off
   'no_boot',            // no loader for this client arch
   'no_address',         // no reservation and no pool (or pool exhausted)
+  'overload',           // shed by the intake queue: too many DISCOVERs waiting, or waited too long
   'internal',           // a bug or store failure: logged at error level
 ] as const;
 

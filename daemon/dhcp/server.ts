@@ -7,6 +7,7 @@ import type { DhcpBackend } from './backend.js';
 import { clientFacts } from './bootfile.js';
 import type { HandleResult, HandlerContext, Inbound, PacketLog } from './context.js';
 import { DhcpError, type DropReason } from './errors.js';
+import { Intake } from './intake.js';
 import { LeaseTable } from './leases.js';
 import { dhcpMetrics, type DhcpMetrics } from './metrics.js';
 import * as full from './mode-full.js';
@@ -22,7 +23,7 @@ const CLIENT_TYPES: ReadonlySet<number> = new Set([
   MessageType.DISCOVER, MessageType.REQUEST, MessageType.DECLINE, MessageType.RELEASE, MessageType.INFORM,
 ]);
 /** Reasons that are routine (other servers' clients, a storm of strangers): logged at debug only. */
-const QUIET: ReadonlySet<DropReason> = new Set(['unmanaged', 'not_for_us']);
+const QUIET: ReadonlySet<DropReason> = new Set(['unmanaged', 'not_for_us', 'overload']);
 
 export interface DhcpServerOptions {
   settings: DhcpSettings;
@@ -42,6 +43,10 @@ export class DhcpServer {
   private readonly sockets = new Map<number, DhcpSocket>();
   private sweeper: NodeJS.Timeout | undefined;
   private inflight = new Set<Promise<void>>();
+  private readonly intake = new Intake(
+    (d) => this.track(this.receive(d.msg, d.port, d.from)),
+    (d, why) => this.dropped('overload', why, this.packetLog(() => ({ interface: this.opts.settings.interface, from: d.from.address }))),
+  );
 
   constructor(private readonly opts: DhcpServerOptions) {
     this.log = (opts.logger ?? silentLogger).child({ component: 'dhcp' });
@@ -62,7 +67,7 @@ export class DhcpServer {
     const ports = this.opts.settings.mode === 'proxy' ? [SERVER_PORT, PXE_PORT] : [SERVER_PORT];
     for (const port of ports) {
       const sock = await open({ interface: this.opts.settings.interface, port });
-      sock.onMessage((msg, from) => this.track(this.receive(msg, port, from)));
+      sock.onMessage((msg, from) => this.intake.push({ msg, port, from, at: Date.now() }));
       this.sockets.set(port, sock);
     }
     this.sweeper = setInterval(() => this.leases.sweep(this.ctx.now()), 30_000).unref();
