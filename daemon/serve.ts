@@ -9,7 +9,10 @@ import { validateInventory } from './core/inventory/validate.js';
 import { formatError, machineSpecs, type InventoryError, type LoadedInventory } from './core/inventory/load.js';
 import { openSqliteStore } from './core/store/sqlite.js';
 import { sweepTimeouts } from './core/timeouts.js';
-import type { Store } from './core/store/types.js';
+import type { MachineRecord, Store } from './core/store/types.js';
+import { createManagedPower, type ManagedPower } from './power/index.js';
+import { createPowerMetrics, type PowerMetrics } from './power/metrics.js';
+import { formatIPv4, parseCidr } from './core/net.js';
 import { createRegistry } from './metrics.js';
 import type { Logger } from './log.js';
 import { VERSION } from './version.js';
@@ -55,7 +58,8 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
   const tokens = new TokenBook(readTokenFile(tokenFile.path));
 
   const registry = createRegistry();
-  const app = createApp({ store, tokens, inventory: () => loaded, logger, registry, version: VERSION, startedAt: new Date(), stateDir });
+  const power = powerFactory(store, () => loaded, logger, createPowerMetrics(registry));
+  const app = createApp({ store, tokens, inventory: () => loaded, logger, registry, version: VERSION, startedAt: new Date(), stateDir, power });
   const site = loaded.inventory.site;
   const host = opts.httpListen ?? site.http_listen;
   const port = opts.httpPort ?? site.http_port;
@@ -111,6 +115,35 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
       })();
       return closing;
     },
+  };
+}
+
+/**
+ * One managed power driver per machine, kept while its power section is unchanged (a driver
+ * remembers what it learned, e.g. the cipher suite a BMC accepts). Power notes become events.
+ */
+function powerFactory(store: Store, inventory: () => LoadedInventory, logger: Logger, metrics: PowerMetrics) {
+  const cache = new Map<string, { key: string; power: ManagedPower }>();
+  return (m: MachineRecord): ManagedPower => {
+    const loaded = inventory();
+    const key = JSON.stringify([m.power, m.mac, loaded.baseDir]);
+    const hit = cache.get(m.name);
+    if (hit?.key === key) return hit.power;
+    const subnet = loaded.inventory.site.dhcp.subnet ? parseCidr(loaded.inventory.site.dhcp.subnet) : undefined;
+    const note = (event: string, cause: string) => {
+      store.appendEvent({ machine: m.name, kind: 'power', event, cause, actor: 'system' })
+        .catch((err) => logger.error({ err, machine: m.name }, 'recording a power event failed'));
+    };
+    const power = createManagedPower(m, {
+      env: process.env, baseDir: loaded.baseDir,
+      siteBroadcast: subnet ? formatIPv4(subnet.last) : undefined,
+      onInstruction: (_name, text) => note('instruction', text),
+    }, {
+      log: logger, metrics,
+      onNote: (n) => { if (n.outcome !== 'ok') note(`${n.action}_${n.outcome}`, n.detail ?? `${n.driver} ${n.action} ${n.outcome}`); },
+    });
+    cache.set(m.name, { key, power });
+    return power;
   };
 }
 

@@ -6,7 +6,9 @@ import { ApiError } from './errors.js';
 import { machinesRouter } from './machines.js';
 import { eventsRouter } from './events.js';
 import type { TokenBook, TokenEntry } from './tokens.js';
-import type { Store } from '../core/store/types.js';
+import type { MachineRecord, Store } from '../core/store/types.js';
+import type { ManagedPower } from '../power/index.js';
+import { powerRouter } from './power.js';
 import type { LoadedInventory } from '../core/inventory/load.js';
 import type { Logger } from '../log.js';
 import { ALL_STATES, TRANSITIONS, STATES } from '../core/lifecycle.js';
@@ -23,6 +25,8 @@ export interface ApiContext {
   version: string;
   startedAt: Date;
   stateDir: string;
+  /** The machine's power driver, wrapped with serialization, retries and polling. */
+  power: (machine: MachineRecord) => ManagedPower;
 }
 
 declare module 'express-serve-static-core' {
@@ -74,6 +78,7 @@ export function createApp(ctx: ApiContext): express.Express {
   api.use(authenticate(ctx));
   api.use(express.json({ limit: '256kb' }));
   api.use('/machines', machinesRouter(ctx));
+  api.use('/machines', powerRouter(ctx));
   api.use('/events', eventsRouter(ctx));
   api.get('/lifecycle', (_req, res) => {
     res.json({ states: STATES, transitions: TRANSITIONS });

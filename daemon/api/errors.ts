@@ -8,13 +8,14 @@ export const ERROR_CODES = {
   NOT_FOUND: { status: 404, says: 'no such machine, route or resource' },
   ILLEGAL_TRANSITION: { status: 409, says: 'the machine\'s state does not allow this event; `allowed` lists what it does' },
   CONFLICT: { status: 409, says: 'the machine changed state meanwhile; retry' },
+  POWER_FAILED: { status: 502, says: 'the BMC call failed; `power_code` says how (AUTH_FAILED, UNREACHABLE, UNSUPPORTED, TIMEOUT, BMC_ERROR, CONFIG)' },
   INTERNAL: { status: 500, says: 'a bug or an unexpected failure; the daemon log has the cause' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
 export class ApiError extends Error {
-  constructor(readonly code: ErrorCode, message: string, readonly extra: { field?: string; allowed?: string[] } = {}) {
+  constructor(readonly code: ErrorCode, message: string, readonly extra: { field?: string; allowed?: string[]; power_code?: string } = {}) {
     super(message);
   }
   get status(): number {

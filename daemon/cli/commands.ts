@@ -52,6 +52,14 @@ export async function actionCmd(api: ApiClient, name: string, event: string, bod
   out(`${res.machine.name}: ${res.event.from} → ${res.event.to}`);
 }
 
+export async function powerCmd(api: ApiClient, name: string, action: string, o: { json: boolean; bootDevice?: string }): Promise<void> {
+  const res = action === 'status'
+    ? await api.get<{ machine: string; driver: string; state: string }>(`/api/v1/machines/${enc(name)}/power`)
+    : await api.post<{ machine: string; driver: string; state: string }>(`/api/v1/machines/${enc(name)}/power`, { action, boot_device: o.bootDevice });
+  if (o.json) return out(JSON.stringify(res, null, 2));
+  out(`${res.machine}: power ${res.state} (${res.driver})`);
+}
+
 function eventLine(e: Event): string {
   const move = e.from || e.to ? `${e.from ?? '∅'} → ${e.to ?? '∅'}` : '';
   return [e.time, e.machine ?? '-', e.kind, e.event ?? '', move, e.cause ? `(${e.cause})` : '', `by ${e.actor}`]

@@ -3,7 +3,7 @@
 // verb talks to the daemon's REST API. Exit codes: 0 ok, 1 failed, 2 bad usage.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { apiClient, CliError } from './client.js';
-import { actionCmd, eventsCmd, machinesCmd, needName, showCmd } from './commands.js';
+import { actionCmd, eventsCmd, machinesCmd, needName, powerCmd, showCmd } from './commands.js';
 import { defaultInventory, defaultStateDir } from './paths.js';
 import { formatError } from '../core/inventory/load.js';
 import { validateInventory } from '../core/inventory/validate.js';
@@ -22,6 +22,7 @@ const USAGE = `usage: rackhand <verb> [options]
   deploy MACHINE [--profile P]          deploy the machine's (or the given) profile
   reimage MACHINE | release MACHINE | retry MACHINE
   maintenance MACHINE on|off [--reason TEXT]
+  power MACHINE on|off|cycle|status [--boot pxe|disk]
 
   Read verbs take --json. The CLI reaches the daemon at RACKHAND_URL (default
   http://127.0.0.1:8080) with RACKHAND_TOKEN (default: the admin token in the
@@ -98,6 +99,14 @@ async function main(argv: string[]): Promise<number> {
       const [machine, onOff] = positionals;
       if (!machine || (onOff !== 'on' && onOff !== 'off')) throw new CliError('usage: rackhand maintenance MACHINE on|off', 2);
       await actionCmd(api(), machine, `maintenance_${onOff}`, { reason: values.reason }, { json: values.json! });
+      return 0;
+    }
+    case 'power': {
+      const { values, positionals } = parse(rest, { boot: { type: 'string' } });
+      const [machine, action] = positionals;
+      if (!machine || !['on', 'off', 'cycle', 'status'].includes(action ?? '')) throw new CliError('usage: rackhand power MACHINE on|off|cycle|status [--boot pxe|disk]', 2);
+      if (values.boot !== undefined && (action === 'status' || !['pxe', 'disk'].includes(values.boot))) throw new CliError('--boot takes pxe or disk, with on, off or cycle', 2);
+      await powerCmd(api(), machine, action!, { json: values.json!, bootDevice: values.boot });
       return 0;
     }
     default:

@@ -116,3 +116,18 @@ test('SIGHUP-style reload applies a changed inventory and keeps the old one when
   assert.equal(d.daemon.inventory().inventory.site.dhcp.mode, 'full', 'an invalid file is refused');
   writeFileSync(d.inventoryFile, original);
 });
+
+test('power through the API: status from the driver, a BMC refusal as 502 with its code, actions as events', async () => {
+  const status = await call('GET', '/api/v1/machines/node-03/power');
+  assert.equal(status.status, 200);
+  assert.deepEqual(status.body, { machine: 'node-03', driver: 'wol', state: 'unknown' });
+  const off = await call('POST', '/api/v1/machines/node-03/power', { body: { action: 'off' } });
+  assert.equal(off.status, 502);
+  assert.equal(off.body.error.code, 'POWER_FAILED');
+  assert.equal(off.body.error.power_code, 'UNSUPPORTED');
+  assert.match(off.body.error.message, /^node-03: power off: /);
+  const bad = await call('POST', '/api/v1/machines/node-03/power', { body: { action: 'explode' } });
+  assert.equal(bad.body.error.field, 'body.action');
+  assert.equal((await call('POST', '/api/v1/machines/node-03/power', { token: d.tokens.readonly, body: { action: 'on' } })).status, 403);
+  assert.equal((await call('GET', '/api/v1/machines/node-99/power')).status, 404);
+});

@@ -101,8 +101,9 @@ const ipmiPower = z.strictObject({
   username: z.string().min(1),
   password: inlinePassword,
   ...passwordSource,
-  /** RMCP+ cipher suite; 17 negotiates fastest here, 3 is the common fallback. */
+  /** RMCP+ cipher suite; 17 negotiates fastest here; the fallback is tried when a BMC refuses it. */
   cipher_suite: z.number().int().min(0).max(17).default(17),
+  fallback_cipher_suite: z.number().int().min(0).max(17).default(3),
 });
 
 const redfishPower = z.strictObject({
@@ -116,11 +117,14 @@ const redfishPower = z.strictObject({
   ca_file: relPath.optional(),
   insecure: z.boolean().default(false),
   boot_mode: z.enum(['UEFI', 'Legacy']).optional(),
+  /** auto: a session when the BMC offers a session service, else basic auth. */
+  auth: z.enum(['auto', 'session', 'basic']).default('auto'),
 });
 
 const wolPower = z.strictObject({
   driver: z.literal('wol'),
   broadcast: ipv4.optional(),
+  port: port.default(9),
   password: inlinePassword,
 });
 

@@ -1,0 +1,160 @@
+// The deploy agent in a real QEMU VM (TCG) against the daemon, both inside a network namespace:
+// inspect reports the VM's real MAC, disk size and DMI values; image writes and verifies the lab
+// OS image; erase really zeroes (checked from the host on the disk file). The VM boots the agent
+// kernel directly with the arguments from its iPXE script (PXE itself is the DHCP/TFTP tests' job).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, openSync, readFileSync, readSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { Netns } from '../lib/netns.js';
+import { tempDir } from '../lib/tmp.js';
+import { REPO, prepareStateDir, ADMIN_TOKEN } from '../lib/daemon.js';
+import type { ChildProcess } from 'node:child_process';
+
+const IMAGES = join(REPO, 'boot-images');
+const MAC = '52:54:00:00:01:01';
+const DISK_BYTES = 256 << 20;
+const PORT = 8080;
+const built = existsSync(join(IMAGES, 'agent/initrd.img')) && existsSync(join(IMAGES, 'images/lab.raw.gz'));
+
+let ns: Netns;
+let daemon: ChildProcess;
+let dir = '';
+let disk = '';
+
+const INVENTORY = (images: string) => `
+site:
+  interface: br0
+  address: 10.20.0.1
+  http_port: ${PORT}
+  http_listen: 10.20.0.1
+  dhcp: { mode: full, subnet: 10.20.0.0/24 }
+  agent_args: "console=ttyS0 rackhand.ip=10.20.0.11/24"
+  images_dir: ${images}
+profiles:
+  lab-image:
+    kind: image
+    image: { url: images/lab.raw.gz, sha256_file: images/lab.raw.sha256 }
+    user_data: cloud-init/user-data.j2
+machines:
+  - name: node-01
+    mac: ${MAC}
+    ip: 10.20.0.11
+    profile: lab-image
+`;
+
+before(async () => {
+  if (!built) return;
+  dir = tempDir('agent-qemu');
+  writeFileSync(join(dir, 'inventory.yaml'), INVENTORY(IMAGES));
+  await Netns.create('agent').then((n) => (ns = n));
+  await ns.ip('link', 'add', 'br0', 'type', 'bridge');
+  await ns.ip('addr', 'add', '10.20.0.1/24', 'dev', 'br0');
+  await ns.ip('link', 'set', 'br0', 'up');
+  await ns.ip('tuntap', 'add', 'tap0', 'mode', 'tap');
+  await ns.ip('link', 'set', 'tap0', 'master', 'br0');
+  await ns.ip('link', 'set', 'tap0', 'up');
+  const state = join(dir, 'state');
+  prepareStateDir(state);
+  // templates/ beside the inventory: the repository's own.
+  await ns.exec('ln', ['-s', join(REPO, 'templates'), join(dir, 'templates')]);
+  daemon = ns.spawn(process.execPath, ['--import', 'tsx', join(REPO, 'daemon/cli/main.ts'), 'serve', '--inventory', join(dir, 'inventory.yaml'), '--state-dir', state], { cwd: REPO });
+  let log = '';
+  await new Promise<void>((resolve, reject) => {
+    daemon.stdout!.on('data', (d: Buffer) => { log += d; if (log.includes('HTTP listening')) resolve(); });
+    daemon.stderr!.on('data', (d: Buffer) => { log += d; });
+    daemon.on('exit', (code) => reject(new Error(`daemon exited ${code}: ${log}`)));
+  });
+  disk = join(dir, 'disk.raw');
+  writeFileSync(disk, '');
+  truncateSync(disk, DISK_BYTES);
+});
+
+after(async () => {
+  if (daemon && daemon.exitCode === null) daemon.kill('SIGTERM');
+  if (ns) await ns.delete();
+});
+
+async function api(method: string, path: string): Promise<Record<string, any>> {
+  const out = await ns.exec('curl', ['-sS', '-X', method, '-H', `authorization: Bearer ${ADMIN_TOKEN}`, `http://10.20.0.1:${PORT}${path}`]);
+  return JSON.parse(out);
+}
+
+/** Boots the VM into whatever its iPXE script says (the agent), until it powers off or reboots. */
+async function bootAgent(label: string): Promise<string> {
+  const script = await ns.exec('curl', ['-sS', `http://10.20.0.1:${PORT}/boot/${MAC}.ipxe`]);
+  const kernelLine = /^kernel (\S+) (.*)$/m.exec(script);
+  assert.ok(kernelLine, `no kernel line in the script:\n${script}`);
+  const append = kernelLine[2]!.replace(/\binitrd=\S+\s*/, '');
+  const serial = join(dir, `${label}.log`);
+  const qemu = ns.spawn('qemu-system-x86_64', [
+    '-accel', 'tcg', '-m', '512', '-nodefaults', '-display', 'none', '-no-reboot',
+    '-kernel', join(IMAGES, 'agent/vmlinuz'), '-initrd', join(IMAGES, 'agent/initrd.img'), '-append', append,
+    '-drive', `file=${disk},if=virtio,format=raw`,
+    '-netdev', 'tap,id=n0,ifname=tap0,script=no,downscript=no', '-device', `virtio-net-pci,netdev=n0,mac=${MAC}`,
+    '-smbios', 'type=1,manufacturer=RackhandLab,product=LabServer,serial=LAB-0001',
+    '-serial', `file:${serial}`,
+  ]);
+  let stderr = '';
+  qemu.stderr!.on('data', (d: Buffer) => { stderr += d; });
+  qemu.stdout!.resume();
+  const exited = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => { qemu.kill('SIGKILL'); resolve(false); }, Number(process.env.AGENT_VM_TIMEOUT ?? 300_000));
+    qemu.on('exit', () => { clearTimeout(timer); resolve(true); });
+  });
+  const output = existsSync(serial) ? readFileSync(serial, 'utf8') : '';
+  assert.ok(exited, `${label}: the VM did not finish within 300 s; qemu: ${stderr}\nconsole:\n${output.slice(-3000)}`);
+  return output;
+}
+
+function readRange(file: string, offset: number, length: number): Buffer {
+  const fd = openSync(file, 'r');
+  const buf = Buffer.alloc(length);
+  readSync(fd, buf, 0, length, offset);
+  closeSync(fd);
+  return buf;
+}
+
+test('the agent in QEMU: inspect, image, erase', { skip: !built && 'boot images not built (make boot-images)' }, async () => {
+  // Inspect: the facts are the VM's real ones.
+  assert.equal((await api('POST', '/api/v1/machines/node-01/actions/inspect')).machine.state, 'inspecting');
+  const inspectLog = await bootAgent('inspect');
+  let m = (await api('GET', '/api/v1/machines/node-01')).machine;
+  assert.equal(m.state, 'ready', `not ready; console:\n${inspectLog.slice(-3000)}`);
+  assert.equal(m.facts.nics[0].mac, MAC);
+  assert.equal(m.facts.disks[0].name, 'vda');
+  assert.equal(m.facts.disks[0].size_bytes, DISK_BYTES);
+  assert.deepEqual(m.facts.dmi, { vendor: 'RackhandLab', product: 'LabServer', serial: 'LAB-0001' });
+  assert.ok(m.facts.memory_mib > 400 && m.facts.memory_mib <= 512, `memory ${m.facts.memory_mib}`);
+
+  // Deploy: the lab image is written, verified, and given its metadata URL.
+  await api('POST', '/api/v1/machines/node-01/actions/deploy');
+  const deployLog = await bootAgent('deploy');
+  m = (await api('GET', '/api/v1/machines/node-01')).machine;
+  assert.equal(m.state, 'deploying', `console:\n${deployLog.slice(-3000)}`);
+  assert.match(deployLog, /image: 33554432 bytes written and verified/);
+  const want = readFileSync(join(IMAGES, 'images/lab.raw.sha256'), 'utf8').trim();
+  assert.equal(createHash('sha256').update(readRange(disk, 0, 32 << 20)).digest('hex'), want, 'the disk holds the image');
+  const script = await ns.exec('curl', ['-sS', `http://10.20.0.1:${PORT}/boot/${MAC}.ipxe`]);
+  assert.match(script, /image is written, booting it from disk\nexit\n$/);
+  const events = (await api('GET', '/api/v1/events?machine=node-01')).events.map((e: { event: string }) => e.event);
+  assert.ok(events.includes('image_done') && events.includes('configure_done'), events.join(' '));
+
+  // Release: erase zeroes the first and last 16 MiB (the end is filled first, to see it change).
+  const fd = openSync(disk, 'r+');
+  writeSync(fd, Buffer.alloc(16 << 20, 0xaa), 0, 16 << 20, DISK_BYTES - (16 << 20));
+  closeSync(fd);
+  // The configure step left the metadata URL on the image's boot partition; the deployed
+  // system phones home with that operation's token (booting the lab OS is the lab test's job).
+  const seed = (await ns.exec('mtype', ['-i', `${disk}@@1M`, '::/rackhand/seed-url'])).trim();
+  assert.match(seed, /^http:\/\/10\.20\.0\.1:8080\/v1\/nocloud\/[\w-]{32}\/$/);
+  await ns.exec('curl', ['-sS', '-X', 'POST', seed.replace(/nocloud\/([^/]+)\/$/, 'phone-home/$1')]);
+  assert.equal((await api('GET', '/api/v1/machines/node-01')).machine.state, 'deployed');
+  await api('POST', '/api/v1/machines/node-01/actions/release');
+  const eraseLog = await bootAgent('erase');
+  m = (await api('GET', '/api/v1/machines/node-01')).machine;
+  assert.equal(m.state, 'ready', `console:\n${eraseLog.slice(-3000)}`);
+  assert.ok(readRange(disk, 0, 16 << 20).every((b) => b === 0), 'the first 16 MiB are zero');
+  assert.ok(readRange(disk, DISK_BYTES - (16 << 20), 16 << 20).every((b) => b === 0), 'the last 16 MiB are zero');
+});
