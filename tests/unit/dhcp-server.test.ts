@@ -168,3 +168,20 @@ test('malformed packets are counted by reason and never throw', async () => {
   assert.equal(d.bad_op, 1);
   assert.equal(Object.values(d).reduce((a, b) => a + b, 0), 5);
 });
+
+test('RELEASE marks the lease released; INFORM gets configuration without an address', async () => {
+  const { send, mem } = await setup();
+  await send(req(POOLED.mac, MessageType.DISCOVER));
+  const [ack] = await send(req(POOLED.mac, MessageType.REQUEST, { requested: '10.20.0.100', serverId: '10.20.0.1' }));
+  assert.equal(ack!.packet.yiaddr, '10.20.0.100');
+  assert.deepEqual(await send(req(POOLED.mac, MessageType.RELEASE, { ciaddr: '10.20.0.100', serverId: '10.20.0.1' })), []);
+  assert.equal(mem.leases.get(POOLED.mac)?.state, 'released');
+  const [inf] = await send(req(RESERVED.mac, MessageType.INFORM, { ciaddr: '10.20.0.11' }));
+  assert.equal(inf!.packet.options.u8(Opt.MESSAGE_TYPE), MessageType.ACK);
+  assert.equal(inf!.packet.yiaddr, '0.0.0.0');
+  assert.equal(inf!.packet.options.has(Opt.LEASE_TIME), false, 'RFC 2131 §4.3.5: no lease time in an INFORM ACK');
+  assert.equal(inf!.address, '10.20.0.11');
+  // The released client comes back to the same address.
+  const [again] = await send(req(POOLED.mac, MessageType.DISCOVER));
+  assert.equal(again!.packet.yiaddr, '10.20.0.100');
+});
