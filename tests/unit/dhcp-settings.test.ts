@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dhcpSettingsFromSite, DhcpSettingsError } from '../../daemon/dhcp/settings.js';
+import type { Site } from '../../daemon/core/inventory/schema.js';
 
 test('the SPEC §9 example maps to settings with defaults filled in', () => {
   const s = dhcpSettingsFromSite({
@@ -44,4 +45,10 @@ test('every problem is reported at once', () => {
       'site.boot_files: key "x86" is not a client arch number (RFC 4578)',
     ]);
   }
+});
+
+test('the inventory schema\'s Site is accepted as it is', () => {
+  // A compile-time check: serve.ts passes loaded.inventory.site straight in.
+  const accepts: (s: Site) => unknown = dhcpSettingsFromSite;
+  assert.equal(typeof accepts, 'function');
 });
