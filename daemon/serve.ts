@@ -16,6 +16,7 @@ import { formatIPv4, parseCidr } from './core/net.js';
 import { createRegistry } from './metrics.js';
 import type { Logger } from './log.js';
 import { VERSION } from './version.js';
+import { directoryHandler, startTftpServer, type TftpHandler } from './tftp/index.js';
 
 export interface ServeOptions {
   inventoryFile: string;
@@ -26,6 +27,10 @@ export interface ServeOptions {
   httpPort?: number;
   /** Seconds between timeout sweeps. */
   sweepInterval?: number;
+  /** Serve HTTP (API, boot scripts, images) only: no DHCP or TFTP (another PXE server, API tests). */
+  httpOnly?: boolean;
+  /** TFTP port (69); tests run unprivileged copies elsewhere. */
+  tftpPort?: number;
 }
 
 export class InventoryInvalid extends Error {
@@ -71,6 +76,16 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
   const bound = server.address() as { address: string; port: number };
   logger.info({ address: bound.address, port: bound.port, version: VERSION }, `HTTP listening on ${bound.address}:${bound.port}`);
 
+  const bootServers: { name: string; close(): Promise<void> }[] = [];
+  if (!opts.httpOnly) {
+    const tftp = await startTftpServer({
+      address: site.address, port: opts.tftpPort ?? 69, bindInterface: site.interface,
+      handler: imagesHandler(() => loaded.imagesDir),
+    }, { logger, registry });
+    bootServers.push({ name: 'tftp', close: () => tftp.close() });
+    logger.info({ address: site.address, port: tftp.port }, `TFTP serving ${loaded.imagesDir} on ${site.address}:${tftp.port}`);
+  }
+
   // At start this recovers from a crash: anything whose deadline passed while we were down fails now.
   const sweep = async () => {
     try {
@@ -105,6 +120,7 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
     close() {
       closing ??= (async () => {
         clearInterval(sweeper);
+        for (const b of bootServers) await b.close().catch((err) => logger.error({ err }, `closing ${b.name} failed`));
         // Stop accepting, let in-flight requests finish, drop idle keep-alive connections.
         await new Promise<void>((done) => {
           server.close(() => done());
@@ -144,6 +160,15 @@ function powerFactory(store: Store, inventory: () => LoadedInventory, logger: Lo
     });
     cache.set(m.name, { key, power });
     return power;
+  };
+}
+
+/** TFTP files from the images directory, following it if an inventory reload moves it. */
+function imagesHandler(dir: () => string): TftpHandler {
+  let current: { dir: string; handler: TftpHandler } | undefined;
+  return (path, client) => {
+    if (current?.dir !== dir()) current = { dir: dir(), handler: directoryHandler(dir()) };
+    return current.handler(path, client);
   };
 }
 
