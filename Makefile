@@ -5,7 +5,8 @@ SHELL := /bin/bash
 NODE_MODULES := node_modules/.package-lock.json
 # Debian packages the tests use as real peers (installed only when missing).
 TEST_PACKAGES := iproute2 nftables curl busybox-static isc-dhcp-client kea-admin \
-                 tftp-hpa atftp dnsmasq-base systemd
+                 tftp-hpa atftp dnsmasq-base systemd openipmi ipmitool qemu-system-x86 \
+                 ovmf ipxe-qemu openssl mtools
 # Debian packages the boot-image builds use (the agent, the lab OS image, the iPXE loaders).
 BUILD_PACKAGES := cpio busybox-static zstd syslinux syslinux-common mtools dosfstools fdisk
 TESTS ?= tests/unit/*.test.ts tests/net/*.test.ts
