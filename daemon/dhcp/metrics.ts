@@ -1,6 +1,19 @@
 // DHCP counters on the process registry (served at /metrics).
 import { Counter, type Registry } from 'prom-client';
 
+/** inc() by label value through cached children: prom-client hashes label objects on every call. */
+export function counterBy<L extends string>(counter: Counter<L>, label: L): (value: string) => void {
+  const children = new Map<string, { inc(): void }>();
+  return (value) => {
+    let child = children.get(value);
+    if (!child) {
+      child = counter.labels({ [label]: value } as Record<L, string>);
+      children.set(value, child);
+    }
+    child.inc();
+  };
+}
+
 export interface DhcpMetrics {
   messages: Counter<'type'>;
   drops: Counter<'reason'>;

@@ -9,7 +9,7 @@ import type { HandleResult, HandlerContext, Inbound, PacketLog } from './context
 import { DhcpError, type DropReason } from './errors.js';
 import { Intake } from './intake.js';
 import { LeaseTable } from './leases.js';
-import { dhcpMetrics, type DhcpMetrics } from './metrics.js';
+import { counterBy, dhcpMetrics, type DhcpMetrics } from './metrics.js';
 import * as full from './mode-full.js';
 import * as proxy from './mode-proxy.js';
 import { MESSAGE_TYPE_NAMES, MessageType, Opt } from './options.js';
@@ -43,6 +43,9 @@ export class DhcpServer {
   private readonly sockets = new Map<number, DhcpSocket>();
   private sweeper: NodeJS.Timeout | undefined;
   private inflight = new Set<Promise<void>>();
+  private readonly countMessage: (type: string) => void;
+  private readonly countReply: (type: string) => void;
+  private readonly countDrop: (reason: string) => void;
   private readonly intake = new Intake(
     (d) => this.track(this.receive(d.msg, d.port, d.from)),
     (d, why) => this.dropped('overload', why, this.packetLog(() => ({ interface: this.opts.settings.interface, from: d.from.address }))),
@@ -51,6 +54,9 @@ export class DhcpServer {
   constructor(private readonly opts: DhcpServerOptions) {
     this.log = (opts.logger ?? silentLogger).child({ component: 'dhcp' });
     this.metrics = dhcpMetrics(opts.registry);
+    this.countMessage = counterBy(this.metrics.messages, 'type');
+    this.countReply = counterBy(this.metrics.replies, 'type');
+    this.countDrop = counterBy(this.metrics.drops, 'reason');
     this.handler = opts.settings.mode === 'proxy' ? proxy.handle : full.handle;
     this.ctx = {
       settings: opts.settings, backend: opts.backend, leases: this.leases,
@@ -88,7 +94,7 @@ export class DhcpServer {
   }
 
   private dropped(reason: DropReason, detail: string, log: PacketLog): void {
-    this.metrics.drops.inc({ reason });
+    this.countDrop(reason);
     const level = reason === 'internal' ? 'error' : QUIET.has(reason) ? 'debug' : 'info';
     log[level]({ reason, detail }, 'DHCP packet not answered');
   }
@@ -98,11 +104,7 @@ export class DhcpServer {
    * costs more than the rest of a DISCOVER at thousands a second.
    */
   private packetLog(fields: () => Record<string, unknown>): PacketLog {
-    const base = this.log;
-    const at = (level: 'debug' | 'info' | 'warn' | 'error') => (extra: Record<string, unknown>, msg: string) => {
-      if (base.isLevelEnabled(level)) base[level]({ ...fields(), ...extra }, msg);
-    };
-    return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+    return new LazyPacketLog(this.log, fields);
   }
 
   /** One datagram through the pipeline. Exposed for tests that drive the server without sockets. */
@@ -125,7 +127,7 @@ export class DhcpServer {
       }
       const type = packet.options.u8(Opt.MESSAGE_TYPE);
       if (type === undefined) return this.dropped('no_message_type', 'no option 53: BOOTP is not served', log);
-      this.metrics.messages.inc({ type: MESSAGE_TYPE_NAMES[type] ?? 'unknown' });
+      this.countMessage(MESSAGE_TYPE_NAMES[type] ?? 'unknown');
       if (!CLIENT_TYPES.has(type)) return this.dropped('bad_message_type', `option 53 is ${type}, not a client message`, log);
       const inb: Inbound = { packet, mac, type, facts: clientFacts(packet, mac), port, from, log };
       const result = await this.handler(this.ctx, inb);
@@ -135,7 +137,7 @@ export class DhcpServer {
         if (!sock) continue;
         const replyType = out.packet.options.u8(Opt.MESSAGE_TYPE)!;
         await sock.send(encode(out.packet, { maxSize: out.maxSize }), out.port, out.address);
-        this.metrics.replies.inc({ type: MESSAGE_TYPE_NAMES[replyType] ?? 'unknown' });
+        this.countReply(MESSAGE_TYPE_NAMES[replyType] ?? 'unknown');
         if (this.log.isLevelEnabled('debug')) {
           log.debug({ reply: MESSAGE_TYPE_NAMES[replyType], to: `${out.address}:${out.port}`, yiaddr: out.packet.yiaddr, file: out.packet.file }, 'DHCP reply sent');
         }
@@ -145,6 +147,17 @@ export class DhcpServer {
       this.dropped('internal', err instanceof Error ? err.message : String(err), log);
     }
   }
+}
+
+class LazyPacketLog implements PacketLog {
+  constructor(private readonly base: Logger, private readonly fields: () => Record<string, unknown>) {}
+  private at(level: 'debug' | 'info' | 'warn' | 'error', extra: Record<string, unknown>, msg: string): void {
+    if (this.base.isLevelEnabled(level)) this.base[level]({ ...this.fields(), ...extra }, msg);
+  }
+  debug(extra: Record<string, unknown>, msg: string): void { this.at('debug', extra, msg); }
+  info(extra: Record<string, unknown>, msg: string): void { this.at('info', extra, msg); }
+  warn(extra: Record<string, unknown>, msg: string): void { this.at('warn', extra, msg); }
+  error(extra: Record<string, unknown>, msg: string): void { this.at('error', extra, msg); }
 }
 
 export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServer> {
