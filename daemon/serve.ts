@@ -16,6 +16,7 @@ import { formatIPv4, parseCidr } from './core/net.js';
 import { createRegistry } from './metrics.js';
 import type { Logger } from './log.js';
 import { VERSION } from './version.js';
+import { createOrchestrator, type Orchestrator } from './orchestrate.js';
 import { directoryHandler, startTftpServer, type TftpHandler } from './tftp/index.js';
 
 export interface ServeOptions {
@@ -29,6 +30,8 @@ export interface ServeOptions {
   sweepInterval?: number;
   /** Serve HTTP (API, boot scripts, images) only: no DHCP or TFTP (another PXE server, API tests). */
   httpOnly?: boolean;
+  /** Drive BMCs when operations start (default true); off, operators power machines themselves. */
+  powerActions?: boolean;
   /** TFTP port (69); tests run unprivileged copies elsewhere. */
   tftpPort?: number;
 }
@@ -64,7 +67,10 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
 
   const registry = createRegistry();
   const power = powerFactory(store, () => loaded, logger, createPowerMetrics(registry));
-  const app = createApp({ store, tokens, inventory: () => loaded, logger, registry, version: VERSION, startedAt: new Date(), stateDir, power });
+  const orchestrator: Orchestrator = opts.powerActions === false
+    ? { started: (m, op) => logger.info({ machine: m.name }, `power actions are off: boot ${m.name} into ${op.kind} yourself`), idle: async () => {} }
+    : createOrchestrator({ store, power, logger });
+  const app = createApp({ store, tokens, inventory: () => loaded, logger, registry, version: VERSION, startedAt: new Date(), stateDir, power, orchestrator });
   const site = loaded.inventory.site;
   const host = opts.httpListen ?? site.http_listen;
   const port = opts.httpPort ?? site.http_port;
@@ -120,6 +126,7 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
     close() {
       closing ??= (async () => {
         clearInterval(sweeper);
+        await orchestrator.idle();
         for (const b of bootServers) await b.close().catch((err) => logger.error({ err }, `closing ${b.name} failed`));
         // Stop accepting, let in-flight requests finish, drop idle keep-alive connections.
         await new Promise<void>((done) => {

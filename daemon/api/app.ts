@@ -8,6 +8,7 @@ import { eventsRouter } from './events.js';
 import type { TokenBook, TokenEntry } from './tokens.js';
 import type { MachineRecord, Store } from '../core/store/types.js';
 import type { ManagedPower } from '../power/index.js';
+import type { Orchestrator } from '../orchestrate.js';
 import { powerRouter } from './power.js';
 import type { LoadedInventory } from '../core/inventory/load.js';
 import type { Logger } from '../log.js';
@@ -25,6 +26,7 @@ export interface ApiContext {
   version: string;
   startedAt: Date;
   stateDir: string;
+  orchestrator: Orchestrator;
   /** The machine's power driver, wrapped with serialization, retries and polling. */
   power: (machine: MachineRecord) => ManagedPower;
 }

@@ -61,6 +61,7 @@ export function machinesRouter(ctx: ApiContext): Router {
         deployProfile, data: deployProfile ? { profile: deployProfile } : undefined,
       });
       ctx.logger.info({ machine: result.machine.name, from: result.event.from, to: result.event.to, event }, `moved to ${result.event.to} from ${result.event.from}`);
+      if (result.operation) ctx.orchestrator.started(result.machine, result.operation);
       res.json({ machine: machineView(result.machine, { timeouts: timeouts() }), event: result.event });
     } catch (err) {
       if (err instanceof MachineNotFound) throw new ApiError('NOT_FOUND', err.message);

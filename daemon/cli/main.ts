@@ -13,7 +13,7 @@ import { VERSION } from '../version.js';
 
 const USAGE = `usage: rackhand <verb> [options]
 
-  serve [--inventory FILE] [--state-dir DIR] [--listen ADDR] [--port N] [--http-only]
+  serve [--inventory FILE] [--state-dir DIR] [--listen ADDR] [--port N] [--http-only] [--no-power]
   validate [FILE]                       check an inventory and render its templates
   machines [--state S] [--all]          list machines (--all: retired ones too)
   show MACHINE                          one machine in full
@@ -117,7 +117,7 @@ async function main(argv: string[]): Promise<number> {
 async function serveCmd(rest: string[]): Promise<number> {
   const { values } = parse(rest, {
     inventory: { type: 'string' }, 'state-dir': { type: 'string' }, listen: { type: 'string' }, port: { type: 'string' },
-    'log-level': { type: 'string' }, 'http-only': { type: 'boolean', default: false },
+    'log-level': { type: 'string' }, 'http-only': { type: 'boolean', default: false }, 'no-power': { type: 'boolean', default: false },
   });
   const port = values.port === undefined ? undefined : Number(values.port);
   if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) throw new CliError('--port takes a port number', 2);
@@ -128,7 +128,7 @@ async function serveCmd(rest: string[]): Promise<number> {
     daemon = await startDaemon({
       inventoryFile: values.inventory ?? defaultInventory(),
       stateDir: values['state-dir'] ?? defaultStateDir(),
-      httpListen: values.listen, httpPort: port, logger, httpOnly: values['http-only'],
+      httpListen: values.listen, httpPort: port, logger, httpOnly: values['http-only'], powerActions: !values['no-power'],
     });
   } catch (err) {
     if (err instanceof InventoryInvalid) {

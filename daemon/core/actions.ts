@@ -2,7 +2,7 @@
 // one compare-and-set. A lost race is re-decided once against the fresh state, so a caller sees
 // either success or the refusal that the machine's real state warrants.
 import { applyEvent, IllegalTransition, type Actor, type EventArgs, type LifecycleEvent } from './lifecycle.js';
-import type { EventRecord, MachineRecord, Store } from './store/types.js';
+import type { EventRecord, MachineRecord, OperationRecord, Store } from './store/types.js';
 
 export class MachineNotFound extends Error {
   readonly code = 'NOT_FOUND';
@@ -24,7 +24,7 @@ export interface ActRequest extends EventArgs {
   data?: Record<string, unknown>;
 }
 
-export async function act(store: Store, req: ActRequest): Promise<{ machine: MachineRecord; event: EventRecord }> {
+export async function act(store: Store, req: ActRequest): Promise<{ machine: MachineRecord; event: EventRecord; operation?: OperationRecord }> {
   for (let attempt = 0; attempt < 2; attempt++) {
     const machine = await store.getMachine(req.machine);
     if (!machine || machine.retiredAt) throw new MachineNotFound(req.machine);
@@ -34,7 +34,7 @@ export async function act(store: Store, req: ActRequest): Promise<{ machine: Mac
       cause: req.cause ?? req.reason ?? null,
       deployProfile: req.deployProfile, data: req.data ?? null,
     });
-    if (result.ok) return { machine: result.machine, event: result.event };
+    if (result.ok) return { machine: result.machine, event: result.event, operation: result.operation };
   }
   throw new TransitionConflict(`${req.machine} changed state twice while ${req.event} was being applied; try again`);
 }

@@ -106,10 +106,11 @@ async function completeStep(ctx: BootContext, auth: BootAuth, step: AgentStep, f
       const loaded = ctx.inventory();
       const profile = profileOf(machine, loaded)?.profile;
       const redeploy = profile?.auto_redeploy ?? loaded.inventory.site.auto_redeploy;
-      await act(ctx.store, {
+      const result = await act(ctx.store, {
         machine: machine.name, event: redeploy && profile ? 'redeploy' : 'erased', actor,
         cause: redeploy && profile ? 'disks erased; policy redeploys' : 'disks erased',
       });
+      if (result.operation) ctx.orchestrator.started(result.machine, result.operation);
       return;
     }
     default:

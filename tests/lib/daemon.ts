@@ -43,7 +43,7 @@ export async function startTestDaemon(opts: { inventoryFile?: string; stateDir?:
   const stateDir = opts.stateDir ?? tempDir('state');
   prepareStateDir(stateDir);
   const inventoryFile = opts.inventoryFile ?? inventoryCopy();
-  const daemon = await startDaemon({ inventoryFile, stateDir, logger: silentLogger, httpListen: '127.0.0.1', httpPort: 0, httpOnly: true });
+  const daemon = await startDaemon({ inventoryFile, stateDir, logger: silentLogger, httpListen: '127.0.0.1', httpPort: 0, httpOnly: true, powerActions: false });
   const { port } = daemon.httpAddress();
   return {
     daemon, url: `http://127.0.0.1:${port}`, stateDir, inventoryFile,

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/../.."
 state=$(mktemp -d /tmp/rackhand-demo.XXXXXX)
 port=${DEMO_PORT:-18080}
 log="$state/daemon.log"
-node dist/daemon/cli/main.js serve --inventory inventory.yaml --state-dir "$state" --listen 127.0.0.1 --port "$port" --http-only >"$log" 2>&1 &
+node dist/daemon/cli/main.js serve --inventory inventory.yaml --state-dir "$state" --listen 127.0.0.1 --port "$port" --http-only --no-power >"$log" 2>&1 &
 pid=$!
 cleanup() { kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$state"; }
 trap cleanup EXIT

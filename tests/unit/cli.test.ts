@@ -29,7 +29,7 @@ let log = '';
 before(async () => {
   stateDir = tempDir('cli-state');
   inventoryFile = inventoryCopy();
-  serve = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--inventory', inventoryFile, '--state-dir', stateDir, '--listen', '127.0.0.1', '--port', '0', '--http-only'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  serve = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--inventory', inventoryFile, '--state-dir', stateDir, '--listen', '127.0.0.1', '--port', '0', '--http-only', '--no-power'], { stdio: ['ignore', 'pipe', 'pipe'] });
   url = await new Promise((resolve, reject) => {
     serve.stdout!.on('data', (d: Buffer) => {
       log += d;
