@@ -18,6 +18,7 @@ import type { Logger } from './log.js';
 import { VERSION } from './version.js';
 import { createOrchestrator, type Orchestrator } from './orchestrate.js';
 import { directoryHandler, startTftpServer, type TftpHandler } from './tftp/index.js';
+import { startDhcp } from './dhcp/index.js';
 
 export interface ServeOptions {
   inventoryFile: string;
@@ -84,12 +85,22 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
 
   const bootServers: { name: string; close(): Promise<void> }[] = [];
   if (!opts.httpOnly) {
-    const tftp = await startTftpServer({
-      address: site.address, port: opts.tftpPort ?? 69, bindInterface: site.interface,
-      handler: imagesHandler(() => loaded.imagesDir),
-    }, { logger, registry });
-    bootServers.push({ name: 'tftp', close: () => tftp.close() });
-    logger.info({ address: site.address, port: tftp.port }, `TFTP serving ${loaded.imagesDir} on ${site.address}:${tftp.port}`);
+    try {
+      const tftp = await startTftpServer({
+        address: site.address, port: opts.tftpPort ?? 69, bindInterface: site.interface,
+        handler: imagesHandler(() => loaded.imagesDir),
+      }, { logger, registry });
+      bootServers.push({ name: 'tftp', close: () => tftp.close() });
+      logger.info({ address: site.address, port: tftp.port }, `TFTP serving ${loaded.imagesDir} on ${site.address}:${tftp.port}`);
+      const dhcp = await startDhcp(site, store, { registry, logger });
+      bootServers.push({ name: 'dhcp', close: () => dhcp.close() });
+      logger.info({ interface: site.interface, mode: site.dhcp.mode }, `DHCP (${site.dhcp.mode} mode) on ${site.interface}`);
+    } catch (err) {
+      for (const b of bootServers) await b.close().catch(() => undefined);
+      server.close();
+      await store.close();
+      throw new Error(`cannot serve PXE on ${site.interface} (${site.address}): ${(err as Error).message}`);
+    }
   }
 
   // At start this recovers from a crash: anything whose deadline passed while we were down fails now.
@@ -117,6 +128,9 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
         for (const e of next.errors) logger.error(formatError(e));
         logger.error('inventory reload refused: the running inventory stays in force');
         return;
+      }
+      if (!opts.httpOnly && JSON.stringify(next.value.inventory.site) !== JSON.stringify(loaded.inventory.site)) {
+        logger.warn('the site section changed: DHCP and TFTP keep their settings until the daemon restarts');
       }
       loaded = next.value;
       await syncMachines(store, loaded, logger);

@@ -135,7 +135,8 @@ async function serveCmd(rest: string[]): Promise<number> {
       process.stderr.write(err.message + '\n');
       return 2;
     }
-    throw err;
+    // Start-up failures (a port in use, a missing interface) are the operator's to fix: one line.
+    throw new CliError((err as Error).message, 1);
   }
   const stop = (signal: string) => {
     logger.info({ signal }, 'stopping: draining requests');

@@ -11,6 +11,9 @@ import { contextFor, profileOf } from './render.js';
 import { renderString, templateEnv } from '../core/templates.js';
 import { baseUrl } from '../core/urls.js';
 import { normalizeMac } from '../core/net.js';
+import { act } from '../core/actions.js';
+import { discoveredName } from '../dhcp/index.js';
+import type { MachineRecord } from '../core/store/types.js';
 
 export function bootRouter(ctx: BootContext): Router {
   const router = Router();
@@ -19,7 +22,7 @@ export function bootRouter(ctx: BootContext): Router {
     const mac = normalizeMac((req.params as unknown as Record<string, string>)[0]!);
     if (!mac) throw new Error('unreachable: the route pattern admits only MAC-shaped names');
     const loaded = ctx.inventory();
-    const machine = await ctx.store.machineByMac(mac);
+    const machine = await discover(ctx, mac, req.ip ?? '');
     const operation = machine ? await ctx.store.activeOperation(machine.name) : undefined;
     const p = machine ? profileOf(machine, loaded) : undefined;
     let installerArgs: string | undefined;
@@ -48,6 +51,23 @@ export function bootRouter(ctx: BootContext): Router {
     served.handler(req, res, next);
   });
   return router;
+}
+
+/**
+ * The machine behind a MAC. With site.discovery on, an unknown MAC is enrolled (if the DHCP
+ * server has not done so already) and a discovered machine that is merely enrolled starts its
+ * inspection now: it is already network-booting, so no power action is needed.
+ */
+async function discover(ctx: BootContext, mac: string, from: string): Promise<MachineRecord | undefined> {
+  let machine = await ctx.store.machineByMac(mac);
+  if (!ctx.inventory().inventory.site.discovery) return machine;
+  machine ??= await ctx.store.enrolDiscovered({
+    name: discoveredName(mac), mac, ip: null, hostname: discoveredName(mac), profile: null, tags: [], power: { driver: 'manual' },
+  });
+  if (machine.source === 'discovered' && machine.state === 'enrolled') {
+    machine = (await act(ctx.store, { machine: machine.name, event: 'inspect', actor: 'system', cause: `discovered: iPXE from ${from} asked for its script` })).machine;
+  }
+  return machine;
 }
 
 /** Digests are cached by path, size and mtime: computed once per file version, streamed. */

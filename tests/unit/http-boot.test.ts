@@ -165,3 +165,16 @@ test('an agent reporting failure sends the machine to failed with the reason', a
   assert.match(m.last_error, /^image failed: sha256 mismatch/);
   assert.equal(m.previous_state, 'deploying');
 });
+
+test('discovery: an unknown MAC is refused while discovery is off, enrolled and inspected once it is on', async () => {
+  const mac = '52:54:00:aa:bb:cc';
+  assert.match((await get(`/boot/${mac}.ipxe`)).text, /is not a machine Rackhand manages \(and discovery is off\)\nsleep 5\nexit\n$/);
+  writeFileSync(d.inventoryFile, readFileSync(d.inventoryFile, 'utf8').replace('discovery: false', 'discovery: true'));
+  await d.daemon.reload();
+  const script = (await get(`/boot/${mac}.ipxe`)).text;
+  assert.match(script, /discovered-525400aabbcc is inspecting: the agent runs inspect/);
+  const token = /rackhand\.token=(\S+)/.exec(script)![1]!;
+  assert.equal(vars((await get(`/v1/agent/${token}/next`)).text).step, 'inspect');
+  const m = (await api('/api/v1/machines/discovered-525400aabbcc')).machine;
+  assert.deepEqual([m.state, m.source, m.mac], ['inspecting', 'discovered', mac]);
+});
