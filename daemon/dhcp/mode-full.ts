@@ -6,18 +6,29 @@ import type { DhcpMachine } from './backend.js';
 import { decideBoot, type BootDecision } from './bootfile.js';
 import { drop, type HandleResult, type HandlerContext, type Inbound } from './context.js';
 import { MessageType, Opt } from './options.js';
-import type { Packet } from './packet.js';
+import { BROADCAST_FLAG, type Packet } from './packet.js';
 import { addBoot, destination, echoRelayAgent, skeleton } from './reply.js';
 import type { SubnetSettings } from './settings.js';
 
 const ZERO = '0.0.0.0';
 
-/** Which subnet a request is for: the relay's (giaddr, RFC 2131 §4.3.1), else the local one. */
+/**
+ * Which subnet a request is for: the relay's (giaddr, RFC 2131 §4.3.1); for a client that already
+ * has an address and talks to us directly (RENEWING, INFORM: giaddr 0, ciaddr set, §4.3.2), the
+ * subnet of that address; else the local one.
+ */
 export function subnetFor(ctx: HandlerContext, req: Packet): SubnetSettings | undefined {
   const { subnet, relayed } = ctx.settings;
-  if (req.giaddr === ZERO) return subnet;
-  const g = parseIPv4(req.giaddr)!;
-  return [subnet, ...relayed].find((s) => s && inCidr(g, s.cidr));
+  const all = [subnet, ...relayed];
+  if (req.giaddr !== ZERO) {
+    const g = parseIPv4(req.giaddr)!;
+    return all.find((s) => s && inCidr(g, s.cidr));
+  }
+  if (req.ciaddr !== ZERO) {
+    const c = parseIPv4(req.ciaddr)!;
+    return all.find((s) => s && inCidr(c, s.cidr)) ?? subnet;
+  }
+  return subnet;
 }
 
 /** The machine, enrolling an unknown PXE client when discovery is on. */
@@ -93,6 +104,8 @@ async function discover(ctx: HandlerContext, inb: Inbound): Promise<HandleResult
 function nak(ctx: HandlerContext, inb: Inbound, message: string): HandleResult {
   const reply = skeleton(inb.packet, MessageType.NAK, ctx.settings.serverAddress);
   reply.options.setString(Opt.MESSAGE, message);
+  // RFC 2131 §4.3.2: a NAK through a relay has the broadcast bit set, the client having no address.
+  if (inb.packet.giaddr !== ZERO) reply.flags |= BROADCAST_FLAG;
   echoRelayAgent(reply, inb.packet);
   inb.log.info({ reason: message }, 'DHCPNAK');
   return { replies: [destination(inb, reply)] };

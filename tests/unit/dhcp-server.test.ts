@@ -185,3 +185,17 @@ test('RELEASE marks the lease released; INFORM gets configuration without an add
   const [again] = await send(req(POOLED.mac, MessageType.DISCOVER));
   assert.equal(again!.packet.yiaddr, '10.20.0.100');
 });
+
+test('a relayed client renewing directly (giaddr 0, ciaddr set) is ACKed on its own subnet; relayed NAKs broadcast', async () => {
+  const { send } = await setup();
+  await send(req(POOLED.mac, MessageType.DISCOVER, { giaddr: '10.30.0.1' }));
+  const [ack] = await send(req(POOLED.mac, MessageType.REQUEST, { giaddr: '10.30.0.1', requested: '10.30.0.100', serverId: '10.20.0.1' }));
+  assert.equal(ack!.packet.yiaddr, '10.30.0.100');
+  const [renew] = await send(req(POOLED.mac, MessageType.REQUEST, { ciaddr: '10.30.0.100' }));
+  assert.equal(renew!.packet.options.u8(Opt.MESSAGE_TYPE), MessageType.ACK);
+  assert.equal(renew!.address, '10.30.0.100');
+  const [nak] = await send(req(POOLED.mac, MessageType.REQUEST, { giaddr: '10.30.0.1', requested: '10.30.0.150' }));
+  assert.equal(nak!.packet.options.u8(Opt.MESSAGE_TYPE), MessageType.NAK);
+  assert.equal(nak!.address, '10.30.0.1');
+  assert.equal(nak!.packet.flags & 0x8000, 0x8000);
+});
