@@ -23,6 +23,7 @@ const USAGE = `usage: rackhand <verb> [options]
   reimage MACHINE | release MACHINE | retry MACHINE
   maintenance MACHINE on|off [--reason TEXT]
   power MACHINE on|off|cycle|status [--boot pxe|disk]
+  lab up [--machines N] [--auto-redeploy] | lab down | lab status   (a virtual rack; root)
 
   Read verbs take --json. The CLI reaches the daemon at RACKHAND_URL (default
   http://127.0.0.1:8080) with RACKHAND_TOKEN (default: the admin token in the
@@ -62,6 +63,23 @@ async function main(argv: string[]): Promise<number> {
       const inv = result.value.inventory;
       process.stdout.write(`${file}: ok (${inv.machines.length} machines, ${Object.keys(inv.profiles).length} profiles)\n`);
       return 0;
+    }
+    case 'lab': {
+      const [sub, ...args] = rest;
+      const { values } = parse(args, { dir: { type: 'string' }, machines: { type: 'string' }, 'auto-redeploy': { type: 'boolean', default: false } });
+      const lab = await import('./lab-cmd.js');
+      switch (sub) {
+        case 'up': {
+          const n = Number(values.machines ?? 2);
+          if (!Number.isInteger(n) || n < 1 || n > 16) throw new CliError('--machines takes 1 to 16', 2);
+          await lab.labUp({ dir: values.dir, machines: n, autoRedeploy: values['auto-redeploy']!, main: process.argv[1]! });
+          return 0;
+        }
+        case 'down': await lab.labDown({ dir: values.dir }); return 0;
+        case 'status': await lab.labStatus({ dir: values.dir, json: values.json! }); return 0;
+        case 'supervise': await lab.labSupervise({ dir: values.dir }); return 0;
+        default: throw new CliError('usage: rackhand lab up [--machines N] [--auto-redeploy] | down | status', 2);
+      }
     }
     case 'diagram':
       process.stdout.write(mermaidDiagram() + '\n');

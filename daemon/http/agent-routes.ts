@@ -40,7 +40,8 @@ export function agentRouter(ctx: BootContext): Router {
   const text = express.text({ type: () => true, limit: '1mb' });
 
   router.get('/v1/agent/:token/next', async (req: Request<{ token: string }>, res: Response) => {
-    const auth = await authorizeBoot(ctx.store, req, req.params.token, 'running').catch(() => finishedOperation(ctx.store, req.params.token));
+    // An agent whose operation ended is told to power off or reboot, without a refusal event.
+    const auth = await finishedOperation(ctx.store, req.params.token) ?? await authorizeBoot(ctx.store, req, req.params.token, 'running');
     res.type('text/plain').set('cache-control', 'no-store').send(await stepVars(ctx, auth));
   });
 
@@ -65,7 +66,7 @@ export function agentRouter(ctx: BootContext): Router {
   });
 
   router.post('/v1/agent/:token/log', text, async (req: Request<{ token: string }>, res: Response) => {
-    const { machine, operation } = await authorizeBoot(ctx.store, req, req.params.token, 'running');
+    const { machine, operation } = await finishedOperation(ctx.store, req.params.token) ?? await authorizeBoot(ctx.store, req, req.params.token, 'running');
     const dir = join(ctx.stateDir, 'oplogs', machine.name);
     mkdirSync(dir, { recursive: true });
     const lines = String(req.body ?? '').split('\n').filter(Boolean).map((l) => `${new Date().toISOString()} ${l}\n`).join('');
@@ -75,12 +76,16 @@ export function agentRouter(ctx: BootContext): Router {
   return router;
 }
 
-/** An agent may ask for its next step after its operation ended: it is told to power off or reboot. */
-async function finishedOperation(store: Store, token: string): Promise<BootAuth> {
+/**
+ * The operation of a token whose work has ended (succeeded or failed, not superseded): its agent
+ * may still ask what to do (power off, or reboot into new work) and send its last log lines.
+ * Undefined for running operations and unknown or cancelled tokens, which authorizeBoot judges.
+ */
+async function finishedOperation(store: Store, token: string): Promise<BootAuth | undefined> {
   const operation = token.length >= 16 ? await store.operationByToken(token) : undefined;
-  const machine = operation ? await store.getMachine(operation.machine) : undefined;
-  if (!operation || !machine || operation.state === 'cancelled') throw new ApiError('FORBIDDEN', 'token refused');
-  return { operation, machine };
+  if (!operation || operation.state === 'running' || operation.state === 'cancelled') return undefined;
+  const machine = await store.getMachine(operation.machine);
+  return machine && { operation, machine };
 }
 
 async function completeStep(ctx: BootContext, auth: BootAuth, step: AgentStep, factsText: string | undefined, actor: string): Promise<void> {

@@ -18,9 +18,12 @@ import type { MachineRecord } from '../core/store/types.js';
 export function bootRouter(ctx: BootContext): Router {
   const router = Router();
 
-  router.get(/^\/boot\/([0-9a-fA-F:-]{17})\.ipxe$/, async (req, res) => {
-    const mac = normalizeMac((req.params as unknown as Record<string, string>)[0]!);
-    if (!mac) throw new Error('unreachable: the route pattern admits only MAC-shaped names');
+  // iPXE percent-encodes the colons of ${net0/mac} in a URL path (%3A): decode before matching.
+  router.get(/^\/boot\/([^/]+)\.ipxe$/, async (req, res, next) => {
+    let raw: string;
+    try { raw = decodeURIComponent((req.params as unknown as Record<string, string>)[0]!); } catch { return next(); }
+    const mac = normalizeMac(raw);
+    if (!mac) return next();
     const loaded = ctx.inventory();
     const machine = await discover(ctx, mac, req.ip ?? '');
     const operation = machine ? await ctx.store.activeOperation(machine.name) : undefined;

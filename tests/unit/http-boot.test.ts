@@ -88,6 +88,7 @@ test('inspect through the agent API: facts stored, machine ready, token stale af
   assert.equal(m.facts.memory_mib, 512);
   assert.equal((await report(token, { step: 'inspect', status: 'done', facts: FACTS })).status, 403, 'a finished operation takes no reports');
   assert.match((await get('/boot/52:54:00:00:01:01.ipxe')).text, /^exit$/m, 'ready machines boot from disk');
+  assert.equal((await get('/boot/52%3A54%3A00%3A00%3A01%3A01.ipxe')).text, (await get('/boot/52:54:00:00:01:01.ipxe')).text, 'iPXE encodes the colons');
 });
 
 test('wrong and stale tokens get 403 and an event; one machine\'s token never reads another\'s data', async () => {
