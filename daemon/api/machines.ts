@@ -32,7 +32,10 @@ export function machinesRouter(ctx: ApiContext): Router {
   router.get('/:name', async (req, res) => {
     const m = await ctx.store.getMachine(req.params.name);
     if (!m) throw new ApiError('NOT_FOUND', `no machine named ${req.params.name}`);
-    res.json({ machine: machineView(m, { timeouts: timeouts() }) });
+    const op = await ctx.store.latestOperation(m.name);
+    // The operation's token stays out: it is the machine's secret, not the operator's.
+    const operation = op && { id: op.id, kind: op.kind, state: op.state, step: op.step, progress: op.progress, error: op.error, created_at: op.createdAt, finished_at: op.finishedAt };
+    res.json({ machine: { ...machineView(m, { timeouts: timeouts() }), operation: operation ?? null } });
   });
 
   router.post('/:name/actions/:event', async (req, res) => {

@@ -18,7 +18,8 @@ export interface ApiClient {
 
 export function apiClient(opts: { url?: string; token?: string; stateDir?: string } = {}): ApiClient {
   const base = (opts.url ?? process.env.RACKHAND_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
-  const token = opts.token ?? process.env.RACKHAND_TOKEN ?? localToken(opts.stateDir ?? defaultStateDir());
+  // An empty RACKHAND_TOKEN counts as unset.
+  const token = opts.token || process.env.RACKHAND_TOKEN || localToken(opts.stateDir ?? defaultStateDir());
   const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     let res: Response;
     try {

@@ -46,10 +46,44 @@ export async function showCmd(api: ApiClient, name: string, o: { json: boolean }
   ]));
 }
 
-export async function actionCmd(api: ApiClient, name: string, event: string, body: Record<string, unknown>, o: { json: boolean }): Promise<void> {
+export async function actionCmd(api: ApiClient, name: string, event: string, body: Record<string, unknown>, o: { json: boolean; wait?: boolean }): Promise<boolean> {
   const res = await api.post<{ machine: Machine; event: Event }>(`/api/v1/machines/${enc(name)}/actions/${event}`, body);
-  if (o.json) return out(JSON.stringify(res, null, 2));
-  out(`${res.machine.name}: ${res.event.from} → ${res.event.to}`);
+  if (!o.wait) {
+    out(o.json ? JSON.stringify(res, null, 2) : `${res.machine.name}: ${res.event.from} → ${res.event.to}`);
+    return true;
+  }
+  if (!o.json) out(`${res.machine.name}: ${res.event.from} → ${res.event.to}`);
+  return waitForMachine(api, name, o.json);
+}
+
+const TRANSITIONAL = new Set(['inspecting', 'deploying', 'releasing']);
+const mib = (n: unknown) => (typeof n === 'number' ? `${(n / 1048576).toFixed(1)} MiB` : undefined);
+
+/**
+ * Follows a machine until it leaves its transitional state: live progress (state, step, bytes
+ * written) on one rewritten line on a terminal, plain lines otherwise. True when it did not fail.
+ */
+export async function waitForMachine(api: ApiClient, name: string, json: boolean): Promise<boolean> {
+  const tty = process.stdout.isTTY && !json;
+  let last = '';
+  for (;;) {
+    const { machine: m } = await api.get<{ machine: Machine & { operation: { kind: string; step: string | null; progress: { bytes?: number; total?: number } | null } | null } }>(`/api/v1/machines/${enc(name)}`);
+    const op = m.operation;
+    const bytes = op?.progress?.bytes !== undefined ? ` ${mib(op.progress.bytes)}${op.progress.total ? ` of ${mib(op.progress.total)}` : ''}` : '';
+    const line = `${m.name}: ${m.state}${TRANSITIONAL.has(m.state) && op ? ` — ${op.kind}${op.step ? `: ${op.step}` : ''}${bytes}` : ''}`;
+    if (line !== last) {
+      if (json) out(JSON.stringify({ machine: m.name, state: m.state, operation: op }));
+      else if (tty) process.stdout.write(`\r\x1b[K${line}`);
+      else out(line);
+      last = line;
+    }
+    if (!TRANSITIONAL.has(m.state)) {
+      if (tty) process.stdout.write('\n');
+      if (m.state === 'failed' && !json) out(`${m.name}: failed: ${m.last_error ?? 'no reason recorded'}`);
+      return m.state !== 'failed';
+    }
+    await sleep(2000);
+  }
 }
 
 export async function powerCmd(api: ApiClient, name: string, action: string, o: { json: boolean; bootDevice?: string }): Promise<void> {

@@ -68,8 +68,8 @@ export async function labStatus(o: { dir?: string; json: boolean }): Promise<voi
   out(`\n  export ${labEnv(dir)}`);
 }
 
-export async function labSupervise(o: { dir?: string }): Promise<void> {
+export async function labSupervise(o: { dir?: string; main: string }): Promise<void> {
   const { supervise } = await import('../lab/supervisor.js');
-  await supervise(o.dir ?? defaultLabDir(), createLogger({ name: 'rackhand-lab' }));
+  await supervise(o.dir ?? defaultLabDir(), o.main, createLogger({ name: 'rackhand-lab' }));
   await new Promise(() => { /* until SIGTERM */ });
 }

@@ -18,9 +18,10 @@ const USAGE = `usage: rackhand <verb> [options]
   machines [--state S] [--all]          list machines (--all: retired ones too)
   show MACHINE                          one machine in full
   events [MACHINE] [--since T] [--limit N] [--follow]
-  inspect MACHINE                       boot the agent to inspect the hardware
-  deploy MACHINE [--profile P]          deploy the machine's (or the given) profile
-  reimage MACHINE | release MACHINE | retry MACHINE
+  inspect MACHINE [--wait]              boot the agent to inspect the hardware
+  deploy MACHINE [--profile P] [--wait] deploy the machine's (or the given) profile
+  reimage|release|retry MACHINE [--wait]
+                                        --wait follows the work live; exit 1 if it fails
   maintenance MACHINE on|off [--reason TEXT]
   power MACHINE on|off|cycle|status [--boot pxe|disk]
   lab up [--machines N] [--auto-redeploy] | lab down | lab status   (a virtual rack; root)
@@ -77,7 +78,7 @@ async function main(argv: string[]): Promise<number> {
         }
         case 'down': await lab.labDown({ dir: values.dir }); return 0;
         case 'status': await lab.labStatus({ dir: values.dir, json: values.json! }); return 0;
-        case 'supervise': await lab.labSupervise({ dir: values.dir }); return 0;
+        case 'supervise': await lab.labSupervise({ dir: values.dir, main: process.argv[1]! }); return 0;
         default: throw new CliError('usage: rackhand lab up [--machines N] [--auto-redeploy] | down | status', 2);
       }
     }
@@ -107,10 +108,10 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'inspect': case 'retry': case 'release': case 'reimage': case 'deploy': {
-      const { values, positionals } = parse(rest, { profile: { type: 'string' }, reason: { type: 'string' } });
+      const { values, positionals } = parse(rest, { profile: { type: 'string' }, reason: { type: 'string' }, wait: { type: 'boolean', default: false } });
       if (values.profile && verb !== 'deploy' && verb !== 'reimage') throw new CliError(`--profile goes with deploy and reimage`, 2);
-      await actionCmd(api(), name(positionals), verb, { profile: values.profile, reason: values.reason }, { json: values.json! });
-      return 0;
+      const ok = await actionCmd(api(), name(positionals), verb, { profile: values.profile, reason: values.reason }, { json: values.json!, wait: values.wait! });
+      return ok ? 0 : 1;
     }
     case 'maintenance': {
       const { values, positionals } = parse(rest, { reason: { type: 'string' } });

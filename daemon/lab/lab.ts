@@ -133,24 +133,32 @@ const pidIn = (file: string): number | undefined => {
   try { const p = Number(readFileSync(file, 'utf8').trim()); return Number.isInteger(p) && p > 0 ? p : undefined; } catch { return undefined; }
 };
 
+/** True when `pid` runs and its command line names the lab's folder: never end a stranger. */
+function ours(pid: number | undefined, dir: string): pid is number {
+  if (!pid || !processRunning(pid)) return false;
+  try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir); } catch { return false; }
+}
+
 /** Stops everything the lab started and deletes everything it made. Safe to run twice. */
 export async function tearDown(dir: string): Promise<string[]> {
   const done: string[] = [];
   const sup = pidIn(join(dir, 'supervisor.pid'));
-  if (sup && processRunning(sup)) {
+  if (ours(sup, dir)) {
     process.kill(sup, 'SIGTERM');
     for (let i = 0; i < 150 && processRunning(sup); i++) await new Promise((r) => setTimeout(r, 100));
     if (processRunning(sup)) process.kill(sup, 'SIGKILL');
     done.push(`stopped the supervisor (${sup})`);
   }
   // After a crash the supervisor's children outlive it: end them by the PIDs they left.
+  const daemonPid = pidIn(join(dir, 'daemon.pid'));
+  if (ours(daemonPid, dir)) { process.kill(daemonPid, 'SIGKILL'); done.push(`stopped the daemon (${daemonPid})`); }
   const c = readConfig(dir);
   for (const m of c?.machines ?? []) {
     const files = ipmiSimFiles(join(dir, `bmc-${m.name}`));
     const vm = vmPid(files);
-    if (vm) { try { process.kill(vm, 'SIGKILL'); done.push(`stopped ${m.name}'s VM (${vm})`); } catch { /* gone */ } }
+    if (ours(vm, dir)) { try { process.kill(vm, 'SIGKILL'); done.push(`stopped ${m.name}'s VM (${vm})`); } catch { /* gone */ } }
     const bmc = pidIn(join(dir, `bmc-${m.name}`, 'ipmi_sim.pid'));
-    if (bmc && processRunning(bmc)) { process.kill(bmc, 'SIGKILL'); done.push(`stopped ${m.name}'s BMC (${bmc})`); }
+    if (ours(bmc, dir)) { process.kill(bmc, 'SIGKILL'); done.push(`stopped ${m.name}'s BMC (${bmc})`); }
   }
   if (nsExists()) { quiet('ip', ['netns', 'del', LAB_NS]); done.push(`deleted namespace ${LAB_NS}`); }
   quiet('ip', ['link', 'del', 'rhlab0']);

@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { startIpmiSim, type IpmiSim } from './ipmi-sim.js';
 import { qemuArgs, QEMU_BINARY } from './qemu.js';
 import { readConfig, LAB_API } from './lab.js';
-import { startDaemon } from '../serve.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import type { Logger } from '../log.js';
 
-export async function supervise(dir: string, logger: Logger): Promise<void> {
+export async function supervise(dir: string, main: string, logger: Logger): Promise<void> {
   const c = readConfig(dir);
   if (!c) throw new Error(`no lab in ${dir} (rackhand lab up)`);
   const password = readFileSync(join(dir, 'bmc-password'), 'utf8').trim();
@@ -29,19 +30,62 @@ export async function supervise(dir: string, logger: Logger): Promise<void> {
       bmcs.push(bmc);
       logger.info({ machine: m.name, bmc: `127.0.0.1:${m.bmcPort}` }, `BMC for ${m.name} listening`);
     }
-    const daemon = await startDaemon({ inventoryFile: join(dir, 'inventory.yaml'), stateDir: join(dir, 'state'), logger, httpListen: '0.0.0.0', httpPort: LAB_API.port });
+    const daemon = superviseDaemon(dir, main, logger);
+    await daemon.ready;
     writeFileSync(join(dir, 'supervisor.ready'), new Date().toISOString());
     const stop = async (signal: string) => {
       logger.info({ signal }, 'lab supervisor stopping');
-      await daemon.close().catch(() => undefined);
+      await daemon.stop();
       await stopAll();
       process.exit(0);
     };
     process.once('SIGTERM', () => void stop('SIGTERM'));
     process.once('SIGINT', () => void stop('SIGINT'));
-    process.on('SIGHUP', () => void daemon.reload());
+    process.on('SIGHUP', () => daemon.signal('SIGHUP'));
   } catch (err) {
     await stopAll();
     throw err;
   }
+}
+
+/**
+ * The daemon as a child process, restarted when it dies (as systemd's Restart=on-failure
+ * would): the lab is where a kill -9 in the middle of a deploy is tried.
+ */
+function superviseDaemon(dir: string, main: string, logger: Logger) {
+  let child: ChildProcess | undefined;
+  let stopping = false;
+  let resolveReady!: () => void;
+  const ready = new Promise<void>((r) => (resolveReady = r));
+  const start = () => {
+    const log = openSync(join(dir, 'daemon.log'), 'a');
+    child = spawn(process.execPath, [...process.execArgv, main, 'serve', '--inventory', join(dir, 'inventory.yaml'),
+      '--state-dir', join(dir, 'state'), '--listen', '0.0.0.0', '--port', String(LAB_API.port)], { stdio: ['ignore', 'pipe', log] });
+    closeSync(log);
+    writeFileSync(join(dir, 'daemon.pid'), String(child.pid));
+    let seen = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      writeFileSync(join(dir, 'daemon.log'), d, { flag: 'a' });
+      if (seen !== 'up') { seen += d; if (seen.includes('HTTP listening')) { seen = 'up'; resolveReady(); } }
+    });
+    child.on('exit', (code, signal) => {
+      if (stopping) return;
+      logger.warn({ code, signal }, 'the daemon died; restarting it in 1 s');
+      setTimeout(start, 1000);
+    });
+  };
+  start();
+  return {
+    ready,
+    signal: (s: NodeJS.Signals) => child?.kill(s),
+    async stop() {
+      stopping = true;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      const gone = new Promise<void>((r) => child!.once('exit', () => r()));
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child?.kill('SIGKILL'), 15_000);
+      await gone;
+      clearTimeout(t);
+    },
+  };
 }

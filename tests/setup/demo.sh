@@ -1,28 +1,30 @@
 #!/usr/bin/env bash
-# `make demo`: the daemon on the example inventory with a throwaway state directory, and a tour
-# of what it serves. (The virtual QEMU rack joins this once `rackhand lab` exists.)
+# `make demo`: a virtual rack of two QEMU machines behind IPMI BMCs (`rackhand lab up`), both
+# PXE-booted, inspected and deployed with the lab OS image while the CLI shows progress, the
+# final table, and everything torn down again (`rackhand lab down`), on every exit path.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-state=$(mktemp -d /tmp/rackhand-demo.XXXXXX)
-port=${DEMO_PORT:-18080}
-log="$state/daemon.log"
-node dist/daemon/cli/main.js serve --inventory inventory.yaml --state-dir "$state" --listen 127.0.0.1 --port "$port" --http-only --no-power >"$log" 2>&1 &
-pid=$!
-cleanup() { kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$state"; }
-trap cleanup EXIT
-export RACKHAND_URL="http://127.0.0.1:$port" RACKHAND_STATE_DIR="$state"
-for _ in $(seq 50); do curl -fsS "$RACKHAND_URL/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-rh() { echo; echo "\$ rackhand $*"; node dist/daemon/cli/main.js "$@"; }
+[ "$(id -u)" = 0 ] || { echo "make demo needs root (network namespaces, taps, QEMU)" >&2; exit 1; }
+dir=$(mktemp -d /tmp/rackhand-demo.XXXXXX)/lab
+rh() { node dist/daemon/cli/main.js "$@"; }
+say() { printf '\n\033[1m$ rackhand %s\033[0m\n' "$*"; }
+trap 'echo; echo "== tearing the lab down"; rh lab down --dir "$dir"; rm -rf "$(dirname "$dir")"' EXIT
 
-echo "== rackhand serve is up: $RACKHAND_URL (state in $state)"
-echo "\$ curl $RACKHAND_URL/healthz"; curl -fsS "$RACKHAND_URL/healthz"; echo
-rh validate inventory.yaml
-rh machines
-rh inspect node-01
-rh maintenance node-02 on --reason "demo: pulled for a fan swap"
-rh deploy node-02 || echo "(refused, as the lifecycle table says: exit $?)"
-rh show node-01
-rh events
-echo; echo "\$ curl -s $RACKHAND_URL/metrics | grep rackhand_machines"
-curl -fsS "$RACKHAND_URL/metrics" | grep '^rackhand_machines'
-echo; echo "== stopping the daemon (SIGTERM drains and exits 0)"
+say lab up --machines 2
+rh lab up --machines 2 --dir "$dir"
+export RACKHAND_URL=http://169.254.210.2:8080 RACKHAND_STATE_DIR="$dir/state"
+say machines; rh machines
+say "inspect node-01 --wait & inspect node-02 --wait"
+rh inspect node-01 --wait & a=$!
+rh inspect node-02 --wait & b=$!
+wait $a; wait $b
+say "deploy node-01 --wait & deploy node-02 --wait"
+start=$(date +%s)
+rh deploy node-01 --wait & a=$!
+rh deploy node-02 --wait & b=$!
+wait $a; wait $b
+echo "(deployed both in $(( $(date +%s) - start )) s under TCG)"
+say machines; rh machines
+say lab status; rh lab status --dir "$dir"
+say "events node-01"; rh events node-01
+echo; echo "== the lab OS on node-01's console:"; grep -a 'RACKHAND-LAB-OS' "$dir/node-01.console.log" || true
