@@ -38,6 +38,14 @@ export class SqliteStore implements Store {
     db.pragma('busy_timeout = 5000');
   }
 
+  /** Prepared statements by SQL text: preparing costs more than running on the DHCP hot path. */
+  private readonly statements = new Map<string, Database.Statement>();
+  private stmt(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) { st = this.db.prepare(sql); this.statements.set(sql, st); }
+    return st;
+  }
+
   async migrate(): Promise<number> {
     const current = () => this.db.pragma('user_version', { simple: true }) as number;
     for (const m of MIGRATIONS) {
@@ -70,12 +78,12 @@ export class SqliteStore implements Store {
   }
 
   private machineSync(name: string): MachineRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM machines WHERE name = ?').get(name) as Row | undefined;
+    const row = this.stmt('SELECT * FROM machines WHERE name = ?').get(name) as Row | undefined;
     return row && machineFromRow(row);
   }
 
   async machineByMac(mac: string): Promise<MachineRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM machines WHERE mac = ? AND retired_at IS NULL').get(mac.toLowerCase()) as Row | undefined;
+    const row = this.stmt('SELECT * FROM machines WHERE mac = ? AND retired_at IS NULL').get(mac.toLowerCase()) as Row | undefined;
     return row && machineFromRow(row);
   }
 
@@ -85,10 +93,10 @@ export class SqliteStore implements Store {
       const wanted = new Set(specs.map((s) => s.name));
       const t = now();
       // Retire first, so a machine renamed in the file frees its MAC for its new name.
-      const live = this.db.prepare("SELECT name FROM machines WHERE source = 'inventory' AND retired_at IS NULL").all() as { name: string }[];
+      const live = this.stmt("SELECT name FROM machines WHERE source = 'inventory' AND retired_at IS NULL").all() as { name: string }[];
       for (const { name } of live) {
         if (wanted.has(name)) continue;
-        this.db.prepare('UPDATE machines SET retired_at = ?, updated_at = ?, version = version + 1 WHERE name = ?').run(t, t, name);
+        this.stmt('UPDATE machines SET retired_at = ?, updated_at = ?, version = version + 1 WHERE name = ?').run(t, t, name);
         this.insertEvent({ machine: name, kind: 'inventory', event: 'retired', cause: 'removed from the inventory', actor });
         changes.push({ name, change: 'retired' });
       }
@@ -102,16 +110,16 @@ export class SqliteStore implements Store {
 
   private syncOne(spec: MachineSpec, actor: string, t: string): SyncChange | undefined {
     const existing = this.machineSync(spec.name);
-    const holder = this.db.prepare('SELECT name, source FROM machines WHERE mac = ? AND retired_at IS NULL AND name != ?')
+    const holder = this.stmt('SELECT name, source FROM machines WHERE mac = ? AND retired_at IS NULL AND name != ?')
       .get(spec.mac, spec.name) as { name: string; source: string } | undefined;
     if (holder) {
       // Only a discovered machine can hold a MAC the inventory now claims: the inventory
       // validator refuses duplicate MACs among inventory machines.
-      this.db.prepare('UPDATE machines SET retired_at = ?, updated_at = ?, version = version + 1 WHERE name = ?').run(t, t, holder.name);
+      this.stmt('UPDATE machines SET retired_at = ?, updated_at = ?, version = version + 1 WHERE name = ?').run(t, t, holder.name);
       this.insertEvent({ machine: holder.name, kind: 'inventory', event: 'retired', cause: `MAC ${spec.mac} now belongs to ${spec.name} in the inventory`, actor });
     }
     if (!existing) {
-      this.db.prepare(`INSERT INTO machines (name, mac, ip, hostname, profile, tags, power, state, source,
+      this.stmt(`INSERT INTO machines (name, mac, ip, hostname, profile, tags, power, state, source,
           state_changed_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'enrolled', 'inventory', ?, ?, ?)`)
         .run(spec.name, spec.mac, spec.ip, spec.hostname, spec.profile, json(spec.tags), json(spec.power), t, t, t);
       this.insertEvent({ machine: spec.name, kind: 'transition', event: 'enrol', to: 'enrolled', cause: 'added to the inventory', actor });
@@ -123,7 +131,7 @@ export class SqliteStore implements Store {
     }
     const restored = existing.retiredAt !== null || existing.source !== 'inventory';
     if (!restored && Object.keys(fields).length === 0) return undefined;
-    this.db.prepare(`UPDATE machines SET mac = ?, ip = ?, hostname = ?, profile = ?, tags = ?, power = ?,
+    this.stmt(`UPDATE machines SET mac = ?, ip = ?, hostname = ?, profile = ?, tags = ?, power = ?,
         source = 'inventory', retired_at = NULL, updated_at = ?, version = version + 1 WHERE name = ?`)
       .run(spec.mac, spec.ip, spec.hostname, spec.profile, json(spec.tags), json(spec.power), t, spec.name);
     const change = restored ? 'restored' : 'updated';
@@ -137,10 +145,10 @@ export class SqliteStore implements Store {
 
   async enrolDiscovered(spec: MachineSpec): Promise<MachineRecord> {
     return this.db.transaction(() => {
-      const existing = this.db.prepare('SELECT * FROM machines WHERE mac = ? AND retired_at IS NULL').get(spec.mac) as Row | undefined;
+      const existing = this.stmt('SELECT * FROM machines WHERE mac = ? AND retired_at IS NULL').get(spec.mac) as Row | undefined;
       if (existing) return machineFromRow(existing);
       const t = now();
-      this.db.prepare(`INSERT INTO machines (name, mac, ip, hostname, profile, tags, power, state, source,
+      this.stmt(`INSERT INTO machines (name, mac, ip, hostname, profile, tags, power, state, source,
           state_changed_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'enrolled', 'discovered', ?, ?, ?)`)
         .run(spec.name, spec.mac, spec.ip, spec.hostname, spec.profile, json(spec.tags), json(spec.power), t, t, t);
       this.insertEvent({ machine: spec.name, kind: 'transition', event: 'enrol', to: 'enrolled', cause: 'discovered by PXE', actor: 'system' });
@@ -153,7 +161,7 @@ export class SqliteStore implements Store {
     return this.db.transaction((): TransitionResult => {
       const t = now();
       const setProfile = req.deployProfile !== undefined;
-      const result = this.db.prepare(`UPDATE machines SET state = ?, previous_state = ?, last_error = ?, owner = ?,
+      const result = this.stmt(`UPDATE machines SET state = ?, previous_state = ?, last_error = ?, owner = ?,
           ${setProfile ? 'deploy_profile = ?,' : ''} state_changed_at = ?, updated_at = ?, version = version + 1
           WHERE name = ? AND state = ?`)
         .run(outcome.to, outcome.previousState, outcome.lastError, outcome.owner,
@@ -171,25 +179,25 @@ export class SqliteStore implements Store {
   private followOperations(machine: string, outcome: Outcome, t: string): OperationRecord | undefined {
     const activity = (ACTIVITY as Partial<Record<State, string>>)[outcome.to];
     if (activity) {
-      this.db.prepare(`UPDATE operations SET state = 'cancelled', finished_at = ?, error = ? WHERE machine = ? AND state = 'running'`)
+      this.stmt(`UPDATE operations SET state = 'cancelled', finished_at = ?, error = ? WHERE machine = ? AND state = 'running'`)
         .run(t, `superseded by ${outcome.event}`, machine);
       const id = randomUUID();
-      this.db.prepare(`INSERT INTO operations (id, machine, kind, token, state, created_at) VALUES (?, ?, ?, ?, 'running', ?)`)
+      this.stmt(`INSERT INTO operations (id, machine, kind, token, state, created_at) VALUES (?, ?, ?, ?, 'running', ?)`)
         .run(id, machine, activity, randomBytes(24).toString('base64url'), t);
-      return operationFromRow(this.db.prepare('SELECT * FROM operations WHERE id = ?').get(id) as Row);
+      return operationFromRow(this.stmt('SELECT * FROM operations WHERE id = ?').get(id) as Row);
     }
     const end = outcome.to === 'failed' ? 'failed' : outcome.to === 'maintenance' ? 'cancelled' : 'succeeded';
-    this.db.prepare(`UPDATE operations SET state = ?, finished_at = ?, error = ? WHERE machine = ? AND state = 'running'`)
+    this.stmt(`UPDATE operations SET state = ?, finished_at = ?, error = ? WHERE machine = ? AND state = 'running'`)
       .run(end, t, end === 'succeeded' ? null : outcome.lastError ?? `${outcome.event} in ${outcome.from}`, machine);
     return undefined;
   }
 
   async recordBootFacts(name: string, facts: BootFacts): Promise<void> {
-    this.db.prepare('UPDATE machines SET boot_facts = ? WHERE name = ?').run(json(facts), name);
+    this.stmt('UPDATE machines SET boot_facts = ? WHERE name = ?').run(json(facts), name);
   }
 
   async setFacts(name: string, facts: Record<string, unknown>): Promise<void> {
-    this.db.prepare('UPDATE machines SET facts = ?, updated_at = ?, version = version + 1 WHERE name = ?').run(json(facts), now(), name);
+    this.stmt('UPDATE machines SET facts = ?, updated_at = ?, version = version + 1 WHERE name = ?').run(json(facts), now(), name);
   }
 
   async appendEvent(ev: NewEvent): Promise<EventRecord> {
@@ -197,11 +205,11 @@ export class SqliteStore implements Store {
   }
 
   private insertEvent(ev: NewEvent & { from?: State | null; to?: State | null }): EventRecord {
-    const info = this.db.prepare(`INSERT INTO events (time, machine, kind, event, from_state, to_state, cause, actor, data)
+    const info = this.stmt(`INSERT INTO events (time, machine, kind, event, from_state, to_state, cause, actor, data)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
       .run(now(), ev.machine, ev.kind, ev.event ?? null, ev.from ?? null, ev.to ?? null, ev.cause ?? null, ev.actor,
         ev.data ? json(ev.data) : null);
-    return eventFromRow(this.db.prepare('SELECT * FROM events WHERE id = ?').get(info.lastInsertRowid) as Row);
+    return eventFromRow(this.stmt('SELECT * FROM events WHERE id = ?').get(info.lastInsertRowid) as Row);
   }
 
   async listEvents(q: EventQuery = {}): Promise<EventRecord[]> {
@@ -220,33 +228,31 @@ export class SqliteStore implements Store {
   }
 
   async countEvents(): Promise<Record<string, number>> {
-    const rows = this.db.prepare('SELECT kind, COUNT(*) AS n FROM events GROUP BY kind').all() as { kind: string; n: number }[];
+    const rows = this.stmt('SELECT kind, COUNT(*) AS n FROM events GROUP BY kind').all() as { kind: string; n: number }[];
     return Object.fromEntries(rows.map((r) => [r.kind, r.n]));
   }
 
   async getLease(mac: string): Promise<LeaseRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM leases WHERE mac = ?').get(mac) as Row | undefined;
+    const row = this.stmt('SELECT * FROM leases WHERE mac = ?').get(mac) as Row | undefined;
     return row && leaseFromRow(row);
   }
 
   async leaseByIp(ip: string): Promise<LeaseRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM leases WHERE ip = ?').get(ip) as Row | undefined;
+    const row = this.stmt('SELECT * FROM leases WHERE ip = ?').get(ip) as Row | undefined;
     return row && leaseFromRow(row);
   }
 
   async listLeases(): Promise<LeaseRecord[]> {
-    return (this.db.prepare('SELECT * FROM leases ORDER BY ip').all() as Row[]).map(leaseFromRow);
+    return (this.stmt('SELECT * FROM leases ORDER BY ip').all() as Row[]).map(leaseFromRow);
   }
 
-  private putLeaseStmt?: Database.Statement;
   private writeLease(l: LeaseRecord): void {
     // An address moves between MACs only through expiry or release: drop any other holder first.
-    this.db.prepare('DELETE FROM leases WHERE ip = ? AND mac != ?').run(l.ip, l.mac);
-    this.putLeaseStmt ??= this.db.prepare(`INSERT INTO leases (mac, ip, state, expires_at, hostname, machine, updated_at)
+    this.stmt('DELETE FROM leases WHERE ip = ? AND mac != ?').run(l.ip, l.mac);
+    this.stmt(`INSERT INTO leases (mac, ip, state, expires_at, hostname, machine, updated_at)
         VALUES (@mac, @ip, @state, @expiresAt, @hostname, @machine, @updatedAt)
         ON CONFLICT(mac) DO UPDATE SET ip = excluded.ip, state = excluded.state, expires_at = excluded.expires_at,
-          hostname = excluded.hostname, machine = excluded.machine, updated_at = excluded.updated_at`);
-    this.putLeaseStmt.run(l);
+          hostname = excluded.hostname, machine = excluded.machine, updated_at = excluded.updated_at`).run(l);
   }
 
   async putLease(lease: LeaseRecord): Promise<void> {
@@ -258,27 +264,27 @@ export class SqliteStore implements Store {
   }
 
   async deleteLease(mac: string): Promise<void> {
-    this.db.prepare('DELETE FROM leases WHERE mac = ?').run(mac);
+    this.stmt('DELETE FROM leases WHERE mac = ?').run(mac);
   }
 
   async getOperation(id: string): Promise<OperationRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM operations WHERE id = ?').get(id) as Row | undefined;
+    const row = this.stmt('SELECT * FROM operations WHERE id = ?').get(id) as Row | undefined;
     return row && operationFromRow(row);
   }
 
   async operationByToken(token: string): Promise<OperationRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM operations WHERE token = ?').get(token) as Row | undefined;
+    const row = this.stmt('SELECT * FROM operations WHERE token = ?').get(token) as Row | undefined;
     return row && operationFromRow(row);
   }
 
   async activeOperation(machine: string): Promise<OperationRecord | undefined> {
-    const row = this.db.prepare("SELECT * FROM operations WHERE machine = ? AND state = 'running' ORDER BY created_at DESC LIMIT 1")
+    const row = this.stmt("SELECT * FROM operations WHERE machine = ? AND state = 'running' ORDER BY created_at DESC LIMIT 1")
       .get(machine) as Row | undefined;
     return row && operationFromRow(row);
   }
 
   async latestOperation(machine: string): Promise<OperationRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM operations WHERE machine = ? ORDER BY created_at DESC, rowid DESC LIMIT 1')
+    const row = this.stmt('SELECT * FROM operations WHERE machine = ? ORDER BY created_at DESC, rowid DESC LIMIT 1')
       .get(machine) as Row | undefined;
     return row && operationFromRow(row);
   }
