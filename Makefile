@@ -8,7 +8,7 @@ TEST_PACKAGES := iproute2 nftables curl busybox-static isc-dhcp-client kea-admin
                  tftp-hpa atftp dnsmasq-base systemd openipmi ipmitool qemu-system-x86 \
                  ovmf ipxe-qemu openssl mtools
 # Debian packages the boot-image builds use (the agent, the lab OS image, the iPXE loaders).
-BUILD_PACKAGES := cpio busybox-static zstd syslinux syslinux-common mtools dosfstools fdisk
+BUILD_PACKAGES := cpio busybox-static zstd syslinux syslinux-common syslinux-efi mtools dosfstools fdisk
 TESTS ?= tests/unit/*.test.ts tests/net/*.test.ts
 TEST_CONCURRENCY ?= 1
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the lab OS disk image from Debian's packages, without mounting anything: an MBR disk
-# with one bootable FAT partition holding syslinux, the Debian kernel and the lab OS initramfs
+# with one bootable FAT partition — also an EFI system partition, so BIOS (syslinux) and UEFI
+# (syslinux.efi at the removable-media path) machines both boot it — holding the Debian kernel
+# and the lab OS initramfs
 # (boot-images/lab-os-src/init), and an empty /rackhand/ directory where the agent's configure
 # step writes the metadata URL. Output: boot-images/images/lab.raw.gz and lab.raw.sha256 (the
 # digest of the raw image, which is what the agent verifies on disk).
@@ -38,11 +40,16 @@ mcopy -i "$part" "$work/kernel/boot/vmlinuz-$kver" ::/vmlinuz
 mcopy -i "$part" "$work/initrd.img" ::/initrd.img
 mcopy -i "$part" "$work/syslinux.cfg" ::/syslinux.cfg
 mmd -i "$part" ::/rackhand
+# UEFI: firmware boots \EFI\BOOT\BOOTX64.EFI; syslinux.efi reads its config beside itself.
+mmd -i "$part" ::/EFI ::/EFI/BOOT
+mcopy -i "$part" /usr/lib/SYSLINUX.EFI/efi64/syslinux.efi ::/EFI/BOOT/BOOTX64.EFI
+mcopy -i "$part" /usr/lib/syslinux/modules/efi64/ldlinux.e64 ::/EFI/BOOT/ldlinux.e64
+mcopy -i "$part" "$work/syslinux.cfg" ::/EFI/BOOT/syslinux.cfg
 syslinux --install "$part"
 
 disk="$work/lab.raw"
 truncate -s ${disk_mib}M "$disk"
-printf 'label: dos\nlabel-id: 0x4c61624f\nstart=2048, type=c, bootable\n' | sfdisk -q "$disk"
+printf 'label: dos\nlabel-id: 0x4c61624f\nstart=2048, type=ef, bootable\n' | sfdisk -q "$disk"
 dd if=/usr/lib/syslinux/mbr/mbr.bin of="$disk" bs=440 count=1 conv=notrunc status=none
 dd if="$part" of="$disk" bs=1M seek=1 conv=notrunc status=none
 sha256sum < "$disk" | cut -d' ' -f1 > "$work/lab.raw.sha256"
