@@ -1,6 +1,7 @@
 // What the DHCP server needs from the rest of Rackhand, and nothing more: machines by MAC, the set of
 // reserved addresses, discovery enrolment, boot facts, and leases. Plain data; "not found" is
 // undefined. storeBackend() adapts the core Store; memoryBackend() serves unit tests.
+import { discoveredName } from '../core/names.js';
 import type { State } from '../core/lifecycle.js';
 import type { BootFacts, LeaseRecord, Store } from '../core/store/types.js';
 
@@ -26,9 +27,7 @@ export interface DhcpBackend {
 }
 
 /** `discovered-525400000101`: a stable name for a machine first seen by PXE. */
-export function discoveredName(mac: string): string {
-  return `discovered-${mac.replace(/:/g, '')}`;
-}
+export { discoveredName };
 
 function view(m: { name: string; mac: string; ip: string | null; hostname: string; state: State }): DhcpMachine {
   return { name: m.name, mac: m.mac, ip: m.ip, hostname: m.hostname, state: m.state };

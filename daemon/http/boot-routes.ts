@@ -12,7 +12,7 @@ import { renderString, templateEnv } from '../core/templates.js';
 import { baseUrl } from '../core/urls.js';
 import { normalizeMac } from '../core/net.js';
 import { act } from '../core/actions.js';
-import { discoveredName } from '../dhcp/index.js';
+import { discoveredName } from '../core/names.js';
 import type { MachineRecord } from '../core/store/types.js';
 
 export function bootRouter(ctx: BootContext): Router {
@@ -65,7 +65,7 @@ async function discover(ctx: BootContext, mac: string, from: string): Promise<Ma
   let machine = await ctx.store.machineByMac(mac);
   if (!ctx.inventory().inventory.site.discovery) return machine;
   machine ??= await ctx.store.enrolDiscovered({
-    name: discoveredName(mac), mac, ip: null, hostname: discoveredName(mac), profile: null, tags: [], power: { driver: 'manual' },
+    name: discoveredName(mac), mac, ip: null, hostname: discoveredName(mac), profile: null, tags: ['discovered'], power: { driver: 'manual' },
   });
   if (machine.source === 'discovered' && machine.state === 'enrolled') {
     machine = (await act(ctx.store, { machine: machine.name, event: 'inspect', actor: 'system', cause: `discovered: iPXE from ${from} asked for its script` })).machine;
