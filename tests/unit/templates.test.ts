@@ -1,0 +1,44 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { loadInventory } from '../../daemon/core/inventory/load.js';
+import { SAMPLE_FACTS, buildContext, render, templateEnv } from '../../daemon/core/templates.js';
+import { REPO } from '../lib/daemon.js';
+
+const loaded = loadInventory(join(REPO, 'inventory.yaml'));
+if (!loaded.ok) throw new Error('the example inventory must load');
+const { inventory, templatesDir } = loaded.value;
+const env = templateEnv(templatesDir);
+const machine = { name: 'node-03', mac: '52:54:00:00:01:03', ip: '10.20.0.13', hostname: 'node-03', tags: [], owner: null, facts: SAMPLE_FACTS };
+const answer = (profileName: string) => {
+  const profile = inventory.profiles[profileName]!;
+  assert.equal(profile.kind, 'installer');
+  const ctx = buildContext({ machine, profileName, profile, site: inventory.site, token: 'TOKEN-0123456789abcdef', instanceId: 'op-1' });
+  return { text: render(env, (profile as { answer: string }).answer, ctx), phone: ctx.phone_home_url };
+};
+
+test('every installer answer ends by phoning home with the operation\'s token', () => {
+  const preseed = answer('debian-preseed');
+  assert.match(preseed.text, new RegExp(`^d-i preseed/late_command string in-target curl -fsS -X POST ${preseed.phone}$`, 'm'));
+  assert.match(preseed.text, /^d-i netcfg\/get_hostname string node-03$/m);
+  const ks = answer('rocky-kickstart');
+  assert.match(ks.text, new RegExp(`%post --erroronfail\\ncurl -fsS -X POST ${ks.phone}\\n%end\\n$`));
+  assert.match(ks.text, /--hostname=node-03 /);
+  const auto = answer('ubuntu-autoinstall');
+  const doc = parseYaml(auto.text);
+  assert.equal(doc.autoinstall.version, 1);
+  assert.equal(doc.autoinstall.identity.hostname, 'node-03');
+  assert.deepEqual(doc.autoinstall['late-commands'], [`curtin in-target -- curl -fsS -X POST ${auto.phone}`]);
+  assert.ok(auto.phone.endsWith('/v1/phone-home/TOKEN-0123456789abcdef'));
+});
+
+test('the cloud-init user-data is valid YAML that phones home', () => {
+  const profile = inventory.profiles['lab-image']!;
+  const ctx = buildContext({ machine, profileName: 'lab-image', profile, site: inventory.site, token: 'T'.repeat(20), instanceId: 'op-2' });
+  const text = render(env, 'cloud-init/user-data.j2', ctx);
+  assert.match(text, /^#cloud-config\n/);
+  const doc = parseYaml(text);
+  assert.equal(doc.hostname, 'node-03');
+  assert.equal(doc.phone_home.url, ctx.phone_home_url);
+});
