@@ -5,7 +5,10 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { ApiError } from './errors.js';
 import { machinesRouter } from './machines.js';
 import { eventsRouter } from './events.js';
-import type { TokenBook, TokenEntry } from './tokens.js';
+import { tokenDigest, type Principal, type TokenBook } from './tokens.js';
+import { allocationsRouter } from './allocations.js';
+import { tenantTokensRouter } from './tenant-tokens.js';
+import { isTenant, operatorOnly, visibleMachine } from './scope.js';
 import type { MachineRecord, Store } from '../core/store/types.js';
 import type { ManagedPower } from '../power/index.js';
 import type { Orchestrator } from '../orchestrate.js';
@@ -33,7 +36,7 @@ export interface ApiContext {
 
 declare module 'express-serve-static-core' {
   interface Request {
-    principal?: TokenEntry;
+    principal?: Principal;
   }
 }
 
@@ -80,7 +83,17 @@ export function createApp(ctx: ApiContext): express.Express {
   api.use(authenticate(ctx));
   api.use(express.json({ limit: '256kb' }));
   api.use('/machines', machinesRouter(ctx));
+  // Power is an operator's tool: a tenant sees only its own machines' power, and changes none.
+  api.use('/machines/:name/power', async (req, _res, next) => {
+    const p = req.principal!;
+    if (!isTenant(p)) return next();
+    await visibleMachine(ctx.store, p, String(req.params.name));
+    if (req.method !== 'GET' && req.method !== 'HEAD') operatorOnly(p, 'drive power');
+    next();
+  });
   api.use('/machines', powerRouter(ctx));
+  api.use('/allocations', allocationsRouter(ctx));
+  api.use('/tokens', tenantTokensRouter(ctx));
   api.use('/events', eventsRouter(ctx));
   api.get('/lifecycle', (_req, res) => {
     res.json({ states: STATES, transitions: TRANSITIONS });
@@ -93,11 +106,15 @@ export function createApp(ctx: ApiContext): express.Express {
 }
 
 function authenticate(ctx: ApiContext) {
-  return (req: Request, _res: Response, next: NextFunction) => {
+  return async (req: Request, _res: Response, next: NextFunction) => {
     const header = req.get('authorization') ?? '';
     const m = /^Bearer\s+(\S+)$/i.exec(header);
     if (!m) return next(new ApiError('UNAUTHENTICATED', 'send Authorization: Bearer TOKEN (the token file is in the state directory)'));
-    const principal = ctx.tokens.find(m[1]!);
+    const file = ctx.tokens.find(m[1]!);
+    // Tenant tokens are looked up by digest: the database never holds a usable secret.
+    const tenant = file ? undefined : await ctx.store.apiTokenByDigest(tokenDigest(m[1]!));
+    const principal: Principal | undefined = file ? { name: file.name, role: file.role }
+      : tenant ? { name: tenant.name, role: 'owner', owner: tenant.owner } : undefined;
     if (!principal) return next(new ApiError('UNAUTHENTICATED', 'unknown token'));
     req.principal = principal;
     if (req.method !== 'GET' && req.method !== 'HEAD' && principal.role === 'readonly') {

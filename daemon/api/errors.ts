@@ -4,10 +4,11 @@
 export const ERROR_CODES = {
   BAD_REQUEST: { status: 400, says: 'the request is malformed; `field` names what is wrong' },
   UNAUTHENTICATED: { status: 401, says: 'no bearer token, or an unknown one' },
-  FORBIDDEN: { status: 403, says: 'the token may not do this (a read-only token mutating)' },
+  FORBIDDEN: { status: 403, says: 'the token may not do this (a read-only token mutating, a tenant token using an operator action)' },
   NOT_FOUND: { status: 404, says: 'no such machine, route or resource' },
   ILLEGAL_TRANSITION: { status: 409, says: 'the machine\'s state does not allow this event; `allowed` lists what it does' },
-  CONFLICT: { status: 409, says: 'the machine changed state meanwhile; retry' },
+  CONFLICT: { status: 409, says: 'the machine changed state meanwhile, or an allocation cannot be released yet; the message says which' },
+  NO_FIT: { status: 409, says: 'no ready machines meet the allocation\'s constraints; `unmet` names the constraint to relax, `closest` how many machines came closest' },
   POWER_FAILED: { status: 502, says: 'the BMC call failed; `power_code` says how (AUTH_FAILED, UNREACHABLE, UNSUPPORTED, TIMEOUT, BMC_ERROR, CONFIG)' },
   INTERNAL: { status: 500, says: 'a bug or an unexpected failure; the daemon log has the cause' },
 } as const;
@@ -15,7 +16,10 @@ export const ERROR_CODES = {
 export type ErrorCode = keyof typeof ERROR_CODES;
 
 export class ApiError extends Error {
-  constructor(readonly code: ErrorCode, message: string, readonly extra: { field?: string; allowed?: string[]; power_code?: string } = {}) {
+  constructor(readonly code: ErrorCode, message: string, readonly extra: {
+    field?: string; allowed?: string[]; power_code?: string;
+    unmet?: { constraint: string; wanted: string; best: string | null }; closest?: number; fitting?: number; ready?: number;
+  } = {}) {
     super(message);
   }
   get status(): number {

@@ -4,6 +4,8 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { parseInput } from './validate.js';
 import type { ApiContext } from './app.js';
+import { isTenant } from './scope.js';
+import type { EventRecord, Store } from '../core/store/types.js';
 
 const eventsQuery = z.strictObject({
   machine: z.string().min(1).optional(),
@@ -20,7 +22,22 @@ export function eventsRouter(ctx: ApiContext): Router {
       machine: q.machine, afterId: q.after, limit: q.limit,
       since: q.since === undefined ? undefined : new Date(q.since).toISOString(),
     });
-    res.json({ events });
+    const p = req.principal!;
+    res.json({ events: isTenant(p) ? await ownEvents(ctx.store, p.owner, events) : events });
   });
   return router;
+}
+
+/**
+ * A tenant's view of the log: events about its allocations, and events of its machines while its
+ * allocations held them. A machine's life before and after (other tenants, the pool) stays hidden.
+ */
+async function ownEvents(store: Store, owner: string, events: EventRecord[]): Promise<EventRecord[]> {
+  const allocations = await store.listAllocations({ owner });
+  const ids = new Set(allocations.map((a) => a.id));
+  return events.filter((e) => {
+    if (typeof e.data?.allocation === 'string' && ids.has(e.data.allocation)) return true;
+    if (!e.machine) return false;
+    return allocations.some((a) => a.machines.includes(e.machine!) && e.time >= a.createdAt && (a.releasedAt === null || e.time <= a.releasedAt));
+  });
 }

@@ -7,6 +7,8 @@ import { machineView } from './views.js';
 import type { ApiContext } from './app.js';
 import { ALL_STATES, IllegalTransition, OPERATOR_EVENTS, type OperatorEvent } from '../core/lifecycle.js';
 import { act, MachineNotFound, TransitionConflict } from '../core/actions.js';
+import { isTenant, operatorOnly, visibleMachine } from './scope.js';
+import { actorOf } from './tokens.js';
 
 const listQuery = z.strictObject({
   state: z.enum(ALL_STATES as [string, ...string[]]).optional(),
@@ -25,13 +27,15 @@ export function machinesRouter(ctx: ApiContext): Router {
 
   router.get('/', async (req, res) => {
     const q = parseInput(listQuery, req.query, 'query');
-    const machines = await ctx.store.listMachines({ state: q.state as never, includeRetired: q.include_retired === 'true' });
+    const p = req.principal!;
+    const machines = await ctx.store.listMachines({
+      state: q.state as never, includeRetired: q.include_retired === 'true', owner: isTenant(p) ? p.owner : undefined,
+    });
     res.json({ machines: machines.map((m) => machineView(m, { timeouts: timeouts() })) });
   });
 
   router.get('/:name', async (req, res) => {
-    const m = await ctx.store.getMachine(req.params.name);
-    if (!m) throw new ApiError('NOT_FOUND', `no machine named ${req.params.name}`);
+    const m = await visibleMachine(ctx.store, req.principal!, req.params.name, { retired: true });
     const op = await ctx.store.latestOperation(m.name);
     // The operation's token stays out: it is the machine's secret, not the operator's.
     const operation = op && { id: op.id, kind: op.kind, state: op.state, step: op.step, progress: op.progress, error: op.error, created_at: op.createdAt, finished_at: op.finishedAt };
@@ -42,6 +46,15 @@ export function machinesRouter(ctx: ApiContext): Router {
     const event = req.params.event;
     if (!(OPERATOR_EVENTS as readonly string[]).includes(event)) {
       throw new ApiError('NOT_FOUND', `no action ${event}; actions: ${OPERATOR_EVENTS.join(', ')}`);
+    }
+    const p = req.principal!;
+    let data: Record<string, unknown> | undefined;
+    if (isTenant(p)) {
+      // A tenant may only let go of its own machine; everything else is an operator's.
+      await visibleMachine(ctx.store, p, req.params.name);
+      if (event !== 'release') operatorOnly(p, event);
+      const allocation = (await ctx.store.allocationsOfMachine(req.params.name, p.owner))[0];
+      data = { owner: p.owner, ...(allocation ? { allocation: allocation.id } : {}) };
     }
     const body = parseInput(actionBody, req.body, 'body');
     const inventory = ctx.inventory().inventory;
@@ -59,9 +72,9 @@ export function machinesRouter(ctx: ApiContext): Router {
     if (event === 'allocate' && !body.owner) throw new ApiError('BAD_REQUEST', 'body.owner: allocate needs an owner', { field: 'body.owner' });
     try {
       const result = await act(ctx.store, {
-        machine: req.params.name, event: event as OperatorEvent, actor: `operator:${req.principal!.name}`,
+        machine: req.params.name, event: event as OperatorEvent, actor: actorOf(p),
         reason: body.reason, owner: body.owner, cause: body.reason ?? `${event} requested through the API`,
-        deployProfile, data: deployProfile ? { profile: deployProfile } : undefined,
+        deployProfile, data: deployProfile ? { profile: deployProfile, ...data } : data,
       });
       ctx.logger.info({ machine: result.machine.name, from: result.event.from, to: result.event.to, event }, `moved to ${result.event.to} from ${result.event.from}`);
       if (result.operation) ctx.orchestrator.started(result.machine, result.operation);

@@ -1,5 +1,6 @@
 // API bearer tokens, kept in a file in the state directory (mode 0600). The first start writes
-// one admin token and says where; operators add read-only tokens by editing the file.
+// one admin token and says where; operators add read-only tokens by editing the file. Tenants'
+// owner-scoped tokens are created through the API and kept in SQLite, as sha256 digests only.
 import { randomBytes, createHash, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,6 +42,16 @@ export function readTokenFile(path: string): TokenEntry[] {
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
+/** How an owner token's secret is stored and looked up: one-way, so the database holds no secret. */
+export const tokenDigest = (s: string): string => digest(s).toString('hex');
+
+/** Who is calling: a token from the file (admin, readonly) or an owner-scoped tenant token. */
+export type Principal =
+  | { name: string; role: Role }
+  | { name: string; role: 'owner'; owner: string };
+
+/** The actor events record for a principal. */
+export const actorOf = (p: Principal): string => (p.role === 'owner' ? `tenant:${p.owner}/${p.name}` : `operator:${p.name}`);
 
 /** Looks tokens up in constant time (by their digests), so a timing probe learns nothing. */
 export class TokenBook {
@@ -52,6 +63,11 @@ export class TokenBook {
 
   replace(entries: TokenEntry[]): void {
     this.entries = entries.map((entry) => ({ digest: digest(entry.token), entry }));
+  }
+
+  /** The file's token names (an owner token may not reuse one: events name actors by it). */
+  names(): string[] {
+    return this.entries.map((e) => e.entry.name);
   }
 
   find(token: string): TokenEntry | undefined {

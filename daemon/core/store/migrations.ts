@@ -80,6 +80,34 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX operations_machine ON operations(machine, created_at);
     `,
   },
+  {
+    version: 2,
+    says: 'allocations (machines on demand, SPEC §2b) and owner-scoped API tokens',
+    sql: `
+      CREATE TABLE allocations (
+        id          TEXT PRIMARY KEY,
+        owner       TEXT NOT NULL,
+        profile     TEXT NOT NULL,
+        constraints TEXT NOT NULL DEFAULT '{}',
+        machines    TEXT NOT NULL DEFAULT '[]',
+        -- active | released; what the machines are doing is derived from them, not stored here
+        state       TEXT NOT NULL,
+        actor       TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        released_at TEXT
+      );
+      CREATE INDEX allocations_owner ON allocations(owner, created_at);
+
+      -- Tokens an admin creates for a tenant; only the sha256 of the secret is kept.
+      CREATE TABLE api_tokens (
+        name       TEXT PRIMARY KEY,
+        owner      TEXT NOT NULL,
+        digest     TEXT NOT NULL UNIQUE,
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,5 +1,5 @@
 // Row ↔ record mapping for the SQLite store: JSON columns parsed, snake_case to camelCase.
-import type { EventRecord, LeaseRecord, MachineRecord, OperationRecord } from './types.js';
+import type { AllocationRecord, ApiTokenRecord, EventRecord, LeaseRecord, MachineRecord, OperationRecord } from './types.js';
 import type { State } from '../lifecycle.js';
 
 export type Row = Record<string, unknown>;
@@ -77,5 +77,29 @@ export function operationFromRow(r: Row): OperationRecord {
     error: strOrNull(r.error),
     createdAt: str(r.created_at),
     finishedAt: strOrNull(r.finished_at),
+  };
+}
+
+export function allocationFromRow(r: Row): AllocationRecord {
+  return {
+    id: str(r.id),
+    owner: str(r.owner),
+    profile: str(r.profile),
+    constraints: parse(r.constraints, {}),
+    machines: parse<string[]>(r.machines, []),
+    state: str(r.state) as AllocationRecord['state'],
+    actor: str(r.actor),
+    createdAt: str(r.created_at),
+    releasedAt: strOrNull(r.released_at),
+  };
+}
+
+export function apiTokenFromRow(r: Row): ApiTokenRecord {
+  return {
+    name: str(r.name),
+    owner: str(r.owner),
+    digest: str(r.digest),
+    createdBy: str(r.created_by),
+    createdAt: str(r.created_at),
   };
 }

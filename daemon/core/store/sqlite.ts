@@ -5,8 +5,9 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MIGRATIONS } from './migrations.js';
-import { machineFromRow, eventFromRow, leaseFromRow, operationFromRow, json, type Row } from './rows.js';
+import { machineFromRow, eventFromRow, leaseFromRow, operationFromRow, allocationFromRow, apiTokenFromRow, json, type Row } from './rows.js';
 import type {
+  AllocateRequest, AllocateResult, AllocationRecord, AllocationState, ApiTokenRecord,
   BootFacts, EventQuery, EventRecord, LeaseRecord, MachineRecord, MachineSpec, NewEvent,
   OperationRecord, Store, SyncChange, TransitionRequest, TransitionResult,
 } from './types.js';
@@ -157,23 +158,97 @@ export class SqliteStore implements Store {
   }
 
   async transition(req: TransitionRequest): Promise<TransitionResult> {
+    return this.db.transaction(() => this.transitionSync(req)).immediate();
+  }
+
+  /** The compare-and-set itself; the caller holds the transaction. */
+  private transitionSync(req: TransitionRequest): TransitionResult {
     const { outcome } = req;
-    return this.db.transaction((): TransitionResult => {
-      const t = now();
-      const setProfile = req.deployProfile !== undefined;
-      const result = this.stmt(`UPDATE machines SET state = ?, previous_state = ?, last_error = ?, owner = ?,
-          ${setProfile ? 'deploy_profile = ?,' : ''} state_changed_at = ?, updated_at = ?, version = version + 1
-          WHERE name = ? AND state = ?`)
-        .run(outcome.to, outcome.previousState, outcome.lastError, outcome.owner,
-          ...(setProfile ? [req.deployProfile ?? null] : []), t, t, req.machine, outcome.from);
-      if (result.changes !== 1) return { ok: false, current: this.machineSync(req.machine) };
-      const operation = this.followOperations(req.machine, outcome, t);
-      const event = this.insertEvent({
-        machine: req.machine, kind: 'transition', event: outcome.event, from: outcome.from, to: outcome.to,
-        cause: req.cause ?? outcome.lastError, actor: req.actor, data: req.data ?? null,
-      });
-      return { ok: true, machine: this.machineSync(req.machine)!, event, operation };
-    }).immediate();
+    const t = now();
+    const setProfile = req.deployProfile !== undefined;
+    const result = this.stmt(`UPDATE machines SET state = ?, previous_state = ?, last_error = ?, owner = ?,
+        ${setProfile ? 'deploy_profile = ?,' : ''} state_changed_at = ?, updated_at = ?, version = version + 1
+        WHERE name = ? AND state = ?`)
+      .run(outcome.to, outcome.previousState, outcome.lastError, outcome.owner,
+        ...(setProfile ? [req.deployProfile ?? null] : []), t, t, req.machine, outcome.from);
+    if (result.changes !== 1) return { ok: false, current: this.machineSync(req.machine) };
+    const operation = this.followOperations(req.machine, outcome, t);
+    const event = this.insertEvent({
+      machine: req.machine, kind: 'transition', event: outcome.event, from: outcome.from, to: outcome.to,
+      cause: req.cause ?? outcome.lastError, actor: req.actor, data: req.data ?? null,
+    });
+    return { ok: true, machine: this.machineSync(req.machine)!, event, operation };
+  }
+
+  async allocate(req: AllocateRequest): Promise<AllocateResult> {
+    // Rolling back is done by throwing out of the transaction: better-sqlite3 then undoes every
+    // compare-and-set already applied, so a lost race leaves no trace.
+    class Lost extends Error { constructor(readonly machine: string) { super(machine); } }
+    try {
+      return this.db.transaction((): AllocateResult => {
+        const machines: MachineRecord[] = [];
+        for (const tr of req.transitions) {
+          const r = this.transitionSync(tr);
+          if (!r.ok) throw new Lost(tr.machine);
+          machines.push(r.machine);
+        }
+        const a = req.allocation;
+        this.stmt(`INSERT INTO allocations (id, owner, profile, constraints, machines, state, actor, created_at)
+            VALUES (?, ?, ?, ?, ?, 'active', ?, ?)`)
+          .run(a.id, a.owner, a.profile, json(a.constraints), json(a.machines), a.actor, now());
+        return { ok: true, allocation: this.allocationSync(a.id)!, machines };
+      }).immediate();
+    } catch (err) {
+      if (err instanceof Lost) return { ok: false, lost: err.machine };
+      throw err;
+    }
+  }
+
+  private allocationSync(id: string): AllocationRecord | undefined {
+    const row = this.stmt('SELECT * FROM allocations WHERE id = ?').get(id) as Row | undefined;
+    return row && allocationFromRow(row);
+  }
+
+  async getAllocation(id: string): Promise<AllocationRecord | undefined> {
+    return this.allocationSync(id);
+  }
+
+  async listAllocations(opts: { owner?: string; state?: AllocationState } = {}): Promise<AllocationRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (opts.owner !== undefined) { where.push('owner = ?'); params.push(opts.owner); }
+    if (opts.state) { where.push('state = ?'); params.push(opts.state); }
+    const sql = `SELECT * FROM allocations ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at, id`;
+    return (this.stmt(sql).all(...params) as Row[]).map(allocationFromRow);
+  }
+
+  async allocationsOfMachine(machine: string, owner?: string): Promise<AllocationRecord[]> {
+    const rows = this.stmt(`SELECT * FROM allocations WHERE EXISTS (SELECT 1 FROM json_each(allocations.machines) WHERE value = ?)
+        AND (? IS NULL OR owner = ?) ORDER BY created_at DESC, id DESC`).all(machine, owner ?? null, owner ?? null) as Row[];
+    return rows.map(allocationFromRow);
+  }
+
+  async markAllocationReleased(id: string): Promise<boolean> {
+    const t = now();
+    return this.stmt("UPDATE allocations SET state = 'released', released_at = ? WHERE id = ? AND state = 'active'").run(t, id).changes === 1;
+  }
+
+  async createApiToken(rec: Omit<ApiTokenRecord, 'createdAt'>): Promise<ApiTokenRecord> {
+    this.stmt('INSERT INTO api_tokens (name, owner, digest, created_by, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(rec.name, rec.owner, rec.digest, rec.createdBy, now());
+    return apiTokenFromRow(this.stmt('SELECT * FROM api_tokens WHERE name = ?').get(rec.name) as Row);
+  }
+
+  async apiTokenByDigest(digest: string): Promise<ApiTokenRecord | undefined> {
+    const row = this.stmt('SELECT * FROM api_tokens WHERE digest = ?').get(digest) as Row | undefined;
+    return row && apiTokenFromRow(row);
+  }
+
+  async listApiTokens(opts: { owner?: string } = {}): Promise<ApiTokenRecord[]> {
+    const rows = opts.owner === undefined
+      ? this.stmt('SELECT * FROM api_tokens ORDER BY name').all()
+      : this.stmt('SELECT * FROM api_tokens WHERE owner = ? ORDER BY name').all(opts.owner);
+    return (rows as Row[]).map(apiTokenFromRow);
   }
 
   private followOperations(machine: string, outcome: Outcome, t: string): OperationRecord | undefined {

@@ -138,6 +138,43 @@ export interface SyncChange {
   fields?: Record<string, { from: unknown; to: unknown }>;
 }
 
+export type AllocationState = 'active' | 'released';
+
+/** Machines allocated to an owner by one request (SPEC §2b). */
+export interface AllocationRecord {
+  id: string;
+  owner: string;
+  profile: string;
+  constraints: Record<string, unknown>;
+  machines: string[];
+  state: AllocationState;
+  /** Who asked (the token's actor string). */
+  actor: string;
+  createdAt: string;
+  releasedAt: string | null;
+}
+
+export interface AllocateRequest {
+  allocation: Omit<AllocationRecord, 'state' | 'createdAt' | 'releasedAt'>;
+  /** One ready → allocated outcome per machine, each written with its own compare-and-set. */
+  transitions: TransitionRequest[];
+}
+
+export type AllocateResult =
+  | { ok: true; allocation: AllocationRecord; machines: MachineRecord[] }
+  /** `lost`: the machine that was no longer ready; nothing was written. */
+  | { ok: false; lost: string };
+
+/** An owner-scoped API token; the secret itself is never stored. */
+export interface ApiTokenRecord {
+  name: string;
+  owner: string;
+  /** sha256 of the secret, hex. */
+  digest: string;
+  createdBy: string;
+  createdAt: string;
+}
+
 export interface Store {
   /** Applies pending schema migrations; returns the schema version after. */
   migrate(): Promise<number>;
@@ -181,6 +218,22 @@ export interface Store {
   /** The machine's most recent operation, whatever its state. */
   latestOperation(machine: string): Promise<OperationRecord | undefined>;
   updateOperation(id: string, patch: Partial<Pick<OperationRecord, 'state' | 'step' | 'progress' | 'error'>>): Promise<void>;
+
+  /**
+   * Allocates machines all or nothing: every transition is a compare-and-set, and all of them
+   * with the allocation row commit in one transaction, or none does (a lost race writes nothing).
+   */
+  allocate(req: AllocateRequest): Promise<AllocateResult>;
+  getAllocation(id: string): Promise<AllocationRecord | undefined>;
+  listAllocations(opts?: { owner?: string; state?: AllocationState }): Promise<AllocationRecord[]>;
+  /** The owner's allocations that include the machine, newest first. */
+  allocationsOfMachine(machine: string, owner?: string): Promise<AllocationRecord[]>;
+  /** active → released, once: false when it was already released (or does not exist). */
+  markAllocationReleased(id: string): Promise<boolean>;
+
+  createApiToken(rec: Omit<ApiTokenRecord, 'createdAt'>): Promise<ApiTokenRecord>;
+  apiTokenByDigest(digest: string): Promise<ApiTokenRecord | undefined>;
+  listApiTokens(opts?: { owner?: string }): Promise<ApiTokenRecord[]>;
 }
 
 export type { LifecycleEvent };

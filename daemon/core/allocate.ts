@@ -1,0 +1,142 @@
+// Allocating and releasing machines for an owner (SPEC §2b): choose with the pure matcher, take
+// the machines with one compare-and-set each (all in one transaction: all or nothing), deploy
+// them, and later release them. A lost race is not an error: someone else took a machine, so we
+// choose again from what is left, until the matcher says nothing fits.
+import { randomBytes } from 'node:crypto';
+import { act } from './actions.js';
+import { match, type Constraints, type Match } from './allocation.js';
+import { applyEvent, IllegalTransition } from './lifecycle.js';
+import type { AllocationRecord, MachineRecord, OperationRecord, Store } from './store/types.js';
+
+export interface AllocateDeps {
+  store: Store;
+  /** Boots a machine into the operation a transition started (the orchestrator). */
+  started: (machine: MachineRecord, op: OperationRecord) => void;
+  warn?: (msg: string, err: unknown) => void;
+}
+
+export interface AllocateInput {
+  owner: string;
+  profile: string;
+  constraints: Constraints;
+  count: number;
+  /** Who asked, for the events: `operator:NAME` or `tenant:OWNER/NAME`. */
+  actor: string;
+}
+
+export class NoFit extends Error {
+  constructor(readonly result: Extract<Match<MachineRecord>, { ok: false }>) {
+    super(result.message);
+  }
+}
+export class AllocationBusy extends Error {}
+export class NotReleasable extends Error {}
+
+/**
+ * Each lost race means another request took a machine, so the pool shrinks; the bound only
+ * guards against a pool that churns for some other reason.
+ */
+const MAX_ATTEMPTS = 32;
+
+export const newAllocationId = () => 'alloc-' + randomBytes(5).toString('hex');
+
+export async function allocateMachines(deps: AllocateDeps, input: AllocateInput): Promise<{ allocation: AllocationRecord; machines: MachineRecord[] }> {
+  const { store } = deps;
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const ready = await store.listMachines({ state: 'ready' });
+    const chosen = match(ready, input.constraints, input.count);
+    if (!chosen.ok) throw new NoFit(chosen);
+    const id = newAllocationId();
+    const result = await store.allocate({
+      allocation: { id, owner: input.owner, profile: input.profile, constraints: { ...input.constraints }, machines: chosen.machines.map((m) => m.name), actor: input.actor },
+      transitions: chosen.machines.map((m) => ({
+        machine: m.name, outcome: applyEvent(m, 'allocate', { owner: input.owner }), actor: input.actor,
+        cause: `allocated to ${input.owner} (${id})`, data: { allocation: id, owner: input.owner },
+      })),
+    });
+    if (!result.ok) continue;
+    const machines: MachineRecord[] = [];
+    for (const m of result.machines) machines.push(await deploy(deps, m, result.allocation));
+    return { allocation: result.allocation, machines };
+  }
+  throw new AllocationBusy(`the pool changed under ${MAX_ATTEMPTS} attempts in a row; try again`);
+}
+
+async function deploy(deps: AllocateDeps, m: MachineRecord, a: AllocationRecord): Promise<MachineRecord> {
+  try {
+    const r = await act(deps.store, {
+      machine: m.name, event: 'deploy', actor: a.actor, deployProfile: a.profile,
+      cause: `deploy ${a.profile} for ${a.owner} (${a.id})`, data: { profile: a.profile, allocation: a.id },
+    });
+    if (r.operation) deps.started(r.machine, r.operation);
+    return r.machine;
+  } catch (err) {
+    // The machine stays allocated to the owner; the allocation shows it, and a release frees it.
+    deps.warn?.(`allocation ${a.id}: cannot deploy ${m.name}`, err);
+    return (await deps.store.getMachine(m.name)) ?? m;
+  }
+}
+
+/** A machine of an allocation, and whether that allocation still holds it. */
+export interface AllocatedMachine {
+  machine: MachineRecord;
+  held: boolean;
+}
+
+/**
+ * The allocation's machines now. An allocation holds a machine while the machine is the owner's
+ * and this is the owner's newest allocation that names it (an older one, released, does not).
+ */
+export async function machinesOf(store: Store, a: AllocationRecord): Promise<AllocatedMachine[]> {
+  const out: AllocatedMachine[] = [];
+  for (const name of a.machines) {
+    const machine = await store.getMachine(name);
+    if (!machine) continue;
+    const newest = machine.owner === a.owner ? (await store.allocationsOfMachine(name, a.owner))[0] : undefined;
+    out.push({ machine, held: newest?.id === a.id });
+  }
+  return out;
+}
+
+export type DerivedState = 'deploying' | 'deployed' | 'failed' | 'releasing' | 'released' | 'degraded';
+
+/** What the allocation is doing, from its machines: the worst of them wins. */
+export function derivedState(a: AllocationRecord, machines: AllocatedMachine[]): DerivedState {
+  const states = machines.filter((m) => m.held).map((m) => m.machine.state);
+  if (a.state === 'released') return states.includes('releasing') ? 'releasing' : 'released';
+  if (!states.length) return 'released';
+  if (states.includes('failed')) return 'failed';
+  if (states.some((s) => s === 'allocated' || s === 'deploying')) return 'deploying';
+  if (states.includes('releasing')) return 'releasing';
+  return states.every((s) => s === 'deployed') ? 'deployed' : 'degraded';
+}
+
+/**
+ * Releases every machine the allocation holds: deployed ones are erased (then back to ready or
+ * redeployed, per policy), allocated ones go straight back to ready. Refused as a whole while a
+ * machine is deploying or failed, which the lifecycle cannot release (SPEC §2).
+ */
+export async function releaseAllocation(deps: AllocateDeps, a: AllocationRecord, actor: string): Promise<MachineRecord[]> {
+  if (a.state === 'released') throw new NotReleasable(`allocation ${a.id} is already released`);
+  const held = (await machinesOf(deps.store, a)).filter((m) => m.held).map((m) => m.machine);
+  const stuck = held.filter((m) => m.state !== 'deployed' && m.state !== 'allocated');
+  if (stuck.length) {
+    throw new NotReleasable(`cannot release ${a.id} yet: ${stuck.map((m) => `${m.name} is ${m.state}`).join(', ')}; release it once deployed (an operator can retry or redeploy a failed machine)`);
+  }
+  if (!(await deps.store.markAllocationReleased(a.id))) throw new NotReleasable(`allocation ${a.id} is already released`);
+  const released: MachineRecord[] = [];
+  for (const m of held) {
+    try {
+      const r = await act(deps.store, {
+        machine: m.name, event: 'release', actor, cause: `released from ${a.id} (${a.owner})`, data: { allocation: a.id, owner: a.owner },
+      });
+      if (r.operation) deps.started(r.machine, r.operation);
+      released.push(r.machine);
+    } catch (err) {
+      // It moved between the check and now (an operator acted): leave it, say so in the log.
+      if (!(err instanceof IllegalTransition)) throw err;
+      deps.warn?.(`allocation ${a.id}: ${m.name} changed state during release`, err);
+    }
+  }
+  return released;
+}

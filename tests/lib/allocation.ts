@@ -1,0 +1,58 @@
+// A rack for allocation tests: extra machines appended to a copy of the inventory, driven to
+// `ready` with inspected facts through the lifecycle (inspect → facts → inspected), as the agent
+// would, without booting anything.
+import { appendFileSync } from 'node:fs';
+import { act } from '../../daemon/core/actions.js';
+import type { Store } from '../../daemon/core/store/types.js';
+import { inventoryCopy } from './daemon.js';
+
+export interface RackMachine {
+  name: string;
+  cpus: number;
+  memoryGib: number;
+  diskGib: number;
+  tags?: string[];
+  arch?: string;
+}
+
+/** An inventory copy with these machines added (manual power, addresses from 10.20.0.20). */
+export function rackInventory(machines: RackMachine[]): string {
+  const file = inventoryCopy();
+  const lines = machines.map((m, i) => {
+    const hex = (0x20 + i).toString(16).padStart(2, '0');
+    return `  - name: ${m.name}\n    mac: 52:54:00:00:02:${hex}\n    ip: 10.20.0.${20 + i}\n    profile: lab-image\n    tags: [${(m.tags ?? []).join(', ')}]\n    power: { driver: manual }\n`;
+  });
+  appendFileSync(file, lines.join(''));
+  return file;
+}
+
+export async function makeReady(store: Store, machines: RackMachine[]): Promise<void> {
+  for (const m of machines) {
+    await act(store, { machine: m.name, event: 'inspect', actor: 'test' });
+    await store.setFacts(m.name, {
+      cpus: m.cpus, memory_mib: m.memoryGib * 1024, arch: m.arch ?? 'x86_64',
+      disks: [{ name: 'sda', size_bytes: m.diskGib * 1024 ** 3 }], nics: [],
+    });
+    await act(store, { machine: m.name, event: 'inspected', actor: 'agent' });
+  }
+}
+
+/** Drives a deploying machine to deployed (the deployed system phoning home). */
+export async function phoneHome(store: Store, name: string): Promise<void> {
+  await act(store, { machine: name, event: 'deployed', actor: 'agent' });
+}
+
+/** The agent reporting the disks erased (no auto-redeploy). */
+export async function erased(store: Store, name: string): Promise<void> {
+  await act(store, { machine: name, event: 'erased', actor: 'agent' });
+}
+
+export async function call(url: string, token: string, method: string, path: string, body?: unknown) {
+  const res = await fetch(url + path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : {} } as { status: number; body: any };
+}
