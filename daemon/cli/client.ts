@@ -14,6 +14,7 @@ export class CliError extends Error {
 export interface ApiClient {
   get<T>(path: string): Promise<T>;
   post<T>(path: string, body?: unknown): Promise<T>;
+  del<T>(path: string): Promise<T>;
 }
 
 export function apiClient(opts: { url?: string; token?: string; stateDir?: string } = {}): ApiClient {
@@ -46,6 +47,7 @@ export function apiClient(opts: { url?: string; token?: string; stateDir?: strin
   return {
     get: (path) => call('GET', path),
     post: (path, body) => call('POST', path, body ?? {}),
+    del: (path) => call('DELETE', path),
   };
 }
 

@@ -4,6 +4,9 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { apiClient, CliError } from './client.js';
 import { actionCmd, eventsCmd, machinesCmd, needName, powerCmd, showCmd } from './commands.js';
+import {
+  allocateCmd, allocationsCmd, parseSize, positiveInt, releaseCmd, showAllocationCmd, tokensCreateCmd, tokensListCmd,
+} from './alloc-cmd.js';
 import { defaultInventory, defaultStateDir } from './paths.js';
 import { formatError } from '../core/inventory/load.js';
 import { validateInventory } from '../core/inventory/validate.js';
@@ -20,8 +23,15 @@ const USAGE = `usage: rackhand <verb> [options]
   events [MACHINE] [--since T] [--limit N] [--follow]
   inspect MACHINE [--wait]              boot the agent to inspect the hardware
   deploy MACHINE [--profile P] [--wait] deploy the machine's (or the given) profile
-  reimage|release|retry MACHINE [--wait]
-                                        --wait follows the work live; exit 1 if it fails
+  reimage|retry MACHINE [--wait]      --wait follows the work live; exit 1 if it fails
+  release ALLOCATION|MACHINE [--wait]  release an allocation (alloc-…) or one machine
+  allocate --profile P [--owner T] [--cpus N] [--memory 32G] [--disk 100G] [--arch A]
+           [--tag T]… [--count N] [--wait]
+                                        the smallest ready machines that fit, deployed for T
+  allocations [--owner T] [--all]       list allocations (--all: released ones too)
+  allocation ID                         one allocation in full
+  tokens create --owner T [--name N] | tokens list
+                                        owner-scoped tokens for tenants (admin)
   maintenance MACHINE on|off [--reason TEXT]
   power MACHINE on|off|cycle|status [--boot pxe|disk]
   lab up [--machines N] [--auto-redeploy] | lab down | lab status   (a virtual rack; root)
@@ -107,7 +117,50 @@ async function main(argv: string[]): Promise<number> {
       await eventsCmd(api(), { json: values.json!, machine: positionals[0], since: values.since, limit, follow: values.follow! });
       return 0;
     }
-    case 'inspect': case 'retry': case 'release': case 'reimage': case 'deploy': {
+    case 'release': {
+      const { values, positionals } = parse(rest, { reason: { type: 'string' }, wait: { type: 'boolean', default: false } });
+      const target = positionals[0];
+      if (!target) throw new CliError('usage: rackhand release ALLOCATION|MACHINE [--wait]', 2);
+      return (await releaseCmd(api(), target, { json: values.json!, wait: values.wait!, reason: values.reason })) ? 0 : 1;
+    }
+    case 'allocate': {
+      const { values, positionals } = parse(rest, {
+        owner: { type: 'string' }, profile: { type: 'string' }, cpus: { type: 'string' }, memory: { type: 'string' },
+        disk: { type: 'string' }, arch: { type: 'string' }, tag: { type: 'string', multiple: true }, count: { type: 'string' },
+        wait: { type: 'boolean', default: false },
+      });
+      if (!values.profile || positionals.length) throw new CliError('usage: rackhand allocate --profile P [--owner T] [--cpus N] [--memory 32G] [--disk 100G] [--arch A] [--tag T]… [--count N] [--wait]', 2);
+      const ok = await allocateCmd(api(), {
+        owner: values.owner, profile: values.profile, cpus: positiveInt(values.cpus, '--cpus'),
+        memoryGib: values.memory === undefined ? undefined : parseSize(values.memory, '--memory'),
+        diskGib: values.disk === undefined ? undefined : parseSize(values.disk, '--disk'),
+        arch: values.arch, tags: values.tag ?? [], count: positiveInt(values.count, '--count'),
+        wait: values.wait!, json: values.json!,
+      });
+      return ok ? 0 : 1;
+    }
+    case 'allocations': {
+      const { values } = parse(rest, { owner: { type: 'string' }, all: { type: 'boolean', default: false } });
+      await allocationsCmd(api(), { json: values.json!, owner: values.owner, all: values.all! });
+      return 0;
+    }
+    case 'allocation': {
+      const { values, positionals } = parse(rest, {});
+      if (!positionals[0]) throw new CliError('usage: rackhand allocation ID', 2);
+      await showAllocationCmd(api(), positionals[0], { json: values.json! });
+      return 0;
+    }
+    case 'tokens': {
+      const [sub, ...args] = rest;
+      const { values } = parse(args, { owner: { type: 'string' }, name: { type: 'string' } });
+      if (sub === 'create' && values.owner) {
+        await tokensCreateCmd(api(), { owner: values.owner, name: values.name, json: values.json! });
+        return 0;
+      }
+      if (sub === 'list') { await tokensListCmd(api(), { json: values.json! }); return 0; }
+      throw new CliError('usage: rackhand tokens create --owner T [--name N] | tokens list', 2);
+    }
+    case 'inspect': case 'retry': case 'reimage': case 'deploy': {
       const { values, positionals } = parse(rest, { profile: { type: 'string' }, reason: { type: 'string' }, wait: { type: 'boolean', default: false } });
       if (values.profile && verb !== 'deploy' && verb !== 'reimage') throw new CliError(`--profile goes with deploy and reimage`, 2);
       const ok = await actionCmd(api(), name(positionals), verb, { profile: values.profile, reason: values.reason }, { json: values.json!, wait: values.wait! });
