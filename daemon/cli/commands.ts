@@ -67,7 +67,7 @@ export async function waitForMachine(api: ApiClient, name: string, json: boolean
   const tty = process.stdout.isTTY && !json;
   let last = '';
   for (;;) {
-    const { machine: m } = await api.get<{ machine: Machine & { operation: { kind: string; step: string | null; progress: { bytes?: number; total?: number } | null } | null } }>(`/api/v1/machines/${enc(name)}`);
+    const { machine: m } = await patiently(() => api.get<{ machine: Machine & { operation: { kind: string; step: string | null; progress: { bytes?: number; total?: number } | null } | null } }>(`/api/v1/machines/${enc(name)}`));
     const op = m.operation;
     const bytes = op?.progress?.bytes !== undefined ? ` ${mib(op.progress.bytes)}${op.progress.total ? ` of ${mib(op.progress.total)}` : ''}` : '';
     const line = `${m.name}: ${m.state}${TRANSITIONAL.has(m.state) && op ? ` — ${op.kind}${op.step ? `: ${op.step}` : ''}${bytes}` : ''}`;
@@ -92,6 +92,22 @@ export async function powerCmd(api: ApiClient, name: string, action: string, o: 
     : await api.post<{ machine: string; driver: string; state: string }>(`/api/v1/machines/${enc(name)}/power`, { action, boot_device: o.bootDevice });
   if (o.json) return out(JSON.stringify(res, null, 2));
   out(`${res.machine}: power ${res.state} (${res.driver})`);
+}
+
+/**
+ * Retries while the daemon cannot be reached (a restart, a crash and its supervisor's restart)
+ * for up to two minutes; the work goes on without it, and so does the follower.
+ */
+async function patiently<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!(err instanceof CliError && err.message.startsWith('cannot reach the daemon')) || attempt >= 120) throw err;
+      if (attempt === 0) process.stderr.write(`rackhand: ${err.message}; retrying\n`);
+      await sleep(1000);
+    }
+  }
 }
 
 function eventLine(e: Event): string {

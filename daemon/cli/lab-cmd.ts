@@ -3,8 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError, apiClient } from './client.js';
 import { table } from './format.js';
-import { LAB_API, LAB_NS, buildRack, defaultLabDir, labConfig, labInventory, nsExists, readConfig, startSupervisor, tearDown } from '../lab/lab.js';
-import { ipmiSimFiles, vmPid } from '../lab/ipmi-sim.js';
+import { LAB_API, LAB_NS, buildRack, labProcesses, defaultLabDir, labConfig, labInventory, nsExists, readConfig, startSupervisor, tearDown } from '../lab/lab.js';
 import { PACKAGE_ROOT } from '../version.js';
 import { createLogger } from '../log.js';
 
@@ -34,7 +33,7 @@ export async function labUp(o: { dir?: string; machines: number; autoRedeploy: b
     await tearDown(dir);
     throw err;
   }
-  out(`lab up: ${c.machines.length} machine${c.machines.length === 1 ? '' : 's'} behind IPMI BMCs, daemon at http://${LAB_API.host}:${LAB_API.port}`);
+  out(`lab up: ${c.machines.map((m) => `${m.name} (${m.firmware}, ${m.bmc})`).join(', ')}; daemon at http://${LAB_API.host}:${LAB_API.port}`);
   out(`  export ${labEnv(dir)}`);
 }
 
@@ -60,8 +59,11 @@ export async function labStatus(o: { dir?: string; json: boolean }): Promise<voi
     if (!o.json) out(`daemon: ${(err as Error).message}`);
   }
   const rows = c.machines.map((m) => {
-    const vm = vmPid(ipmiSimFiles(join(dir, `bmc-${m.name}`)));
-    return { name: m.name, firmware: m.firmware, mac: m.mac, bmc: `ipmi 127.0.0.1:${m.bmcPort}`, vm: vm ? `running (${vm})` : 'off', state: states[m.name] ?? '?' };
+    const vm = labProcesses(dir).find((pid) => {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return argv[argv.indexOf('-name') + 1] === m.name;
+    });
+    return { name: m.name, firmware: m.firmware, mac: m.mac, bmc: `${m.bmc} 127.0.0.1:${m.bmcPort}`, vm: vm ? `running (${vm})` : 'off', state: states[m.name] ?? '?' };
   });
   if (o.json) return out(JSON.stringify({ up: true, dir, api: `http://${LAB_API.host}:${LAB_API.port}`, machines: rows }, null, 2));
   out(table(['NAME', 'FIRMWARE', 'MAC', 'BMC', 'VM', 'STATE'], rows.map((r) => [r.name, r.firmware, r.mac, r.bmc, r.vm, r.state])));

@@ -96,11 +96,13 @@ export function renderScript(plan: BootPlan): string {
       );
       break;
     case 'local':
-      // `exit` hands control back to the firmware, which tries the next boot device (the disk).
-      lines.push('exit');
+      // A failing exit hands control back to the firmware, which tries its next boot device
+      // (the disk). UEFI firmware (EDK2) takes a successful `exit` as a finished boot and opens
+      // its setup menu instead, so the status must be non-zero.
+      lines.push('exit 1');
       break;
     case 'refuse':
-      lines.push('sleep 5', 'exit');
+      lines.push('sleep 5', 'exit 1');
       break;
   }
   return lines.join('\n') + '\n';

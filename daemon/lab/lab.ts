@@ -5,10 +5,10 @@
 // makes is recorded in its folder, so `down` removes it all, even after a crash.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { ipmiSimFiles, processRunning, vmPid } from './ipmi-sim.js';
+import { processRunning } from './ipmi-sim.js';
 
 export const LAB_NS = 'rackhand-lab';
 export const LAB_API = { host: '169.254.210.2', hostSide: '169.254.210.1', port: 8080 };
@@ -21,9 +21,14 @@ export interface LabMachine {
   tap: string;
   disk: string;
   firmware: 'bios' | 'uefi';
+  /** ipmi: an ipmi_sim per machine on bmcPort; redfish: the lab's one Redfish emulator. */
+  bmc: 'ipmi' | 'redfish';
   bmcPort: number;
   serialPort: number;
 }
+
+/** The lab's Redfish emulator (HTTPS on the namespace's loopback) for every redfish machine. */
+export const REDFISH_PORT = 8443;
 
 export interface LabConfig {
   dir: string;
@@ -37,24 +42,34 @@ export function labConfig(dir: string, count: number, opts: { autoRedeploy?: boo
   const machines = Array.from({ length: count }, (_, i): LabMachine => {
     const n = i + 1;
     const id = String(n).padStart(2, '0');
+    // Odd machines: BIOS behind IPMI; even ones: UEFI (OVMF) behind Redfish. Both kinds, always.
+    const uefi = n % 2 === 0;
     return {
       name: `node-${id}`, mac: `52:54:00:00:01:${n.toString(16).padStart(2, '0')}`, ip: `10.20.0.${10 + n}`,
-      tap: `tap${n}`, disk: join(dir, `node-${id}.raw`), firmware: 'bios', bmcPort: 9000 + n, serialPort: 9100 + n,
+      tap: `tap${n}`, disk: join(dir, `node-${id}.raw`), firmware: uefi ? 'uefi' : 'bios', bmc: uefi ? 'redfish' : 'ipmi',
+      bmcPort: uefi ? REDFISH_PORT : 9000 + n, serialPort: 9100 + n,
     };
   });
   return { dir, machines, timeouts: { inspecting: 600, deploying: 900, releasing: 600 }, autoRedeploy: opts.autoRedeploy ?? false };
 }
 
 export function labInventory(c: LabConfig, imagesDir: string, templatesDir: string): string {
+  const power = (m: LabMachine) => (m.bmc === 'ipmi' ? `
+      driver: ipmi
+      address: 127.0.0.1
+      port: ${m.bmcPort}` : `
+      driver: redfish
+      address: 127.0.0.1
+      port: ${m.bmcPort}
+      system: ${m.name}
+      ca_file: ${join(c.dir, 'redfish', 'ca.pem')}
+      boot_mode: UEFI`);
   const machines = c.machines.map((m) => `  - name: ${m.name}
     mac: "${m.mac}"
     ip: ${m.ip}
     profile: lab-image
     tags: [lab, ${m.firmware}]
-    power:
-      driver: ipmi
-      address: 127.0.0.1
-      port: ${m.bmcPort}
+    power:${power(m)}
       username: admin
       password_file: ${join(c.dir, 'bmc-password')}
 `).join('');
@@ -139,6 +154,40 @@ function ours(pid: number | undefined, dir: string): pid is number {
   try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir); } catch { return false; }
 }
 
+/** Processes (other than this one) whose command line names the lab's folder. */
+export function labProcesses(dir: string): number[] {
+  const pids: number[] = [];
+  // `rackhand lab down --dir DIR` and whatever launched it (npx, a shell) name the folder too.
+  const mine = ancestors(process.pid);
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || mine.has(pid)) continue;
+    if (ours(pid, dir)) pids.push(pid);
+  }
+  return pids;
+}
+
+function ancestors(pid: number): Set<number> {
+  const seen = new Set<number>();
+  for (let p = pid; p > 1 && !seen.has(p);) {
+    seen.add(p);
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      p = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    } catch { break; }
+  }
+  return seen;
+}
+
+function describe(pid: number): string {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const name = argv[0]!.split('/').pop()!;
+    const i = argv.indexOf('-name');
+    return i > 0 ? `${argv[i + 1]}'s VM` : name === 'ipmi_sim' ? 'a BMC' : argv.includes('serve') ? 'the daemon' : name;
+  } catch { return 'a process'; }
+}
+
 /** Stops everything the lab started and deletes everything it made. Safe to run twice. */
 export async function tearDown(dir: string): Promise<string[]> {
   const done: string[] = [];
@@ -149,16 +198,10 @@ export async function tearDown(dir: string): Promise<string[]> {
     if (processRunning(sup)) process.kill(sup, 'SIGKILL');
     done.push(`stopped the supervisor (${sup})`);
   }
-  // After a crash the supervisor's children outlive it: end them by the PIDs they left.
-  const daemonPid = pidIn(join(dir, 'daemon.pid'));
-  if (ours(daemonPid, dir)) { process.kill(daemonPid, 'SIGKILL'); done.push(`stopped the daemon (${daemonPid})`); }
-  const c = readConfig(dir);
-  for (const m of c?.machines ?? []) {
-    const files = ipmiSimFiles(join(dir, `bmc-${m.name}`));
-    const vm = vmPid(files);
-    if (ours(vm, dir)) { try { process.kill(vm, 'SIGKILL'); done.push(`stopped ${m.name}'s VM (${vm})`); } catch { /* gone */ } }
-    const bmc = pidIn(join(dir, `bmc-${m.name}`, 'ipmi_sim.pid'));
-    if (ours(bmc, dir)) { process.kill(bmc, 'SIGKILL'); done.push(`stopped ${m.name}'s BMC (${bmc})`); }
+  // After a crash the supervisor's children outlive it (the daemon, BMCs, VMs): every one of
+  // them names the lab's folder on its command line, which is how they are found.
+  for (const pid of labProcesses(dir)) {
+    try { process.kill(pid, 'SIGKILL'); done.push(`stopped ${describe(pid)} (${pid})`); } catch { /* gone */ }
   }
   if (nsExists()) { quiet('ip', ['netns', 'del', LAB_NS]); done.push(`deleted namespace ${LAB_NS}`); }
   quiet('ip', ['link', 'del', 'rhlab0']);

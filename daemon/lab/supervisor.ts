@@ -4,7 +4,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startIpmiSim, type IpmiSim } from './ipmi-sim.js';
 import { qemuArgs, QEMU_BINARY } from './qemu.js';
-import { readConfig, LAB_API } from './lab.js';
+import { readConfig, LAB_API, REDFISH_PORT } from './lab.js';
+import { startRedfishEmulator, type RedfishEmulator } from './redfish-emulator/server.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import type { Logger } from '../log.js';
@@ -14,16 +15,30 @@ export async function supervise(dir: string, main: string, logger: Logger): Prom
   if (!c) throw new Error(`no lab in ${dir} (rackhand lab up)`);
   const password = readFileSync(join(dir, 'bmc-password'), 'utf8').trim();
   const bmcs: IpmiSim[] = [];
-  const stopAll = async () => { for (const b of bmcs) await b.stop().catch(() => undefined); };
+  let redfish: RedfishEmulator | undefined;
+  const stopAll = async () => {
+    for (const b of bmcs) await b.stop().catch(() => undefined);
+    await redfish?.close().catch(() => undefined);
+  };
   try {
-    for (const m of c.machines) {
-      const console = join(dir, `${m.name}.console.log`);
+    const uefi = c.machines.filter((m) => m.bmc === 'redfish');
+    if (uefi.length) {
+      redfish = await startRedfishEmulator({
+        dir: join(dir, 'redfish'), host: '127.0.0.1', port: REDFISH_PORT, username: 'admin', password,
+        systems: uefi.map((m) => ({
+          id: m.name, name: m.name, mac: m.mac, bootMode: 'UEFI' as const,
+          vm: { name: m.name, memory: 512, mac: m.mac, net: { kind: 'tap' as const, ifname: m.tap }, disk: m.disk, extra: consoleArgs(dir, m.name) },
+        })),
+      });
+      logger.info({ machines: uefi.map((m) => m.name), url: redfish.url }, 'Redfish BMC listening');
+    }
+    for (const m of c.machines.filter((x) => x.bmc === 'ipmi')) {
       const vmArgv = [QEMU_BINARY, ...qemuArgs({
         name: m.name, memory: 512, mac: m.mac, net: { kind: 'tap', ifname: m.tap }, disk: m.disk, firmware: m.firmware,
         // Network first, like a rack whose machines always PXE: Rackhand's script says `exit`
         // (boot the disk) when a machine has nothing to do.
         bootOrder: 'nc', ipmiBmc: { host: '127.0.0.1', port: m.serialPort }, headless: true,
-        extra: ['-chardev', `file,id=con,path=${console},append=on`, '-serial', 'chardev:con'],
+        extra: consoleArgs(dir, m.name),
       })];
       const bmc = await startIpmiSim({ dir: join(dir, `bmc-${m.name}`), port: m.bmcPort, serialPort: m.serialPort, username: 'admin', password, vmArgv });
       writeFileSync(join(dir, `bmc-${m.name}`, 'ipmi_sim.pid'), String(bmc.pid));
@@ -88,4 +103,9 @@ function superviseDaemon(dir: string, main: string, logger: Logger) {
       clearTimeout(t);
     },
   };
+}
+
+/** The VM's serial console, appended to DIR/NAME.console.log across restarts. */
+function consoleArgs(dir: string, name: string): string[] {
+  return ['-chardev', `file,id=con,path=${join(dir, `${name}.console.log`)},append=on`, '-serial', 'chardev:con'];
 }

@@ -141,7 +141,7 @@ test('the agent in QEMU: inspect, image, erase', { skip: !built && 'boot images 
   assert.equal(createHash('sha256').update(raw).digest('hex'), readFileSync(join(IMAGES, 'images/lab.raw.sha256'), 'utf8').trim());
   assert.ok(readRange(disk, 0, 1 << 20).equals(raw.subarray(0, 1 << 20)), 'the disk starts with the image');
   const script = await ns.exec('curl', ['-sS', `http://10.20.0.1:${PORT}/boot/${MAC}.ipxe`]);
-  assert.match(script, /image is written, booting it from disk\nexit\n$/);
+  assert.match(script, /image is written, booting it from disk\nexit 1\n$/);
   const events = (await api('GET', '/api/v1/events?machine=node-01')).events.map((e: { event: string }) => e.event);
   assert.ok(events.includes('image_done') && events.includes('configure_done'), events.join(' '));
 

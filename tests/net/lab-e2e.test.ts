@@ -1,4 +1,5 @@
-// The flagship: a virtual rack (`rackhand lab up`) of two QEMU machines behind ipmi_sim BMCs.
+// The flagship: a virtual rack (`rackhand lab up`) of two QEMU machines, one BIOS behind an
+// ipmi_sim BMC, one UEFI (OVMF) behind the lab's Redfish BMC.
 // Each is powered on through its BMC, PXE-boots the agent from Rackhand, is inspected, deployed
 // (the lab OS image written and verified, the machine rebooted into it, the OS phones home),
 // released (disks erased) and returned to ready. In the middle of a deploy the daemon is killed
@@ -65,7 +66,7 @@ before(async () => {
   if (!built) return;
   const up = await cli(['lab', 'up', '--machines', '2', '--dir', dir], 120_000);
   assert.equal(up.code, 0, up.stderr + up.stdout);
-  assert.match(up.stdout, /lab up: 2 machines behind IPMI BMCs/);
+  assert.match(up.stdout, /lab up: node-01 \(bios, ipmi\), node-02 \(uefi, redfish\)/);
 });
 
 after(async () => {
@@ -78,6 +79,7 @@ after(async () => {
 test('two machines: inspect, deploy (with a kill -9 of the daemon), phone home, release', { skip: !built && 'boot images not built (make boot-images)' }, async () => {
   const status = await cli(['lab', 'status', '--dir', dir]);
   assert.match(status.stdout, /node-01\s+bios\s+52:54:00:00:01:01\s+ipmi 127\.0\.0\.1:9001\s+off\s+enrolled/);
+  assert.match(status.stdout, /node-02\s+uefi\s+52:54:00:00:01:02\s+redfish 127\.0\.0\.1:8443\s+off\s+enrolled/);
 
   // Inspect both at once, each followed live by the CLI.
   const inspected = await Promise.all(['node-01', 'node-02'].map((m) => cli(['inspect', m, '--wait'])));

@@ -87,7 +87,7 @@ test('inspect through the agent API: facts stored, machine ready, token stale af
   assert.equal(m.state, 'ready');
   assert.equal(m.facts.memory_mib, 512);
   assert.equal((await report(token, { step: 'inspect', status: 'done', facts: FACTS })).status, 403, 'a finished operation takes no reports');
-  assert.match((await get('/boot/52:54:00:00:01:01.ipxe')).text, /^exit$/m, 'ready machines boot from disk');
+  assert.match((await get('/boot/52:54:00:00:01:01.ipxe')).text, /^exit 1$/m, 'ready machines boot from disk');
   assert.equal((await get('/boot/52%3A54%3A00%3A00%3A01%3A01.ipxe')).text, (await get('/boot/52:54:00:00:01:01.ipxe')).text, 'iPXE encodes the colons');
 });
 
@@ -126,7 +126,7 @@ test('deploy: image, configure, reboot into the disk, phone home → deployed; N
   assert.equal((await get(seed.replace(d.url, '') + 'vendor-data')).status, 200);
   assert.equal(vars((await report(token, { step: 'configure', status: 'done' })).text).step, 'reboot');
   assert.equal(vars((await report(token, { step: 'configure', status: 'done' })).text).step, 'reboot', 'a repeated report is harmless');
-  assert.match((await get('/boot/52:54:00:00:01:01.ipxe')).text, /image is written, booting it from disk\nexit\n$/);
+  assert.match((await get('/boot/52:54:00:00:01:01.ipxe')).text, /image is written, booting it from disk\nexit 1\n$/);
   const phone = await fetch(`${d.url}/v1/phone-home/${token}`, { method: 'POST' });
   assert.equal(phone.status, 200);
   const m = (await api('/api/v1/machines/node-01')).machine;
@@ -169,7 +169,7 @@ test('an agent reporting failure sends the machine to failed with the reason', a
 
 test('discovery: an unknown MAC is refused while discovery is off, enrolled and inspected once it is on', async () => {
   const mac = '52:54:00:aa:bb:cc';
-  assert.match((await get(`/boot/${mac}.ipxe`)).text, /is not a machine Rackhand manages \(and discovery is off\)\nsleep 5\nexit\n$/);
+  assert.match((await get(`/boot/${mac}.ipxe`)).text, /is not a machine Rackhand manages \(and discovery is off\)\nsleep 5\nexit 1\n$/);
   writeFileSync(d.inventoryFile, readFileSync(d.inventoryFile, 'utf8').replace('discovery: false', 'discovery: true'));
   await d.daemon.reload();
   const script = (await get(`/boot/${mac}.ipxe`)).text;

@@ -52,7 +52,7 @@ test('local boot says why and exits to the firmware', () => {
     '#!ipxe',
     '# Rackhand: node-01 failed (disk on fire): booting from disk until an operator retries',
     'echo Rackhand: node-01 failed (disk on fire): booting from disk until an operator retries',
-    'exit',
+    'exit 1',
     '',
   ].join('\n'));
 });
@@ -72,7 +72,7 @@ test('unknown machines and transitional machines without an operation are refuse
     '# Rackhand: aa:bb:cc:dd:ee:ff is not a machine Rackhand manages (and discovery is off)',
     'echo Rackhand: aa:bb:cc:dd:ee:ff is not a machine Rackhand manages (and discovery is off)',
     'sleep 5',
-    'exit',
+    'exit 1',
     '',
   ].join('\n'));
   assert.equal(planBoot({ mac: 'x', machine: machine('deploying'), operation: undefined, profile: image, site }).kind, 'refuse');
