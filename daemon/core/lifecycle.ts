@@ -191,8 +191,9 @@ export function applyEvent(machine: LifecycleView, event: LifecycleEvent, args: 
   }
 
   if (event === 'allocate') owner = args.owner ?? null;
-  // Back in the pool means nobody owns it any more.
-  if (to === 'ready' && (event === 'release' || event === 'erased')) owner = null;
+  // Back in the pool means nobody owns it any more; so does a redeploy after a release: the
+  // tenant let go, and the machine is reimaged for whoever comes next.
+  if ((to === 'ready' && (event === 'release' || event === 'erased')) || event === 'redeploy') owner = null;
 
   return { from: state, to, event, previousState, owner, lastError };
 }

@@ -98,7 +98,7 @@ test('owner: set by allocate (which needs one), cleared when the machine returns
   assert.equal(applyEvent({ state: 'ready', previousState: null, owner: null }, 'allocate', { owner: 'acme' }).owner, 'acme');
   assert.equal(applyEvent({ state: 'allocated', previousState: null, owner: 'acme' }, 'release').owner, null);
   assert.equal(applyEvent({ state: 'releasing', previousState: null, owner: 'acme' }, 'erased').owner, null);
-  assert.equal(applyEvent({ state: 'releasing', previousState: null, owner: 'acme' }, 'redeploy').owner, 'acme');
+  assert.equal(applyEvent({ state: 'releasing', previousState: null, owner: 'acme' }, 'redeploy').owner, null, 'the tenant let go');
 });
 
 test('only transitional states time out', () => {
