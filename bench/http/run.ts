@@ -4,7 +4,7 @@
 // As root (installs nginx from Debian's packages when missing; starts its own copy, stops it).
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, openSync, closeSync, writeSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, openSync, closeSync, writeSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -19,6 +19,7 @@ const REPO = new URL('../../', import.meta.url).pathname;
 
 execFileSync(join(REPO, 'tests/setup/ensure-packages.sh'), ['nginx-light', 'curl'], { stdio: 'inherit' });
 const dir = mkdtempSync(join(tmpdir(), 'rackhand-bench-http-'));
+chmodSync(dir, 0o755); // nginx's workers run as nobody
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 const images = join(dir, 'boot-images', 'images');
 mkdirSync(images, { recursive: true });
@@ -39,7 +40,8 @@ writeFileSync(conf, `daemon off; worker_processes auto; pid ${dir}/nginx.pid; er
 events { worker_connections 1024; }
 http { access_log off; sendfile on; tcp_nopush on; server { listen 127.0.0.1:18082; root ${join(dir, 'boot-images')}; location /boot/ { alias ${join(dir, 'boot-images')}/; } } }\n`);
 const nginx = spawn('nginx', ['-c', conf, '-p', dir], { stdio: 'ignore' });
-process.on('exit', () => nginx.kill('SIGKILL'));
+// TERM, not KILL: the master then stops its workers, which would otherwise keep the port.
+process.on('exit', () => nginx.kill('SIGTERM'));
 await new Promise((r) => setTimeout(r, 500));
 
 async function download(url: string, n: number): Promise<number> {
@@ -57,7 +59,10 @@ async function download(url: string, n: number): Promise<number> {
 // A checked download first: both serve the same bytes.
 for (const port of [18081, 18082]) {
   const { stdout } = await run('sh', ['-c', `curl -sS http://127.0.0.1:${port}/boot/images/big.raw | sha256sum`]);
-  if (!stdout.startsWith(digest)) throw new Error(`port ${port} served other bytes`);
+  if (!stdout.startsWith(digest)) {
+    const head = await run("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", `http://127.0.0.1:${port}/boot/images/big.raw`]);
+    throw new Error(`port ${port} served other bytes (HTTP ${head.stdout}); nginx log: ${readFileSync(join(dir, "nginx.err"), "utf8").slice(-300)}`);
+  }
 }
 
 const servers = [['Rackhand', 'http://127.0.0.1:18081/boot/images/big.raw'], ['nginx', 'http://127.0.0.1:18082/boot/images/big.raw']] as const;
