@@ -49,7 +49,10 @@ export function bootRouter(ctx: BootContext): Router {
   router.use('/boot', (req, res, next) => {
     const dir = ctx.inventory().imagesDir;
     if (served?.dir !== dir) {
-      served = { dir, handler: express.static(dir, { dotfiles: 'deny', index: false, redirect: false, acceptRanges: true, etag: true, lastModified: true }) };
+      // send passes unknown options on to fs.createReadStream: 1 MiB reads instead of 64 KiB
+      // cut the per-chunk cost of streaming multi-GiB images (bench/http).
+      const options = { dotfiles: 'deny', index: false, redirect: false, acceptRanges: true, etag: true, lastModified: true, highWaterMark: 1 << 20 };
+      served = { dir, handler: express.static(dir, options as Parameters<typeof express.static>[1]) };
     }
     served.handler(req, res, next);
   });
