@@ -9,10 +9,7 @@ out="$here/agent"
 src="$here/agent-src"
 mkdir -p "$out"
 
-kpkg=$(kernel_package)
-kver=${kpkg#linux-image-}
-kdeb=$(fetch_deb "$kpkg")
-bdeb=$(fetch_deb busybox-static)
+debian_inputs
 zstd_bin=$(command -v zstd)
 
 stamp=$(cat "$kdeb" "$bdeb" "$src"/* "$here/lib.sh" "$0" "$zstd_bin" | sha256sum | cut -c1-16)
@@ -23,8 +20,7 @@ fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-dpkg-deb -x "$kdeb" "$work/kernel"
-dpkg-deb -x "$bdeb" "$work/busybox"
+unpack_inputs "$work"
 root="$work/root"
 initrd_root "$work/kernel" "$kver" "$work/busybox" "$root"
 install -m 755 "$src/init" "$root/init"

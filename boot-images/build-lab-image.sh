@@ -12,10 +12,7 @@ out="$here/images"
 src="$here/lab-os-src"
 mkdir -p "$out"
 
-kpkg=$(kernel_package)
-kver=${kpkg#linux-image-}
-kdeb=$(fetch_deb "$kpkg")
-bdeb=$(fetch_deb busybox-static)
+debian_inputs
 stamp=$(cat "$kdeb" "$bdeb" "$src"/* "$here/lib.sh" "$0" | sha256sum | cut -c1-16)
 if [ -f "$out/.lab-inputs" ] && [ "$(cat "$out/.lab-inputs")" = "$stamp" ] && [ -f "$out/lab.raw.gz" ]; then
   echo "lab image: up to date ($(head -c 12 "$out/lab.raw.sha256")…)"
@@ -24,8 +21,7 @@ fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-dpkg-deb -x "$kdeb" "$work/kernel"
-dpkg-deb -x "$bdeb" "$work/busybox"
+unpack_inputs "$work"
 initrd_root "$work/kernel" "$kver" "$work/busybox" "$work/root"
 install -m 755 "$src/init" "$work/root/init"
 install -m 755 "$src/udhcpc.script" "$work/root/etc/udhcpc.script"

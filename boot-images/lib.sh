@@ -29,6 +29,20 @@ fetch_deb() {
   echo "$deb"
 }
 
+# debian_inputs: sets kpkg, kver, kdeb (the kernel's .deb) and bdeb (busybox-static's).
+debian_inputs() {
+  kpkg=$(kernel_package)
+  kver=${kpkg#linux-image-}
+  kdeb=$(fetch_deb "$kpkg")
+  bdeb=$(fetch_deb busybox-static)
+}
+
+# unpack_inputs WORK: the kernel and busybox trees under WORK/kernel and WORK/busybox.
+unpack_inputs() {
+  dpkg-deb -x "$kdeb" "$1/kernel"
+  dpkg-deb -x "$bdeb" "$1/busybox"
+}
+
 # Drivers a PXE-booted server (or a QEMU VM) needs for its NICs and disks, and the filesystems
 # the agent writes into.
 INITRD_MODULES="virtio_pci virtio_net virtio_blk virtio_scsi e1000 e1000e ahci ata_piix nvme sd_mod
