@@ -1,0 +1,111 @@
+// Machines on demand in the QEMU lab (SPEC §2b): a tenant allocates by constraints and gets a
+// deployed machine booted from its disk; another tenant can neither see nor release it; a
+// release erases the disk (checked on the disk file) and returns the machine to the pool; with
+// auto_redeploy a release comes back deployed with a new instance-id, owned by nobody.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { REPO } from '../lib/daemon.js';
+import { tempDir } from '../lib/tmp.js';
+
+const run = promisify(execFile);
+const MAIN = join(REPO, 'daemon/cli/main.ts');
+const built = existsSync(join(REPO, 'boot-images/agent/initrd.img')) && existsSync(join(REPO, 'boot-images/images/lab.raw.gz'));
+const dir = join(tempDir('lab-tenants'), 'lab');
+const base = { ...process.env, RACKHAND_URL: 'http://169.254.210.2:8080', RACKHAND_STATE_DIR: join(dir, 'state'), RACKHAND_TOKEN: '' };
+
+async function cli(args: string[], token = ''): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', MAIN, ...args], { env: { ...base, RACKHAND_TOKEN: token }, cwd: REPO, timeout: 600_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+async function machine(): Promise<any> {
+  const r = await cli(['show', 'node-01', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout).machine;
+}
+
+async function until(what: string, check: () => Promise<boolean>, seconds: number): Promise<void> {
+  const deadline = Date.now() + seconds * 1000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${seconds} s`);
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+const instanceIds = () => [...readFileSync(join(dir, 'node-01.console.log'), 'utf8').matchAll(/RACKHAND-LAB-OS: booted from disk: hostname=node-01 instance-id=(\S+)/g)].map((m) => m[1]!);
+
+function firstMiBZero(): boolean {
+  const fd = openSync(join(dir, 'node-01.raw'), 'r');
+  const buf = Buffer.alloc(16 << 20);
+  readSync(fd, buf, 0, buf.length, 0);
+  closeSync(fd);
+  return buf.every((b) => b === 0);
+}
+
+before(async () => {
+  if (!built) return;
+  const up = await cli(['lab', 'up', '--machines', '1', '--dir', dir]);
+  assert.equal(up.code, 0, up.stderr + up.stdout);
+});
+
+after(async () => {
+  const down = await cli(['lab', 'down', '--dir', dir]);
+  assert.equal(down.code, 0, down.stderr);
+});
+
+test('a tenant allocates, another cannot see it, release erases, auto_redeploy reimages', { skip: !built && 'boot images not built (make boot-images)' }, async () => {
+  assert.equal((await cli(['inspect', 'node-01', '--wait'])).code, 0);
+  const acme = JSON.parse((await cli(['tokens', 'create', '--owner', 'acme', '--json'])).stdout).secret as string;
+  const globex = JSON.parse((await cli(['tokens', 'create', '--owner', 'globex', '--json'])).stdout).secret as string;
+  assert.ok(acme && globex);
+
+  // Too big: a 409 that names the constraint.
+  const tooBig = await cli(['allocate', '--owner', 'acme', '--profile', 'lab-image', '--memory', '64G'], acme);
+  assert.equal(tooBig.code, 1);
+  assert.match(tooBig.stderr, /memory_gib/);
+
+  const first = await cli(['allocate', '--owner', 'acme', '--profile', 'lab-image', '--memory', '0.4G', '--wait'], acme);
+  assert.equal(first.code, 0, first.stdout + first.stderr);
+  const allocation = /alloc-[\w-]+/.exec(first.stdout)![0];
+  let m = await machine();
+  assert.deepEqual([m.state, m.owner], ['deployed', 'acme']);
+  assert.equal(instanceIds().length, 1, 'the machine booted its deployed system from disk');
+
+  // Another tenant: nothing to see, nothing to release.
+  assert.match((await cli(['allocations'], globex)).stdout, /no allocations/);
+  assert.equal((await cli(['show', 'node-01'], globex)).code, 1);
+  const steal = await cli(['release', allocation], globex);
+  assert.equal(steal.code, 1);
+  assert.equal((await machine()).state, 'deployed');
+
+  // The owner releases: erased on disk, back in the pool.
+  const released = await cli(['release', allocation, '--wait'], acme);
+  assert.equal(released.code, 0, released.stdout + released.stderr);
+  await until('node-01 ready', async () => (await machine()).state === 'ready', 300);
+  assert.ok(firstMiBZero(), 'the first 16 MiB of the disk are zero');
+  assert.equal((await machine()).owner, null);
+
+  // auto_redeploy: a release reimages the machine at once, with a new instance-id.
+  const inventory = join(dir, 'inventory.yaml');
+  writeFileSync(inventory, readFileSync(inventory, 'utf8').replace('auto_redeploy: false', 'auto_redeploy: true'));
+  process.kill(Number(readFileSync(join(dir, 'daemon.pid'), 'utf8')), 'SIGHUP');
+  await new Promise((r) => setTimeout(r, 2000));
+  const second = await cli(['allocate', '--owner', 'acme', '--profile', 'lab-image', '--memory', '0.4G', '--wait'], acme);
+  assert.equal(second.code, 0, second.stdout + second.stderr);
+  const again = /alloc-[\w-]+/.exec(second.stdout)![0];
+  assert.equal((await cli(['release', again], acme)).code, 0);
+  await until('node-01 redeployed', async () => { m = await machine(); return m.state === 'deployed' && instanceIds().length === 3; }, 400);
+  const ids = instanceIds();
+  assert.equal(new Set(ids).size, 3, `every deployment has its own instance-id: ${ids.join(' ')}`);
+  assert.equal(m.owner, null, 'the tenant let go: the reimaged machine is owned by nobody');
+  console.log(`# instance-ids: ${ids.join(', ')}`);
+});
