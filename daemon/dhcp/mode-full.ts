@@ -79,6 +79,18 @@ function addAddressOptions(ctx: HandlerContext, reply: Packet, req: Packet, m: D
   if (m.hostname && (req.options.raw(Opt.PARAM_REQUEST)?.includes(Opt.HOSTNAME) ?? false)) o.setString(Opt.HOSTNAME, m.hostname);
 }
 
+/** An OFFER or ACK of `ip`: lease options, the boot decision, option 82 echoed, facts recorded. */
+function addressed(ctx: HandlerContext, inb: Inbound, type: typeof MessageType.OFFER | typeof MessageType.ACK, ip: string, m: DhcpMachine, subnet: SubnetSettings, boot: BootDecision): HandleResult {
+  const req = inb.packet;
+  const reply = skeleton(req, type, ctx.settings.serverAddress);
+  reply.yiaddr = ip;
+  addAddressOptions(ctx, reply, req, m, subnet, true);
+  addBoot(reply, req, boot);
+  echoRelayAgent(reply, req);
+  recordFacts(ctx, inb, m, ip);
+  return { replies: [destination(inb, reply)] };
+}
+
 async function discover(ctx: HandlerContext, inb: Inbound): Promise<HandleResult> {
   const req = inb.packet;
   const subnet = subnetFor(ctx, req);
@@ -92,13 +104,7 @@ async function discover(ctx: HandlerContext, inb: Inbound): Promise<HandleResult
   const addr = addressFor(ctx, inb, m, subnet, reserved, req.options.ip(Opt.REQUESTED_IP));
   if ('none' in addr) return drop('no_address', addr.none);
   if (!m.ip) ctx.leases.hold(inb.mac, addr.ip, ctx.now() + ctx.settings.offerHold * 1000);
-  const reply = skeleton(req, MessageType.OFFER, ctx.settings.serverAddress);
-  reply.yiaddr = addr.ip;
-  addAddressOptions(ctx, reply, req, m, subnet, true);
-  addBoot(reply, req, boot);
-  echoRelayAgent(reply, req);
-  recordFacts(ctx, inb, m, addr.ip);
-  return { replies: [destination(inb, reply)] };
+  return addressed(ctx, inb, MessageType.OFFER, addr.ip, m, subnet, boot);
 }
 
 function nak(ctx: HandlerContext, inb: Inbound, message: string): HandleResult {
@@ -145,13 +151,7 @@ async function request(ctx: HandlerContext, inb: Inbound): Promise<HandleResult>
   ctx.leases.release(inb.mac);
   // SPEC §8: the lease is on disk before the client hears it is bound.
   await ctx.writer.persist(lease);
-  const reply = skeleton(req, MessageType.ACK, ctx.settings.serverAddress);
-  reply.yiaddr = addr.ip;
-  addAddressOptions(ctx, reply, req, m, subnet, true);
-  addBoot(reply, req, boot);
-  echoRelayAgent(reply, req);
-  recordFacts(ctx, inb, m, addr.ip);
-  return { replies: [destination(inb, reply)] };
+  return addressed(ctx, inb, MessageType.ACK, addr.ip, m, subnet, boot);
 }
 
 /** RFC 2131 §4.3.3: the client found the address in use; keep it out of the pool. */
