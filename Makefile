@@ -3,10 +3,11 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
 NODE_MODULES := node_modules/.package-lock.json
+# Debian packages the QEMU lab needs (make demo, rackhand lab): VMs, firmware, BMCs.
+LAB_PACKAGES := iproute2 qemu-system-x86 ovmf ipxe-qemu openipmi ipmitool openssl
 # Debian packages the tests use as real peers (installed only when missing).
-TEST_PACKAGES := iproute2 nftables curl busybox-static isc-dhcp-client kea-admin \
-                 tftp-hpa atftp dnsmasq-base systemd openipmi ipmitool qemu-system-x86 \
-                 ovmf ipxe-qemu openssl mtools
+TEST_PACKAGES := $(LAB_PACKAGES) nftables curl busybox-static isc-dhcp-client kea-admin \
+                 tftp-hpa atftp dnsmasq-base systemd mtools
 # Debian packages the boot-image builds use (the agent, the lab OS image, the iPXE loaders).
 BUILD_PACKAGES := cpio busybox-static zstd syslinux syslinux-common syslinux-efi mtools dosfstools fdisk
 TESTS ?= tests/unit/*.test.ts tests/net/*.test.ts
@@ -17,11 +18,14 @@ $(NODE_MODULES): package.json package-lock.json
 	npm_config_build_from_source=true npm ci --no-audit --no-fund
 	@touch $@
 
-.PHONY: deps test-deps build-deps boot-images build lint test demo clean
+.PHONY: deps test-deps lab-deps build-deps boot-images build lint test demo clean
 deps: $(NODE_MODULES)
 
 test-deps: deps
 	@tests/setup/ensure-packages.sh $(TEST_PACKAGES)
+
+lab-deps:
+	@tests/setup/ensure-packages.sh $(LAB_PACKAGES)
 
 build-deps:
 	@tests/setup/ensure-packages.sh $(BUILD_PACKAGES)
@@ -44,7 +48,7 @@ lint: deps
 test: test-deps build boot-images
 	node --import tsx --test --test-concurrency=$(TEST_CONCURRENCY) $(wildcard $(TESTS))
 
-demo: build boot-images
+demo: lab-deps build boot-images
 	@tests/setup/demo.sh
 
 clean:
