@@ -4,7 +4,7 @@
 import { appendFileSync } from 'node:fs';
 import { act } from '../../daemon/core/actions.js';
 import type { Store } from '../../daemon/core/store/types.js';
-import { inventoryCopy } from './daemon.js';
+import { inventoryCopy, startTestDaemon, type TestDaemon } from './daemon.js';
 
 export interface RackMachine {
   name: string;
@@ -38,6 +38,13 @@ export async function makeReady(store: Store, machines: RackMachine[]): Promise<
 }
 
 /** Drives a deploying machine to deployed (the deployed system phoning home). */
+/** A daemon whose inventory is `machines`, every one of them inspected and ready. */
+export async function startReadyRack(machines: RackMachine[]): Promise<TestDaemon> {
+  const d = await startTestDaemon({ inventoryFile: rackInventory(machines) });
+  await makeReady(d.daemon.store, machines);
+  return d;
+}
+
 export async function phoneHome(store: Store, name: string): Promise<void> {
   await act(store, { machine: name, event: 'deployed', actor: 'agent' });
 }

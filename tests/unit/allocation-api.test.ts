@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestDaemon, type TestDaemon } from '../lib/daemon.js';
-import { call, erased, makeReady, phoneHome, rackInventory, type RackMachine } from '../lib/allocation.js';
+import { type TestDaemon } from '../lib/daemon.js';
+import { call, erased, phoneHome, startReadyRack, type RackMachine } from '../lib/allocation.js';
 
 // Five machines that fit {cpus 8, memory 32}, two that do not (too small), one big GPU machine.
 const RACK: RackMachine[] = [
@@ -12,10 +12,7 @@ const RACK: RackMachine[] = [
 ];
 
 let d: TestDaemon;
-before(async () => {
-  d = await startTestDaemon({ inventoryFile: rackInventory(RACK) });
-  await makeReady(d.daemon.store, RACK);
-});
+before(async () => { d = await startReadyRack(RACK); });
 after(async () => { await d.close(); });
 
 const api = (method: string, path: string, body?: unknown) => call(d.url, d.tokens.admin, method, path, body);

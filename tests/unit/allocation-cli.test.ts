@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { REPO, startTestDaemon, type TestDaemon } from '../lib/daemon.js';
-import { makeReady, phoneHome, rackInventory, type RackMachine } from '../lib/allocation.js';
+import { REPO, type TestDaemon } from '../lib/daemon.js';
+import { phoneHome, startReadyRack, type RackMachine } from '../lib/allocation.js';
 
 const run = promisify(execFile);
 const MAIN = join(REPO, 'daemon/cli/main.ts');
@@ -14,10 +14,7 @@ const RACK: RackMachine[] = [
 ];
 
 let d: TestDaemon;
-before(async () => {
-  d = await startTestDaemon({ inventoryFile: rackInventory(RACK) });
-  await makeReady(d.daemon.store, RACK);
-});
+before(async () => { d = await startReadyRack(RACK); });
 after(async () => { await d.close(); });
 
 async function cli(args: string[], token = d.tokens.admin): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -2,18 +2,15 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { startTestDaemon, type TestDaemon } from '../lib/daemon.js';
-import { call, makeReady, phoneHome, rackInventory, type RackMachine } from '../lib/allocation.js';
+import { type TestDaemon } from '../lib/daemon.js';
+import { call, phoneHome, startReadyRack, type RackMachine } from '../lib/allocation.js';
 
 const RACK: RackMachine[] = [1, 2, 3].map((i) => ({ name: `pool-0${i}`, cpus: 4, memoryGib: 16, diskGib: 200 }));
 
 let d: TestDaemon;
 let acme = '';
 let beta = '';
-before(async () => {
-  d = await startTestDaemon({ inventoryFile: rackInventory(RACK) });
-  await makeReady(d.daemon.store, RACK);
-});
+before(async () => { d = await startReadyRack(RACK); });
 after(async () => { await d.close(); });
 
 const admin = (method: string, path: string, body?: unknown) => call(d.url, d.tokens.admin, method, path, body);
