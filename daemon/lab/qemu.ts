@@ -19,7 +19,10 @@ export interface QemuVmOptions {
   bootOrder?: string;
   /**
    * One-time boot device for this start. BIOS: -boot once=X. OVMF ignores -boot, so under UEFI
-   * the device gets bootindex=0 (QEMU passes it to the firmware as its boot order).
+   * the device gets bootindex=0 (QEMU passes it to the firmware as its boot order); without it
+   * the disk comes first, as on a server whose persistent order is disk, then network. QEMU
+   * re-reads bootindex at each reset, so the emulator restores that order over QMP once the
+   * firmware has started (see UEFI_DEVICE_IDS).
    */
   bootOnce?: 'n' | 'c';
   /** Connects the VM to an ipmi_sim `serial kcs … codec VM` listener. */
@@ -39,6 +42,9 @@ export const QEMU_BINARY = 'qemu-system-x86_64';
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
 export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
 
+/** QOM ids (/machine/peripheral/ID) of the disk and NIC, whose bootindex QMP can change. */
+export const UEFI_DEVICE_IDS = { c: 'disk0', n: 'nic0' } as const;
+
 export function qemuArgs(o: QemuVmOptions): string[] {
   const a: string[] = ['-name', o.name, '-accel', 'tcg', '-m', String(o.memory ?? 512)];
   if (o.firmware === 'uefi') {
@@ -51,7 +57,8 @@ export function qemuArgs(o: QemuVmOptions): string[] {
   else if (o.headless) a.push('-display', 'none');
   else a.push('-nographic');
   const uefi = o.firmware === 'uefi';
-  const index = (dev: 'n' | 'c') => (uefi && o.bootOnce ? `,bootindex=${o.bootOnce === dev ? 0 : 1}` : '');
+  const first = o.bootOnce ?? 'c';
+  const index = (dev: 'n' | 'c') => (uefi ? `,id=${UEFI_DEVICE_IDS[dev]},bootindex=${first === dev ? 0 : 1}` : '');
   if (o.disk) {
     const fmt = o.disk.endsWith('.qcow2') ? 'qcow2' : 'raw';
     a.push('-drive', `if=none,id=d0,format=${fmt},file=${o.disk}`, '-device', `virtio-blk-pci,drive=d0${index('c')}`);

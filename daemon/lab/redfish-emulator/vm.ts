@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, openSync, closeSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { qemuArgs, QEMU_BINARY, OVMF_VARS, type QemuVmOptions } from '../qemu.js';
+import { qemuArgs, QEMU_BINARY, OVMF_VARS, UEFI_DEVICE_IDS, type QemuVmOptions } from '../qemu.js';
 import { Qmp } from './qmp.js';
 
 export interface BootOverride {
@@ -55,7 +55,23 @@ export class EmulatedVm {
       await this.kill();
       throw new Error(`QEMU for ${this.id} did not open QMP: ${(err as Error).message}`);
     }
+    if (firmware === 'uefi' && boot.enabled === 'Once' && bootOnce === 'n' && this.base.disk) await this.restoreDiskFirst();
     return boot.enabled === 'Once' && active;
+  }
+
+  /**
+   * A one-time override lasts one POST, as BootNext does on a real BMC. QEMU hands the firmware
+   * its boot order at each reset, so setting it back now makes the guest's next reboot (the
+   * agent's, after writing the image) go to the disk instead of walking every network boot
+   * option (PXE and HTTP, IPv4 and IPv6) first. Two indexes cannot be equal even for a moment,
+   * hence the detour through 2.
+   */
+  private async restoreDiskFirst(): Promise<void> {
+    const set = (dev: 'n' | 'c', value: number) =>
+      this.qmp?.execute('qom-set', { path: `/machine/peripheral/${UEFI_DEVICE_IDS[dev]}`, property: 'bootindex', value });
+    await set('n', 2);
+    await set('c', 0);
+    await set('n', 1);
   }
 
   /** ACPI power button: a guest OS shuts down; a guest with none stays on (as on hardware). */
