@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 NODE_MODULES := node_modules/.package-lock.json
 # Debian packages the QEMU lab needs (make demo, rackhand lab): VMs, firmware, BMCs.
-LAB_PACKAGES := iproute2 qemu-system-x86 ovmf ipxe-qemu openipmi ipmitool openssl
+LAB_PACKAGES := iproute2 qemu-system-x86 ovmf ipxe-qemu openipmi ipmitool openssl radvd
 # Debian packages the tests use as real peers (installed only when missing).
 TEST_PACKAGES := $(LAB_PACKAGES) nftables curl busybox-static isc-dhcp-client kea-admin \
                  tftp-hpa atftp dnsmasq-base systemd mtools

@@ -3,7 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError, apiClient } from './client.js';
 import { table } from './format.js';
-import { LAB_API, LAB_NS, buildRack, labProcesses, defaultLabDir, labConfig, labInventory, nsExists, readConfig, startSupervisor, tearDown } from '../lab/lab.js';
+import { LAB_API, LAB_NET, LAB_NS, buildRack, labProcesses, defaultLabDir, labConfig, labInventory, nsExists, readConfig, startSupervisor, tearDown } from '../lab/lab.js';
+import { startRouterAdverts } from '../lab/router-adverts.js';
 import { PACKAGE_ROOT } from '../version.js';
 import { createLogger } from '../log.js';
 
@@ -21,6 +22,8 @@ export async function labUp(o: { dir?: string; machines: number; autoRedeploy: b
   const c = labConfig(dir, o.machines, { autoRedeploy: o.autoRedeploy });
   try {
     buildRack(c, labInventory(c, images, join(PACKAGE_ROOT, 'templates')));
+    const warning = startRouterAdverts(dir, LAB_NS, LAB_NET.bridge);
+    if (warning) process.stderr.write(`rackhand: warning: ${warning}\n`);
     startSupervisor(dir, o.main);
     const ready = join(dir, 'supervisor.ready');
     for (let i = 0; i < 600 && !existsSync(ready); i++) {

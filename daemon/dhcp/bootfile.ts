@@ -66,8 +66,12 @@ export type BootDecision =
       nextServer: string;
       /** The BOOTP file field / option 67: a TFTP path or a URL. */
       file: string;
-      /** Option 60 to echo: UEFI HTTP boot ignores offers without HTTPClient (UEFI 2.x §24.7). */
-      vendorClass: 'HTTPClient' | undefined;
+      /**
+       * Option 60 to put in the reply. UEFI HTTP boot ignores offers without HTTPClient (UEFI 2.x
+       * §24.7). iPXE takes an offer without PXEClient for a plain DHCP offer and waits about 3 s
+       * for a ProxyDHCP offer before it requests; with PXEClient it requests at once.
+       */
+      vendorClass: 'HTTPClient' | 'PXEClient' | undefined;
     };
 
 /**
@@ -89,7 +93,8 @@ export function decideBoot(client: ClientFacts, site: BootSite, machine: BootMac
   if (!client.pxe) return { boot: false, reason: 'not a PXE client (no PXEClient/HTTPClient vendor class, not iPXE)' };
   // SPEC §3.2: iPXE never gets a loader again, or it would chain-load itself forever.
   if (client.ipxe) {
-    return { boot: true, kind: 'script', nextServer: site.serverAddress, file: ipxeScriptUrl(site, client.mac), vendorClass: undefined };
+    const vendorClass = client.vendorClass?.startsWith('PXEClient') ? 'PXEClient' : undefined;
+    return { boot: true, kind: 'script', nextServer: site.serverAddress, file: ipxeScriptUrl(site, client.mac), vendorClass };
   }
   if (client.arch === undefined) return { boot: false, reason: 'PXE client without option 93 (client architecture)' };
   const loader = site.bootFiles[String(client.arch)] ?? DEFAULT_LOADERS[client.arch];

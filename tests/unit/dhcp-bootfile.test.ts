@@ -20,6 +20,8 @@ function facts(o: { arch?: number; vc?: string; uc?: string; opt175?: boolean })
 }
 const tftp = (file: string): BootDecision => ({ boot: true, kind: 'tftp', nextServer: '10.20.0.1', file, vendorClass: undefined });
 const script: BootDecision = { boot: true, kind: 'script', nextServer: '10.20.0.1', file: `http://10.20.0.1:8080/boot/${MAC}.ipxe`, vendorClass: undefined };
+// iPXE that says PXEClient gets PXEClient back, so it requests without waiting for ProxyDHCP.
+const pxeScript: BootDecision = { ...script, vendorClass: 'PXEClient' };
 
 const scenarios: Record<string, { client: ClientFacts; site?: BootSite; known?: boolean; want: BootDecision }> = {
   'BIOS PXE (arch 0)': { client: facts({ arch: 0, vc: 'PXEClient:Arch:00000:UNDI:002001' }), want: tftp('undionly.kpxe') },
@@ -48,8 +50,8 @@ const scenarios: Record<string, { client: ClientFacts; site?: BootSite; known?: 
   },
   'unknown arch 2': { client: facts({ arch: 2, vc: 'PXEClient' }), want: { boot: false, reason: 'no loader for client arch 2: add it to site.boot_files' } },
   'PXE without option 93': { client: facts({ vc: 'PXEClient' }), want: { boot: false, reason: 'PXE client without option 93 (client architecture)' } },
-  'iPXE by user class': { client: facts({ arch: 0, vc: 'PXEClient:Arch:00000:UNDI:002001', uc: 'iPXE' }), want: script },
-  'iPXE by option 175 alone': { client: facts({ arch: 7, vc: 'PXEClient', opt175: true }), want: script },
+  'iPXE by user class': { client: facts({ arch: 0, vc: 'PXEClient:Arch:00000:UNDI:002001', uc: 'iPXE' }), want: pxeScript },
+  'iPXE by option 175 alone': { client: facts({ arch: 7, vc: 'PXEClient', opt175: true }), want: pxeScript },
   'iPXE on UEFI HTTP boot still gets its script': { client: facts({ arch: 16, vc: 'HTTPClient', uc: 'iPXE' }), want: script },
   'non-PXE client (an OS DHCP client)': {
     client: facts({ vc: 'udhcp 1.35.0' }), want: { boot: false, reason: 'not a PXE client (no PXEClient/HTTPClient vendor class, not iPXE)' },
