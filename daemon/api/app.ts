@@ -5,6 +5,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { ApiError } from './errors.js';
 import { machinesRouter } from './machines.js';
 import { eventsRouter } from './events.js';
+import { operationsRouter } from './operations.js';
 import { tokenDigest, type Principal, type TokenBook } from './tokens.js';
 import { allocationsRouter } from './allocations.js';
 import { tenantTokensRouter } from './tenant-tokens.js';
@@ -83,6 +84,7 @@ export function createApp(ctx: ApiContext): express.Express {
   api.use(authenticate(ctx));
   api.use(express.json({ limit: '256kb' }));
   api.use('/machines', machinesRouter(ctx));
+  api.use('/machines', operationsRouter(ctx));
   // Power is an operator's tool: a tenant sees only its own machines' power, and changes none.
   api.use('/machines/:name/power', async (req, _res, next) => {
     const p = req.principal!;

@@ -3,7 +3,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { ApiError } from './errors.js';
 import { parseInput } from './validate.js';
-import { machineView } from './views.js';
+import { machineView, operationView } from './views.js';
 import type { ApiContext } from './app.js';
 import { ALL_STATES, IllegalTransition, OPERATOR_EVENTS, type OperatorEvent } from '../core/lifecycle.js';
 import { act, MachineNotFound, TransitionConflict } from '../core/actions.js';
@@ -37,9 +37,7 @@ export function machinesRouter(ctx: ApiContext): Router {
   router.get('/:name', async (req, res) => {
     const m = await visibleMachine(ctx.store, req.principal!, req.params.name, { retired: true });
     const op = await ctx.store.latestOperation(m.name);
-    // The operation's token stays out: it is the machine's secret, not the operator's.
-    const operation = op && { id: op.id, kind: op.kind, state: op.state, step: op.step, progress: op.progress, error: op.error, created_at: op.createdAt, finished_at: op.finishedAt };
-    res.json({ machine: { ...machineView(m, { timeouts: timeouts() }), operation: operation ?? null } });
+    res.json({ machine: { ...machineView(m, { timeouts: timeouts() }), operation: op ? operationView(op) : null } });
   });
 
   router.post('/:name/actions/:event', async (req, res) => {

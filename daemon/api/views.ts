@@ -1,6 +1,6 @@
 // What the API shows of a machine: everything but the power section's secrets' sources, which
 // only admins need (no password is ever stored, so none can leak).
-import type { MachineRecord } from '../core/store/types.js';
+import type { MachineRecord, OperationRecord } from '../core/store/types.js';
 import { allowedEvents, OPERATOR_EVENTS, timeoutFor } from '../core/lifecycle.js';
 
 export function machineView(m: MachineRecord, opts: { timeouts?: Record<string, number | undefined> } = {}) {
@@ -29,4 +29,9 @@ export function machineView(m: MachineRecord, opts: { timeouts?: Record<string, 
     created_at: m.createdAt,
     updated_at: m.updatedAt,
   };
+}
+
+/** What the API shows of an operation: everything but its token, the machine's secret. */
+export function operationView(op: OperationRecord) {
+  return { id: op.id, kind: op.kind, state: op.state, step: op.step, progress: op.progress, error: op.error, created_at: op.createdAt, finished_at: op.finishedAt };
 }

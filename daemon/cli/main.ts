@@ -7,6 +7,7 @@ import { actionCmd, eventsCmd, machinesCmd, needName, powerCmd, showCmd } from '
 import {
   allocateCmd, allocationsCmd, parseSize, positiveInt, releaseCmd, showAllocationCmd, tokensCreateCmd, tokensListCmd,
 } from './alloc-cmd.js';
+import { logCmd, operationsCmd } from './oplog-cmd.js';
 import { defaultInventory, defaultStateDir } from './paths.js';
 import { formatError } from '../core/inventory/load.js';
 import { validateInventory } from '../core/inventory/validate.js';
@@ -21,6 +22,8 @@ const USAGE = `usage: rackhand <verb> [options]
   machines [--state S] [--all]          list machines (--all: retired ones too)
   show MACHINE                          one machine in full
   events [MACHINE] [--since T] [--limit N] [--follow]
+  operations MACHINE [--limit N]        the machine's operations (inspect, deploy, erase), newest first
+  log MACHINE [OPERATION]               one operation's log (default the latest): events and agent lines
   inspect MACHINE [--wait]              boot the agent to inspect the hardware
   deploy MACHINE [--profile P] [--wait] deploy the machine's (or the given) profile
   reimage|retry MACHINE [--wait]      --wait follows the work live; exit 1 if it fails
@@ -115,6 +118,16 @@ async function main(argv: string[]): Promise<number> {
       const limit = values.limit === undefined ? undefined : Number(values.limit);
       if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new CliError('--limit takes a positive whole number', 2);
       await eventsCmd(api(), { json: values.json!, machine: positionals[0], since: values.since, limit, follow: values.follow! });
+      return 0;
+    }
+    case 'operations': {
+      const { values, positionals } = parse(rest, { limit: { type: 'string' } });
+      await operationsCmd(api(), name(positionals), { json: values.json!, limit: positiveInt(values.limit, '--limit') });
+      return 0;
+    }
+    case 'log': {
+      const { values, positionals } = parse(rest, {});
+      await logCmd(api(), name(positionals), { json: values.json!, operation: positionals[1] });
       return 0;
     }
     case 'release': {

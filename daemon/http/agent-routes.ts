@@ -3,7 +3,7 @@
 // step reported done twice (the agent retrying after a lost answer) changes nothing.
 import express, { Router, type Request, type Response } from 'express';
 import { appendFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname } from 'node:path';
 import { z } from 'zod';
 import type { BootContext } from './context.js';
 import { authorizeBoot, type BootAuth } from './boot-token.js';
@@ -15,6 +15,7 @@ import { ApiError } from '../api/errors.js';
 import { act } from '../core/actions.js';
 import { AGENT_STEPS, FINAL_STEPS, compressionOf, doneSteps, nextStep, shellVars, type AgentStep, type OperationProgress } from '../core/agent-plan.js';
 import { baseUrl, bootPaths } from '../core/urls.js';
+import { agentLogPath, formatAgentLine } from '../core/oplog.js';
 import type { Store } from '../core/store/types.js';
 
 const reportBody = z.strictObject({
@@ -67,10 +68,10 @@ export function agentRouter(ctx: BootContext): Router {
 
   router.post('/v1/agent/:token/log', text, async (req: Request<{ token: string }>, res: Response) => {
     const { machine, operation } = await finishedOperation(ctx.store, req.params.token) ?? await authorizeBoot(ctx.store, req, req.params.token, 'running');
-    const dir = join(ctx.stateDir, 'oplogs', machine.name);
-    mkdirSync(dir, { recursive: true });
-    const lines = String(req.body ?? '').split('\n').filter(Boolean).map((l) => `${new Date().toISOString()} ${l}\n`).join('');
-    appendFileSync(join(dir, `${operation.id}.log`), lines);
+    const file = agentLogPath(ctx.stateDir, machine.name, operation.id);
+    mkdirSync(dirname(file), { recursive: true });
+    const at = new Date();
+    appendFileSync(file, String(req.body ?? '').split('\n').filter(Boolean).map((l) => formatAgentLine(at, l)).join(''));
     res.status(204).end();
   });
   return router;

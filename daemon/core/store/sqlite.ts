@@ -364,6 +364,11 @@ export class SqliteStore implements Store {
     return row && operationFromRow(row);
   }
 
+  async listOperations(machine: string, limit: number): Promise<OperationRecord[]> {
+    return (this.stmt('SELECT * FROM operations WHERE machine = ? ORDER BY created_at DESC, rowid DESC LIMIT ?')
+      .all(machine, limit) as Row[]).map(operationFromRow);
+  }
+
   async updateOperation(id: string, patch: Partial<Pick<OperationRecord, 'state' | 'step' | 'progress' | 'error'>>): Promise<void> {
     const sets: string[] = [];
     const params: unknown[] = [];

@@ -217,6 +217,8 @@ export interface Store {
   activeOperation(machine: string): Promise<OperationRecord | undefined>;
   /** The machine's most recent operation, whatever its state. */
   latestOperation(machine: string): Promise<OperationRecord | undefined>;
+  /** The machine's operations, newest first. */
+  listOperations(machine: string, limit: number): Promise<OperationRecord[]>;
   updateOperation(id: string, patch: Partial<Pick<OperationRecord, 'state' | 'step' | 'progress' | 'error'>>): Promise<void>;
 
   /**
