@@ -111,6 +111,13 @@ test('two machines: inspect, deploy (with a kill -9 of the daemon), phone home, 
     assert.match(readFileSync(join(dir, `${m}.console.log`), 'utf8'), /RACKHAND-LAB-OS: phoned home/);
   }
   console.log(`# both deployed and phoned home at ${since()}`);
+  // The deploy's operation log: the daemon's side and the real agent's lines, in one timeline.
+  const log = await cli(['log', 'node-01']);
+  assert.equal(log.code, 0, log.stderr);
+  assert.match(log.stdout, /^# node-01: deploy \S+ — succeeded/);
+  assert.match(log.stdout, /rackhand {2}ready → deploying \(deploy\)/);
+  assert.match(log.stdout, /agent {5}image: 33554432 bytes written and verified/);
+  assert.match(log.stdout, /rackhand {2}deploying → deployed/);
 
   // Release both: the agent erases, the machines return to ready.
   const released = await Promise.all(['node-01', 'node-02'].map((m) => cli(['release', m, '--wait'])));
