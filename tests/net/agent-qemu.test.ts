@@ -1,19 +1,22 @@
 // The deploy agent in a real QEMU VM (TCG) against the daemon, both inside a network namespace:
 // inspect reports the VM's real MAC, disk size and DMI values; image writes and verifies the lab
-// OS image; erase really zeroes (checked from the host on the disk file). The VM boots the agent
+// OS image, gzip- and zstd-compressed; erase really zeroes — quick, then full by the profile's
+// policy (checked from the host on the disk file). The VM boots the agent
 // kernel directly with the arguments from its iPXE script (PXE itself is the DHCP/TFTP tests' job).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, readSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, symlinkSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Netns } from '../lib/netns.js';
 import { tempDir } from '../lib/tmp.js';
 import { REPO, prepareStateDir, ADMIN_TOKEN } from '../lib/daemon.js';
-import type { ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 
 const IMAGES = join(REPO, 'boot-images');
+const execFileP = promisify(execFile);
 const MAC = '52:54:00:00:01:01';
 const DISK_BYTES = 256 << 20;
 const PORT = 8080;
@@ -38,6 +41,11 @@ profiles:
     kind: image
     image: { url: images/lab.raw.gz, sha256_file: images/lab.raw.sha256 }
     user_data: cloud-init/user-data.j2
+  lab-zst:
+    kind: image
+    image: { url: images/lab.raw.zst, sha256_file: images/lab.raw.sha256 }
+    user_data: cloud-init/user-data.j2
+    erase: full
 machines:
   - name: node-01
     mac: ${MAC}
@@ -48,7 +56,14 @@ machines:
 before(async () => {
   if (!built) return;
   dir = tempDir('agent-qemu');
-  writeFileSync(join(dir, 'inventory.yaml'), INVENTORY(IMAGES));
+  // The images folder: the repository's agent and lab image, plus the image recompressed with
+  // zstd (the agent carries Debian's zstd; busybox has none).
+  const images = join(dir, 'boot-images');
+  await execFileP('mkdir', ['-p', join(images, 'images')]);
+  for (const f of ['agent', 'images/lab.raw.gz', 'images/lab.raw.sha256']) symlinkSync(join(IMAGES, f), join(images, f));
+  writeFileSync(join(images, 'images/lab.raw'), gunzipSync(readFileSync(join(IMAGES, 'images/lab.raw.gz'))));
+  await execFileP('zstd', ['-q', '--rm', '-3', join(images, 'images/lab.raw'), '-o', join(images, 'images/lab.raw.zst')]);
+  writeFileSync(join(dir, 'inventory.yaml'), INVENTORY(images));
   await Netns.create('agent').then((n) => (ns = n));
   await ns.ip('link', 'add', 'br0', 'type', 'bridge');
   await ns.ip('addr', 'add', '10.20.0.1/24', 'dev', 'br0');
@@ -77,8 +92,9 @@ after(async () => {
   if (ns) await ns.delete();
 });
 
-async function api(method: string, path: string): Promise<Record<string, any>> {
-  const out = await ns.exec('curl', ['-sS', '-X', method, '-H', `authorization: Bearer ${ADMIN_TOKEN}`, `http://10.20.0.1:${PORT}${path}`]);
+async function api(method: string, path: string, body?: object): Promise<Record<string, any>> {
+  const data = body ? ['-H', 'content-type: application/json', '-d', JSON.stringify(body)] : [];
+  const out = await ns.exec('curl', ['-sS', '-X', method, '-H', `authorization: Bearer ${ADMIN_TOKEN}`, ...data, `http://10.20.0.1:${PORT}${path}`]);
   return JSON.parse(out);
 }
 
@@ -117,7 +133,7 @@ function readRange(file: string, offset: number, length: number): Buffer {
   return buf;
 }
 
-test('the agent in QEMU: inspect, image, erase', { skip: !built && 'boot images not built (make boot-images)' }, async () => {
+test('the agent in QEMU: inspect, image (gzip, zstd), erase (quick, full)', { skip: !built && 'boot images not built (make boot-images)' }, async () => {
   // Inspect: the facts are the VM's real ones.
   assert.equal((await api('POST', '/api/v1/machines/node-01/actions/inspect')).machine.state, 'inspecting');
   const inspectLog = await bootAgent('inspect');
@@ -161,4 +177,25 @@ test('the agent in QEMU: inspect, image, erase', { skip: !built && 'boot images 
   assert.equal(m.state, 'ready', `console:\n${eraseLog.slice(-3000)}`);
   assert.ok(readRange(disk, 0, 16 << 20).every((b) => b === 0), 'the first 16 MiB are zero');
   assert.ok(readRange(disk, DISK_BYTES - (16 << 20), 16 << 20).every((b) => b === 0), 'the last 16 MiB are zero');
+
+  // A zstd image, by a profile whose release policy is a full erase.
+  assert.equal((await api('POST', '/api/v1/machines/node-01/actions/deploy', { profile: 'lab-zst' })).machine.deploy_profile, 'lab-zst');
+  const zstdLog = await bootAgent('deploy-zstd');
+  assert.match(zstdLog, /image: \S+lab\.raw\.zst → \/dev\/vda \(zstd\)/);
+  assert.match(zstdLog, /image: 33554432 bytes written and verified/, `console:\n${zstdLog.slice(-3000)}`);
+  assert.ok(readRange(disk, 0, 1 << 20).equals(raw.subarray(0, 1 << 20)), 'the disk starts with the image');
+  const seed2 = (await ns.exec('mtype', ['-i', `${disk}@@1M`, '::/rackhand/seed-url'])).trim();
+  await ns.exec('curl', ['-sS', '-X', 'POST', seed2.replace(/nocloud\/([^/]+)\/$/, 'phone-home/$1')]);
+  assert.equal((await api('GET', '/api/v1/machines/node-01')).machine.state, 'deployed');
+  // Data in the middle of the disk, where a quick erase would not reach.
+  const mid = openSync(disk, 'r+');
+  writeSync(mid, Buffer.alloc(1 << 20, 0x5a), 0, 1 << 20, 128 << 20);
+  closeSync(mid);
+  await api('POST', '/api/v1/machines/node-01/actions/release');
+  const fullLog = await bootAgent('erase-full');
+  assert.match(fullLog, /erase vda: writing zeroes over all 256 MiB/, `console:\n${fullLog.slice(-3000)}`);
+  assert.equal((await api('GET', '/api/v1/machines/node-01')).machine.state, 'ready');
+  for (let off = 0; off < DISK_BYTES; off += 16 << 20) {
+    assert.ok(readRange(disk, off, 16 << 20).every((b) => b === 0), `a full erase zeroes everything: not at ${off >> 20} MiB`);
+  }
 });
