@@ -8,8 +8,6 @@ import { chmodSync, mkdirSync, mkdtempSync, openSync, closeSync, writeSync, rmSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { startDaemon } from '../../daemon/serve.js';
-import { silentLogger } from '../../daemon/log.js';
 
 const run = promisify(execFile);
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, 'size-mib': { type: 'string', default: '256' } } });
@@ -29,10 +27,19 @@ for (let i = 0; i < SIZE; i += chunk.length) writeSync(fd, chunk);
 closeSync(fd);
 const digest = createHash('sha256').update(readFileSync(join(images, 'big.raw'))).digest('hex');
 
-// Rackhand: the daemon itself (HTTP only), serving the images directory at /boot/.
+// Rackhand: the daemon in its own process (HTTP only), serving the images directory at /boot/.
+// Not in this process: the curls' bookkeeping here would steal the daemon's event loop, while
+// nginx runs apart.
 mkdirSync(join(dir, 'templates'));
 writeFileSync(join(dir, 'inventory.yaml'), `site:\n  interface: lo\n  address: 127.0.0.1\n  http_port: 18081\n  dhcp: { mode: proxy }\n`);
-const daemon = await startDaemon({ inventoryFile: join(dir, 'inventory.yaml'), stateDir: join(dir, 'state'), logger: silentLogger, httpListen: '127.0.0.1', httpPort: 18081, httpOnly: true, powerActions: false });
+const daemon = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'daemon/cli/main.ts'), 'serve', '--inventory', join(dir, 'inventory.yaml'),
+  '--state-dir', join(dir, 'state'), '--listen', '127.0.0.1', '--port', '18081', '--http-only', '--no-power'], { stdio: ['ignore', 'pipe', 'inherit'], cwd: REPO });
+process.on('exit', () => daemon.kill('SIGTERM'));
+await new Promise<void>((resolve, reject) => {
+  let log = '';
+  daemon.stdout!.on('data', (d: Buffer) => { log += d; if (log.includes('HTTP listening')) { daemon.stdout!.resume(); resolve(); } });
+  daemon.once('exit', (code) => reject(new Error(`the daemon exited (${code}): ${log}`)));
+});
 
 // nginx: its own config, sendfile on, one worker per core, the same directory.
 const conf = join(dir, 'nginx.conf');
@@ -82,6 +89,6 @@ for (const [parallel, byServer] of Object.entries(figures)) {
   const cell = (xs: number[]) => `${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})`;
   console.log(`| ${parallel} | ${cell(byServer.Rackhand!)} | ${cell(byServer.nginx!)} | ${(median(byServer.Rackhand!) / median(byServer.nginx!)).toFixed(2)}× |`);
 }
-await daemon.close();
+daemon.kill('SIGTERM');
 nginx.kill('SIGTERM');
 process.exit(0);
