@@ -1,6 +1,10 @@
 // bench/http: downloads of a 256 MiB image from Rackhand's /boot/ and from nginx (sendfile on),
 // 1 and 16 at once, on loopback, side by side in one run. Prints MB/s (10^6 bytes/s).
-//   node --import tsx bench/http/run.ts [--runs 3] [--size-mib 256]
+//   node --import tsx bench/http/run.ts [--runs 3] [--size-mib 256] [--server-cpu 0 --client-cpu 1 | --unpinned]
+// Pinned (the default, as bench/tftp does): both servers on one CPU, the curls on the other, so
+// the figure is each server's own cost per byte. --unpinned lets everything share both CPUs:
+// then the 16 curls compete with the server, and every byte a server copies through user space
+// is CPU its clients lack.
 // As root (installs nginx from Debian's packages when missing; starts its own copy, stops it).
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -10,7 +14,12 @@ import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 
 const run = promisify(execFile);
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, 'size-mib': { type: 'string', default: '256' } } });
+const { values } = parseArgs({ options: {
+  runs: { type: 'string', default: '3' }, 'size-mib': { type: 'string', default: '256' },
+  'server-cpu': { type: 'string', default: '0' }, 'client-cpu': { type: 'string', default: '1' }, unpinned: { type: 'boolean', default: false },
+} });
+/** argv prefixed with taskset onto `cpu`, unless unpinned. */
+const pinned = (cpu: string, argv: string[]): [string, string[]] => (values.unpinned ? [argv[0]!, argv.slice(1)] : ['taskset', ['-c', cpu, ...argv]]);
 const RUNS = Number(values.runs);
 const SIZE = Number(values['size-mib']) << 20;
 const REPO = new URL('../../', import.meta.url).pathname;
@@ -32,8 +41,8 @@ const digest = createHash('sha256').update(readFileSync(join(images, 'big.raw'))
 // nginx runs apart.
 mkdirSync(join(dir, 'templates'));
 writeFileSync(join(dir, 'inventory.yaml'), `site:\n  interface: lo\n  address: 127.0.0.1\n  http_port: 18081\n  dhcp: { mode: proxy }\n`);
-const daemon = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'daemon/cli/main.ts'), 'serve', '--inventory', join(dir, 'inventory.yaml'),
-  '--state-dir', join(dir, 'state'), '--listen', '127.0.0.1', '--port', '18081', '--http-only', '--no-power'], { stdio: ['ignore', 'pipe', 'inherit'], cwd: REPO });
+const daemon = spawn(...pinned(values['server-cpu']!, [process.execPath, '--import', 'tsx', join(REPO, 'daemon/cli/main.ts'), 'serve', '--inventory', join(dir, 'inventory.yaml'),
+  '--state-dir', join(dir, 'state'), '--listen', '127.0.0.1', '--port', '18081', '--http-only', '--no-power']), { stdio: ['ignore', 'pipe', 'inherit'], cwd: REPO });
 process.on('exit', () => daemon.kill('SIGTERM'));
 await new Promise<void>((resolve, reject) => {
   let log = '';
@@ -46,7 +55,7 @@ const conf = join(dir, 'nginx.conf');
 writeFileSync(conf, `daemon off; worker_processes auto; pid ${dir}/nginx.pid; error_log ${dir}/nginx.err;
 events { worker_connections 1024; }
 http { access_log off; sendfile on; tcp_nopush on; server { listen 127.0.0.1:18082; root ${join(dir, 'boot-images')}; location /boot/ { alias ${join(dir, 'boot-images')}/; } } }\n`);
-const nginx = spawn('nginx', ['-c', conf, '-p', dir], { stdio: 'ignore' });
+const nginx = spawn(...pinned(values['server-cpu']!, ['nginx', '-c', conf, '-p', dir]), { stdio: 'ignore' });
 // TERM, not KILL: the master then stops its workers, which would otherwise keep the port.
 process.on('exit', () => nginx.kill('SIGTERM'));
 await new Promise((r) => setTimeout(r, 500));
@@ -54,7 +63,7 @@ await new Promise((r) => setTimeout(r, 500));
 async function download(url: string, n: number): Promise<number> {
   const start = performance.now();
   const results = await Promise.all(Array.from({ length: n }, () =>
-    run('curl', ['-sS', '-o', '/dev/null', '-w', '%{size_download} %{http_code}', url], { maxBuffer: 1 << 20 })));
+    run(...pinned(values['client-cpu']!, ['curl', '-sS', '-o', '/dev/null', '-w', '%{size_download} %{http_code}', url]), { maxBuffer: 1 << 20 })));
   const secs = (performance.now() - start) / 1000;
   for (const r of results) {
     const [size, code] = r.stdout.split(' ');
@@ -82,7 +91,8 @@ for (let r = 0; r < RUNS; r++) {
   }
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-console.log(`\n${SIZE >> 20} MiB image over loopback, MB/s, median of ${RUNS} (min–max)\n`);
+const placement = values.unpinned ? 'unpinned' : `servers on cpu ${values['server-cpu']}, curls on cpu ${values['client-cpu']}`;
+console.log(`\n${SIZE >> 20} MiB image over loopback, MB/s, median of ${RUNS} (min–max); ${placement}\n`);
 console.log('| downloads at once | Rackhand | nginx | Rackhand / nginx |');
 console.log('|---:|---:|---:|---:|');
 for (const [parallel, byServer] of Object.entries(figures)) {
