@@ -8,7 +8,7 @@ import { ensureTokenFile, readTokenFile, TokenBook } from './api/tokens.js';
 import { validateInventory } from './core/inventory/validate.js';
 import { formatError, machineSpecs, type InventoryError, type LoadedInventory } from './core/inventory/load.js';
 import { openSqliteStore } from './core/store/sqlite.js';
-import { sweepTimeouts } from './core/timeouts.js';
+import { machineTimeouts, sweepTimeouts } from './core/timeouts.js';
 import type { MachineRecord, Store } from './core/store/types.js';
 import { createManagedPower, type ManagedPower } from './power/index.js';
 import { createPowerMetrics, type PowerMetrics } from './power/metrics.js';
@@ -106,7 +106,7 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
   // At start this recovers from a crash: anything whose deadline passed while we were down fails now.
   const sweep = async () => {
     try {
-      for (const m of await sweepTimeouts(store, new Date(), loaded.inventory.site.timeouts)) {
+      for (const m of await sweepTimeouts(store, new Date(), (m) => machineTimeouts(loaded.inventory, m))) {
         logger.warn({ machine: m.name, from: m.previousState }, `moved to failed from ${m.previousState}: ${m.lastError}`);
       }
     } catch (err) {

@@ -9,6 +9,8 @@ import { ALL_STATES, IllegalTransition, OPERATOR_EVENTS, type OperatorEvent } fr
 import { act, MachineNotFound, TransitionConflict } from '../core/actions.js';
 import { isTenant, operatorOnly, visibleMachine } from './scope.js';
 import { actorOf } from './tokens.js';
+import { machineTimeouts } from '../core/timeouts.js';
+import type { MachineRecord } from '../core/store/types.js';
 
 const listQuery = z.strictObject({
   state: z.enum(ALL_STATES as [string, ...string[]]).optional(),
@@ -23,7 +25,7 @@ const actionBody = z.strictObject({
 
 export function machinesRouter(ctx: ApiContext): Router {
   const router = Router();
-  const timeouts = () => ctx.inventory().inventory.site.timeouts;
+  const timeouts = (m: MachineRecord) => machineTimeouts(ctx.inventory().inventory, m);
 
   router.get('/', async (req, res) => {
     const q = parseInput(listQuery, req.query, 'query');
@@ -31,13 +33,13 @@ export function machinesRouter(ctx: ApiContext): Router {
     const machines = await ctx.store.listMachines({
       state: q.state as never, includeRetired: q.include_retired === 'true', owner: isTenant(p) ? p.owner : undefined,
     });
-    res.json({ machines: machines.map((m) => machineView(m, { timeouts: timeouts() })) });
+    res.json({ machines: machines.map((m) => machineView(m, { timeouts: timeouts(m) })) });
   });
 
   router.get('/:name', async (req, res) => {
     const m = await visibleMachine(ctx.store, req.principal!, req.params.name, { retired: true });
     const op = await ctx.store.latestOperation(m.name);
-    res.json({ machine: { ...machineView(m, { timeouts: timeouts() }), operation: op ? operationView(op) : null } });
+    res.json({ machine: { ...machineView(m, { timeouts: timeouts(m) }), operation: op ? operationView(op) : null } });
   });
 
   router.post('/:name/actions/:event', async (req, res) => {
@@ -76,7 +78,7 @@ export function machinesRouter(ctx: ApiContext): Router {
       });
       ctx.logger.info({ machine: result.machine.name, from: result.event.from, to: result.event.to, event }, `moved to ${result.event.to} from ${result.event.from}`);
       if (result.operation) ctx.orchestrator.started(result.machine, result.operation);
-      res.json({ machine: machineView(result.machine, { timeouts: timeouts() }), event: result.event });
+      res.json({ machine: machineView(result.machine, { timeouts: timeouts(result.machine) }), event: result.event });
     } catch (err) {
       if (err instanceof MachineNotFound) throw new ApiError('NOT_FOUND', err.message);
       if (err instanceof IllegalTransition) {

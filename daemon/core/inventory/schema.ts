@@ -39,6 +39,12 @@ const timeouts = z.strictObject({
   releasing: seconds.optional(),
 });
 
+/** A profile's own limits, for the states its work runs in (an installer takes longer than an image). */
+const profileTimeouts = z.strictObject({
+  deploying: seconds.optional(),
+  releasing: seconds.optional(),
+});
+
 export const siteSchema = z.strictObject({
   interface: z.string().min(1).max(15),
   address: ipv4,
@@ -74,6 +80,7 @@ const imageProfile = z.strictObject({
   kernel_args: z.string().optional(),
   erase: z.enum(['quick', 'full']).optional(),
   auto_redeploy: z.boolean().optional(),
+  timeouts: profileTimeouts.optional(),
 });
 
 const installerProfile = z.strictObject({
@@ -85,6 +92,7 @@ const installerProfile = z.strictObject({
   answer: relPath,
   erase: z.enum(['quick', 'full']).optional(),
   auto_redeploy: z.boolean().optional(),
+  timeouts: profileTimeouts.optional(),
 });
 
 export const profileSchema = z.discriminatedUnion('kind', [imageProfile, installerProfile], {
