@@ -37,7 +37,16 @@ boot-images: build-deps
 	@boot-images/build-agent.sh
 	@boot-images/build-lab-image.sh
 
-build: deps
+# The sendfile(2) addon for the image server (daemon/native/sendfile.c): one C file against
+# Node's own N-API headers, with the compiler npm ci already needs for better-sqlite3.
+NODE_INCLUDE := $(shell node -p "require('path').resolve(process.execPath, '../../include/node')" 2>/dev/null)
+SENDFILE_ADDON := build/native/sendfile.node
+$(SENDFILE_ADDON): daemon/native/sendfile.c
+	@test -f $(NODE_INCLUDE)/node_api.h || { echo "node_api.h not found in $(NODE_INCLUDE) (Node.js headers; Debian ships them in the nodejs package)"; exit 1; }
+	@mkdir -p $(@D)
+	cc -O2 -Wall -Wextra -Werror -shared -fPIC -I$(NODE_INCLUDE) -o $@ $< -lpthread
+
+build: deps $(SENDFILE_ADDON)
 	npx tsc -p tsconfig.json
 	@chmod +x dist/daemon/cli/main.js
 
@@ -52,4 +61,4 @@ demo: lab-deps build boot-images
 	@tests/setup/demo.sh
 
 clean:
-	rm -rf dist var boot-images/agent boot-images/images boot-images/*.kpxe boot-images/*.efi
+	rm -rf dist build var boot-images/agent boot-images/images boot-images/*.kpxe boot-images/*.efi

@@ -1,11 +1,12 @@
 // /boot: per-machine iPXE scripts (/boot/MAC.ipxe), and the images directory — loaders for UEFI
-// HTTP Boot, the agent, disk images — with Range, If-Range, HEAD and Content-Length (express's
-// `send`), plus each file's sha256 at FILE.sha256.
-import express, { Router, type Request, type Response, type NextFunction } from 'express';
+// HTTP Boot, the agent, disk images — with Range, If-Range, HEAD and Content-Length, sent with
+// sendfile(2) where it can be (static-files.ts), plus each file's sha256 at FILE.sha256.
+import { Router, type Request, type Response, type NextFunction } from 'express';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import type { BootContext } from './context.js';
+import { staticFiles } from './static-files.js';
 import { planBoot, renderScript } from './ipxe.js';
 import { contextFor, profileOf } from './render.js';
 import { renderString, templateEnv } from '../core/templates.js';
@@ -44,18 +45,7 @@ export function bootRouter(ctx: BootContext): Router {
   });
 
   router.get(/^\/boot\/(.+)\.sha256$/, sha256Handler(ctx));
-  // One static handler per images directory (it changes only with an inventory reload).
-  let served: { dir: string; handler: express.Handler } | undefined;
-  router.use('/boot', (req, res, next) => {
-    const dir = ctx.inventory().imagesDir;
-    if (served?.dir !== dir) {
-      // send passes unknown options on to fs.createReadStream: 1 MiB reads instead of 64 KiB
-      // cut the per-chunk cost of streaming multi-GiB images (bench/http).
-      const options = { dotfiles: 'deny', index: false, redirect: false, acceptRanges: true, etag: true, lastModified: true, highWaterMark: 1 << 20 };
-      served = { dir, handler: express.static(dir, options as Parameters<typeof express.static>[1]) };
-    }
-    served.handler(req, res, next);
-  });
+  router.use('/boot', staticFiles(() => ctx.inventory().imagesDir, ctx.logger));
   return router;
 }
 
