@@ -32,6 +32,8 @@ export class NoFit extends Error {
 export class AllocationBusy extends Error {}
 export class NotReleasable extends Error {}
 
+const RELEASABLE: ReadonlySet<string> = new Set(['allocated', 'deploying', 'deployed', 'failed']);
+
 /**
  * Each lost race means another request took a machine, so the pool shrinks; the bound only
  * guards against a pool that churns for some other reason.
@@ -119,9 +121,12 @@ export function derivedState(a: AllocationRecord, machines: AllocatedMachine[]):
 export async function releaseAllocation(deps: AllocateDeps, a: AllocationRecord, actor: string): Promise<MachineRecord[]> {
   if (a.state === 'released') throw new NotReleasable(`allocation ${a.id} is already released`);
   const held = (await machinesOf(deps.store, a)).filter((m) => m.held).map((m) => m.machine);
-  const stuck = held.filter((m) => m.state !== 'deployed' && m.state !== 'allocated');
+  // Deploying and failed machines are released too (erased: the deploy may have written the
+  // owner's data); one already releasing, or taken into maintenance by an operator, is not
+  // the tenant's to move.
+  const stuck = held.filter((m) => !RELEASABLE.has(m.state));
   if (stuck.length) {
-    throw new NotReleasable(`cannot release ${a.id} yet: ${stuck.map((m) => `${m.name} is ${m.state}`).join(', ')}; release it once deployed (an operator can retry or redeploy a failed machine)`);
+    throw new NotReleasable(`cannot release ${a.id} now: ${stuck.map((m) => `${m.name} is ${m.state}`).join(', ')}; an operator holds it, or it is being erased already`);
   }
   if (!(await deps.store.markAllocationReleased(a.id))) throw new NotReleasable(`allocation ${a.id} is already released`);
   const released: MachineRecord[] = [];

@@ -78,6 +78,9 @@ export const TRANSITIONS: readonly Transition[] = [
   { from: ['deployed', 'ready'], event: 'reimage', to: 'deploying', says: 'deploy the profile again from scratch' },
   { from: ['deployed'], event: 'release', to: 'releasing', says: 'the owner let go: erase the disks' },
   { from: ['allocated'], event: 'release', to: 'ready', says: 'the owner let go before deploying: back to the pool' },
+  // Beyond SPEC §2, which only releases deployed machines: whatever a deploy wrote — a partial
+  // image, a seed with the owner's user-data — must not outlive the owner's interest in it.
+  { from: ['deploying', 'failed'], event: 'release', to: 'releasing', says: 'let go mid-deploy or after a failure: erase whatever was written' },
   { from: ['releasing'], event: 'erased', to: 'ready', says: 'the agent erased the disks: back to the pool' },
   { from: ['releasing'], event: 'redeploy', to: 'deploying', says: 'the disks are erased and policy redeploys at once' },
   { from: TRANSITIONAL_STATES, event: 'timeout', to: 'failed', says: 'the step took longer than its timeout' },

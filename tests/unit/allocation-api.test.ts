@@ -63,9 +63,26 @@ test('allocation shape; events say who; nothing fits → 409 naming the constrai
   assert.deepEqual(Object.keys(a).sort(), ['actor', 'constraints', 'count', 'created_at', 'id', 'machines', 'owner', 'profile', 'record_state', 'released_at', 'state']);
   assert.equal(a.state, 'deploying');
   assert.deepEqual(a.machines[0], { name: 'fit-01', hostname: 'fit-01', ip: '10.20.0.20', state: 'deploying', last_error: null });
-  const busy = await api('DELETE', `/api/v1/allocations/${a.id}`);
-  assert.equal(busy.status, 409, 'a deploying machine cannot be released yet');
-  assert.match(busy.body.error.message, /fit-01 is deploying/);
+
+  // Let go mid-deploy (fit-02) or after a failure (fit-03): erased like a deployed machine, for
+  // the deploy may have written the tenant's data. A machine an operator took into maintenance
+  // (fit-04) is not the tenant's to move.
+  const of = (name: string) => list.find((x) => x.machines[0].name === name).id as string;
+  const midDeploy = await api('DELETE', `/api/v1/allocations/${of('fit-02')}`);
+  assert.equal(midDeploy.status, 200, JSON.stringify(midDeploy.body));
+  assert.equal(midDeploy.body.allocation.machines[0].state, 'releasing');
+  const ops = (await api('GET', '/api/v1/machines/fit-02/operations')).body.operations as { kind: string; state: string }[];
+  assert.deepEqual(ops.slice(0, 2).map((o) => `${o.kind}:${o.state}`), ['erase:running', 'deploy:cancelled'], 'the deploy stops, the erase starts');
+  assert.equal((await api('POST', '/api/v1/machines/fit-03/actions/fail', { reason: 'image checksum mismatch' })).status, 200);
+  const afterFailure = await api('DELETE', `/api/v1/allocations/${of('fit-03')}`);
+  assert.equal(afterFailure.status, 200, JSON.stringify(afterFailure.body));
+  assert.equal(afterFailure.body.allocation.machines[0].state, 'releasing');
+  assert.equal((await api('POST', '/api/v1/machines/fit-04/actions/maintenance_on', {})).status, 200);
+  const held = await api('DELETE', `/api/v1/allocations/${of('fit-04')}`);
+  assert.equal(held.status, 409);
+  assert.match(held.body.error.message, /fit-04 is maintenance; an operator holds it/);
+  // Its deploy was cancelled by maintenance: it comes back failed, and then the tenant may let go.
+  assert.equal((await api('POST', '/api/v1/machines/fit-04/actions/maintenance_off', {})).body.machine.state, 'failed');
 
   await phoneHome(d.daemon.store, 'fit-01');
   assert.equal((await api('GET', `/api/v1/allocations/${a.id}`)).body.allocation.state, 'deployed');

@@ -7,6 +7,7 @@ import {
 
 // SPEC §2, written out by hand as "state event → next state" so that the table in the code is
 // checked against an independent reading of the contract. Every pair not listed must be refused.
+// One extension, on purpose: release from deploying and failed erases too (README, Lifecycle).
 const EXPECTED = `
 enrolled inspect → inspecting
 ready inspect → inspecting
@@ -21,6 +22,8 @@ deployed reimage → deploying
 ready reimage → deploying
 deployed release → releasing
 allocated release → ready
+deploying release → releasing
+failed release → releasing
 releasing erased → ready
 releasing redeploy → deploying
 inspecting timeout → failed
