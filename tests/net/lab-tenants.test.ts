@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO } from '../lib/daemon.js';
@@ -109,3 +109,22 @@ test('a tenant allocates, another cannot see it, release erases, auto_redeploy r
   assert.equal(m.owner, null, 'the tenant let go: the reimaged machine is owned by nobody');
   console.log(`# instance-ids: ${ids.join(', ')}`);
 });
+
+test('a crashed lab is still torn down completely: every process, the namespace, the veth, the folder', { skip: !built && 'boot images not built (make boot-images)' }, async () => {
+  // The crash: the supervisor and the daemon die at once, leaving the BMC, the running VM and
+  // radvd behind with no one to stop them.
+  const named = () => readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dir); } catch { return false; }
+  });
+  for (const f of ['supervisor.pid', 'daemon.pid']) process.kill(Number(readFileSync(join(dir, f), 'utf8')), 'SIGKILL');
+  await new Promise((r) => setTimeout(r, 500));
+  const orphans = named().map((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0')[0]!.split('/').pop());
+  for (const kind of ['qemu-system-x86_64', 'ipmi_sim', 'radvd']) assert.ok(orphans.includes(kind), `${kind} outlived the crash: ${orphans.join(' ')}`);
+  const down = await cli(['lab', 'down', '--dir', dir]);
+  assert.equal(down.code, 0, down.stderr);
+  assert.deepEqual(named(), [], 'no process names the lab folder');
+  assert.doesNotMatch((await run('ip', ['netns', 'list'])).stdout, /rackhand-lab/);
+  await assert.rejects(run('ip', ['link', 'show', 'rhlab0']), 'the host end of the API veth is gone');
+  assert.ok(!existsSync(dir), 'the lab folder is removed');
+});
+
