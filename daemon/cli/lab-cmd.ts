@@ -61,15 +61,17 @@ export async function labStatus(o: { dir?: string; json: boolean }): Promise<voi
     states = {};
     if (!o.json) out(`daemon: ${(err as Error).message}`);
   }
+  const argvOf = (pid: number) => { try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'); } catch { return []; } };
+  const processes = labProcesses(dir).map((pid) => ({ pid, argv: argvOf(pid) }));
+  const radvd = processes.filter((p) => p.argv[0]?.endsWith('radvd')).map((p) => p.pid);
   const rows = c.machines.map((m) => {
-    const vm = labProcesses(dir).find((pid) => {
-      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      return argv[argv.indexOf('-name') + 1] === m.name;
-    });
+    const vm = processes.find((p) => p.argv.includes('-name') && p.argv[p.argv.indexOf('-name') + 1] === m.name)?.pid;
     return { name: m.name, firmware: m.firmware, mac: m.mac, bmc: `${m.bmc} 127.0.0.1:${m.bmcPort}`, vm: vm ? `running (${vm})` : 'off', state: states[m.name] ?? '?' };
   });
-  if (o.json) return out(JSON.stringify({ up: true, dir, api: `http://${LAB_API.host}:${LAB_API.port}`, machines: rows }, null, 2));
+  const adverts = radvd.length ? `radvd running (${radvd.join(', ')})` : 'radvd not running: each iPXE boot waits ~16 s for IPv6';
+  if (o.json) return out(JSON.stringify({ up: true, dir, api: `http://${LAB_API.host}:${LAB_API.port}`, router_adverts: radvd.length > 0, machines: rows }, null, 2));
   out(table(['NAME', 'FIRMWARE', 'MAC', 'BMC', 'VM', 'STATE'], rows.map((r) => [r.name, r.firmware, r.mac, r.bmc, r.vm, r.state])));
+  out(`\n  IPv6 router advertisements on ${LAB_NET.bridge}: ${adverts}`);
   out(`\n  export ${labEnv(dir)}`);
 }
 

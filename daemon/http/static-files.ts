@@ -52,6 +52,8 @@ async function zeroCopyBody(res: Response, socket: Socket, fd: number, path: str
       const transfer = sendFileRange(fd, path, offset, count);
       const abandon = () => transfer.cancel();
       res.once('close', abandon);
+      // Closed while the headers were leaving: no 'close' is coming any more.
+      if (socket.destroyed) abandon();
       try {
         await transfer.done;
       } finally {

@@ -80,6 +80,7 @@ test('two machines: inspect, deploy (with a kill -9 of the daemon), phone home, 
   const status = await cli(['lab', 'status', '--dir', dir]);
   assert.match(status.stdout, /node-01\s+bios\s+52:54:00:00:01:01\s+ipmi 127\.0\.0\.1:9001\s+off\s+enrolled/);
   assert.match(status.stdout, /node-02\s+uefi\s+52:54:00:00:01:02\s+redfish 127\.0\.0\.1:8443\s+off\s+enrolled/);
+  assert.match(status.stdout, /IPv6 router advertisements on prov0: radvd running \(\d+/);
 
   // Inspect both at once, each followed live by the CLI.
   const inspected = await Promise.all(['node-01', 'node-02'].map((m) => cli(['inspect', m, '--wait'])));
