@@ -1,0 +1,158 @@
+// A rack powering on at once, as a child process in the client namespace (SPEC §8, boot storm):
+//   node --import tsx tests/net/storm-client.ts SERVER RELAY COUNT SPREAD_MS
+// Each of COUNT machines (MAC stormMac(n)) does what PXE firmware, then iPXE, then the agent do:
+// DHCP as a PXE ROM (arch 0) through a relay at RELAY → TFTP the loader it was told → DHCP again
+// as iPXE → its script over HTTP → the kernel and initrd the script names → the agent's `next`
+// and an inspect report. Starts are spread over SPREAD_MS. Retries follow the firmware: DHCP
+// every 4, 8, 16 s; TFTP by its own timeouts; HTTP a few times. Prints one JSON line: per-phase
+// durations, bytes, retries, and every client that did not get through with where it stopped.
+import dgram from 'node:dgram';
+import { tftpGet } from '../fixtures/tftp/client.js';
+import { MessageType, Opt, Options } from '../../daemon/dhcp/options.js';
+import { chaddrFromMac, decode, encode, macOf, type Packet } from '../../daemon/dhcp/packet.js';
+
+const [server = '10.20.0.1', relay = '10.30.0.1', countArg = '100', spreadArg = '1000'] = process.argv.slice(2);
+const count = Number(countArg);
+const spreadMs = Number(spreadArg);
+export const stormMac = (n: number) => `02:00:00:10:${((n >> 8) & 255).toString(16).padStart(2, '0')}:${(n & 255).toString(16).padStart(2, '0')}`;
+
+const PHASES = ['dhcp_pxe', 'tftp', 'dhcp_ipxe', 'script', 'kernel_initrd', 'agent'] as const;
+type Phase = (typeof PHASES)[number];
+
+// One socket on the relay's port 67 takes every reply (RFC 2131 §4.1: relayed → unicast to giaddr).
+const sock = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
+await new Promise<void>((r) => sock.bind(67, relay, r));
+const waiting = new Map<number, (p: Packet) => void>();
+sock.on('message', (msg) => {
+  let p: Packet;
+  try { p = decode(msg); } catch { return; }
+  waiting.get(p.xid)?.(p);
+});
+
+let dhcpRetransmits = 0;
+let httpRetries = 0;
+
+function dhcpPacket(mac: string, xid: number, type: number, ipxe: boolean, offer?: Packet): Buffer {
+  const o = new Options().setU8(Opt.MESSAGE_TYPE, type).setU16(Opt.MAX_MESSAGE_SIZE, 1472)
+    .set(Opt.PARAM_REQUEST, Buffer.from([1, 3, 6, 43, 60, 66, 67]))
+    .setString(Opt.VENDOR_CLASS, 'PXEClient:Arch:00000:UNDI:002001').setU16(Opt.CLIENT_ARCH, 0);
+  if (ipxe) o.setString(Opt.USER_CLASS, 'iPXE');
+  if (offer) o.setIp(Opt.REQUESTED_IP, offer.yiaddr).setIp(Opt.SERVER_ID, offer.options.ip(Opt.SERVER_ID) ?? server);
+  return encode({
+    op: 1, htype: 1, hlen: 6, hops: 1, xid, secs: 0, flags: 0, ciaddr: '0.0.0.0', yiaddr: '0.0.0.0', siaddr: '0.0.0.0',
+    giaddr: relay, chaddr: chaddrFromMac(mac), sname: '', file: '', options: o,
+  });
+}
+
+/** One message and its answer, retransmitted on the PXE schedule (4, 8, 16 s). */
+async function exchange(packet: Buffer, xid: number, want: number): Promise<Packet> {
+  for (let attempt = 0; attempt < 4; attempt++) {
+    if (attempt > 0) dhcpRetransmits++;
+    const answer = await new Promise<Packet | undefined>((resolve) => {
+      const timer = setTimeout(() => { waiting.delete(xid); resolve(undefined); }, 4000 * 2 ** attempt);
+      waiting.set(xid, (p) => {
+        if (p.options.u8(Opt.MESSAGE_TYPE) !== want) return;
+        clearTimeout(timer);
+        waiting.delete(xid);
+        resolve(p);
+      });
+      sock.send(packet, 67, server);
+    });
+    if (answer) return answer;
+  }
+  throw new Error(`no DHCP message type ${want} after 4 tries`);
+}
+
+async function dora(mac: string, ipxe: boolean): Promise<Packet> {
+  const xid = (Math.random() * 0xffffffff) >>> 0;
+  const offer = await exchange(dhcpPacket(mac, xid, MessageType.DISCOVER, ipxe), xid, MessageType.OFFER);
+  const ack = await exchange(dhcpPacket(mac, xid, MessageType.REQUEST, ipxe, offer), xid, MessageType.ACK);
+  if (macOf(ack) !== mac) throw new Error(`ACK for ${macOf(ack)}`);
+  return ack;
+}
+
+async function http(url: string, init?: RequestInit): Promise<Response> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const res = await fetch(url, init);
+      if (res.status >= 500 && attempt < 4) { httpRetries++; await res.arrayBuffer(); continue; }
+      return res;
+    } catch (err) {
+      if (attempt >= 4) throw err;
+      httpRetries++;
+      await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+    }
+  }
+}
+
+async function download(url: string): Promise<number> {
+  const res = await http(url);
+  if (res.status !== 200) throw new Error(`${url}: HTTP ${res.status}`);
+  let bytes = 0;
+  for await (const chunk of res.body!) bytes += (chunk as Uint8Array).length;
+  if (bytes !== Number(res.headers.get('content-length'))) throw new Error(`${url}: ${bytes} of ${res.headers.get('content-length')} bytes`);
+  return bytes;
+}
+
+const FACTS = (mac: string) => JSON.stringify({
+  cpus: 4, memory_mib: 8192, arch: 'x86_64', disks: [{ name: 'sda', size_bytes: 256e9, serial: `S-${mac}` }],
+  nics: [{ name: 'eth0', mac, link: true }], dmi: { vendor: 'Storm', product: 'Rack', serial: mac },
+});
+
+interface ClientResult { mac: string; ok: boolean; stoppedAt?: Phase; error?: string; ms: Partial<Record<Phase, number>>; bytes: number }
+
+async function machine(n: number): Promise<ClientResult> {
+  const mac = stormMac(n);
+  const r: ClientResult = { mac, ok: false, ms: {}, bytes: 0 };
+  let phase: Phase = 'dhcp_pxe';
+  const timed = async <T>(p: Phase, fn: () => Promise<T>): Promise<T> => {
+    phase = p;
+    const t = performance.now();
+    const v = await fn();
+    r.ms[p] = Math.round(performance.now() - t);
+    return v;
+  };
+  try {
+    await new Promise((res) => setTimeout(res, Math.random() * spreadMs));
+    const first = await timed('dhcp_pxe', () => dora(mac, false));
+    if (!first.file) throw new Error('no boot file for the PXE ROM');
+    const loader = await timed('tftp', () => tftpGet(first.siaddr, 69, first.file, { options: [{ name: 'blksize', value: '1468' }, { name: 'tsize', value: '0' }], timeoutMs: 1000, maxRetries: 8, bindAddress: '0.0.0.0' }));
+    if (loader.error || !loader.data.length) throw new Error(`TFTP ${first.file}: ${loader.error?.message ?? 'empty'}`);
+    r.bytes += loader.data.length;
+    const second = await timed('dhcp_ipxe', () => dora(mac, true));
+    if (!/^http:\/\/.*\.ipxe$/.test(second.file)) throw new Error(`iPXE was handed ${second.file}`);
+    const script = await timed('script', async () => (await http(second.file)).text());
+    const kernel = /^kernel (\S+) (.*)$/m.exec(script);
+    const initrd = /^initrd (?:--name \S+ )?(\S+)$/m.exec(script);
+    if (!kernel || !initrd) throw new Error(`no agent in the script: ${script.slice(0, 200)}`);
+    r.bytes += await timed('kernel_initrd', async () => (await Promise.all([download(kernel[1]!), download(initrd[1]!)])).reduce((a, b) => a + b, 0));
+    const base = /rackhand\.url=(\S+)/.exec(kernel[2]!)![1]!;
+    const token = /rackhand\.token=(\S+)/.exec(kernel[2]!)![1]!;
+    await timed('agent', async () => {
+      const next = await (await http(`${base}/v1/agent/${token}/next`)).text();
+      if (!/^step='inspect'$/m.test(next)) throw new Error(`next: ${next}`);
+      const report = await http(`${base}/v1/agent/${token}/report`, { method: 'POST', body: new URLSearchParams({ step: 'inspect', status: 'done', facts: FACTS(mac) }) });
+      if (report.status !== 200) throw new Error(`report: HTTP ${report.status} ${await report.text()}`);
+    });
+    r.ok = true;
+  } catch (err) {
+    r.stoppedAt = phase;
+    r.error = (err as Error).message;
+  }
+  return r;
+}
+
+const started = performance.now();
+const results = await Promise.all(Array.from({ length: count }, (_, n) => machine(n)));
+const wallMs = Math.round(performance.now() - started);
+sock.close();
+
+const pct = (xs: number[], q: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]! : 0);
+const phases = Object.fromEntries(PHASES.map((p) => {
+  const xs = results.flatMap((r) => (r.ms[p] === undefined ? [] : [r.ms[p]!]));
+  return [p, { p50: pct(xs, 0.5), p95: pct(xs, 0.95), max: pct(xs, 1) }];
+}));
+process.stdout.write(JSON.stringify({
+  clients: count, served: results.filter((r) => r.ok).length, wallMs, bytes: results.reduce((a, r) => a + r.bytes, 0),
+  dhcpRetransmits, httpRetries, phases, failures: results.filter((r) => !r.ok).map(({ mac, stoppedAt, error }) => ({ mac, stoppedAt, error })),
+}) + '\n');
