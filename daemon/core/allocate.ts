@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { act } from './actions.js';
 import { match, type Constraints, type Match } from './allocation.js';
-import { applyEvent, IllegalTransition } from './lifecycle.js';
+import { allowedEvents, applyEvent, IllegalTransition } from './lifecycle.js';
 import type { AllocationRecord, MachineRecord, OperationRecord, Store } from './store/types.js';
 
 export interface AllocateDeps {
@@ -31,8 +31,6 @@ export class NoFit extends Error {
 }
 export class AllocationBusy extends Error {}
 export class NotReleasable extends Error {}
-
-const RELEASABLE: ReadonlySet<string> = new Set(['allocated', 'deploying', 'deployed', 'failed']);
 
 /**
  * Each lost race means another request took a machine, so the pool shrinks; the bound only
@@ -121,10 +119,10 @@ export function derivedState(a: AllocationRecord, machines: AllocatedMachine[]):
 export async function releaseAllocation(deps: AllocateDeps, a: AllocationRecord, actor: string): Promise<MachineRecord[]> {
   if (a.state === 'released') throw new NotReleasable(`allocation ${a.id} is already released`);
   const held = (await machinesOf(deps.store, a)).filter((m) => m.held).map((m) => m.machine);
-  // Deploying and failed machines are released too (erased: the deploy may have written the
-  // owner's data); one already releasing, or taken into maintenance by an operator, is not
-  // the tenant's to move.
-  const stuck = held.filter((m) => !RELEASABLE.has(m.state));
+  // Whatever the lifecycle lets go of (deploying and failed machines too: erased, for the deploy
+  // may have written the owner's data); one already releasing, or taken into maintenance by an
+  // operator, is not the tenant's to move.
+  const stuck = held.filter((m) => !allowedEvents(m.state).includes('release'));
   if (stuck.length) {
     throw new NotReleasable(`cannot release ${a.id} now: ${stuck.map((m) => `${m.name} is ${m.state}`).join(', ')}; an operator holds it, or it is being erased already`);
   }
