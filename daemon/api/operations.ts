@@ -26,8 +26,7 @@ export function operationsRouter(ctx: ApiContext): Router {
   router.get('/:name/operations/:id/log', async (req, res) => {
     const m = await visibleMachine(ctx.store, req.principal!, req.params.name, { retired: true });
     operatorOnly(req.principal!, 'read operation logs');
-    const id = req.params.id === 'latest' ? (await ctx.store.latestOperation(m.name))?.id : req.params.id;
-    const op = id === undefined ? undefined : await ctx.store.getOperation(id);
+    const op = req.params.id === 'latest' ? await ctx.store.latestOperation(m.name) : await ctx.store.getOperation(req.params.id);
     if (!op || op.machine !== m.name) throw new ApiError('NOT_FOUND', `${m.name} has no operation ${req.params.id}`);
     const events = await ctx.store.listEvents({ machine: m.name, since: op.createdAt, limit: 10_000 });
     let agent = '';

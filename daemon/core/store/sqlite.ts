@@ -359,9 +359,7 @@ export class SqliteStore implements Store {
   }
 
   async latestOperation(machine: string): Promise<OperationRecord | undefined> {
-    const row = this.stmt('SELECT * FROM operations WHERE machine = ? ORDER BY created_at DESC, rowid DESC LIMIT 1')
-      .get(machine) as Row | undefined;
-    return row && operationFromRow(row);
+    return (await this.listOperations(machine, 1))[0];
   }
 
   async listOperations(machine: string, limit: number): Promise<OperationRecord[]> {
