@@ -2,6 +2,7 @@
 // its timeout fails with the reason. Run at start (after a crash or restart) and periodically.
 import { TRANSITIONAL, applyEvent, timeoutFor, type State } from './lifecycle.js';
 import type { Inventory } from './inventory/schema.js';
+import { machineProfile } from './inventory/machine-profile.js';
 import type { MachineRecord, Store } from './store/types.js';
 
 export type TimeoutOverrides = Partial<Record<State, number>>;
@@ -11,8 +12,7 @@ export type TimeoutOverrides = Partial<Record<State, number>>;
  * with) over the site's, each state on its own; the built-in defaults fill the rest.
  */
 export function machineTimeouts(inventory: Pick<Inventory, 'site' | 'profiles'>, m: Pick<MachineRecord, 'deployProfile' | 'profile'>): TimeoutOverrides {
-  const name = m.deployProfile ?? m.profile;
-  const own = (name ? inventory.profiles[name]?.timeouts : undefined) ?? {};
+  const own = machineProfile(inventory, m)?.profile.timeouts ?? {};
   const merged: TimeoutOverrides = { ...inventory.site.timeouts };
   for (const [state, seconds] of Object.entries(own)) if (seconds !== undefined) merged[state as State] = seconds;
   return merged;

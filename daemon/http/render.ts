@@ -2,14 +2,13 @@
 // the template context (URLs carry the operation's token), and the network-config default.
 import type { LoadedInventory } from '../core/inventory/load.js';
 import type { Profile } from '../core/inventory/schema.js';
+import { machineProfile } from '../core/inventory/machine-profile.js';
 import type { MachineRecord, OperationRecord } from '../core/store/types.js';
 import { buildContext, render, templateEnv, type TemplateContext } from '../core/templates.js';
 import { parseCidr } from '../core/net.js';
 
 export function profileOf(machine: MachineRecord, loaded: LoadedInventory): { name: string; profile: Profile } | undefined {
-  const name = machine.deployProfile ?? machine.profile;
-  const profile = name ? loaded.inventory.profiles[name] : undefined;
-  return name && profile ? { name, profile } : undefined;
+  return machineProfile(loaded.inventory, machine);
 }
 
 export function contextFor(machine: MachineRecord, op: OperationRecord, loaded: LoadedInventory): TemplateContext | undefined {
