@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
+import { peakRssMiB } from '../../tests/lib/proc.js';
 
 const run = promisify(execFile);
 const { values } = parseArgs({ options: { parallel: { type: 'string', default: '4' } } });
@@ -18,11 +19,8 @@ async function rackhand(args: string[], env: NodeJS.ProcessEnv = process.env): P
   return stdout;
 }
 
-function peakRss(dir: string): number {
-  const pid = readFileSync(join(dir, 'daemon.pid'), 'utf8').trim();
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'))!;
-  return Number(line.replace(/\D+/g, '')) / 1024;
-}
+/** The lab daemon's peak RSS in MiB (its PID is in the lab folder). */
+const peakRss = (dir: string): number => peakRssMiB(Number(readFileSync(join(dir, 'daemon.pid'), 'utf8')));
 
 async function scenario(count: number): Promise<{ seconds: number[]; rss: number }> {
   const dir = join(mkdtempSync(join(tmpdir(), 'rackhand-bench-lab-')), 'lab');

@@ -53,6 +53,13 @@ export function labConfig(dir: string, count: number, opts: { autoRedeploy?: boo
   return { dir, machines, timeouts: { inspecting: 600, deploying: 900, releasing: 600 }, autoRedeploy: opts.autoRedeploy ?? false };
 }
 
+/** The lab OS image as a profile, indented for an inventory's `profiles:` (tests reuse it). */
+export const LAB_IMAGE_PROFILE = `  lab-image:
+    kind: image
+    image: { url: images/lab.raw.gz, sha256_file: images/lab.raw.sha256 }
+    user_data: cloud-init/user-data.j2
+`;
+
 export function labInventory(c: LabConfig, imagesDir: string, templatesDir: string): string {
   const power = (m: LabMachine) => (m.bmc === 'ipmi' ? `
       driver: ipmi
@@ -90,11 +97,7 @@ site:
   images_dir: ${imagesDir}
   templates_dir: ${templatesDir}
 profiles:
-  lab-image:
-    kind: image
-    image: { url: images/lab.raw.gz, sha256_file: images/lab.raw.sha256 }
-    user_data: cloud-init/user-data.j2
-machines:
+${LAB_IMAGE_PROFILE}machines:
 ${machines}`;
 }
 

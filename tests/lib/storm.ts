@@ -2,11 +2,14 @@
 // daemon (DHCP full mode, TFTP, HTTP) in one namespace, COUNT simulated machines behind a DHCP
 // relay in another (tests/net/storm-client.ts), every machine being inspected. Returns what the
 // clients saw, the machines' states afterwards, and the daemon's peak RSS.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { twoHostLink } from './netns.js';
 import { REPO, ADMIN_TOKEN, prepareStateDir } from './daemon.js';
 import { tempDir } from './tmp.js';
+import { stormMac } from './machines.js';
+import { peakRssMiB } from './proc.js';
+import { LAB_IMAGE_PROFILE } from '../../daemon/lab/lab.js';
 
 export interface StormSummary {
   clients: number;
@@ -18,8 +21,6 @@ export interface StormSummary {
   phases: Record<string, { p50: number; p95: number; max: number }>;
   failures: { mac: string; stoppedAt: string; error: string }[];
 }
-
-const stormMac = (n: number) => `02:00:00:10:${((n >> 8) & 255).toString(16).padStart(2, '0')}:${(n & 255).toString(16).padStart(2, '0')}`;
 
 function inventory(count: number): string {
   const machines = Array.from({ length: count }, (_, n) => `  - { name: storm-${String(n).padStart(3, '0')}, mac: "${stormMac(n)}", profile: lab-image }\n`).join('');
@@ -35,11 +36,7 @@ function inventory(count: number): string {
   images_dir: ${join(REPO, 'boot-images')}
   templates_dir: ${join(REPO, 'templates')}
 profiles:
-  lab-image:
-    kind: image
-    image: { url: images/lab.raw.gz, sha256_file: images/lab.raw.sha256 }
-    user_data: cloud-init/user-data.j2
-machines:
+${LAB_IMAGE_PROFILE}machines:
 ${machines}`;
 }
 
@@ -76,11 +73,10 @@ export async function runStorm(count: number, spreadMs: number): Promise<{ summa
     const states: Record<string, number> = {};
     for (const m of listing.machines) states[m.state] = (states[m.state] ?? 0) + 1;
     // The daemon is node under `ip netns exec`: its PID is the spawned one once ip execs.
-    const status = readFileSync(`/proc/${daemon.pid}/status`, 'utf8');
-    const peakRssMiB = Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)![1]) / 1024);
+    const peakRss = peakRssMiB(daemon.pid!);
     daemon.kill('SIGTERM');
     await new Promise((r) => daemon.once('exit', r));
-    return { summary, states, peakRssMiB, metrics, daemonLog: log };
+    return { summary, states, peakRssMiB: peakRss, metrics, daemonLog: log };
   } finally {
     await link.close();
   }

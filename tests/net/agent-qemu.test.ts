@@ -12,6 +12,7 @@ import { gunzipSync } from 'node:zlib';
 import { Netns } from '../lib/netns.js';
 import { tempDir } from '../lib/tmp.js';
 import { REPO, prepareStateDir, ADMIN_TOKEN } from '../lib/daemon.js';
+import { LAB_IMAGE_PROFILE } from '../../daemon/lab/lab.js';
 import { execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 
@@ -37,11 +38,7 @@ site:
   agent_args: "console=ttyS0 rackhand.ip=10.20.0.11/24"
   images_dir: ${images}
 profiles:
-  lab-image:
-    kind: image
-    image: { url: images/lab.raw.gz, sha256_file: images/lab.raw.sha256 }
-    user_data: cloud-init/user-data.j2
-  lab-zst:
+${LAB_IMAGE_PROFILE}  lab-zst:
     kind: image
     image: { url: images/lab.raw.zst, sha256_file: images/lab.raw.sha256 }
     user_data: cloud-init/user-data.j2

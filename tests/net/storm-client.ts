@@ -8,13 +8,13 @@
 // durations, bytes, retries, and every client that did not get through with where it stopped.
 import dgram from 'node:dgram';
 import { tftpGet } from '../fixtures/tftp/client.js';
+import { stormMac } from '../lib/machines.js';
 import { MessageType, Opt, Options } from '../../daemon/dhcp/options.js';
 import { chaddrFromMac, decode, encode, macOf, type Packet } from '../../daemon/dhcp/packet.js';
 
 const [server = '10.20.0.1', relay = '10.30.0.1', countArg = '100', spreadArg = '1000'] = process.argv.slice(2);
 const count = Number(countArg);
 const spreadMs = Number(spreadArg);
-export const stormMac = (n: number) => `02:00:00:10:${((n >> 8) & 255).toString(16).padStart(2, '0')}:${(n & 255).toString(16).padStart(2, '0')}`;
 
 const PHASES = ['dhcp_pxe', 'tftp', 'dhcp_ipxe', 'script', 'kernel_initrd', 'agent'] as const;
 type Phase = (typeof PHASES)[number];
