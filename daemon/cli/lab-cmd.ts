@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError, apiClient } from './client.js';
 import { table } from './format.js';
-import { LAB_API, LAB_NET, LAB_NS, buildRack, labProcesses, defaultLabDir, labConfig, labInventory, nsExists, readConfig, startSupervisor, tearDown } from '../lab/lab.js';
+import { LAB_API, LAB_NET, LAB_NS, argvOf, buildRack, labProcesses, defaultLabDir, labConfig, labInventory, nsExists, readConfig, startSupervisor, tearDown } from '../lab/lab.js';
 import { startRouterAdverts } from '../lab/router-adverts.js';
 import { PACKAGE_ROOT } from '../version.js';
 import { createLogger } from '../log.js';
@@ -61,7 +61,6 @@ export async function labStatus(o: { dir?: string; json: boolean }): Promise<voi
     states = {};
     if (!o.json) out(`daemon: ${(err as Error).message}`);
   }
-  const argvOf = (pid: number) => { try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'); } catch { return []; } };
   const processes = labProcesses(dir).map((pid) => ({ pid, argv: argvOf(pid) }));
   const radvd = processes.filter((p) => p.argv[0]?.endsWith('radvd')).map((p) => p.pid);
   const rows = c.machines.map((m) => {

@@ -151,10 +151,15 @@ const pidIn = (file: string): number | undefined => {
   try { const p = Number(readFileSync(file, 'utf8').trim()); return Number.isInteger(p) && p > 0 ? p : undefined; } catch { return undefined; }
 };
 
+/** A process's command line, argument by argument; empty once it is gone. */
+export function argvOf(pid: number): string[] {
+  try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'); } catch { return []; }
+}
+
 /** True when `pid` runs and its command line names the lab's folder: never end a stranger. */
 function ours(pid: number | undefined, dir: string): pid is number {
   if (!pid || !processRunning(pid)) return false;
-  try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir); } catch { return false; }
+  return argvOf(pid).join('\0').includes(dir);
 }
 
 /** Processes (other than this one) whose command line names the lab's folder. */
@@ -183,12 +188,11 @@ function ancestors(pid: number): Set<number> {
 }
 
 function describe(pid: number): string {
-  try {
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    const name = argv[0]!.split('/').pop()!;
-    const i = argv.indexOf('-name');
-    return i > 0 ? `${argv[i + 1]}'s VM` : name === 'ipmi_sim' ? 'a BMC' : argv.includes('serve') ? 'the daemon' : name;
-  } catch { return 'a process'; }
+  const argv = argvOf(pid);
+  if (!argv.length) return 'a process';
+  const name = argv[0]!.split('/').pop()!;
+  const i = argv.indexOf('-name');
+  return i > 0 ? `${argv[i + 1]}'s VM` : name === 'ipmi_sim' ? 'a BMC' : argv.includes('serve') ? 'the daemon' : name;
 }
 
 /** Stops everything the lab started and deletes everything it made. Safe to run twice. */
