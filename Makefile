@@ -13,7 +13,12 @@ BUILD_PACKAGES := cpio busybox-static zstd syslinux syslinux-common syslinux-efi
 TESTS ?= tests/unit/*.test.ts tests/net/*.test.ts
 TEST_CONCURRENCY ?= 1
 
+# The compilers for what is built from source: better-sqlite3 and sockopt (npm ci, node-gyp)
+# and the sendfile addon (cc).
+NATIVE_PACKAGES := g++ make python3
+
 $(NODE_MODULES): package.json package-lock.json
+	@tests/setup/ensure-packages.sh $(NATIVE_PACKAGES)
 	# better-sqlite3 is built here from source: never fetch a prebuilt binary.
 	npm_config_build_from_source=true npm ci --no-audit --no-fund
 	@touch $@
