@@ -10,7 +10,7 @@ TEST_PACKAGES := $(LAB_PACKAGES) nftables curl busybox-static isc-dhcp-client ke
                  tftp-hpa atftp dnsmasq-base systemd mtools
 # Debian packages the boot-image builds use (the agent, the lab OS image, the iPXE loaders).
 BUILD_PACKAGES := cpio busybox-static zstd syslinux syslinux-common syslinux-efi mtools dosfstools fdisk
-TESTS ?= tests/unit/*.test.ts tests/net/*.test.ts
+TESTS ?= tests/unit/*.test.ts tests/security/*.test.ts tests/net/*.test.ts
 TEST_CONCURRENCY ?= 1
 
 # The compilers for what is built from source: better-sqlite3 and sockopt (npm ci, node-gyp)
