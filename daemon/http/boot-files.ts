@@ -32,7 +32,8 @@ export function bootFiles(ctx: BootContext): (req: Request, res: Response, next:
     try { text = decodeURIComponent(req.path); } catch { return next(); }
     const verdict = servedSegments(text);
     if (!verdict.ok) {
-      if (verdict.kind === 'refused') ctx.logger.info({ path: text.slice(0, 200), from: req.ip }, `/boot refused: ${verdict.why}`);
+      // Debug only: anyone on the network can send these, as often as they like.
+      if (verdict.kind === 'refused') ctx.logger.debug({ path: text.slice(0, 200), from: req.ip }, `/boot refused: ${verdict.why}`);
       return next();
     }
     const loaded = ctx.inventory();
@@ -58,6 +59,8 @@ export function bootFiles(ctx: BootContext): (req: Request, res: Response, next:
   };
 }
 
+const warnedLinks = new Set<string>();
+
 /** The real path of a regular file at `segments` under `root` (a real path), unless it leads out. */
 async function fileInside(root: string, segments: readonly string[], ctx: BootContext): Promise<string | undefined> {
   const full = join(root, ...segments);
@@ -68,7 +71,12 @@ async function fileInside(root: string, segments: readonly string[], ctx: BootCo
     return undefined; // absent, a dangling link, a loop, a component that is not a directory
   }
   if (!isInside(root, real) || real === root) {
-    ctx.logger.warn({ path: segments.join('/'), real }, `/boot refused: resolves to ${real}, outside ${root}`);
+    // Once per link: an operator's link that leads out is worth a warning, a client repeating it is not.
+    const key = `${full}\0${real}`;
+    if (!warnedLinks.has(key) && warnedLinks.size < 1000) {
+      warnedLinks.add(key);
+      ctx.logger.warn({ path: segments.join('/'), real }, `/boot refused: resolves to ${real}, outside ${root} (TFTP refuses it too)`);
+    }
     return undefined;
   }
   const stat = await fs.stat(real).catch(() => undefined);
