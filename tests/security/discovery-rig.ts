@@ -57,8 +57,7 @@ ${o.dhcpExtra ? `    ${o.dhcpExtra}\n` : ''}  discovery: ${o.discovery}
   images_dir: ${join(REPO, 'boot-images')}
   templates_dir: ${join(REPO, 'templates')}
 profiles:
-${LAB_IMAGE_PROFILE}machines:
-${(o.machines ?? []).map((m) => `  - ${m}\n`).join('')}`);
+${LAB_IMAGE_PROFILE}machines:${o.machines?.length ? '\n' + o.machines.map((m) => `  - ${m}\n`).join('') : ' []\n'}`);
   const link = await twoHostLink({ tag: 'secdis', serverIf: 'prov0', serverAddress: '10.20.0.1', clientAddress: '10.20.0.2' });
   let log = '';
   const daemon = link.server.spawn(process.execPath, ['--import', 'tsx', join(REPO, 'daemon/cli/main.ts'), 'serve',
