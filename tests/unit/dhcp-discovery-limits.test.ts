@@ -176,3 +176,18 @@ test('inventory schema: discovery is false, true or strict settings; parsed to f
   assert.equal(parse(true).data?.dhcp.discovered_pool_percent, 50);
   assert.equal(siteSchema.safeParse({ ...base, dhcp: { ...base.dhcp, discovered_pool_percent: 95 } }).success, false);
 });
+
+test('validate: with discovery on, the pools must leave room for every inventory machine without a reservation', async () => {
+  const { crossChecks } = await import('../../daemon/core/inventory/checks.js');
+  const machines = Array.from({ length: 6 }, (_, i) => ({ name: `n${i}`, mac: `52:54:00:00:00:0${i}` }));
+  const inv = (discovery: unknown, percent?: number) => ({
+    site: { interface: 'prov0', address: '10.20.0.1', discovery,
+      dhcp: { mode: 'full', subnet: '10.20.0.0/24', pool: '10.20.0.100-10.20.0.109', ...(percent !== undefined && { discovered_pool_percent: percent }) } },
+    machines,
+  });
+  const share = (raw: unknown) => crossChecks(raw, '/nonexistent').filter((f) => f.path.includes('discovered_pool_percent')).map((f) => f.message);
+  assert.deepEqual(share(inv(true)), ['with discovery on, 50% of the pools may go to discovered machines, leaving 5 addresses for 6 inventory machines without a reservation: lower it or grow the pools']);
+  assert.deepEqual(share(inv(true, 40)), []);
+  assert.deepEqual(share(inv(false)), [], 'discovery off: no outsiders to make room for');
+  assert.deepEqual(share(inv({ enabled: false })), []);
+});
