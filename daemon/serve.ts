@@ -19,6 +19,7 @@ import { VERSION } from './version.js';
 import { createOrchestrator, type Orchestrator } from './orchestrate.js';
 import { directoryHandler, startTftpServer, type TftpHandler } from './tftp/index.js';
 import { startDhcp } from './dhcp/index.js';
+import { act } from './core/actions.js';
 
 export interface ServeOptions {
   inventoryFile: string;
@@ -92,7 +93,7 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
       }, { logger, registry });
       bootServers.push({ name: 'tftp', close: () => tftp.close() });
       logger.info({ address: site.address, port: tftp.port }, `TFTP serving ${loaded.imagesDir} on ${site.address}:${tftp.port}`);
-      const dhcp = await startDhcp(site, store, { registry, logger });
+      const dhcp = await startDhcp(site, store, { registry, logger, startInspection: (name, cause) => inspectDiscovered(store, name, cause, logger) });
       bootServers.push({ name: 'dhcp', close: () => dhcp.close() });
       logger.info({ interface: site.interface, mode: site.dhcp.mode }, `DHCP (${site.dhcp.mode} mode) on ${site.interface}`);
     } catch (err) {
@@ -191,6 +192,21 @@ function imagesHandler(dir: () => string): TftpHandler {
     if (current?.dir !== dir()) current = { dir: dir(), handler: directoryHandler(dir()) };
     return current.handler(path, client);
   };
+}
+
+/**
+ * A machine DHCP just discovered starts its inspection at once, so the iPXE script it asks for
+ * next boots the agent. It is already network-booting: no power action is needed (or possible:
+ * nobody has told Rackhand its BMC yet).
+ */
+async function inspectDiscovered(store: Store, name: string, cause: string, logger: Logger): Promise<MachineRecord | undefined> {
+  try {
+    return (await act(store, { machine: name, event: 'inspect', actor: 'system', cause })).machine;
+  } catch (err) {
+    // Another path moved it first (an operator, a second DHCP packet): what it is now stands.
+    logger.warn({ err, machine: name }, 'could not start the inspection of a discovered machine');
+    return store.getMachine(name);
+  }
 }
 
 async function syncMachines(store: Store, loaded: LoadedInventory, logger: Logger): Promise<void> {

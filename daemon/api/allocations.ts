@@ -80,8 +80,8 @@ export function allocationsRouter(ctx: ApiContext): Router {
       res.status(201).json({ allocation: await view(allocation) });
     } catch (err) {
       if (err instanceof NoFit) {
-        const { unmet, closest, fitting, ready } = err.result;
-        throw new ApiError('NO_FIT', err.message, { unmet, closest, fitting, ready });
+        const { unmet, closest, fitting, ready, unaccepted } = err.result;
+        throw new ApiError('NO_FIT', err.message, { unmet, closest, fitting, ready, ...(unaccepted && { unaccepted }) });
       }
       if (err instanceof AllocationBusy) throw new ApiError('CONFLICT', err.message);
       throw err;

@@ -70,6 +70,7 @@ export function machinesRouter(ctx: ApiContext): Router {
       throw new ApiError('BAD_REQUEST', `body.profile: no profile named ${deployProfile}`, { field: 'body.profile' });
     }
     if (event === 'allocate' && !body.owner) throw new ApiError('BAD_REQUEST', 'body.owner: allocate needs an owner', { field: 'body.owner' });
+    if (event === 'allocate') await mustBeAccepted(ctx, req.params.name);
     try {
       const result = await act(ctx.store, {
         machine: req.params.name, event: event as OperatorEvent, actor: actorOf(p),
@@ -88,5 +89,20 @@ export function machinesRouter(ctx: ApiContext): Router {
       throw err;
     }
   });
+  // An operator accepts a discovered machine: from then on allocations may pick it.
+  router.post('/:name/accept', async (req, res) => {
+    const p = req.principal!;
+    await visibleMachine(ctx.store, p, req.params.name);
+    operatorOnly(p, 'accept machines');
+    const r = await ctx.store.acceptMachine(req.params.name, actorOf(p));
+    if (!r) throw new ApiError('NOT_FOUND', `no machine named ${req.params.name}`);
+    if (r.accepted) ctx.logger.info({ machine: r.machine.name, actor: actorOf(p) }, `${r.machine.name} accepted: allocatable`);
+    res.json({ machine: machineView(r.machine, { timeouts: timeouts(r.machine) }), changed: r.accepted });
+  });
   return router;
+}
+
+async function mustBeAccepted(ctx: ApiContext, name: string): Promise<void> {
+  const m = await ctx.store.getMachine(name);
+  if (m && !m.accepted) throw new ApiError('CONFLICT', `${name} was discovered on the network and no operator has accepted it: rackhand accept ${name} first`);
 }

@@ -3,7 +3,7 @@
 // verb talks to the daemon's REST API. Exit codes: 0 ok, 1 failed, 2 bad usage.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { apiClient, CliError } from './client.js';
-import { actionCmd, eventsCmd, machinesCmd, needName, powerCmd, showCmd } from './commands.js';
+import { acceptCmd, actionCmd, eventsCmd, machinesCmd, needName, powerCmd, showCmd } from './commands.js';
 import {
   allocateCmd, allocationsCmd, parseSize, positiveInt, releaseCmd, showAllocationCmd, tokensCreateCmd, tokensListCmd,
 } from './alloc-cmd.js';
@@ -36,6 +36,7 @@ const USAGE = `usage: rackhand <verb> [options]
   tokens create --owner T [--name N] | tokens list
                                         owner-scoped tokens for tenants (admin)
   maintenance MACHINE on|off [--reason TEXT]
+  accept MACHINE                        let allocations pick a discovered machine (operator)
   power MACHINE on|off|cycle|status [--boot pxe|disk]
   lab up [--machines N] [--auto-redeploy] | lab down | lab status   (a virtual rack; root)
 
@@ -178,6 +179,11 @@ async function main(argv: string[]): Promise<number> {
       if (values.profile && verb !== 'deploy' && verb !== 'reimage') throw new CliError(`--profile goes with deploy and reimage`, 2);
       const ok = await actionCmd(api(), name(positionals), verb, { profile: values.profile, reason: values.reason }, { json: values.json!, wait: values.wait! });
       return ok ? 0 : 1;
+    }
+    case 'accept': {
+      const { values, positionals } = parse(rest, {});
+      await acceptCmd(api(), name(positionals), { json: values.json! });
+      return 0;
     }
     case 'maintenance': {
       const { values, positionals } = parse(rest, { reason: { type: 'string' } });

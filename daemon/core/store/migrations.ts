@@ -108,6 +108,17 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    says: 'machines.accepted: a discovered machine is allocatable only once an operator accepts it',
+    sql: `
+      ALTER TABLE machines ADD COLUMN accepted INTEGER NOT NULL DEFAULT 1;
+      -- Machines discovered before this version were enrolled by anyone on the network: an
+      -- operator looks at them before a tenant gets one.
+      UPDATE machines SET accepted = 0 WHERE source = 'discovered';
+      CREATE INDEX machines_pending ON machines(source, accepted) WHERE retired_at IS NULL;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -35,6 +35,7 @@ export function machineFromRow(r: Row): MachineRecord {
     createdAt: str(r.created_at),
     updatedAt: str(r.updated_at),
     version: Number(r.version),
+    accepted: r.accepted === undefined || Number(r.accepted) === 1,
   };
 }
 

@@ -133,7 +133,7 @@ export class SqliteStore implements Store {
     const restored = existing.retiredAt !== null || existing.source !== 'inventory';
     if (!restored && Object.keys(fields).length === 0) return undefined;
     this.stmt(`UPDATE machines SET mac = ?, ip = ?, hostname = ?, profile = ?, tags = ?, power = ?,
-        source = 'inventory', retired_at = NULL, updated_at = ?, version = version + 1 WHERE name = ?`)
+        source = 'inventory', retired_at = NULL, accepted = 1, updated_at = ?, version = version + 1 WHERE name = ?`)
       .run(spec.mac, spec.ip, spec.hostname, spec.profile, json(spec.tags), json(spec.power), t, spec.name);
     const change = restored ? 'restored' : 'updated';
     this.insertEvent({
@@ -150,7 +150,7 @@ export class SqliteStore implements Store {
       if (existing) return machineFromRow(existing);
       const t = now();
       this.stmt(`INSERT INTO machines (name, mac, ip, hostname, profile, tags, power, state, source,
-          state_changed_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'enrolled', 'discovered', ?, ?, ?)`)
+          state_changed_at, created_at, updated_at, accepted) VALUES (?, ?, ?, ?, ?, ?, ?, 'enrolled', 'discovered', ?, ?, ?, 0)`)
         .run(spec.name, spec.mac, spec.ip, spec.hostname, spec.profile, json(spec.tags), json(spec.power), t, t, t);
       this.insertEvent({ machine: spec.name, kind: 'transition', event: 'enrol', to: 'enrolled', cause: 'discovered by PXE', actor: 'system' });
       return this.machineSync(spec.name)!;
@@ -378,5 +378,21 @@ export class SqliteStore implements Store {
     if (patch.progress !== undefined) { sets.push('progress = ?'); params.push(json(patch.progress)); }
     if (patch.error !== undefined) { sets.push('error = ?'); params.push(patch.error); }
     if (sets.length) this.db.prepare(`UPDATE operations SET ${sets.join(', ')} WHERE id = ?`).run(...params, id);
+  }
+
+  async countPendingDiscovered(): Promise<number> {
+    return this.stmt("SELECT count(*) FROM machines WHERE source = 'discovered' AND accepted = 0 AND retired_at IS NULL").pluck().get() as number;
+  }
+
+  async acceptMachine(name: string, actor: string): Promise<{ machine: MachineRecord; accepted: boolean } | undefined> {
+    return this.db.transaction(() => {
+      const m = this.machineSync(name);
+      if (!m || m.retiredAt) return undefined;
+      if (m.accepted) return { machine: m, accepted: false };
+      const t = now();
+      this.stmt('UPDATE machines SET accepted = 1, updated_at = ?, version = version + 1 WHERE name = ?').run(t, name);
+      this.insertEvent({ machine: name, kind: 'inventory', event: 'accepted', cause: 'accepted by an operator: allocatable', actor });
+      return { machine: this.machineSync(name)!, accepted: true };
+    }).immediate();
   }
 }

@@ -52,6 +52,8 @@ export interface MachineRecord extends MachineSpec {
   updatedAt: string;
   /** Incremented by every write to the row. */
   version: number;
+  /** Allocatable: inventory machines always; discovered ones once an operator accepted them. */
+  accepted: boolean;
 }
 
 export type EventKind = 'transition' | 'inventory' | 'auth' | 'boot' | 'power' | 'agent' | 'note';
@@ -236,6 +238,14 @@ export interface Store {
   createApiToken(rec: Omit<ApiTokenRecord, 'createdAt'>): Promise<ApiTokenRecord>;
   apiTokenByDigest(digest: string): Promise<ApiTokenRecord | undefined>;
   listApiTokens(opts?: { owner?: string }): Promise<ApiTokenRecord[]>;
+
+  /** Discovered machines (live) that no operator has accepted yet. */
+  countPendingDiscovered(): Promise<number>;
+  /**
+   * An operator accepts a discovered machine: it becomes allocatable. `accepted` says whether this
+   * call changed it (false: it was accepted already); undefined when no live machine has the name.
+   */
+  acceptMachine(name: string, actor: string): Promise<{ machine: MachineRecord; accepted: boolean } | undefined>;
 }
 
 export type { LifecycleEvent };
