@@ -11,6 +11,7 @@ import type {
   BootFacts, EventQuery, EventRecord, LeaseRecord, MachineRecord, MachineSpec, NewEvent,
   OperationRecord, Store, SyncChange, TransitionRequest, TransitionResult,
 } from './types.js';
+import type { NewApiToken } from './types.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ACTIVITY, type Outcome, type State } from '../lifecycle.js';
 
@@ -233,9 +234,9 @@ export class SqliteStore implements Store {
     return this.stmt("UPDATE allocations SET state = 'released', released_at = ? WHERE id = ? AND state = 'active'").run(t, id).changes === 1;
   }
 
-  async createApiToken(rec: Omit<ApiTokenRecord, 'createdAt'>): Promise<ApiTokenRecord> {
-    this.stmt('INSERT INTO api_tokens (name, owner, digest, created_by, created_at) VALUES (?, ?, ?, ?, ?)')
-      .run(rec.name, rec.owner, rec.digest, rec.createdBy, now());
+  async createApiToken(rec: NewApiToken): Promise<ApiTokenRecord> {
+    this.stmt('INSERT INTO api_tokens (name, owner, digest, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(rec.name, rec.owner, rec.digest, rec.createdBy, now(), rec.expiresAt ?? null);
     return apiTokenFromRow(this.stmt('SELECT * FROM api_tokens WHERE name = ?').get(rec.name) as Row);
   }
 
@@ -378,5 +379,15 @@ export class SqliteStore implements Store {
     if (patch.progress !== undefined) { sets.push('progress = ?'); params.push(json(patch.progress)); }
     if (patch.error !== undefined) { sets.push('error = ?'); params.push(patch.error); }
     if (sets.length) this.db.prepare(`UPDATE operations SET ${sets.join(', ')} WHERE id = ?`).run(...params, id);
+  }
+
+  async revokeApiToken(name: string): Promise<ApiTokenRecord | undefined> {
+    this.stmt('UPDATE api_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL').run(now(), name);
+    const row = this.stmt('SELECT * FROM api_tokens WHERE name = ?').get(name) as Row | undefined;
+    return row && apiTokenFromRow(row);
+  }
+
+  async touchApiToken(name: string, at: string): Promise<void> {
+    this.stmt('UPDATE api_tokens SET last_used_at = ? WHERE name = ?').run(at, name);
   }
 }
