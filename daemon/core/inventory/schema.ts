@@ -67,9 +67,9 @@ export const siteSchema = z.strictObject({
   api_on_provisioning: z.boolean().default(false),
   /** Open HTTP connections at most, in total and from one source address. */
   http_connections: z.strictObject({
-    max: z.number().int().positive().default(1024),
-    per_source: z.number().int().positive().default(64),
-  }).default({ max: 1024, per_source: 64 }),
+    max: z.number().int().positive().default(4096),
+    per_source: z.number().int().positive().default(128),
+  }).default({ max: 4096, per_source: 128 }),
 });
 
 const imageProfile = z.strictObject({
