@@ -11,10 +11,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
 import { twoHostLink, type Link } from '../lib/netns.js';
-import { inventoryCopy, prepareStateDir, REPO } from '../lib/daemon.js';
-import { tempDir } from '../lib/tmp.js';
-
-const MAIN = join(REPO, 'daemon/cli/main.ts');
+import { inventoryCopy, REPO } from '../lib/daemon.js';
+import { serveInNamespace } from '../lib/serve-in-ns.js';
 const FLOOD = join(REPO, 'tests/lib/idle-flood.ts');
 const PORT = 8080;
 let link: Link;
@@ -25,16 +23,8 @@ const floods: ChildProcess[] = [];
 before(async () => {
   link = await twoHostLink({ tag: 'conn', serverAddress: '10.20.0.1', clientAddress: '10.20.0.2' });
   for (const a of ['10.20.0.3', '10.20.0.4']) await link.client.ip('addr', 'add', `${a}/24`, 'dev', link.clientIf);
-  const state = tempDir('conn-state');
-  prepareStateDir(state);
   inventory = inventoryCopy();
-  daemon = link.server.spawn('prlimit', ['--nofile=512:512', process.execPath, '--import', 'tsx', MAIN, 'serve',
-    '--inventory', inventory, '--state-dir', state, '--port', String(PORT), '--http-only', '--no-power'], { cwd: REPO });
-  await new Promise<void>((resolve, reject) => {
-    let log = '';
-    daemon.stdout!.on('data', (d: Buffer) => { log += d; if (log.includes('HTTP listening')) resolve(); });
-    daemon.once('exit', (code) => reject(new Error(`serve exited ${code}: ${log}`)));
-  });
+  daemon = await serveInNamespace(link.server, inventory, { port: PORT, wrap: ['prlimit', '--nofile=512:512'] });
 });
 
 after(async () => {
