@@ -3,7 +3,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { ApiError } from './errors.js';
 import { parseInput } from './validate.js';
-import { machineView, operationView, tenantEventView } from './views.js';
+import { machineView, operationView, tenantEventView, tenantOperationView } from './views.js';
 import type { ApiContext } from './app.js';
 import { ALL_STATES, IllegalTransition, OPERATOR_EVENTS, type OperatorEvent } from '../core/lifecycle.js';
 import { act, MachineNotFound, TransitionConflict } from '../core/actions.js';
@@ -41,7 +41,8 @@ export function machinesRouter(ctx: ApiContext): Router {
   router.get('/:name', async (req, res) => {
     const m = await visibleMachine(ctx.store, req.principal!, req.params.name, { retired: true });
     const op = await ctx.store.latestOperation(m.name);
-    res.json({ machine: { ...view(m, req.principal!), operation: op ? operationView(op) : null } });
+    const opView = op && (isTenant(req.principal!) ? tenantOperationView(op, m.power) : operationView(op));
+    res.json({ machine: { ...view(m, req.principal!), operation: opView ?? null } });
   });
 
   router.post('/:name/actions/:event', async (req, res) => {

@@ -53,7 +53,12 @@ export function machineView(m: MachineRecord, opts: { timeouts?: Record<string, 
   };
 }
 
-/** What the API shows of an operation: everything but its token, the machine's secret. */
+/** What the API shows of an operation: everything but its token, the machine's secret (and, to a tenant, the BMC). */
 export function operationView(op: OperationRecord) {
   return { id: op.id, kind: op.kind, state: op.state, step: op.step, progress: op.progress, error: op.error, created_at: op.createdAt, finished_at: op.finishedAt };
+}
+
+/** An operation as a tenant sees it: no BMC detail in its error. */
+export function tenantOperationView(op: OperationRecord, power: PowerSpec) {
+  return { ...operationView(op), error: redactBmc(op.error, power) };
 }
