@@ -22,7 +22,10 @@ export function redactBmc(text: string | null, power: PowerSpec): string | null 
 /** An event as a tenant sees it: BMC details cut from its cause and data. */
 export function tenantEventView(e: EventRecord, power: PowerSpec | undefined): EventRecord {
   if (!power) return e;
-  return { ...e, cause: redactBmc(e.cause, power), data: e.data ? JSON.parse(redactBmc(JSON.stringify(e.data), power)) as Record<string, unknown> : null };
+  const deep = (v: unknown): unknown => (typeof v === 'string' ? redactBmc(v, power)
+    : Array.isArray(v) ? v.map(deep)
+    : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, deep(x)])) : v);
+  return { ...e, cause: redactBmc(e.cause, power), data: e.data ? deep(e.data) as Record<string, unknown> : null };
 }
 
 export function machineView(m: MachineRecord, opts: { timeouts?: Record<string, number | undefined>; tenant?: boolean } = {}) {
