@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Server } from 'node:http';
 import { createApp } from './api/app.js';
+import { limitConnections } from './api/connection-limits.js';
 import { ensureTokenFile, readTokenFile, TokenBook } from './api/tokens.js';
 import { validateInventory } from './core/inventory/validate.js';
 import { formatError, machineSpecs, type InventoryError, type LoadedInventory } from './core/inventory/load.js';
@@ -81,6 +82,7 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
     s.once('error', reject);
   });
   server.keepAliveTimeout = 5000;
+  limitConnections(server, () => loaded.inventory.site.http_connections, registry);
   const bound = server.address() as { address: string; port: number };
   logger.info({ address: bound.address, port: bound.port, version: VERSION }, `HTTP listening on ${bound.address}:${bound.port}`);
 

@@ -87,6 +87,13 @@ export const siteSchema = z.strictObject({
   agent_args: z.string().default(''),
   templates_dir: relPath.default('templates'),
   images_dir: relPath.default('boot-images'),
+  /** Serve the API and /metrics on site.address and to the provisioning subnets (default: no). */
+  api_on_provisioning: z.boolean().default(false),
+  /** Open HTTP connections at most, in total and from one source address. */
+  http_connections: z.strictObject({
+    max: z.number().int().positive().default(4096),
+    per_source: z.number().int().positive().default(128),
+  }).default({ max: 4096, per_source: 128 }),
 });
 
 const imageProfile = z.strictObject({

@@ -119,6 +119,15 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX machines_pending ON machines(source, accepted) WHERE retired_at IS NULL;
     `,
   },
+  {
+    version: 5,
+    says: 'tenant tokens expire, are revoked, and remember when they were last used',
+    sql: `
+      ALTER TABLE api_tokens ADD COLUMN expires_at TEXT;
+      ALTER TABLE api_tokens ADD COLUMN revoked_at TEXT;
+      ALTER TABLE api_tokens ADD COLUMN last_used_at TEXT;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -102,5 +102,8 @@ export function apiTokenFromRow(r: Row): ApiTokenRecord {
     digest: str(r.digest),
     createdBy: str(r.created_by),
     createdAt: str(r.created_at),
+    expiresAt: strOrNull(r.expires_at),
+    revokedAt: strOrNull(r.revoked_at),
+    lastUsedAt: strOrNull(r.last_used_at),
   };
 }

@@ -11,6 +11,7 @@ import type {
   BootFacts, EventQuery, EventRecord, LeaseRecord, MachineRecord, MachineSpec, NewEvent,
   OperationRecord, Store, SyncChange, TransitionRequest, TransitionResult,
 } from './types.js';
+import type { NewApiToken } from './types.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ACTIVITY, type Outcome, type State } from '../lifecycle.js';
 
@@ -233,9 +234,9 @@ export class SqliteStore implements Store {
     return this.stmt("UPDATE allocations SET state = 'released', released_at = ? WHERE id = ? AND state = 'active'").run(t, id).changes === 1;
   }
 
-  async createApiToken(rec: Omit<ApiTokenRecord, 'createdAt'>): Promise<ApiTokenRecord> {
-    this.stmt('INSERT INTO api_tokens (name, owner, digest, created_by, created_at) VALUES (?, ?, ?, ?, ?)')
-      .run(rec.name, rec.owner, rec.digest, rec.createdBy, now());
+  async createApiToken(rec: NewApiToken): Promise<ApiTokenRecord> {
+    this.stmt('INSERT INTO api_tokens (name, owner, digest, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(rec.name, rec.owner, rec.digest, rec.createdBy, now(), rec.expiresAt ?? null);
     return apiTokenFromRow(this.stmt('SELECT * FROM api_tokens WHERE name = ?').get(rec.name) as Row);
   }
 
@@ -394,5 +395,15 @@ export class SqliteStore implements Store {
       this.insertEvent({ machine: name, kind: 'inventory', event: 'accepted', cause: 'accepted by an operator: allocatable', actor });
       return { machine: this.machineSync(name)!, accepted: true };
     }).immediate();
+  }
+
+  async revokeApiToken(name: string): Promise<ApiTokenRecord | undefined> {
+    this.stmt('UPDATE api_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL').run(now(), name);
+    const row = this.stmt('SELECT * FROM api_tokens WHERE name = ?').get(name) as Row | undefined;
+    return row && apiTokenFromRow(row);
+  }
+
+  async touchApiToken(name: string, at: string): Promise<void> {
+    this.stmt('UPDATE api_tokens SET last_used_at = ? WHERE name = ?').run(at, name);
   }
 }
