@@ -23,7 +23,7 @@ import { machineSpecs } from '../../daemon/core/inventory/load.js';
 import { openSqliteStore } from '../../daemon/core/store/sqlite.js';
 
 const PASSWORD = 'Rf-Reads-5e71c2';
-const READ_DELAY = 1000;
+const READ_DELAY = 600;
 const BMC_PORT = 8443;
 const API = 'http://10.40.0.1:8080';
 const TENANT_MACHINES: RackMachine[] = [1, 2, 3].map((i) => ({ name: `pr-0${i}`, cpus: 4, memoryGib: 16, diskGib: 100 }));
@@ -150,10 +150,10 @@ test('abandoned tenant, read-only and admin reads are dropped: the admin\'s powe
 
   const from = journal().length;
   const urls = (m: string) => `${API}/api/v1/machines/${m}/power`;
-  const abandon = (token: string, list: string[]) => curl(['--parallel', '--parallel-immediate', '--parallel-max', '50', '--max-time', '0.5', ...auth(token)], list);
+  const abandon = (token: string, list: string[]) => curl(['--parallel', '--parallel-immediate', '--parallel-max', '50', '--max-time', '0.3', ...auth(token)], list);
   const tenantMachines = TENANT_MACHINES.map((m) => m.name);
-  // 9 tenant reads, 3 read-only reads and 3 admin fresh reads, every one hung up after 0.5 s.
-  // Served one after the other, as before, they are 15 slow BMC sessions: 15 s ahead of the admin.
+  // 9 tenant reads, 3 read-only reads and 3 admin fresh reads, every one hung up after 0.3 s.
+  // Served one after the other, as before, they are 15 slow BMC sessions: 9 s ahead of the admin.
   await Promise.all([
     abandon(tenant, [...tenantMachines, ...tenantMachines, ...tenantMachines].map(urls)),
     abandon(READONLY_TOKEN, tenantMachines.map(urls)),
