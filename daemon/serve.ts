@@ -18,7 +18,8 @@ import { createRegistry } from './metrics.js';
 import type { Logger } from './log.js';
 import { VERSION } from './version.js';
 import { createOrchestrator, type Orchestrator } from './orchestrate.js';
-import { directoryHandler, startTftpServer, type TftpHandler } from './tftp/index.js';
+import { startTftpServer } from './tftp/index.js';
+import { imagesTftpHandler } from './tftp-images.js';
 import { startDhcp, type DhcpServer } from './dhcp/index.js';
 import { act } from './core/actions.js';
 
@@ -94,7 +95,7 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
     try {
       const tftp = await startTftpServer({
         address: site.address, port: opts.tftpPort ?? 69, bindInterface: site.interface,
-        handler: imagesHandler(() => loaded.imagesDir),
+        handler: imagesTftpHandler(() => loaded),
       }, { logger, registry });
       bootServers.push({ name: 'tftp', close: () => tftp.close() });
       logger.info({ address: site.address, port: tftp.port }, `TFTP serving ${loaded.imagesDir} on ${site.address}:${tftp.port}`);
@@ -188,15 +189,6 @@ function powerFactory(store: Store, inventory: () => LoadedInventory, logger: Lo
     });
     cache.set(m.name, { key, power });
     return power;
-  };
-}
-
-/** TFTP files from the images directory, following it if an inventory reload moves it. */
-function imagesHandler(dir: () => string): TftpHandler {
-  let current: { dir: string; handler: TftpHandler } | undefined;
-  return (path, client) => {
-    if (current?.dir !== dir()) current = { dir: dir(), handler: directoryHandler(dir()) };
-    return current.handler(path, client);
   };
 }
 
