@@ -236,6 +236,23 @@ export interface Store {
   createApiToken(rec: Omit<ApiTokenRecord, 'createdAt'>): Promise<ApiTokenRecord>;
   apiTokenByDigest(digest: string): Promise<ApiTokenRecord | undefined>;
   listApiTokens(opts?: { owner?: string }): Promise<ApiTokenRecord[]>;
+
+  /** Gives a running operation a new boot nonce (sha256 hex), replacing any earlier one. */
+  setBootNonce(operationId: string, digest: string, expiresAt: string): Promise<void>;
+  /**
+   * Trades a boot nonce once, atomically: when `digest` is a running operation's untraded,
+   * unexpired nonce, marks it traded and makes `agentDigest` the operation's agent token.
+   */
+  tradeBootNonce(digest: string, agentDigest: string, now: string): Promise<NonceTrade>;
+  /** The operation whose boot nonce (traded or not) has this digest, whatever its state. */
+  operationByNonceDigest(digest: string): Promise<OperationRecord | undefined>;
+  /** The operation whose agent token has this digest, whatever its state. */
+  operationByAgentDigest(digest: string): Promise<OperationRecord | undefined>;
 }
+
+export type NonceTrade =
+  | { ok: true; operation: OperationRecord }
+  /** `operation`: the nonce's operation when the nonce was known (a replay, an expiry, an ended operation). */
+  | { ok: false; why: 'unknown' | 'traded' | 'expired' | 'ended'; operation?: OperationRecord };
 
 export type { LifecycleEvent };
