@@ -19,6 +19,7 @@ import { VERSION } from './version.js';
 import { createOrchestrator, type Orchestrator } from './orchestrate.js';
 import { directoryHandler, startTftpServer, type TftpHandler } from './tftp/index.js';
 import { startDhcp } from './dhcp/index.js';
+import { refusalLog } from './http/boot-token.js';
 
 export interface ServeOptions {
   inventoryFile: string;
@@ -148,6 +149,8 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
           server.closeIdleConnections();
           setTimeout(() => server.closeAllConnections(), 10_000).unref();
         });
+        // Refusals counted but not yet written become their event.
+        refusalLog(store).close();
         await store.close();
       })();
       return closing;

@@ -65,13 +65,17 @@ export class RefusalLog {
     }
   }
 
-  /** Writes what the open windows counted (at shutdown). */
-  close(): void {
-    if (this.timer) clearInterval(this.timer);
+  /** Writes what the open windows counted and closes them (at shutdown, or for a test to read). */
+  flush(): void {
     for (const [source, w] of this.windows) {
       if (w.count > 0) this.emit(source, w.count, w.last, `${w.count} more requests refused from ${source} (last: ${w.last.route}: ${w.last.why})`);
     }
     this.windows.clear();
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.flush();
   }
 
   private emit(source: string, count: number, r: Refusal, cause: string): void {
