@@ -58,7 +58,7 @@ function assertInert(script: string, label: string): void {
 
 const site = { baseUrl: 'http://10.20.0.1:8080', agentArgs: 'console=ttyS0' };
 const image: Profile = { kind: 'image', image: { url: 'images/lab.raw.gz', sha256: 'a'.repeat(64) } };
-const installer: Profile = { kind: 'installer', kernel: 'installers/debian/linux', initrd: 'installers/debian/initrd.gz', cmdline: '', answer: 'preseed/x.j2' };
+const installer = { kind: 'installer' as const, kernel: 'installers/debian/linux', initrd: 'installers/debian/initrd.gz', cmdline: '', answer: 'preseed/x.j2' } satisfies Profile;
 const nonce = 'NONCE0123456789abcdef';
 
 const PLAN_COMMANDS = {
