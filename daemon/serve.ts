@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Server } from 'node:http';
 import { createApp } from './api/app.js';
+import { limitConnections } from './api/connection-limits.js';
 import { ensureTokenFile, readTokenFile, TokenBook } from './api/tokens.js';
 import { validateInventory } from './core/inventory/validate.js';
 import { formatError, machineSpecs, type InventoryError, type LoadedInventory } from './core/inventory/load.js';
@@ -20,6 +21,7 @@ import { createOrchestrator, type Orchestrator } from './orchestrate.js';
 import { directoryHandler, startTftpServer, type TftpHandler } from './tftp/index.js';
 import { startDhcp } from './dhcp/index.js';
 import { refusalLog } from './http/boot-token.js';
+import { act } from './core/actions.js';
 
 export interface ServeOptions {
   inventoryFile: string;
@@ -81,6 +83,7 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
     s.once('error', reject);
   });
   server.keepAliveTimeout = 5000;
+  limitConnections(server, () => loaded.inventory.site.http_connections, registry);
   const bound = server.address() as { address: string; port: number };
   logger.info({ address: bound.address, port: bound.port, version: VERSION }, `HTTP listening on ${bound.address}:${bound.port}`);
 
@@ -93,7 +96,7 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
       }, { logger, registry });
       bootServers.push({ name: 'tftp', close: () => tftp.close() });
       logger.info({ address: site.address, port: tftp.port }, `TFTP serving ${loaded.imagesDir} on ${site.address}:${tftp.port}`);
-      const dhcp = await startDhcp(site, store, { registry, logger });
+      const dhcp = await startDhcp(site, store, { registry, logger, startInspection: (name, cause) => inspectDiscovered(store, name, cause, logger) });
       bootServers.push({ name: 'dhcp', close: () => dhcp.close() });
       logger.info({ interface: site.interface, mode: site.dhcp.mode }, `DHCP (${site.dhcp.mode} mode) on ${site.interface}`);
     } catch (err) {
@@ -194,6 +197,21 @@ function imagesHandler(dir: () => string): TftpHandler {
     if (current?.dir !== dir()) current = { dir: dir(), handler: directoryHandler(dir()) };
     return current.handler(path, client);
   };
+}
+
+/**
+ * A machine DHCP just discovered starts its inspection at once, so the iPXE script it asks for
+ * next boots the agent. It is already network-booting: no power action is needed (or possible:
+ * nobody has told Rackhand its BMC yet).
+ */
+async function inspectDiscovered(store: Store, name: string, cause: string, logger: Logger): Promise<MachineRecord | undefined> {
+  try {
+    return (await act(store, { machine: name, event: 'inspect', actor: 'system', cause })).machine;
+  } catch (err) {
+    // Another path moved it first (an operator, a second DHCP packet): what it is now stands.
+    logger.warn({ err, machine: name }, 'could not start the inspection of a discovered machine');
+    return store.getMachine(name);
+  }
 }
 
 async function syncMachines(store: Store, loaded: LoadedInventory, logger: Logger): Promise<void> {

@@ -3,12 +3,12 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { ApiError } from './errors.js';
 import { parseInput } from './validate.js';
-import { machineView, operationView } from './views.js';
+import { machineView, operationView, tenantEventView, tenantOperationView } from './views.js';
 import type { ApiContext } from './app.js';
 import { ALL_STATES, IllegalTransition, OPERATOR_EVENTS, type OperatorEvent } from '../core/lifecycle.js';
 import { act, MachineNotFound, TransitionConflict } from '../core/actions.js';
 import { isTenant, operatorOnly, visibleMachine } from './scope.js';
-import { actorOf } from './tokens.js';
+import { actorOf, type Principal } from './tokens.js';
 import { machineTimeouts } from '../core/timeouts.js';
 import type { MachineRecord } from '../core/store/types.js';
 
@@ -26,6 +26,8 @@ const actionBody = z.strictObject({
 export function machinesRouter(ctx: ApiContext): Router {
   const router = Router();
   const timeouts = (m: MachineRecord) => machineTimeouts(ctx.inventory().inventory, m);
+  // A tenant's view carries no BMC detail (views.ts).
+  const view = (m: MachineRecord, p: Principal) => machineView(m, { timeouts: timeouts(m), tenant: isTenant(p) });
 
   router.get('/', async (req, res) => {
     const q = parseInput(listQuery, req.query, 'query');
@@ -33,13 +35,14 @@ export function machinesRouter(ctx: ApiContext): Router {
     const machines = await ctx.store.listMachines({
       state: q.state as never, includeRetired: q.include_retired === 'true', owner: isTenant(p) ? p.owner : undefined,
     });
-    res.json({ machines: machines.map((m) => machineView(m, { timeouts: timeouts(m) })) });
+    res.json({ machines: machines.map((m) => view(m, p)) });
   });
 
   router.get('/:name', async (req, res) => {
     const m = await visibleMachine(ctx.store, req.principal!, req.params.name, { retired: true });
     const op = await ctx.store.latestOperation(m.name);
-    res.json({ machine: { ...machineView(m, { timeouts: timeouts(m) }), operation: op ? operationView(op) : null } });
+    const opView = op && (isTenant(req.principal!) ? tenantOperationView(op, m.power) : operationView(op));
+    res.json({ machine: { ...view(m, req.principal!), operation: opView ?? null } });
   });
 
   router.post('/:name/actions/:event', async (req, res) => {
@@ -70,6 +73,7 @@ export function machinesRouter(ctx: ApiContext): Router {
       throw new ApiError('BAD_REQUEST', `body.profile: no profile named ${deployProfile}`, { field: 'body.profile' });
     }
     if (event === 'allocate' && !body.owner) throw new ApiError('BAD_REQUEST', 'body.owner: allocate needs an owner', { field: 'body.owner' });
+    if (event === 'allocate') await mustBeAccepted(ctx, req.params.name);
     try {
       const result = await act(ctx.store, {
         machine: req.params.name, event: event as OperatorEvent, actor: actorOf(p),
@@ -78,7 +82,7 @@ export function machinesRouter(ctx: ApiContext): Router {
       });
       ctx.logger.info({ machine: result.machine.name, from: result.event.from, to: result.event.to, event }, `moved to ${result.event.to} from ${result.event.from}`);
       if (result.operation) ctx.orchestrator.started(result.machine, result.operation);
-      res.json({ machine: machineView(result.machine, { timeouts: timeouts(result.machine) }), event: result.event });
+      res.json({ machine: view(result.machine, p), event: isTenant(p) ? tenantEventView(result.event, result.machine.power) : result.event });
     } catch (err) {
       if (err instanceof MachineNotFound) throw new ApiError('NOT_FOUND', err.message);
       if (err instanceof IllegalTransition) {
@@ -88,5 +92,20 @@ export function machinesRouter(ctx: ApiContext): Router {
       throw err;
     }
   });
+  // An operator accepts a discovered machine: from then on allocations may pick it.
+  router.post('/:name/accept', async (req, res) => {
+    const p = req.principal!;
+    await visibleMachine(ctx.store, p, req.params.name);
+    operatorOnly(p, 'accept machines');
+    const r = await ctx.store.acceptMachine(req.params.name, actorOf(p));
+    if (!r) throw new ApiError('NOT_FOUND', `no machine named ${req.params.name}`);
+    if (r.accepted) ctx.logger.info({ machine: r.machine.name, actor: actorOf(p) }, `${r.machine.name} accepted: allocatable`);
+    res.json({ machine: machineView(r.machine, { timeouts: timeouts(r.machine) }), changed: r.accepted });
+  });
   return router;
+}
+
+async function mustBeAccepted(ctx: ApiContext, name: string): Promise<void> {
+  const m = await ctx.store.getMachine(name);
+  if (m && !m.accepted) throw new ApiError('CONFLICT', `${name} was discovered on the network and no operator has accepted it: rackhand accept ${name} first`);
 }

@@ -1,15 +1,12 @@
-// /boot: per-machine iPXE scripts (/boot/MAC.ipxe), and the images directory — loaders for UEFI
-// HTTP Boot, the agent, disk images — with Range, If-Range, HEAD and Content-Length, sent with
-// sendfile(2) where it can be (static-files.ts), plus each file's sha256 at FILE.sha256.
+// /boot: per-machine iPXE scripts (/boot/MAC.ipxe), and of the images directory only what boot
+// needs — loaders for UEFI HTTP Boot, the agent, disk images, installers — with Range, If-Range,
+// HEAD and sendfile(2), plus each file's sha256 at FILE.sha256 (boot-files.ts).
 // A script is a boot secret (it carries a boot nonce or an installer's answer URL): it is served
 // only to the machine's own address. An unknown MAC gets the refuse script and changes nothing:
 // enrolment happens only through DHCP on a provisioning interface.
-import { Router, type Request, type Response, type NextFunction } from 'express';
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, statSync } from 'node:fs';
-import { resolve, sep } from 'node:path';
+import { Router } from 'express';
 import type { BootContext } from './context.js';
-import { staticFiles } from './static-files.js';
+import { bootFiles } from './boot-files.js';
 import { planBoot, renderScript, type BootPlan } from './ipxe.js';
 import { contextFor, profileOf } from './render.js';
 import { mintNonce, requireMachineSource } from './boot-token.js';
@@ -65,32 +62,7 @@ export function bootRouter(ctx: BootContext): Router {
     res.type('text/plain').set('cache-control', 'no-store').send(renderScript(plan));
   });
 
-  router.get(/^\/boot\/(.+)\.sha256$/, sha256Handler(ctx));
-  router.use('/boot', staticFiles(() => ctx.inventory().imagesDir, ctx.logger));
+  // The images directory: only what boot needs, under TFTP's path rules (boot-files.ts).
+  router.use('/boot', bootFiles(ctx));
   return router;
-}
-
-/** Digests are cached by path, size and mtime: computed once per file version, streamed. */
-const digests = new Map<string, { key: string; hex: Promise<string> }>();
-
-function sha256Handler(ctx: BootContext) {
-  return async (req: Request, res: Response, next: NextFunction) => {
-    const root = ctx.inventory().imagesDir;
-    const rel = decodeURIComponent((req.params as unknown as Record<string, string>)[0]!);
-    const file = resolve(root, rel);
-    if (!file.startsWith(root + sep) || rel.split('/').some((s) => s.startsWith('.'))) return next();
-    if (!existsSync(file) || !statSync(file).isFile()) return next();
-    const st = statSync(file);
-    const key = `${st.size}:${st.mtimeMs}`;
-    let entry = digests.get(file);
-    if (!entry || entry.key !== key) {
-      const hex = new Promise<string>((done, fail) => {
-        const h = createHash('sha256');
-        createReadStream(file).on('data', (d) => h.update(d)).on('end', () => done(h.digest('hex'))).on('error', fail);
-      });
-      entry = { key, hex };
-      digests.set(file, entry);
-    }
-    res.type('text/plain').send(`${await entry.hex}  ${rel.split('/').pop()}\n`);
-  };
 }

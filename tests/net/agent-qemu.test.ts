@@ -35,7 +35,6 @@ site:
   interface: br0
   address: 10.20.0.1
   http_port: ${PORT}
-  http_listen: 10.20.0.1
   dhcp: { mode: full, subnet: 10.20.0.0/24 }
   agent_args: "console=ttyS0 rackhand.ip=10.20.0.11/24"
   images_dir: ${images}
@@ -93,7 +92,8 @@ after(async () => {
 
 async function api(method: string, path: string, body?: object): Promise<Record<string, any>> {
   const data = body ? ['-H', 'content-type: application/json', '-d', JSON.stringify(body)] : [];
-  const out = await ns.exec('curl', ['-sS', '-X', method, '-H', `authorization: Bearer ${ADMIN_TOKEN}`, ...data, `http://10.20.0.1:${PORT}${path}`]);
+  // The API is not served on the provisioning address: the operator uses the loopback.
+  const out = await ns.exec('curl', ['-sS', '-X', method, '-H', `authorization: Bearer ${ADMIN_TOKEN}`, ...data, `http://127.0.0.1:${PORT}${path}`]);
   return JSON.parse(out);
 }
 

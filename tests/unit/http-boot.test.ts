@@ -110,7 +110,7 @@ test('wrong and stale tokens get 403 and an event; one machine\'s token never re
   await api('/api/v1/machines/node-02/actions/inspect', {});
   const b = await operationToken(d, 'node-02');
   const userData = (await get(`/v1/nocloud/${b}/user-data`)).text;
-  assert.match(userData, /^hostname: node-02$/m);
+  assert.match(userData, /^hostname: "node-02"$/m);
   assert.doesNotMatch(userData, /node-01/);
   await api('/api/v1/machines/node-02/actions/fail', { reason: 'test' });
   assert.equal((await get(`/v1/nocloud/${b}/meta-data`)).status, 403, 'the token of a failed operation is stale');

@@ -11,6 +11,7 @@ import type {
   BootFacts, EventQuery, EventRecord, LeaseRecord, MachineRecord, MachineSpec, NewEvent,
   NonceTrade, OperationRecord, Store, SyncChange, TransitionRequest, TransitionResult,
 } from './types.js';
+import type { NewApiToken } from './types.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ACTIVITY, type Outcome, type State } from '../lifecycle.js';
 
@@ -133,7 +134,7 @@ export class SqliteStore implements Store {
     const restored = existing.retiredAt !== null || existing.source !== 'inventory';
     if (!restored && Object.keys(fields).length === 0) return undefined;
     this.stmt(`UPDATE machines SET mac = ?, ip = ?, hostname = ?, profile = ?, tags = ?, power = ?,
-        source = 'inventory', retired_at = NULL, updated_at = ?, version = version + 1 WHERE name = ?`)
+        source = 'inventory', retired_at = NULL, accepted = 1, updated_at = ?, version = version + 1 WHERE name = ?`)
       .run(spec.mac, spec.ip, spec.hostname, spec.profile, json(spec.tags), json(spec.power), t, spec.name);
     const change = restored ? 'restored' : 'updated';
     this.insertEvent({
@@ -150,7 +151,7 @@ export class SqliteStore implements Store {
       if (existing) return machineFromRow(existing);
       const t = now();
       this.stmt(`INSERT INTO machines (name, mac, ip, hostname, profile, tags, power, state, source,
-          state_changed_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'enrolled', 'discovered', ?, ?, ?)`)
+          state_changed_at, created_at, updated_at, accepted) VALUES (?, ?, ?, ?, ?, ?, ?, 'enrolled', 'discovered', ?, ?, ?, 0)`)
         .run(spec.name, spec.mac, spec.ip, spec.hostname, spec.profile, json(spec.tags), json(spec.power), t, t, t);
       this.insertEvent({ machine: spec.name, kind: 'transition', event: 'enrol', to: 'enrolled', cause: 'discovered by PXE', actor: 'system' });
       return this.machineSync(spec.name)!;
@@ -233,9 +234,9 @@ export class SqliteStore implements Store {
     return this.stmt("UPDATE allocations SET state = 'released', released_at = ? WHERE id = ? AND state = 'active'").run(t, id).changes === 1;
   }
 
-  async createApiToken(rec: Omit<ApiTokenRecord, 'createdAt'>): Promise<ApiTokenRecord> {
-    this.stmt('INSERT INTO api_tokens (name, owner, digest, created_by, created_at) VALUES (?, ?, ?, ?, ?)')
-      .run(rec.name, rec.owner, rec.digest, rec.createdBy, now());
+  async createApiToken(rec: NewApiToken): Promise<ApiTokenRecord> {
+    this.stmt('INSERT INTO api_tokens (name, owner, digest, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(rec.name, rec.owner, rec.digest, rec.createdBy, now(), rec.expiresAt ?? null);
     return apiTokenFromRow(this.stmt('SELECT * FROM api_tokens WHERE name = ?').get(rec.name) as Row);
   }
 
@@ -406,5 +407,31 @@ export class SqliteStore implements Store {
   async operationByAgentDigest(digest: string): Promise<OperationRecord | undefined> {
     const row = this.stmt('SELECT * FROM operations WHERE agent_digest = ?').get(digest) as Row | undefined;
     return row && operationFromRow(row);
+  }
+
+  async countPendingDiscovered(): Promise<number> {
+    return this.stmt("SELECT count(*) FROM machines WHERE source = 'discovered' AND accepted = 0 AND retired_at IS NULL").pluck().get() as number;
+  }
+
+  async acceptMachine(name: string, actor: string): Promise<{ machine: MachineRecord; accepted: boolean } | undefined> {
+    return this.db.transaction(() => {
+      const m = this.machineSync(name);
+      if (!m || m.retiredAt) return undefined;
+      if (m.accepted) return { machine: m, accepted: false };
+      const t = now();
+      this.stmt('UPDATE machines SET accepted = 1, updated_at = ?, version = version + 1 WHERE name = ?').run(t, name);
+      this.insertEvent({ machine: name, kind: 'inventory', event: 'accepted', cause: 'accepted by an operator: allocatable', actor });
+      return { machine: this.machineSync(name)!, accepted: true };
+    }).immediate();
+  }
+
+  async revokeApiToken(name: string): Promise<ApiTokenRecord | undefined> {
+    this.stmt('UPDATE api_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL').run(now(), name);
+    const row = this.stmt('SELECT * FROM api_tokens WHERE name = ?').get(name) as Row | undefined;
+    return row && apiTokenFromRow(row);
+  }
+
+  async touchApiToken(name: string, at: string): Promise<void> {
+    this.stmt('UPDATE api_tokens SET last_used_at = ? WHERE name = ?').run(at, name);
   }
 }

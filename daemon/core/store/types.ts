@@ -52,6 +52,8 @@ export interface MachineRecord extends MachineSpec {
   updatedAt: string;
   /** Incremented by every write to the row. */
   version: number;
+  /** Allocatable: inventory machines always; discovered ones once an operator accepted them. */
+  accepted: boolean;
 }
 
 export type EventKind = 'transition' | 'inventory' | 'auth' | 'boot' | 'power' | 'agent' | 'note';
@@ -173,7 +175,16 @@ export interface ApiTokenRecord {
   digest: string;
   createdBy: string;
   createdAt: string;
+  /** When the token stops working (null: never). */
+  expiresAt: string | null;
+  /** Set once an admin revoked it; the row stays, so the name and its events keep meaning. */
+  revokedAt: string | null;
+  /** Kept to the minute: a busy tenant does not write a row per request. */
+  lastUsedAt: string | null;
 }
+
+/** What creating a tenant token takes; expiry is optional. */
+export type NewApiToken = Pick<ApiTokenRecord, 'name' | 'owner' | 'digest' | 'createdBy'> & { expiresAt?: string | null };
 
 export interface Store {
   /** Applies pending schema migrations; returns the schema version after. */
@@ -233,7 +244,7 @@ export interface Store {
   /** active → released, once: false when it was already released (or does not exist). */
   markAllocationReleased(id: string): Promise<boolean>;
 
-  createApiToken(rec: Omit<ApiTokenRecord, 'createdAt'>): Promise<ApiTokenRecord>;
+  createApiToken(rec: NewApiToken): Promise<ApiTokenRecord>;
   apiTokenByDigest(digest: string): Promise<ApiTokenRecord | undefined>;
   listApiTokens(opts?: { owner?: string }): Promise<ApiTokenRecord[]>;
 
@@ -248,6 +259,17 @@ export interface Store {
   operationByNonceDigest(digest: string): Promise<OperationRecord | undefined>;
   /** The operation whose agent token has this digest, whatever its state. */
   operationByAgentDigest(digest: string): Promise<OperationRecord | undefined>;
+  /** Discovered machines (live) that no operator has accepted yet. */
+  countPendingDiscovered(): Promise<number>;
+  /**
+   * An operator accepts a discovered machine: it becomes allocatable. `accepted` says whether this
+   * call changed it (false: it was accepted already); undefined when no live machine has the name.
+   */
+  acceptMachine(name: string, actor: string): Promise<{ machine: MachineRecord; accepted: boolean } | undefined>;
+  /** Marks the token revoked (once); undefined when there is no token of that name. */
+  revokeApiToken(name: string): Promise<ApiTokenRecord | undefined>;
+  /** Records a use of the token at `at` (ISO time). */
+  touchApiToken(name: string, at: string): Promise<void>;
 }
 
 export type NonceTrade =
