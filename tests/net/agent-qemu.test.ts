@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, readSync, symlinkSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, openSync, readFileSync, readSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Netns } from '../lib/netns.js';
@@ -58,7 +58,8 @@ before(async () => {
   // zstd (the agent carries Debian's zstd; busybox has none).
   const images = join(dir, 'boot-images');
   await execFileP('mkdir', ['-p', join(images, 'images')]);
-  for (const f of ['agent', 'images/lab.raw.gz', 'images/lab.raw.sha256']) symlinkSync(join(IMAGES, f), join(images, f));
+  // Copies, not symlinks: /boot refuses symlinks that lead out of the images directory, as TFTP does.
+  for (const f of ['agent', 'images/lab.raw.gz', 'images/lab.raw.sha256']) cpSync(join(IMAGES, f), join(images, f), { recursive: true });
   writeFileSync(join(images, 'images/lab.raw'), gunzipSync(readFileSync(join(IMAGES, 'images/lab.raw.gz'))));
   await execFileP('zstd', ['-q', '--rm', '-3', join(images, 'images/lab.raw'), '-o', join(images, 'images/lab.raw.zst')]);
   writeFileSync(join(dir, 'inventory.yaml'), INVENTORY(images));
