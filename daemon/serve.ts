@@ -18,8 +18,9 @@ import { createRegistry } from './metrics.js';
 import type { Logger } from './log.js';
 import { VERSION } from './version.js';
 import { createOrchestrator, type Orchestrator } from './orchestrate.js';
-import { directoryHandler, startTftpServer, type TftpHandler } from './tftp/index.js';
-import { startDhcp } from './dhcp/index.js';
+import { startTftpServer } from './tftp/index.js';
+import { imagesTftpHandler } from './tftp-images.js';
+import { startDhcp, type DhcpServer } from './dhcp/index.js';
 import { refusalLog } from './http/boot-token.js';
 import { act } from './core/actions.js';
 
@@ -74,7 +75,10 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
   const orchestrator: Orchestrator = opts.powerActions === false
     ? { started: (m, op) => logger.info({ machine: m.name }, `power actions are off: boot ${m.name} into ${op.kind} yourself`), idle: async () => {} }
     : createOrchestrator({ store, power, logger });
-  const app = createApp({ store, tokens, inventory: () => loaded, logger, registry, version: VERSION, startedAt: new Date(), stateDir, power, orchestrator });
+  // Started after the API: forgetting a machine reaches it once it runs (only its leases matter).
+  let dhcpServer: DhcpServer | undefined;
+  const forgotten = async (macs: string[]) => { for (const mac of macs) await dhcpServer?.forget(mac); };
+  const app = createApp({ store, tokens, inventory: () => loaded, logger, registry, version: VERSION, startedAt: new Date(), stateDir, power, orchestrator, forgotten });
   const site = loaded.inventory.site;
   const host = opts.httpListen ?? site.http_listen;
   const port = opts.httpPort ?? site.http_port;
@@ -92,12 +96,13 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
     try {
       const tftp = await startTftpServer({
         address: site.address, port: opts.tftpPort ?? 69, bindInterface: site.interface,
-        handler: imagesHandler(() => loaded.imagesDir),
+        handler: imagesTftpHandler(() => loaded),
       }, { logger, registry });
       bootServers.push({ name: 'tftp', close: () => tftp.close() });
       logger.info({ address: site.address, port: tftp.port }, `TFTP serving ${loaded.imagesDir} on ${site.address}:${tftp.port}`);
       const dhcp = await startDhcp(site, store, { registry, logger, startInspection: (name, cause) => inspectDiscovered(store, name, cause, logger) });
       bootServers.push({ name: 'dhcp', close: () => dhcp.close() });
+      dhcpServer = dhcp;
       logger.info({ interface: site.interface, mode: site.dhcp.mode }, `DHCP (${site.dhcp.mode} mode) on ${site.interface}`);
     } catch (err) {
       for (const b of bootServers) await b.close().catch(() => undefined);
@@ -187,15 +192,6 @@ function powerFactory(store: Store, inventory: () => LoadedInventory, logger: Lo
     });
     cache.set(m.name, { key, power });
     return power;
-  };
-}
-
-/** TFTP files from the images directory, following it if an inventory reload moves it. */
-function imagesHandler(dir: () => string): TftpHandler {
-  let current: { dir: string; handler: TftpHandler } | undefined;
-  return (path, client) => {
-    if (current?.dir !== dir()) current = { dir: dir(), handler: directoryHandler(dir()) };
-    return current.handler(path, client);
   };
 }
 

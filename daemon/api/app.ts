@@ -38,6 +38,8 @@ export interface ApiContext {
   orchestrator: Orchestrator;
   /** The machine's power driver, wrapped with serialization, retries and polling. */
   power: (machine: MachineRecord) => ManagedPower;
+  /** Tells the DHCP server that these MACs' machines were forgotten (absent: no DHCP here). */
+  forgotten?: (macs: string[]) => Promise<void>;
 }
 
 declare module 'express-serve-static-core' {

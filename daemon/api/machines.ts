@@ -10,7 +10,7 @@ import { act, MachineNotFound, TransitionConflict } from '../core/actions.js';
 import { isTenant, operatorOnly, visibleMachine } from './scope.js';
 import { actorOf, type Principal } from './tokens.js';
 import { machineTimeouts } from '../core/timeouts.js';
-import type { MachineRecord } from '../core/store/types.js';
+import type { ForgottenMachine, MachineRecord } from '../core/store/types.js';
 
 const listQuery = z.strictObject({
   state: z.enum(ALL_STATES as [string, ...string[]]).optional(),
@@ -102,8 +102,42 @@ export function machinesRouter(ctx: ApiContext): Router {
     if (r.accepted) ctx.logger.info({ machine: r.machine.name, actor: actorOf(p) }, `${r.machine.name} accepted: allocatable`);
     res.json({ machine: machineView(r.machine, { timeouts: timeouts(r.machine) }), changed: r.accepted });
   });
+
+  // Forgetting discovered machines (core/forget.ts says which): the row is retired with its
+  // history, its operation cancelled and its lease freed; the MAC may be discovered again later.
+  const forgottenView = (f: ForgottenMachine) => ({
+    name: f.machine.name, mac: f.machine.mac, state: f.machine.previousState, freed_lease: f.freedLease, cancelled_operation: f.cancelledOperation,
+  });
+  const letGo = async (macs: string[]) => {
+    // The store is the truth; a DHCP server that missed this holds the address until it expires.
+    try { await ctx.forgotten?.(macs); } catch (err) { ctx.logger.error({ err }, 'the DHCP server could not let go of forgotten machines'); }
+  };
+  router.post('/forget', async (req, res) => {
+    operatorOnly(req.principal!, 'forget machines');
+    const body = parseInput(forgetAllBody, req.body, 'body');
+    const actor = actorOf(req.principal!);
+    const done = await ctx.store.forgetPendingDiscovered(actor, body.reason ?? 'forgotten with every discovered machine awaiting acceptance');
+    await letGo(done.map((f) => f.machine.mac));
+    if (done.length) ctx.logger.info({ count: done.length, actor }, `forgot ${done.length} discovered machines that awaited acceptance`);
+    res.json({ forgotten: done.map(forgottenView), count: done.length });
+  });
+  router.post('/:name/forget', async (req, res) => {
+    const p = req.principal!;
+    await visibleMachine(ctx.store, p, req.params.name);
+    operatorOnly(p, 'forget machines');
+    const body = parseInput(forgetOneBody, req.body, 'body');
+    const r = await ctx.store.forgetDiscovered(req.params.name, actorOf(p), body.reason ?? 'forgotten by an operator');
+    if (!r.ok) throw new ApiError(r.reason === 'not_found' ? 'NOT_FOUND' : 'CONFLICT', r.detail);
+    await letGo([r.machine.mac]);
+    ctx.logger.info({ machine: r.machine.name, actor: actorOf(p) }, `${r.machine.name} forgotten`);
+    res.json({ machine: machineView(r.machine, { timeouts: timeouts(r.machine) }), forgotten: forgottenView(r) });
+  });
   return router;
 }
+
+const forgetOneBody = z.strictObject({ reason: z.string().max(500).optional() });
+/** `pending: true` is required: an empty body never forgets anything. */
+const forgetAllBody = z.strictObject({ pending: z.literal(true), reason: z.string().max(500).optional() });
 
 async function mustBeAccepted(ctx: ApiContext, name: string): Promise<void> {
   const m = await ctx.store.getMachine(name);

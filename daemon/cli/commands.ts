@@ -94,6 +94,23 @@ export async function acceptCmd(api: ApiClient, name: string, o: { json: boolean
   out(res.changed ? `${res.machine.name}: accepted; allocations may pick it` : `${res.machine.name}: already accepted`);
 }
 
+type Forgotten = { name: string; mac: string; state: string | null; freed_lease: string | null; cancelled_operation: string | null };
+const forgottenLine = (f: Forgotten) => `${f.name} (${f.mac}, was ${f.state ?? '?'}): forgotten` +
+  (f.freed_lease ? `, lease ${f.freed_lease} freed` : '') + (f.cancelled_operation ? `, operation ${f.cancelled_operation} cancelled` : '');
+
+/** `rackhand forget MACHINE` or `rackhand forget --pending` (every discovered machine awaiting acceptance). */
+export async function forgetCmd(api: ApiClient, target: { name: string } | { pending: true }, o: { json: boolean; reason?: string }): Promise<void> {
+  const reason = o.reason === undefined ? {} : { reason: o.reason };
+  if ('name' in target) {
+    const res = await api.post<{ forgotten: Forgotten }>(`/api/v1/machines/${enc(target.name)}/forget`, reason);
+    return out(o.json ? JSON.stringify(res, null, 2) : forgottenLine(res.forgotten));
+  }
+  const res = await api.post<{ forgotten: Forgotten[]; count: number }>('/api/v1/machines/forget', { pending: true, ...reason });
+  if (o.json) return out(JSON.stringify(res, null, 2));
+  for (const f of res.forgotten) out(forgottenLine(f));
+  out(`${res.count} discovered machine${res.count === 1 ? '' : 's'} awaiting acceptance forgotten`);
+}
+
 export async function powerCmd(api: ApiClient, name: string, action: string, o: { json: boolean; bootDevice?: string }): Promise<void> {
   const res = action === 'status'
     ? await api.get<{ machine: string; driver: string; state: string }>(`/api/v1/machines/${enc(name)}/power`)

@@ -4,6 +4,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { apiClient, CliError } from './client.js';
 import { acceptCmd, actionCmd, eventsCmd, machinesCmd, needName, powerCmd, showCmd } from './commands.js';
+import { forgetCmd } from './commands.js';
 import {
   allocateCmd, allocationsCmd, parseSize, positiveInt, releaseCmd, showAllocationCmd,
 } from './alloc-cmd.js';
@@ -40,6 +41,9 @@ const USAGE = `usage: rackhand <verb> [options]
                                         caller's own); the old one is refused at once
   maintenance MACHINE on|off [--reason TEXT]
   accept MACHINE                        let allocations pick a discovered machine (operator)
+  forget MACHINE | forget --pending [--reason TEXT]
+                                        retire a discovered machine (--pending: every one
+                                        awaiting acceptance); its MAC may be discovered again
   power MACHINE on|off|cycle|status [--boot pxe|disk]
   lab up [--machines N] [--auto-redeploy] | lab down | lab status   (a virtual rack; root)
 
@@ -188,6 +192,12 @@ async function main(argv: string[]): Promise<number> {
     case 'accept': {
       const { values, positionals } = parse(rest, {});
       await acceptCmd(api(), name(positionals), { json: values.json! });
+      return 0;
+    }
+    case 'forget': {
+      const { values, positionals } = parse(rest, { pending: { type: 'boolean', default: false }, reason: { type: 'string' } });
+      if (values.pending === (positionals.length > 0) || positionals.length > 1) throw new CliError('usage: rackhand forget MACHINE | forget --pending [--reason TEXT]', 2);
+      await forgetCmd(api(), values.pending ? { pending: true } : { name: positionals[0]! }, { json: values.json!, reason: values.reason });
       return 0;
     }
     case 'maintenance': {

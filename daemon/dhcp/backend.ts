@@ -42,6 +42,8 @@ export interface DhcpBackend {
   /** Durable when the promise resolves; one transaction for all. */
   putLeases(leases: LeaseRecord[]): Promise<void>;
   deleteLease(mac: string): Promise<void>;
+  /** Drops what the backend remembers of `mac` (a forgotten machine); optional for test backends. */
+  forgetMac?(mac: string): void;
 }
 
 /** `discovered-525400000101`: a stable name for a machine first seen by PXE. */
@@ -123,6 +125,7 @@ export function storeBackend(store: Store, opts: StoreBackendOptions = {}): Dhcp
     listLeases: () => store.listLeases(),
     putLeases: (leases) => store.putLeases(leases),
     deleteLease: (mac) => store.deleteLease(mac),
+    forgetMac(mac) { machines.delete(mac); },
   };
 }
 

@@ -151,6 +151,15 @@ export class LeaseTable {
     return !!l && l.state === 'bound' && l.expiresAt > now;
   }
 
+  /** An operator forgot the machine behind `mac`: its lease and offer go back to the pool now. */
+  forget(mac: string): void {
+    this.release(mac);
+    const l = this.byMac.get(mac);
+    if (l && this.byIp.get(l.ip) === mac) this.byIp.delete(l.ip);
+    this.byMac.delete(mac);
+    this.outsiders.delete(mac);
+  }
+
   /** Forgets holds and declines that have run out (called now and then, not per packet). */
   sweep(now: number): void {
     for (const [mac, o] of this.offers) if (o.expiresAt <= now) this.release(mac);

@@ -111,6 +111,18 @@ export class DhcpServer {
     await this.ctx.writer.drain();
   }
 
+  /**
+   * An operator forgot the machine behind `mac` (the store has retired it and deleted its lease
+   * row): its address is free for others now, and its next DHCP packet is a stranger's. A lease
+   * write still queued for it is let through first, then deleted again.
+   */
+  async forget(mac: string): Promise<void> {
+    this.leases.forget(mac);
+    this.opts.backend.forgetMac?.(mac);
+    await this.ctx.writer.drain();
+    if (!this.leases.get(mac)) await this.opts.backend.deleteLease(mac);
+  }
+
   private track(p: Promise<void>): void {
     this.inflight.add(p);
     void p.finally(() => this.inflight.delete(p));

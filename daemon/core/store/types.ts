@@ -270,11 +270,34 @@ export interface Store {
   revokeApiToken(name: string): Promise<ApiTokenRecord | undefined>;
   /** Records a use of the token at `at` (ISO time). */
   touchApiToken(name: string, at: string): Promise<void>;
+
+  /**
+   * An operator forgets a discovered machine (core/forget.ts says which may be): in one
+   * transaction its running operation is cancelled, its lease deleted, the row retired (its
+   * history stays) and one event written. If its MAC PXE-boots again it is discovered afresh.
+   */
+  forgetDiscovered(name: string, actor: string, cause: string): Promise<ForgetResult>;
+  /** Forgets every discovered machine no operator has accepted (a flood's leftovers), one event each. */
+  forgetPendingDiscovered(actor: string, cause: string): Promise<ForgottenMachine[]>;
 }
 
 export type NonceTrade =
   | { ok: true; operation: OperationRecord }
   /** `operation`: the nonce's operation when the nonce was known (a replay, an expiry, an ended operation). */
   | { ok: false; why: 'unknown' | 'traded' | 'expired' | 'ended'; operation?: OperationRecord };
+
+/** A machine just forgotten, with what forgetting it let go of. */
+export interface ForgottenMachine {
+  machine: MachineRecord;
+  /** The address its lease held, now free (null: it had none). */
+  freedLease: string | null;
+  /** The operation that was running, now cancelled (null: none was). */
+  cancelledOperation: string | null;
+}
+
+export type ForgetResult =
+  | ({ ok: true } & ForgottenMachine)
+  /** not_found: no live machine of that name; the others say why in `detail`. */
+  | { ok: false; reason: 'not_found' | 'inventory' | 'in_use'; detail: string };
 
 export type { LifecycleEvent };
