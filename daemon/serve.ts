@@ -21,6 +21,7 @@ import { createOrchestrator, type Orchestrator } from './orchestrate.js';
 import { startTftpServer } from './tftp/index.js';
 import { imagesTftpHandler } from './tftp-images.js';
 import { startDhcp, type DhcpServer } from './dhcp/index.js';
+import { refusalLog } from './http/boot-token.js';
 import { act } from './core/actions.js';
 
 export interface ServeOptions {
@@ -156,6 +157,8 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
           server.closeIdleConnections();
           setTimeout(() => server.closeAllConnections(), 10_000).unref();
         });
+        // Refusals counted but not yet written become their event.
+        refusalLog(store).close();
         await store.close();
       })();
       return closing;

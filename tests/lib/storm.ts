@@ -51,6 +51,9 @@ export async function runStorm(count: number, spreadMs: number): Promise<{ summa
   try {
     // The relay's network: 10.30.0.0/16 behind the client side.
     await link.client.ip('addr', 'add', '10.30.0.1/16', 'dev', 'eth0');
+    // Every address of the relay's network is local to the client side, so each simulated
+    // machine can speak HTTP from the address its lease gave it (boot secrets go nowhere else).
+    await link.client.ip('route', 'add', 'local', '10.30.0.0/16', 'dev', 'lo');
     await link.server.ip('route', 'add', '10.30.0.0/16', 'via', '10.20.0.2', 'dev', 'prov0');
     const daemon = link.server.spawn(process.execPath, ['--import', 'tsx', join(REPO, 'daemon/cli/main.ts'), 'serve', '--inventory', join(dir, 'inventory.yaml'), '--state-dir', state, '--no-power'], { cwd: REPO });
     let log = '';

@@ -75,7 +75,7 @@ test('a discovered machine a faked inspect made ready is never allocated until a
 // Last, so that on a branch where HTTP still enrols the other cases are not disturbed. Passes
 // once the HTTP boot path no longer enrols (the other half of issue 11's item 3, removed
 // from daemon/http by another branch); until that merge this branch's daemon still enrols there.
-test('an HTTP GET of an unknown MAC\'s boot script never enrols it', { todo: 'passes after the merge that removes enrolment from daemon/http' }, async () => {
+test('an HTTP GET of an unknown MAC\'s boot script never enrols it', async () => {
   for (let i = 0; i < 20; i++) {
     await rig.link.client.exec('curl', ['-s', '-o', '/dev/null', `http://10.20.0.1:8080/boot/02:77:00:00:00:${i.toString(16).padStart(2, '0')}.ipxe`]);
   }

@@ -109,6 +109,19 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 3,
+    says: 'boot nonces and agent tokens: the iPXE script carries a one-use nonce the agent trades for its token',
+    sql: `
+      -- Digests (sha256 hex) only: the nonce and the agent token themselves are never stored.
+      ALTER TABLE operations ADD COLUMN nonce_digest TEXT;
+      ALTER TABLE operations ADD COLUMN nonce_expires_at TEXT;
+      ALTER TABLE operations ADD COLUMN nonce_traded_at TEXT;
+      ALTER TABLE operations ADD COLUMN agent_digest TEXT;
+      CREATE INDEX operations_nonce ON operations(nonce_digest);
+      CREATE INDEX operations_agent ON operations(agent_digest);
+    `,
+  },
+  {
     version: 4,
     says: 'machines.accepted: a discovered machine is allocatable only once an operator accepts it',
     sql: `

@@ -9,7 +9,7 @@ import { machineFromRow, eventFromRow, leaseFromRow, operationFromRow, allocatio
 import type {
   AllocateRequest, AllocateResult, AllocationRecord, AllocationState, ApiTokenRecord,
   BootFacts, EventQuery, EventRecord, LeaseRecord, MachineRecord, MachineSpec, NewEvent,
-  OperationRecord, Store, SyncChange, TransitionRequest, TransitionResult,
+  NonceTrade, OperationRecord, Store, SyncChange, TransitionRequest, TransitionResult,
 } from './types.js';
 import type { NewApiToken } from './types.js';
 import type { ForgetResult, ForgottenMachine } from './types.js';
@@ -384,6 +384,34 @@ export class SqliteStore implements Store {
     if (patch.progress !== undefined) { sets.push('progress = ?'); params.push(json(patch.progress)); }
     if (patch.error !== undefined) { sets.push('error = ?'); params.push(patch.error); }
     if (sets.length) this.db.prepare(`UPDATE operations SET ${sets.join(', ')} WHERE id = ?`).run(...params, id);
+  }
+
+  async setBootNonce(operationId: string, digest: string, expiresAt: string): Promise<void> {
+    this.stmt(`UPDATE operations SET nonce_digest = ?, nonce_expires_at = ?, nonce_traded_at = NULL
+        WHERE id = ? AND state = 'running'`).run(digest, expiresAt, operationId);
+  }
+
+  async tradeBootNonce(digest: string, agentDigest: string, t: string): Promise<NonceTrade> {
+    return this.db.transaction((): NonceTrade => {
+      const row = this.stmt('SELECT * FROM operations WHERE nonce_digest = ?').get(digest) as Row | undefined;
+      if (!row) return { ok: false, why: 'unknown' };
+      const operation = operationFromRow(row);
+      if (row.nonce_traded_at) return { ok: false, why: 'traded', operation };
+      if (operation.state !== 'running') return { ok: false, why: 'ended', operation };
+      if (String(row.nonce_expires_at) <= t) return { ok: false, why: 'expired', operation };
+      this.stmt('UPDATE operations SET nonce_traded_at = ?, agent_digest = ? WHERE id = ?').run(t, agentDigest, operation.id);
+      return { ok: true, operation };
+    }).immediate();
+  }
+
+  async operationByNonceDigest(digest: string): Promise<OperationRecord | undefined> {
+    const row = this.stmt('SELECT * FROM operations WHERE nonce_digest = ?').get(digest) as Row | undefined;
+    return row && operationFromRow(row);
+  }
+
+  async operationByAgentDigest(digest: string): Promise<OperationRecord | undefined> {
+    const row = this.stmt('SELECT * FROM operations WHERE agent_digest = ?').get(digest) as Row | undefined;
+    return row && operationFromRow(row);
   }
 
   async countPendingDiscovered(): Promise<number> {

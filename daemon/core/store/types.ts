@@ -248,6 +248,17 @@ export interface Store {
   apiTokenByDigest(digest: string): Promise<ApiTokenRecord | undefined>;
   listApiTokens(opts?: { owner?: string }): Promise<ApiTokenRecord[]>;
 
+  /** Gives a running operation a new boot nonce (sha256 hex), replacing any earlier one. */
+  setBootNonce(operationId: string, digest: string, expiresAt: string): Promise<void>;
+  /**
+   * Trades a boot nonce once, atomically: when `digest` is a running operation's untraded,
+   * unexpired nonce, marks it traded and makes `agentDigest` the operation's agent token.
+   */
+  tradeBootNonce(digest: string, agentDigest: string, now: string): Promise<NonceTrade>;
+  /** The operation whose boot nonce (traded or not) has this digest, whatever its state. */
+  operationByNonceDigest(digest: string): Promise<OperationRecord | undefined>;
+  /** The operation whose agent token has this digest, whatever its state. */
+  operationByAgentDigest(digest: string): Promise<OperationRecord | undefined>;
   /** Discovered machines (live) that no operator has accepted yet. */
   countPendingDiscovered(): Promise<number>;
   /**
@@ -269,6 +280,11 @@ export interface Store {
   /** Forgets every discovered machine no operator has accepted (a flood's leftovers), one event each. */
   forgetPendingDiscovered(actor: string, cause: string): Promise<ForgottenMachine[]>;
 }
+
+export type NonceTrade =
+  | { ok: true; operation: OperationRecord }
+  /** `operation`: the nonce's operation when the nonce was known (a replay, an expiry, an ended operation). */
+  | { ok: false; why: 'unknown' | 'traded' | 'expired' | 'ended'; operation?: OperationRecord };
 
 /** A machine just forgotten, with what forgetting it let go of. */
 export interface ForgottenMachine {
