@@ -15,6 +15,7 @@ import { fileUrl } from './ipxe.js';
 import { imageDigest } from './image-digest.js';
 import { parseInput } from '../api/validate.js';
 import { ApiError } from '../api/errors.js';
+import { boundFacts } from '../core/facts-bounds.js';
 import { act } from '../core/actions.js';
 import { AGENT_STEPS, FINAL_STEPS, compressionOf, doneSteps, nextStep, shellVars, type AgentStep, type OperationProgress } from '../core/agent-plan.js';
 import { baseUrl, bootPaths } from '../core/urls.js';
@@ -126,7 +127,9 @@ async function completeStep(ctx: BootContext, auth: BootAuth, step: AgentStep, f
     case 'inspect': {
       let facts: unknown;
       try { facts = JSON.parse(factsText ?? ''); } catch { throw new ApiError('BAD_REQUEST', 'body.facts: not JSON', { field: 'body.facts' }); }
-      const parsed = factsSchema.safeParse(facts);
+      const bounded = boundFacts(facts, 'body.facts');
+      if (!bounded.ok) throw new ApiError('BAD_REQUEST', `${bounded.path}: ${bounded.why}`, { field: bounded.path });
+      const parsed = factsSchema.safeParse(bounded.facts);
       if (!parsed.success) {
         const issue = parsed.error.issues[0]!;
         throw new ApiError('BAD_REQUEST', `body.facts.${issue.path.join('.')}: ${issue.message}`, { field: `body.facts.${issue.path.join('.')}` });

@@ -7,6 +7,7 @@ import { authorizeBoot } from './boot-token.js';
 import { sourceOf } from './machine-source.js';
 import { contextFor, defaultNetworkConfig, profileOf, renderFile } from './render.js';
 import { ApiError } from '../api/errors.js';
+import { yamlQuoted } from '../core/template-filters.js';
 import { act } from '../core/actions.js';
 
 const NOCLOUD_FILES = ['meta-data', 'user-data', 'vendor-data', 'network-config'] as const;
@@ -25,7 +26,7 @@ export function metadataRouter(ctx: BootContext): Router {
     switch (file) {
       case 'meta-data':
         // instance-id changes with every deployment, so cloud-init runs its first-boot modules again.
-        body = `instance-id: ${operation.id}\nlocal-hostname: ${machine.hostname}\n`;
+        body = `instance-id: ${yamlQuoted(operation.id)}\nlocal-hostname: ${yamlQuoted(machine.hostname)}\n`;
         break;
       case 'user-data':
         body = profile?.kind === 'image' && profile.user_data && tctx ? renderFile(loaded, profile.user_data, tctx) : '#cloud-config\n{}\n';
