@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import { createApp } from './api/app.js';
 import { ensureTokenFile, readTokenFile, TokenBook } from './api/tokens.js';
 import { validateInventory } from './core/inventory/validate.js';
-import { formatError, machineSpecs, type InventoryError, type LoadedInventory } from './core/inventory/load.js';
+import { formatError, formatWarning, machineSpecs, type InventoryError, type LoadedInventory } from './core/inventory/load.js';
 import { openSqliteStore } from './core/store/sqlite.js';
 import { machineTimeouts, sweepTimeouts } from './core/timeouts.js';
 import type { MachineRecord, Store } from './core/store/types.js';
@@ -55,6 +55,7 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
   const { logger } = opts;
   const first = validateInventory(opts.inventoryFile);
   if (!first.ok) throw new InventoryInvalid(first.errors);
+  for (const w of first.warnings) logger.warn(formatWarning(w));
   let loaded = first.value;
 
   const stateDir = resolve(opts.stateDir);
