@@ -129,3 +129,30 @@ test('a disk whose writes do not stick fails the read-back: the machine is faile
   assert.ok(log.some((l) => /^agent: erase failed: erase vda: method write-zeroes, 134217728 bytes, verification FAILED/.test(l)), log.join('\n'));
   assert.ok(scan(keeps).marks.length > 0, 'the check was right: the tenant\'s data is still on the disk');
 });
+
+test('an NVMe format that leaves data behind is followed by a zero-out, verified', { skip: !agentBuilt() && 'boot images not built (make boot-images)' }, async () => {
+  // NVMe allows indeterminate data after a format's erase (a crypto erase reads back noise).
+  // Here the format's own zeroing is dropped once (it is one write-zeroes request), as a drive
+  // whose erase leaves readable blocks would; the agent must notice and zero the namespace.
+  const nvme = tenantDisk('nvme-stale.raw');
+  await startErase();
+  const quorum = {
+    driver: 'quorum', 'node-name': 'stale', 'vote-threshold': 1, 'read-pattern': 'fifo',
+    children: [
+      {
+        driver: 'blkdebug',
+        'inject-error': [{ event: 'pwritev_zero', iotype: 'write-zeroes', once: true }],
+        image: { driver: 'raw', file: { driver: 'file', filename: nvme } },
+      },
+      { driver: 'null-co', size: DISK_BYTES },
+    ],
+  };
+  const console = await rig.bootAgent('erase-nvme-stale', ['-blockdev', JSON.stringify(quorum), '-device', 'nvme,drive=stale,serial=STALE-NVME']);
+  assert.equal((await rig.api('GET', '/api/v1/machines/node-01')).machine.state, 'ready', `console:\n${console.slice(-4000)}`);
+  const log = await eraseLog();
+  assert.ok(log.some((l) => /^agent: erase nvme0n1: after nvme-format-ses1 the data reads back as not zero \(data not zero \(or unreadable\) in 1048576 bytes at offset 0: \d+ nonzero bytes\); zeroing as well$/.test(l)), log.join('\n'));
+  assert.ok(log.some((l) => new RegExp(`^agent: erase nvme0n1: method nvme-format-ses1\\+write-zeroes, ${DISK_BYTES} bytes, verified: 66 samples`).test(l)), log.join('\n'));
+  const { marks, nonzero } = scan(nvme);
+  assert.deepEqual(marks, [], 'the previous tenant\'s pattern is still in the disk file');
+  assert.equal(nonzero, 0);
+});
