@@ -58,11 +58,13 @@ function scan(file: string): { marks: number[]; nonzero: number } {
   return { marks, nonzero };
 }
 
-/** enrolled or ready → releasing through failed, with no VM boot: the erase operation starts. */
+/** → releasing with no VM boot (enrolled or ready: through inspecting and failed): an erase starts. */
 async function startErase(): Promise<void> {
   const m = (await rig.api('GET', '/api/v1/machines/node-01')).machine;
-  if (m.state !== 'inspecting') await rig.api('POST', '/api/v1/machines/node-01/actions/inspect');
-  await rig.api('POST', '/api/v1/machines/node-01/actions/fail');
+  if (m.state !== 'failed') {
+    await rig.api('POST', '/api/v1/machines/node-01/actions/inspect');
+    await rig.api('POST', '/api/v1/machines/node-01/actions/fail');
+  }
   const r = await rig.api('POST', '/api/v1/machines/node-01/actions/release');
   assert.equal(r.machine?.state, 'releasing', JSON.stringify(r));
 }
@@ -128,6 +130,10 @@ test('a disk whose writes do not stick fails the read-back: the machine is faile
   const log = await eraseLog();
   assert.ok(log.some((l) => /^agent: erase failed: erase vda: method write-zeroes, 134217728 bytes, verification FAILED/.test(l)), log.join('\n'));
   assert.ok(scan(keeps).marks.length > 0, 'the check was right: the tenant\'s data is still on the disk');
+  // Nothing but another erase takes the machine on: not inspect (→ ready), not a deploy.
+  const inspect = await rig.api('POST', '/api/v1/machines/node-01/actions/inspect');
+  assert.match(JSON.stringify(inspect), /cannot inspect a machine whose erase failed/);
+  assert.equal((await rig.api('GET', '/api/v1/machines/node-01')).machine.state, 'failed');
 });
 
 test('an NVMe format that leaves data behind is followed by a zero-out, verified', { skip: !agentBuilt() && 'boot images not built (make boot-images)' }, async () => {
