@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Server } from 'node:http';
 import { createApp } from './api/app.js';
+import { limitConnections } from './api/connection-limits.js';
 import { ensureTokenFile, readTokenFile, TokenBook } from './api/tokens.js';
 import { validateInventory } from './core/inventory/validate.js';
 import { formatError, formatWarning, machineSpecs, type InventoryError, type LoadedInventory } from './core/inventory/load.js';
@@ -17,8 +18,11 @@ import { createRegistry } from './metrics.js';
 import type { Logger } from './log.js';
 import { VERSION } from './version.js';
 import { createOrchestrator, type Orchestrator } from './orchestrate.js';
-import { directoryHandler, startTftpServer, type TftpHandler } from './tftp/index.js';
-import { startDhcp } from './dhcp/index.js';
+import { startTftpServer } from './tftp/index.js';
+import { imagesTftpHandler } from './tftp-images.js';
+import { startDhcp, type DhcpServer } from './dhcp/index.js';
+import { refusalLog } from './http/boot-token.js';
+import { act } from './core/actions.js';
 
 export interface ServeOptions {
   inventoryFile: string;
@@ -72,7 +76,10 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
   const orchestrator: Orchestrator = opts.powerActions === false
     ? { started: (m, op) => logger.info({ machine: m.name }, `power actions are off: boot ${m.name} into ${op.kind} yourself`), idle: async () => {} }
     : createOrchestrator({ store, power, logger });
-  const app = createApp({ store, tokens, inventory: () => loaded, logger, registry, version: VERSION, startedAt: new Date(), stateDir, power, orchestrator });
+  // Started after the API: forgetting a machine reaches it once it runs (only its leases matter).
+  let dhcpServer: DhcpServer | undefined;
+  const forgotten = async (macs: string[]) => { for (const mac of macs) await dhcpServer?.forget(mac); };
+  const app = createApp({ store, tokens, inventory: () => loaded, logger, registry, version: VERSION, startedAt: new Date(), stateDir, power, orchestrator, forgotten });
   const site = loaded.inventory.site;
   const host = opts.httpListen ?? site.http_listen;
   const port = opts.httpPort ?? site.http_port;
@@ -81,6 +88,7 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
     s.once('error', reject);
   });
   server.keepAliveTimeout = 5000;
+  limitConnections(server, () => loaded.inventory.site.http_connections, registry);
   const bound = server.address() as { address: string; port: number };
   logger.info({ address: bound.address, port: bound.port, version: VERSION }, `HTTP listening on ${bound.address}:${bound.port}`);
 
@@ -89,12 +97,13 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
     try {
       const tftp = await startTftpServer({
         address: site.address, port: opts.tftpPort ?? 69, bindInterface: site.interface,
-        handler: imagesHandler(() => loaded.imagesDir),
+        handler: imagesTftpHandler(() => loaded),
       }, { logger, registry });
       bootServers.push({ name: 'tftp', close: () => tftp.close() });
       logger.info({ address: site.address, port: tftp.port }, `TFTP serving ${loaded.imagesDir} on ${site.address}:${tftp.port}`);
-      const dhcp = await startDhcp(site, store, { registry, logger });
+      const dhcp = await startDhcp(site, store, { registry, logger, startInspection: (name, cause) => inspectDiscovered(store, name, cause, logger) });
       bootServers.push({ name: 'dhcp', close: () => dhcp.close() });
+      dhcpServer = dhcp;
       logger.info({ interface: site.interface, mode: site.dhcp.mode }, `DHCP (${site.dhcp.mode} mode) on ${site.interface}`);
     } catch (err) {
       for (const b of bootServers) await b.close().catch(() => undefined);
@@ -149,6 +158,8 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
           server.closeIdleConnections();
           setTimeout(() => server.closeAllConnections(), 10_000).unref();
         });
+        // Refusals counted but not yet written become their event.
+        refusalLog(store).close();
         await store.close();
       })();
       return closing;
@@ -185,13 +196,19 @@ function powerFactory(store: Store, inventory: () => LoadedInventory, logger: Lo
   };
 }
 
-/** TFTP files from the images directory, following it if an inventory reload moves it. */
-function imagesHandler(dir: () => string): TftpHandler {
-  let current: { dir: string; handler: TftpHandler } | undefined;
-  return (path, client) => {
-    if (current?.dir !== dir()) current = { dir: dir(), handler: directoryHandler(dir()) };
-    return current.handler(path, client);
-  };
+/**
+ * A machine DHCP just discovered starts its inspection at once, so the iPXE script it asks for
+ * next boots the agent. It is already network-booting: no power action is needed (or possible:
+ * nobody has told Rackhand its BMC yet).
+ */
+async function inspectDiscovered(store: Store, name: string, cause: string, logger: Logger): Promise<MachineRecord | undefined> {
+  try {
+    return (await act(store, { machine: name, event: 'inspect', actor: 'system', cause })).machine;
+  } catch (err) {
+    // Another path moved it first (an operator, a second DHCP packet): what it is now stands.
+    logger.warn({ err, machine: name }, 'could not start the inspection of a discovered machine');
+    return store.getMachine(name);
+  }
 }
 
 async function syncMachines(store: Store, loaded: LoadedInventory, logger: Logger): Promise<void> {

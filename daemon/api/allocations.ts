@@ -13,6 +13,7 @@ import {
   type AllocateDeps,
 } from '../core/allocate.js';
 import type { AllocationRecord } from '../core/store/types.js';
+import { redactBmc } from './views.js';
 
 const ownerName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, { error: 'letters, digits, . _ - (up to 63), starting with a letter or digit' });
 
@@ -58,7 +59,8 @@ export function allocationsRouter(ctx: ApiContext): Router {
       // another owner's business.
       machines: machines.map(({ machine: m, held }) => ({
         name: m.name, hostname: m.hostname, ip: m.ip ?? m.bootFacts?.ip ?? null,
-        state: held ? m.state : 'released', last_error: held ? m.lastError : null,
+        // What tenants read: no BMC detail in an error (an admin finds it in the machine's view).
+        state: held ? m.state : 'released', last_error: held ? redactBmc(m.lastError, m.power) : null,
       })),
     };
   };
@@ -80,8 +82,8 @@ export function allocationsRouter(ctx: ApiContext): Router {
       res.status(201).json({ allocation: await view(allocation) });
     } catch (err) {
       if (err instanceof NoFit) {
-        const { unmet, closest, fitting, ready } = err.result;
-        throw new ApiError('NO_FIT', err.message, { unmet, closest, fitting, ready });
+        const { unmet, closest, fitting, ready, unaccepted } = err.result;
+        throw new ApiError('NO_FIT', err.message, { unmet, closest, fitting, ready, ...(unaccepted && { unaccepted }) });
       }
       if (err instanceof AllocationBusy) throw new ApiError('CONFLICT', err.message);
       throw err;

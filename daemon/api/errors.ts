@@ -6,6 +6,8 @@ export const ERROR_CODES = {
   UNAUTHENTICATED: { status: 401, says: 'no bearer token, or an unknown one' },
   FORBIDDEN: { status: 403, says: 'the token may not do this (a read-only token mutating, a tenant token using an operator action)' },
   NOT_FOUND: { status: 404, says: 'no such machine, route or resource' },
+  TOO_LARGE: { status: 413, says: 'the body is larger, or has more fields, than the route accepts' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, says: 'the body\'s Content-Encoding or charset is not one the route reads (identity, gzip, deflate, br; utf-8)' },
   ILLEGAL_TRANSITION: { status: 409, says: 'the machine\'s state does not allow this event; `allowed` lists what it does' },
   CONFLICT: { status: 409, says: 'the machine changed state meanwhile, or an allocation cannot be released yet; the message says which' },
   NO_FIT: { status: 409, says: 'no ready machines meet the allocation\'s constraints; `unmet` names the constraint to relax, `closest` how many machines came closest' },

@@ -6,6 +6,7 @@ import { parseInput } from './validate.js';
 import type { ApiContext } from './app.js';
 import { isTenant } from './scope.js';
 import type { EventRecord, Store } from '../core/store/types.js';
+import { tenantEventView } from './views.js';
 
 const eventsQuery = z.strictObject({
   machine: z.string().min(1).optional(),
@@ -35,9 +36,11 @@ export function eventsRouter(ctx: ApiContext): Router {
 async function ownEvents(store: Store, owner: string, events: EventRecord[]): Promise<EventRecord[]> {
   const allocations = await store.listAllocations({ owner });
   const ids = new Set(allocations.map((a) => a.id));
+  // BMC details never reach a tenant, not even inside a power event's text.
+  const powers = new Map((await store.listMachines({ includeRetired: true })).map((m) => [m.name, m.power]));
   return events.filter((e) => {
     if (typeof e.data?.allocation === 'string' && ids.has(e.data.allocation)) return true;
     if (!e.machine) return false;
     return allocations.some((a) => a.machines.includes(e.machine!) && e.time >= a.createdAt && (a.releasedAt === null || e.time <= a.releasedAt));
-  });
+  }).map((e) => tenantEventView(e, e.machine ? powers.get(e.machine) : undefined));
 }

@@ -3,14 +3,14 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { ApiError } from './errors.js';
 import { parseInput } from './validate.js';
-import { machineView, operationView } from './views.js';
+import { machineView, operationView, tenantEventView, tenantOperationView } from './views.js';
 import type { ApiContext } from './app.js';
 import { ALL_STATES, IllegalTransition, OPERATOR_EVENTS, type OperatorEvent } from '../core/lifecycle.js';
 import { act, MachineNotFound, TransitionConflict } from '../core/actions.js';
 import { isTenant, operatorOnly, visibleMachine } from './scope.js';
-import { actorOf } from './tokens.js';
+import { actorOf, type Principal } from './tokens.js';
 import { machineTimeouts } from '../core/timeouts.js';
-import type { MachineRecord } from '../core/store/types.js';
+import type { ForgottenMachine, MachineRecord } from '../core/store/types.js';
 
 const listQuery = z.strictObject({
   state: z.enum(ALL_STATES as [string, ...string[]]).optional(),
@@ -26,6 +26,8 @@ const actionBody = z.strictObject({
 export function machinesRouter(ctx: ApiContext): Router {
   const router = Router();
   const timeouts = (m: MachineRecord) => machineTimeouts(ctx.inventory().inventory, m);
+  // A tenant's view carries no BMC detail (views.ts).
+  const view = (m: MachineRecord, p: Principal) => machineView(m, { timeouts: timeouts(m), tenant: isTenant(p) });
 
   router.get('/', async (req, res) => {
     const q = parseInput(listQuery, req.query, 'query');
@@ -33,13 +35,14 @@ export function machinesRouter(ctx: ApiContext): Router {
     const machines = await ctx.store.listMachines({
       state: q.state as never, includeRetired: q.include_retired === 'true', owner: isTenant(p) ? p.owner : undefined,
     });
-    res.json({ machines: machines.map((m) => machineView(m, { timeouts: timeouts(m) })) });
+    res.json({ machines: machines.map((m) => view(m, p)) });
   });
 
   router.get('/:name', async (req, res) => {
     const m = await visibleMachine(ctx.store, req.principal!, req.params.name, { retired: true });
     const op = await ctx.store.latestOperation(m.name);
-    res.json({ machine: { ...machineView(m, { timeouts: timeouts(m) }), operation: op ? operationView(op) : null } });
+    const opView = op && (isTenant(req.principal!) ? tenantOperationView(op, m.power) : operationView(op));
+    res.json({ machine: { ...view(m, req.principal!), operation: opView ?? null } });
   });
 
   router.post('/:name/actions/:event', async (req, res) => {
@@ -70,6 +73,7 @@ export function machinesRouter(ctx: ApiContext): Router {
       throw new ApiError('BAD_REQUEST', `body.profile: no profile named ${deployProfile}`, { field: 'body.profile' });
     }
     if (event === 'allocate' && !body.owner) throw new ApiError('BAD_REQUEST', 'body.owner: allocate needs an owner', { field: 'body.owner' });
+    if (event === 'allocate') await mustBeAccepted(ctx, req.params.name);
     try {
       const result = await act(ctx.store, {
         machine: req.params.name, event: event as OperatorEvent, actor: actorOf(p),
@@ -78,7 +82,7 @@ export function machinesRouter(ctx: ApiContext): Router {
       });
       ctx.logger.info({ machine: result.machine.name, from: result.event.from, to: result.event.to, event }, `moved to ${result.event.to} from ${result.event.from}`);
       if (result.operation) ctx.orchestrator.started(result.machine, result.operation);
-      res.json({ machine: machineView(result.machine, { timeouts: timeouts(result.machine) }), event: result.event });
+      res.json({ machine: view(result.machine, p), event: isTenant(p) ? tenantEventView(result.event, result.machine.power) : result.event });
     } catch (err) {
       if (err instanceof MachineNotFound) throw new ApiError('NOT_FOUND', err.message);
       if (err instanceof IllegalTransition) {
@@ -88,5 +92,54 @@ export function machinesRouter(ctx: ApiContext): Router {
       throw err;
     }
   });
+  // An operator accepts a discovered machine: from then on allocations may pick it.
+  router.post('/:name/accept', async (req, res) => {
+    const p = req.principal!;
+    await visibleMachine(ctx.store, p, req.params.name);
+    operatorOnly(p, 'accept machines');
+    const r = await ctx.store.acceptMachine(req.params.name, actorOf(p));
+    if (!r) throw new ApiError('NOT_FOUND', `no machine named ${req.params.name}`);
+    if (r.accepted) ctx.logger.info({ machine: r.machine.name, actor: actorOf(p) }, `${r.machine.name} accepted: allocatable`);
+    res.json({ machine: machineView(r.machine, { timeouts: timeouts(r.machine) }), changed: r.accepted });
+  });
+
+  // Forgetting discovered machines (core/forget.ts says which): the row is retired with its
+  // history, its operation cancelled and its lease freed; the MAC may be discovered again later.
+  const forgottenView = (f: ForgottenMachine) => ({
+    name: f.machine.name, mac: f.machine.mac, state: f.machine.previousState, freed_lease: f.freedLease, cancelled_operation: f.cancelledOperation,
+  });
+  const letGo = async (macs: string[]) => {
+    // The store is the truth; a DHCP server that missed this holds the address until it expires.
+    try { await ctx.forgotten?.(macs); } catch (err) { ctx.logger.error({ err }, 'the DHCP server could not let go of forgotten machines'); }
+  };
+  router.post('/forget', async (req, res) => {
+    operatorOnly(req.principal!, 'forget machines');
+    const body = parseInput(forgetAllBody, req.body, 'body');
+    const actor = actorOf(req.principal!);
+    const done = await ctx.store.forgetPendingDiscovered(actor, body.reason ?? 'forgotten with every discovered machine awaiting acceptance');
+    await letGo(done.map((f) => f.machine.mac));
+    if (done.length) ctx.logger.info({ count: done.length, actor }, `forgot ${done.length} discovered machines that awaited acceptance`);
+    res.json({ forgotten: done.map(forgottenView), count: done.length });
+  });
+  router.post('/:name/forget', async (req, res) => {
+    const p = req.principal!;
+    await visibleMachine(ctx.store, p, req.params.name);
+    operatorOnly(p, 'forget machines');
+    const body = parseInput(forgetOneBody, req.body, 'body');
+    const r = await ctx.store.forgetDiscovered(req.params.name, actorOf(p), body.reason ?? 'forgotten by an operator');
+    if (!r.ok) throw new ApiError(r.reason === 'not_found' ? 'NOT_FOUND' : 'CONFLICT', r.detail);
+    await letGo([r.machine.mac]);
+    ctx.logger.info({ machine: r.machine.name, actor: actorOf(p) }, `${r.machine.name} forgotten`);
+    res.json({ machine: machineView(r.machine, { timeouts: timeouts(r.machine) }), forgotten: forgottenView(r) });
+  });
   return router;
+}
+
+const forgetOneBody = z.strictObject({ reason: z.string().max(500).optional() });
+/** `pending: true` is required: an empty body never forgets anything. */
+const forgetAllBody = z.strictObject({ pending: z.literal(true), reason: z.string().max(500).optional() });
+
+async function mustBeAccepted(ctx: ApiContext, name: string): Promise<void> {
+  const m = await ctx.store.getMachine(name);
+  if (m && !m.accepted) throw new ApiError('CONFLICT', `${name} was discovered on the network and no operator has accepted it: rackhand accept ${name} first`);
 }

@@ -1,11 +1,16 @@
 // /api/v1/machines/NAME/power: the machine's power state through its BMC (GET), and power
 // actions (POST {action: on|off|cycle, boot_device?: pxe|disk}). Each action is an event.
-import { Router } from 'express';
+// Reads by tenants and read-only tokens come from a short shared cache (power/status-cache.ts),
+// so they cannot queue BMC logins in front of an operator; admins read the BMC itself unless
+// they ask for ?fresh=false. A client that hangs up takes its BMC call with it (dequeued, or
+// aborted if it is a read already running); a power change already sent to the BMC finishes.
+import { Router, type Response } from 'express';
 import { z } from 'zod';
 import { ApiError } from './errors.js';
 import { parseInput } from './validate.js';
 import type { ApiContext } from './app.js';
 import { PowerError } from '../power/index.js';
+import { PowerStatusCache } from '../power/status-cache.js';
 import type { MachineRecord } from '../core/store/types.js';
 
 const powerBody = z.strictObject({
@@ -13,36 +18,67 @@ const powerBody = z.strictObject({
   boot_device: z.enum(['pxe', 'disk']).optional(),
 });
 
-export function powerRouter(ctx: ApiContext): Router {
+const powerQuery = z.object({ fresh: z.enum(['true', 'false']).optional() });
+
+/** Aborts when the client goes away before its answer was written. */
+function clientGone(res: Response): AbortSignal {
+  const ac = new AbortController();
+  res.once('close', () => { if (!res.writableFinished) ac.abort(); });
+  return ac.signal;
+}
+
+export function powerRouter(ctx: ApiContext, cache = new PowerStatusCache()): Router {
   const router = Router({ mergeParams: true });
   const machine = async (name: string): Promise<MachineRecord> => {
     const m = await ctx.store.getMachine(name);
     if (!m || m.retiredAt) throw new ApiError('NOT_FOUND', `no machine named ${name}`);
     return m;
   };
-  const bmc = async <T>(fn: () => Promise<T>): Promise<T> => {
+  const bmc = async <T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T | undefined> => {
     try {
       return await fn();
     } catch (err) {
+      // Nobody is left to answer, and an abandoned call is not an error worth a log line.
+      if (signal.aborted) return undefined;
       if (err instanceof PowerError) throw new ApiError('POWER_FAILED', err.message, { power_code: err.code });
       throw err;
     }
   };
 
   router.get('/:name/power', async (req, res) => {
+    const query = parseInput(powerQuery, req.query, 'query');
+    const admin = req.principal!.role === 'admin';
+    if (query.fresh === 'true' && !admin) {
+      throw new ApiError('FORBIDDEN', `token ${req.principal!.name} may read power state only from the cache; fresh=true is for admin tokens`, { field: 'fresh' });
+    }
     const m = await machine(req.params.name);
-    const state = await bmc(() => ctx.power(m).status());
-    res.json({ machine: m.name, driver: m.power.driver, state });
+    const power = ctx.power(m);
+    const signal = clientGone(res);
+    const fresh = admin && query.fresh !== 'false';
+    const read = await bmc(signal, async () => {
+      if (!fresh) return cache.read(m.name, power, { signal });
+      const state = await power.status({ signal });
+      cache.record(m.name, power, state);
+      return { state, readAt: new Date(), cached: false };
+    });
+    if (!read) return;
+    res.json({ machine: m.name, driver: m.power.driver, state: read.state, read_at: read.readAt.toISOString(), cached: read.cached });
   });
 
   router.post('/:name/power', async (req, res) => {
     const body = parseInput(powerBody, req.body, 'body');
     const m = await machine(req.params.name);
     const power = ctx.power(m);
-    const state = await bmc(async () => {
-      if (body.boot_device) await power.setBootDevice({ device: body.boot_device, persistent: false });
-      return body.action === 'on' ? power.on() : body.action === 'off' ? power.off() : power.cycle();
+    const signal = clientGone(res);
+    // The signal only takes these out of the BMC queue: once sent, a change runs to its end.
+    const state = await bmc(signal, async () => {
+      if (body.boot_device) await power.setBootDevice({ device: body.boot_device, persistent: false }, { signal });
+      cache.forget(m.name);
+      const after = await (body.action === 'on' ? power.on({ signal }) : body.action === 'off' ? power.off({ signal }) : power.cycle({ signal }));
+      cache.record(m.name, power, after);
+      return after;
     });
+    if (state === undefined) return;
     await ctx.store.appendEvent({
       machine: m.name, kind: 'power', event: body.action, actor: `operator:${req.principal!.name}`,
       cause: `power ${body.action}${body.boot_device ? ` (next boot: ${body.boot_device})` : ''} through the API; now ${state}`,

@@ -1,20 +1,32 @@
 // /api/v1/tokens: owner-scoped tokens for tenants, created by an admin. The secret is shown once,
 // in the answer to POST; SQLite keeps only its sha256, so a copied database grants nothing.
-// Admin and read-only tokens stay in tokens.json, edited by the operator.
+// Admin and read-only tokens stay in tokens.json, edited by the operator; POST /tokens/rotate gives
+// one of them a new secret, written to the file, the old one refused from then on.
+// A tenant token may carry an expiry; DELETE revokes it (the row stays, marked, for the record).
 import { Router } from 'express';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { ApiError } from './errors.js';
 import { parseInput } from './validate.js';
 import { operatorOnly } from './scope.js';
-import { actorOf, newToken, tokenDigest } from './tokens.js';
+import { actorOf, newToken, rotateFileToken, TOKEN_FILE, tokenDigest } from './tokens.js';
+import { tokenRefusal } from './authenticate.js';
+import { join } from 'node:path';
 import type { ApiContext } from './app.js';
 import type { ApiTokenRecord } from '../core/store/types.js';
 
 const slug = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, { error: 'letters, digits, . _ - (up to 63), starting with a letter or digit' });
-const createBody = z.strictObject({ owner: slug, name: slug.optional() });
+const futureTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), { error: 'not a date/time (ISO 8601)' })
+  .refine((s) => Date.parse(s) > Date.now(), { error: 'is in the past' })
+  .transform((s) => new Date(s).toISOString());
+const createBody = z.strictObject({ owner: slug, name: slug.optional(), expires_at: futureTime.optional() });
+const rotateBody = z.strictObject({ name: z.string().min(1).optional() });
 
-const view = (t: ApiTokenRecord) => ({ name: t.name, owner: t.owner, role: 'owner', created_by: t.createdBy, created_at: t.createdAt });
+const view = (t: ApiTokenRecord) => ({
+  name: t.name, owner: t.owner, role: 'owner', created_by: t.createdBy, created_at: t.createdAt,
+  expires_at: t.expiresAt, revoked_at: t.revokedAt, last_used_at: t.lastUsedAt,
+  state: t.revokedAt ? 'revoked' : tokenRefusal(t, Date.now()) ? 'expired' : 'active',
+});
 
 export function tenantTokensRouter(ctx: ApiContext): Router {
   const router = Router();
@@ -32,9 +44,39 @@ export function tenantTokensRouter(ctx: ApiContext): Router {
     const taken = ctx.tokens.names().includes(name) || (await ctx.store.listApiTokens()).some((t) => t.name === name);
     if (taken) throw new ApiError('CONFLICT', `a token named ${name} exists; choose another name`);
     const secret = newToken();
-    const rec = await ctx.store.createApiToken({ name, owner: body.owner, digest: tokenDigest(secret), createdBy: actorOf(p) });
-    await ctx.store.appendEvent({ machine: null, kind: 'auth', event: 'token_created', actor: actorOf(p), cause: `token ${name} for owner ${body.owner}`, data: { name, owner: body.owner } });
+    const rec = await ctx.store.createApiToken({ name, owner: body.owner, digest: tokenDigest(secret), createdBy: actorOf(p), expiresAt: body.expires_at ?? null });
+    await ctx.store.appendEvent({ machine: null, kind: 'auth', event: 'token_created', actor: actorOf(p), cause: `token ${name} for owner ${body.owner}${rec.expiresAt ? `, expires ${rec.expiresAt}` : ''}`, data: { name, owner: body.owner, expires_at: rec.expiresAt } });
     res.status(201).json({ token: view(rec), secret });
+  });
+
+  // A file token (admin, readonly) gets a new secret, by default the caller's own. The file is
+  // rewritten atomically and the running daemon refuses the old secret at once.
+  router.post('/rotate', async (req, res) => {
+    const p = req.principal!;
+    if (p.role !== 'admin') throw new ApiError('FORBIDDEN', `token ${p.name} may not rotate tokens: only an admin token may`);
+    const name = parseInput(rotateBody, req.body, 'body').name ?? p.name;
+    const rotated = rotateFileToken(join(ctx.stateDir, TOKEN_FILE), name);
+    if (!rotated) throw new ApiError('NOT_FOUND', `no token named ${name} in ${TOKEN_FILE} (tenant tokens are revoked and created, not rotated)`, { field: 'body.name' });
+    ctx.tokens.replace(rotated.entries);
+    await ctx.store.appendEvent({ machine: null, kind: 'auth', event: 'token_rotated', actor: actorOf(p), cause: `token ${name} in ${TOKEN_FILE} rotated`, data: { name } });
+    const role = rotated.entries.find((e) => e.name === name)!.role;
+    res.json({ token: { name, role }, secret: rotated.secret });
+  });
+
+  router.delete('/:name', async (req, res) => {
+    const p = req.principal!;
+    operatorOnly(p, 'revoke tokens');
+    const name = req.params.name;
+    if (ctx.tokens.names().includes(name)) {
+      throw new ApiError('BAD_REQUEST', `${name} is a ${TOKEN_FILE} token: rotate it (POST /api/v1/tokens/rotate) or remove it from the file`, { field: 'name' });
+    }
+    const before = (await ctx.store.listApiTokens()).find((t) => t.name === name);
+    if (!before) throw new ApiError('NOT_FOUND', `no tenant token named ${name}`);
+    const rec = (await ctx.store.revokeApiToken(name))!;
+    if (!before.revokedAt) {
+      await ctx.store.appendEvent({ machine: null, kind: 'auth', event: 'token_revoked', actor: actorOf(p), cause: `token ${name} of owner ${rec.owner} revoked`, data: { name, owner: rec.owner } });
+    }
+    res.json({ token: view(rec) });
   });
   return router;
 }

@@ -77,3 +77,21 @@ export class TokenBook {
     return found;
   }
 }
+
+/**
+ * Gives the file token `name` a new secret: tokens.json is rewritten under a temporary name with
+ * mode 0600 and renamed over the old one (never readable half-made, never world-readable).
+ * Returns the file's entries after, and the new secret; undefined when no entry has that name.
+ */
+export function rotateFileToken(path: string, name: string): { entries: TokenEntry[]; secret: string } | undefined {
+  const entries = readTokenFile(path);
+  const entry = entries.find((e) => e.name === name);
+  if (!entry) return undefined;
+  const secret = newToken();
+  entry.token = secret;
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(tmp, JSON.stringify({ tokens: entries }, null, 2) + '\n', { mode: 0o600 });
+  chmodSync(tmp, 0o600); // the mode option is filtered by the umask: make sure
+  renameSync(tmp, path);
+  return { entries, secret };
+}

@@ -1,5 +1,5 @@
 // The IaaS verbs: allocate machines by constraints, list allocations, release an allocation (or a
-// machine, as before), and create tenant tokens. Sizes read like people write them: 32G, 512M, 2T.
+// machine, as before). Tenant tokens are tokens-cmd.ts's. Sizes read like people write them: 32G, 512M, 2T.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CliError, type ApiClient } from './client.js';
 import { actionCmd } from './commands.js';
@@ -106,17 +106,4 @@ export async function releaseCmd(api: ApiClient, target: string, o: { json: bool
   }
   if (!o.json) out(line(allocation));
   return waitForAllocation(api, target, o.json, ['released']);
-}
-
-export async function tokensCreateCmd(api: ApiClient, o: { owner: string; name?: string; json: boolean }): Promise<void> {
-  const res = await api.post<{ token: { name: string; owner: string }; secret: string }>('/api/v1/tokens', { owner: o.owner, name: o.name });
-  if (o.json) return out(JSON.stringify(res, null, 2));
-  out(`token ${res.token.name} for owner ${res.token.owner} (shown once; keep it as RACKHAND_TOKEN):\n${res.secret}`);
-}
-
-export async function tokensListCmd(api: ApiClient, o: { json: boolean }): Promise<void> {
-  const { tokens } = await api.get<{ tokens: { name: string; owner: string; created_by: string; created_at: string }[] }>('/api/v1/tokens');
-  if (o.json) return out(JSON.stringify({ tokens }, null, 2));
-  if (!tokens.length) return out('no tenant tokens');
-  out(table(['NAME', 'OWNER', 'CREATED BY', 'CREATED'], tokens.map((t) => [t.name, t.owner, t.created_by, ago(t.created_at)])));
 }

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTokenFile, TOKEN_FILE } from '../api/tokens.js';
 import { defaultStateDir } from './paths.js';
+import { safeJson } from './safe-text.js';
 
 export class CliError extends Error {
   constructor(message: string, readonly exitCode: 1 | 2 = 1) {
@@ -37,6 +38,8 @@ export function apiClient(opts: { url?: string; token?: string; stateDir?: strin
     const text = await res.text();
     let parsed: unknown;
     try { parsed = text ? JSON.parse(text) : {}; } catch { parsed = { error: { message: text.slice(0, 200) } }; }
+    // Everything the CLI prints of an answer comes from here: no server text reaches the terminal raw.
+    parsed = safeJson(parsed);
     if (!res.ok) {
       const e = (parsed as { error?: { message?: string; allowed?: string[] } }).error;
       const allowed = e?.allowed ? ` (allowed: ${e.allowed.join(', ') || 'none'})` : '';

@@ -9,6 +9,7 @@ type Machine = Record<string, unknown> & {
   name: string; state: string; mac: string; ip: string | null; profile: string | null; owner: string | null;
   last_error: string | null; state_changed_at: string; previous_state: string | null; allowed_events: string[];
   deadline: string | null; retired: boolean; tags: string[]; deploy_profile: string | null;
+  accepted: boolean;
   power: { driver: string; address: string | null; port: number | null };
 };
 type Event = { id: number; time: string; machine: string | null; kind: string; event: string | null; from: string | null; to: string | null; cause: string | null; actor: string };
@@ -25,7 +26,7 @@ export async function machinesCmd(api: ApiClient, o: { json: boolean; state?: st
   if (!machines.length) return out('no machines');
   out(table(['NAME', 'STATE', 'MAC', 'IP', 'PROFILE', 'OWNER', 'SINCE', 'NOTE'], machines.map((m) => [
     m.name, m.state, m.mac, m.ip, m.deploy_profile ?? m.profile, m.owner, ago(m.state_changed_at),
-    m.retired ? 'retired' : m.last_error ?? '',
+    m.retired ? 'retired' : m.accepted === false ? 'awaits accept' : m.last_error ?? '',
   ])));
 }
 
@@ -39,6 +40,7 @@ export async function showCmd(api: ApiClient, name: string, o: { json: boolean }
     ['previous state', m.previous_state], ['last error', m.last_error],
     ['mac', m.mac], ['ip', m.ip], ['hostname', m.hostname], ['profile', m.profile], ['deploy profile', m.deploy_profile],
     ['owner', m.owner], ['tags', m.tags.join(', ')],
+    ['accepted', m.accepted === false ? `no: discovered, allocations skip it until \`rackhand accept ${m.name}\`` : 'yes'],
     ['power', [m.power.driver, m.power.address, m.power.port].filter((x) => x !== null).join(' ')],
     ['allowed actions', m.allowed_events.join(', ')],
     ['facts', m.facts ? JSON.stringify(m.facts) : null],
@@ -84,6 +86,29 @@ export async function waitForMachine(api: ApiClient, name: string, json: boolean
     }
     await sleep(2000);
   }
+}
+
+export async function acceptCmd(api: ApiClient, name: string, o: { json: boolean }): Promise<void> {
+  const res = await api.post<{ machine: Machine; changed: boolean }>(`/api/v1/machines/${enc(name)}/accept`, {});
+  if (o.json) return out(JSON.stringify(res, null, 2));
+  out(res.changed ? `${res.machine.name}: accepted; allocations may pick it` : `${res.machine.name}: already accepted`);
+}
+
+type Forgotten = { name: string; mac: string; state: string | null; freed_lease: string | null; cancelled_operation: string | null };
+const forgottenLine = (f: Forgotten) => `${f.name} (${f.mac}, was ${f.state ?? '?'}): forgotten` +
+  (f.freed_lease ? `, lease ${f.freed_lease} freed` : '') + (f.cancelled_operation ? `, operation ${f.cancelled_operation} cancelled` : '');
+
+/** `rackhand forget MACHINE` or `rackhand forget --pending` (every discovered machine awaiting acceptance). */
+export async function forgetCmd(api: ApiClient, target: { name: string } | { pending: true }, o: { json: boolean; reason?: string }): Promise<void> {
+  const reason = o.reason === undefined ? {} : { reason: o.reason };
+  if ('name' in target) {
+    const res = await api.post<{ forgotten: Forgotten }>(`/api/v1/machines/${enc(target.name)}/forget`, reason);
+    return out(o.json ? JSON.stringify(res, null, 2) : forgottenLine(res.forgotten));
+  }
+  const res = await api.post<{ forgotten: Forgotten[]; count: number }>('/api/v1/machines/forget', { pending: true, ...reason });
+  if (o.json) return out(JSON.stringify(res, null, 2));
+  for (const f of res.forgotten) out(forgottenLine(f));
+  out(`${res.count} discovered machine${res.count === 1 ? '' : 's'} awaiting acceptance forgotten`);
 }
 
 export async function powerCmd(api: ApiClient, name: string, action: string, o: { json: boolean; bootDevice?: string }): Promise<void> {

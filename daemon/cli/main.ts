@@ -3,10 +3,12 @@
 // verb talks to the daemon's REST API. Exit codes: 0 ok, 1 failed, 2 bad usage.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { apiClient, CliError } from './client.js';
-import { actionCmd, eventsCmd, machinesCmd, needName, powerCmd, showCmd } from './commands.js';
+import { acceptCmd, actionCmd, eventsCmd, machinesCmd, needName, powerCmd, showCmd } from './commands.js';
+import { forgetCmd } from './commands.js';
 import {
-  allocateCmd, allocationsCmd, parseSize, positiveInt, releaseCmd, showAllocationCmd, tokensCreateCmd, tokensListCmd,
+  allocateCmd, allocationsCmd, parseSize, positiveInt, releaseCmd, showAllocationCmd,
 } from './alloc-cmd.js';
+import { tokensCreateCmd, tokensListCmd, tokensRevokeCmd, tokensRotateCmd } from './tokens-cmd.js';
 import { logCmd, operationsCmd } from './oplog-cmd.js';
 import { defaultInventory, defaultStateDir } from './paths.js';
 import { formatError, formatWarning } from '../core/inventory/load.js';
@@ -33,9 +35,15 @@ const USAGE = `usage: rackhand <verb> [options]
                                         the smallest ready machines that fit, deployed for T
   allocations [--owner T] [--all]       list allocations (--all: released ones too)
   allocation ID                         one allocation in full
-  tokens create --owner T [--name N] | tokens list
+  tokens create --owner T [--name N] [--expires 30d] | tokens list | tokens revoke NAME
                                         owner-scoped tokens for tenants (admin)
+  tokens rotate [NAME]                  a new secret for a tokens.json token (default: the
+                                        caller's own); the old one is refused at once
   maintenance MACHINE on|off [--reason TEXT]
+  accept MACHINE                        let allocations pick a discovered machine (operator)
+  forget MACHINE | forget --pending [--reason TEXT]
+                                        retire a discovered machine (--pending: every one
+                                        awaiting acceptance); its MAC may be discovered again
   power MACHINE on|off|cycle|status [--boot pxe|disk]
   lab up [--machines N] [--auto-redeploy] | lab down | lab status   (a virtual rack; root)
 
@@ -166,19 +174,32 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'tokens': {
       const [sub, ...args] = rest;
-      const { values } = parse(args, { owner: { type: 'string' }, name: { type: 'string' } });
-      if (sub === 'create' && values.owner) {
-        await tokensCreateCmd(api(), { owner: values.owner, name: values.name, json: values.json! });
+      const { values, positionals } = parse(args, { owner: { type: 'string' }, name: { type: 'string' }, expires: { type: 'string' } });
+      if (sub === 'create' && values.owner && !positionals.length) {
+        await tokensCreateCmd(api(), { owner: values.owner, name: values.name, expires: values.expires, json: values.json! });
         return 0;
       }
-      if (sub === 'list') { await tokensListCmd(api(), { json: values.json! }); return 0; }
-      throw new CliError('usage: rackhand tokens create --owner T [--name N] | tokens list', 2);
+      if (sub === 'list' && !positionals.length) { await tokensListCmd(api(), { json: values.json! }); return 0; }
+      if (sub === 'revoke' && positionals.length === 1) { await tokensRevokeCmd(api(), positionals[0]!, { json: values.json! }); return 0; }
+      if (sub === 'rotate' && positionals.length <= 1) { await tokensRotateCmd(api(), positionals[0], { json: values.json! }); return 0; }
+      throw new CliError('usage: rackhand tokens create --owner T [--name N] [--expires 30d] | list | revoke NAME | rotate [NAME]', 2);
     }
     case 'inspect': case 'retry': case 'reimage': case 'deploy': {
       const { values, positionals } = parse(rest, { profile: { type: 'string' }, reason: { type: 'string' }, wait: { type: 'boolean', default: false } });
       if (values.profile && verb !== 'deploy' && verb !== 'reimage') throw new CliError(`--profile goes with deploy and reimage`, 2);
       const ok = await actionCmd(api(), name(positionals), verb, { profile: values.profile, reason: values.reason }, { json: values.json!, wait: values.wait! });
       return ok ? 0 : 1;
+    }
+    case 'accept': {
+      const { values, positionals } = parse(rest, {});
+      await acceptCmd(api(), name(positionals), { json: values.json! });
+      return 0;
+    }
+    case 'forget': {
+      const { values, positionals } = parse(rest, { pending: { type: 'boolean', default: false }, reason: { type: 'string' } });
+      if (values.pending === (positionals.length > 0) || positionals.length > 1) throw new CliError('usage: rackhand forget MACHINE | forget --pending [--reason TEXT]', 2);
+      await forgetCmd(api(), values.pending ? { pending: true } : { name: positionals[0]! }, { json: values.json!, reason: values.reason });
+      return 0;
     }
     case 'maintenance': {
       const { values, positionals } = parse(rest, { reason: { type: 'string' } });

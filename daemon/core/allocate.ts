@@ -43,9 +43,11 @@ export const newAllocationId = () => 'alloc-' + randomBytes(5).toString('hex');
 export async function allocateMachines(deps: AllocateDeps, input: AllocateInput): Promise<{ allocation: AllocationRecord; machines: MachineRecord[] }> {
   const { store } = deps;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const ready = await store.listMachines({ state: 'ready' });
+    const all = await store.listMachines({ state: 'ready' });
+    // A discovered machine is inspected, but no tenant gets it before an operator accepted it.
+    const ready = all.filter((m) => m.accepted);
     const chosen = match(ready, input.constraints, input.count);
-    if (!chosen.ok) throw new NoFit(chosen);
+    if (!chosen.ok) throw new NoFit(withUnaccepted(chosen, all, input));
     const id = newAllocationId();
     const result = await store.allocate({
       allocation: { id, owner: input.owner, profile: input.profile, constraints: { ...input.constraints }, machines: chosen.machines.map((m) => m.name), actor: input.actor },
@@ -60,6 +62,21 @@ export async function allocateMachines(deps: AllocateDeps, input: AllocateInput)
     return { allocation: result.allocation, machines };
   }
   throw new AllocationBusy(`the pool changed under ${MAX_ATTEMPTS} attempts in a row; try again`);
+}
+
+/**
+ * When machines that await an operator's acceptance would have served the request, the refusal
+ * says so: what was missing is an operator, not hardware.
+ */
+function withUnaccepted(miss: Extract<Match<MachineRecord>, { ok: false }>, all: MachineRecord[], input: AllocateInput): Extract<Match<MachineRecord>, { ok: false }> {
+  const waiting = all.filter((m) => !m.accepted);
+  if (!waiting.length || !match(all, input.constraints, input.count).ok) return miss;
+  const names = waiting.slice(0, 5).map((m) => m.name).join(', ') + (waiting.length > 5 ? ', …' : '');
+  const n = waiting.length;
+  return {
+    ...miss, unaccepted: n,
+    message: `${miss.message}; ${n} ready discovered machine${n === 1 ? '' : 's'} (${names}) would fit but await${n === 1 ? 's' : ''} an operator's acceptance (rackhand accept MACHINE)`,
+  };
 }
 
 async function deploy(deps: AllocateDeps, m: MachineRecord, a: AllocationRecord): Promise<MachineRecord> {

@@ -54,6 +54,8 @@ export type Match<C extends Candidate> =
     fitting: number;
     ready: number;
     message: string;
+    /** Ready machines left out because no operator has accepted them yet (set by the caller). */
+    unaccepted?: number;
   };
 
 const GIB = 1024 ** 3;

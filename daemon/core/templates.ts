@@ -3,6 +3,7 @@
 import nunjucks from 'nunjucks';
 import { baseUrl, bootPaths } from './urls.js';
 import type { Inventory, Profile } from './inventory/schema.js';
+import { TEMPLATE_FILTERS } from './template-filters.js';
 
 export interface TemplateMachine {
   name: string;
@@ -27,13 +28,19 @@ export interface TemplateContext {
   instance_id: string;
 }
 
+/**
+ * Output is not escaped by default (every format differs): a template passes each value a machine
+ * reported or the inventory holds through the filter of its format (template-filters.ts).
+ */
 export function templateEnv(templatesDir: string): nunjucks.Environment {
-  return new nunjucks.Environment(new nunjucks.FileSystemLoader(templatesDir, { noCache: true }), {
+  const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(templatesDir, { noCache: true }), {
     throwOnUndefined: true,
     autoescape: false,
     trimBlocks: true,
     lstripBlocks: true,
   });
+  for (const [name, filter] of Object.entries(TEMPLATE_FILTERS)) env.addFilter(name, filter);
+  return env;
 }
 
 export function buildContext(args: {

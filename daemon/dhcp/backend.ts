@@ -1,9 +1,10 @@
 // What the DHCP server needs from the rest of Rackhand, and nothing more: machines by MAC, the set of
 // reserved addresses, discovery enrolment, boot facts, and leases. Plain data; "not found" is
-// undefined. storeBackend() adapts the core Store; memoryBackend() serves unit tests.
+// undefined. storeBackend() adapts the core Store; memoryBackend() serves unit tests. What an
+// enrolment sets in motion (inspection) is handed in by whoever wires the daemon, as a hook.
 import { discoveredName } from '../core/names.js';
 import type { State } from '../core/lifecycle.js';
-import type { BootFacts, LeaseRecord, Store } from '../core/store/types.js';
+import type { BootFacts, LeaseRecord, MachineRecord, Store } from '../core/store/types.js';
 
 export interface DhcpMachine {
   name: string;
@@ -12,25 +13,54 @@ export interface DhcpMachine {
   ip: string | null;
   hostname: string;
   state: State;
+  /** Absent means inventory (unit tests' machines). Discovered machines get a capped share of a pool. */
+  source?: 'inventory' | 'discovered';
+}
+
+/** What the gate refused since its last summary (see enrol-gate.ts). */
+export interface DiscoveryRefusals {
+  counts: Record<string, number>;
+  lastMac: string;
+  intervalMs: number;
 }
 
 export interface DhcpBackend {
   machineByMac(mac: string): Promise<DhcpMachine | undefined>;
   /** Every address reserved by a machine: the pool never hands these out. */
   reservedIps(): Promise<ReadonlySet<string>>;
-  enrolDiscovered(mac: string): Promise<DhcpMachine>;
+  /**
+   * Enrols an unknown PXE client (or returns the machine the MAC already is) and, if it is a
+   * discovered machine still merely enrolled, starts its inspection.
+   */
+  enrolDiscovered(mac: string, cause: string): Promise<DhcpMachine>;
+  /** Discovered machines that no operator has accepted yet. */
+  countPendingDiscovered(): Promise<number>;
+  /** One record of refused enrolments (an event), at most once per gate interval. */
+  noteDiscoveryRefused(r: DiscoveryRefusals): Promise<void>;
   recordBootFacts(name: string, facts: BootFacts): Promise<void>;
   listLeases(): Promise<LeaseRecord[]>;
   /** Durable when the promise resolves; one transaction for all. */
   putLeases(leases: LeaseRecord[]): Promise<void>;
   deleteLease(mac: string): Promise<void>;
+  /** Drops what the backend remembers of `mac` (a forgotten machine); optional for test backends. */
+  forgetMac?(mac: string): void;
 }
 
 /** `discovered-525400000101`: a stable name for a machine first seen by PXE. */
 export { discoveredName };
 
-function view(m: { name: string; mac: string; ip: string | null; hostname: string; state: State }): DhcpMachine {
-  return { name: m.name, mac: m.mac, ip: m.ip, hostname: m.hostname, state: m.state };
+function view(m: { name: string; mac: string; ip: string | null; hostname: string; state: State; source: 'inventory' | 'discovered' }): DhcpMachine {
+  return { name: m.name, mac: m.mac, ip: m.ip, hostname: m.hostname, state: m.state, source: m.source };
+}
+
+export interface StoreBackendOptions {
+  ttlMs?: number;
+  /**
+   * Starts the inspection of a discovered machine that DHCP just enrolled (enrolled → inspecting,
+   * through the core's lifecycle), so the iPXE script it asks for next boots the agent. Returns
+   * the machine after; without it, discovered machines stay enrolled until an operator acts.
+   */
+  startInspection?: (name: string, cause: string) => Promise<MachineRecord | undefined>;
 }
 
 /**
@@ -38,7 +68,7 @@ function view(m: { name: string; mac: string; ip: string | null; hostname: strin
  * at thousands of packets a second the inventory is read far more often than it changes, and a
  * change reaching DHCP a second or two later is harmless.
  */
-export function storeBackend(store: Store, opts: { ttlMs?: number } = {}): DhcpBackend {
+export function storeBackend(store: Store, opts: StoreBackendOptions = {}): DhcpBackend {
   const ttl = opts.ttlMs ?? 3000;
   const reservedQuery = reservedIpsQuery(store);
   const byMac = machineByMacQuery(store);
@@ -70,19 +100,32 @@ export function storeBackend(store: Store, opts: { ttlMs?: number } = {}): DhcpB
       if (Date.now() - reserved.at >= ttl) void loadReserved().catch(() => undefined);
       return reserved.ips;
     },
-    async enrolDiscovered(mac) {
-      const rec = await store.enrolDiscovered({
+    async enrolDiscovered(mac, cause) {
+      let rec = await store.enrolDiscovered({
         name: discoveredName(mac), mac, ip: null, hostname: discoveredName(mac), profile: null, tags: ['discovered'],
         power: { driver: 'manual' },
       });
+      if (rec.source === 'discovered' && rec.state === 'enrolled' && opts.startInspection) {
+        rec = (await opts.startInspection(rec.name, cause)) ?? rec;
+      }
       const m = view(rec);
       machines.set(mac, { at: Date.now(), m });
       return m;
+    },
+    countPendingDiscovered: () => store.countPendingDiscovered(),
+    async noteDiscoveryRefused(r) {
+      const parts = Object.entries(r.counts).filter(([, n]) => n > 0).map(([why, n]) => `${n} ${why === 'discovery_rate' ? 'over site.discovery.per_minute' : 'over site.discovery.max_pending'}`);
+      await store.appendEvent({
+        machine: null, kind: 'note', event: 'discovery_refused', actor: 'system',
+        cause: `discovery refused to enrol unknown PXE clients: ${parts.join(', ')} (last ${r.lastMac}); told at most once every ${Math.round(r.intervalMs / 1000)} s`,
+        data: { counts: r.counts, last_mac: r.lastMac },
+      });
     },
     recordBootFacts: (name, facts) => store.recordBootFacts(name, facts),
     listLeases: () => store.listLeases(),
     putLeases: (leases) => store.putLeases(leases),
     deleteLease: (mac) => store.deleteLease(mac),
+    forgetMac(mac) { machines.delete(mac); },
   };
 }
 
@@ -92,12 +135,12 @@ interface SqliteLike {
 
 /**
  * Machine by MAC. Store.machineByMac() prepares its statement and parses every column on each call
- * (about 50 µs); DHCP needs five columns, read with one prepared statement on the SQLite store.
+ * (about 50 µs); DHCP needs six columns, read with one prepared statement on the SQLite store.
  */
 function machineByMacQuery(store: Store): (mac: string) => Promise<DhcpMachine | undefined> {
   const db = (store as unknown as SqliteLike).db;
   if (db) {
-    const stmt = db.prepare('SELECT name, mac, ip, hostname, state FROM machines WHERE mac = ? AND retired_at IS NULL');
+    const stmt = db.prepare('SELECT name, mac, ip, hostname, state, source FROM machines WHERE mac = ? AND retired_at IS NULL');
     return async (mac) => stmt.get(mac.toLowerCase()) as DhcpMachine | undefined;
   }
   return async (mac) => {
@@ -125,14 +168,17 @@ export function memoryBackend(initial: DhcpMachine[] = []) {
   const machines = new Map(initial.map((m) => [m.mac, m]));
   const leases = new Map<string, LeaseRecord>();
   const bootFacts = new Map<string, BootFacts>();
+  const refusals: DiscoveryRefusals[] = [];
   const backend: DhcpBackend = {
     async machineByMac(mac) { return machines.get(mac); },
     async reservedIps() { return new Set([...machines.values()].map((m) => m.ip).filter((ip): ip is string => !!ip)); },
     async enrolDiscovered(mac) {
-      const m: DhcpMachine = machines.get(mac) ?? { name: discoveredName(mac), mac, ip: null, hostname: discoveredName(mac), state: 'enrolled' };
+      const m: DhcpMachine = machines.get(mac) ?? { name: discoveredName(mac), mac, ip: null, hostname: discoveredName(mac), state: 'enrolled', source: 'discovered' };
       machines.set(mac, m);
       return m;
     },
+    async countPendingDiscovered() { return [...machines.values()].filter((m) => m.source === 'discovered').length; },
+    async noteDiscoveryRefused(r) { refusals.push(r); },
     async recordBootFacts(name, facts) { bootFacts.set(name, facts); },
     async listLeases() { return [...leases.values()]; },
     async putLeases(list) {
@@ -143,5 +189,5 @@ export function memoryBackend(initial: DhcpMachine[] = []) {
     },
     async deleteLease(mac) { leases.delete(mac); },
   };
-  return { backend, machines, leases, bootFacts };
+  return { backend, machines, leases, bootFacts, refusals };
 }

@@ -2,6 +2,7 @@
 // could decode; the handler answers with packets to send, or says why it does not answer.
 import type { DhcpBackend } from './backend.js';
 import type { ClientFacts } from './bootfile.js';
+import type { EnrolGate } from './enrol-gate.js';
 import type { DropReason } from './errors.js';
 import type { LeaseTable } from './leases.js';
 import type { DhcpMetrics } from './metrics.js';
@@ -17,6 +18,8 @@ export interface HandlerContext {
   bootFacts: BootFactsRecorder;
   metrics: DhcpMetrics;
   now(): number;
+  /** Present when discovery is on: the limits every enrolment passes. */
+  enrolGate?: EnrolGate;
 }
 
 export interface Inbound {

@@ -16,6 +16,9 @@ export const DROP_REASONS = [
   'unknown_relay',      // giaddr is in no subnet we serve
   'not_for_us',         // REQUEST naming another server identifier (RFC 2131 §4.3.2)
   'unmanaged',          // MAC not in the inventory and discovery is off
+  'discovery_rate',     // an unknown PXE client over site.discovery.per_minute: not enrolled
+  'discovery_cap',      // an unknown PXE client while site.discovery.max_pending await acceptance
+  'discovered_share',   // a machine outside the inventory, its share of the pool in use
   'no_boot',            // no loader for this client arch
   'no_address',         // no reservation and no pool (or pool exhausted)
   'overload',           // shed by the intake queue: too many DISCOVERs waiting, or waited too long

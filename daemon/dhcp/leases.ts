@@ -18,6 +18,8 @@ export class LeaseTable {
   /** RFC 2131 §4.3.3: a declined address is marked unusable (for one lease time here). */
   private readonly declined = new Map<string, number>();
   private cursor = new Map<string, number>();
+  /** MACs of machines outside the inventory: their offers and leases count against a pool's share. */
+  private readonly outsiders = new Set<string>();
 
   load(records: LeaseRecord[]): void {
     for (const r of records) this.set(r);
@@ -113,6 +115,49 @@ export class LeaseTable {
       }
     }
     return undefined;
+  }
+
+  /** Marks whether `mac` is a machine outside the inventory (discovered), whose share is capped. */
+  setOutsider(mac: string, outsider: boolean): void {
+    if (outsider) this.outsiders.add(mac);
+    else this.outsiders.delete(mac);
+  }
+
+  /** Whether `mac` holds an address of `pool` now: an unexpired offer, or an unexpired bound lease. */
+  holdsIn(mac: string, pool: IPv4Range, now: number): boolean {
+    const inPool = (ip: string) => { const n = parseIPv4(ip)!; return n >= pool.start && n <= pool.end; };
+    const o = this.offers.get(mac);
+    if (o && o.expiresAt > now && inPool(o.ip)) return true;
+    const l = this.byMac.get(mac);
+    return !!l && l.state === 'bound' && l.expiresAt > now && this.byIp.get(l.ip) === mac && inPool(l.ip);
+  }
+
+  /**
+   * Addresses of `pool` held now by machines outside the inventory, offers in memory included.
+   * Outsiders that hold nothing any more are forgotten on the way, so the set stays as small as
+   * the share it guards.
+   */
+  outsidersIn(pool: IPv4Range, now: number): number {
+    let n = 0;
+    for (const mac of this.outsiders) {
+      if (this.holdsIn(mac, pool, now)) n++;
+      else if (!this.offerOf(mac, now) && !this.bound(mac, now)) this.outsiders.delete(mac);
+    }
+    return n;
+  }
+
+  private bound(mac: string, now: number): boolean {
+    const l = this.byMac.get(mac);
+    return !!l && l.state === 'bound' && l.expiresAt > now;
+  }
+
+  /** An operator forgot the machine behind `mac`: its lease and offer go back to the pool now. */
+  forget(mac: string): void {
+    this.release(mac);
+    const l = this.byMac.get(mac);
+    if (l && this.byIp.get(l.ip) === mac) this.byIp.delete(l.ip);
+    this.byMac.delete(mac);
+    this.outsiders.delete(mac);
   }
 
   /** Forgets holds and declines that have run out (called now and then, not per packet). */

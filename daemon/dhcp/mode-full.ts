@@ -8,7 +8,8 @@ import { drop, type HandleResult, type HandlerContext, type Inbound } from './co
 import { MessageType, Opt } from './options.js';
 import { BROADCAST_FLAG, type Packet } from './packet.js';
 import { addBoot, destination, echoRelayAgent, skeleton } from './reply.js';
-import type { SubnetSettings } from './settings.js';
+import { discoveredPoolCap, type SubnetSettings } from './settings.js';
+import { DhcpError } from './errors.js';
 
 const ZERO = '0.0.0.0';
 
@@ -31,13 +32,33 @@ export function subnetFor(ctx: HandlerContext, req: Packet): SubnetSettings | un
   return subnet;
 }
 
-/** The machine, enrolling an unknown PXE client when discovery is on. */
+/**
+ * Whether a request came from a provisioning network: straight on the bound interface (giaddr 0;
+ * the socket is bound to it), or through a relay whose giaddr is in a subnet the site serves.
+ */
+export function fromProvisioningNetwork(ctx: HandlerContext, req: Packet): boolean {
+  if (req.giaddr === ZERO) return true;
+  const g = parseIPv4(req.giaddr);
+  return g !== undefined && [ctx.settings.subnet, ...ctx.settings.relayed].some((s) => s && inCidr(g, s.cidr));
+}
+
+/**
+ * The machine, enrolling an unknown PXE client when discovery is on: only from a provisioning
+ * network, and only within site.discovery's limits (over them: a counted drop). A discovered
+ * machine still merely enrolled has its inspection started here too.
+ */
 export async function findMachine(ctx: HandlerContext, inb: Inbound, enrol: boolean): Promise<DhcpMachine | undefined> {
   const m = await ctx.backend.machineByMac(inb.mac);
-  if (m || !enrol || !ctx.settings.discovery || !inb.facts.pxe) return m;
-  const d = await ctx.backend.enrolDiscovered(inb.mac);
-  inb.log.info({ machine: d.name }, 'enrolled a discovered PXE client');
-  return d;
+  if (!enrol || !ctx.settings.discovery || !inb.facts.pxe || !fromProvisioningNetwork(ctx, inb.packet)) return m;
+  if (m && !(m.source === 'discovered' && m.state === 'enrolled')) return m;
+  const where = inb.packet.giaddr === ZERO ? ctx.settings.interface : `relay ${inb.packet.giaddr}`;
+  const cause = `discovered by DHCP on ${where}: inspecting`;
+  if (m) return ctx.backend.enrolDiscovered(inb.mac, cause);
+  if (!ctx.enrolGate) return undefined;
+  const admitted = await ctx.enrolGate.admit(inb.mac, () => ctx.backend.enrolDiscovered(inb.mac, cause));
+  if (!admitted.ok) throw new DhcpError(admitted.reason, 'discovery', admitted.detail);
+  inb.log.info({ machine: admitted.value.name, state: admitted.value.state }, 'enrolled a discovered PXE client');
+  return admitted.value;
 }
 
 export function recordFacts(ctx: HandlerContext, inb: Inbound, m: DhcpMachine, ip: string | undefined): void {
@@ -58,6 +79,17 @@ function addressFor(ctx: HandlerContext, inb: Inbound, m: DhcpMachine, subnet: S
     return { ip: m.ip };
   }
   if (!subnet.pool) return { none: `no reservation and ${subnet.name} has no pool` };
+  // Machines outside the inventory share at most a part of the pool; the rest stays for inventory
+  // machines without a reservation, however many MACs a flood makes up.
+  const outsider = m.source === 'discovered';
+  if (outsider && !ctx.leases.holdsIn(inb.mac, subnet.pool, ctx.now())) {
+    const size = subnet.pool.end - subnet.pool.start + 1;
+    const cap = discoveredPoolCap(size, ctx.settings.discoveredPoolPercent);
+    if (ctx.leases.outsidersIn(subnet.pool, ctx.now()) >= cap) {
+      throw new DhcpError('discovered_share', 'pool', `${cap} of the ${size} addresses of ${subnet.name} may go to machines outside the inventory (site.dhcp.discovered_pool_percent), and they are in use`);
+    }
+  }
+  ctx.leases.setOutsider(inb.mac, outsider);
   const ip = ctx.leases.allocate(inb.mac, subnet.name, subnet.pool, requested, reserved, ctx.now());
   if (!ip) {
     ctx.metrics.poolExhausted.inc({ subnet: subnet.name });

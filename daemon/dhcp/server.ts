@@ -7,6 +7,7 @@ import type { DhcpBackend } from './backend.js';
 import { clientFacts } from './bootfile.js';
 import type { HandleResult, HandlerContext, Inbound, PacketLog } from './context.js';
 import { DhcpError, type DropReason } from './errors.js';
+import { EnrolGate } from './enrol-gate.js';
 import { Intake } from './intake.js';
 import { LeaseTable } from './leases.js';
 import { counterBy, dhcpMetrics, type DhcpMetrics } from './metrics.js';
@@ -23,7 +24,7 @@ const CLIENT_TYPES: ReadonlySet<number> = new Set([
   MessageType.DISCOVER, MessageType.REQUEST, MessageType.DECLINE, MessageType.RELEASE, MessageType.INFORM,
 ]);
 /** Reasons that are routine (other servers' clients, a storm of strangers): logged at debug only. */
-const QUIET: ReadonlySet<DropReason> = new Set(['unmanaged', 'not_for_us', 'overload']);
+const QUIET: ReadonlySet<DropReason> = new Set(['unmanaged', 'not_for_us', 'overload', 'discovery_rate', 'discovery_cap', 'discovered_share']);
 
 export interface DhcpServerOptions {
   settings: DhcpSettings;
@@ -63,11 +64,32 @@ export class DhcpServer {
       writer: new LeaseWriter(opts.backend),
       bootFacts: new BootFactsRecorder(opts.backend, (err) => this.log.error({ err }, 'recording boot facts failed')),
       metrics: this.metrics, now: opts.now ?? Date.now,
+      ...(opts.settings.discovery && { enrolGate: this.enrolGate() }),
     };
   }
 
+  /** Discovery's limits; refusals are told as one warning and one event per minute, with counts. */
+  private enrolGate(): EnrolGate {
+    const { perMinute, maxPending } = this.opts.settings.discoveryLimits;
+    return new EnrolGate({
+      perMinute, maxPending, now: this.opts.now,
+      countPending: () => this.opts.backend.countPendingDiscovered(),
+      onRefusals: (r) => {
+        this.log.warn({ refused: r.counts, last_mac: r.lastMac, per_minute: perMinute, max_pending: maxPending },
+          'discovery refused to enrol unknown PXE clients (site.discovery limits); the next summary comes in a minute at the earliest');
+        this.opts.backend.noteDiscoveryRefused(r).catch((err) => this.log.error({ err }, 'recording refused enrolments failed'));
+      },
+    });
+  }
+
   async start(): Promise<void> {
-    this.leases.load(await this.opts.backend.listLeases());
+    const leases = await this.opts.backend.listLeases();
+    this.leases.load(leases);
+    // Leases of machines outside the inventory (discovered, or gone) count against their share.
+    for (const l of leases) {
+      const m = await this.opts.backend.machineByMac(l.mac);
+      if (!m || m.source === 'discovered') this.leases.setOutsider(l.mac, true);
+    }
     const open = this.opts.openSocket ?? openInterfaceSocket;
     // PXE 2.1 §2.2.3: boot-server requests go to 4011; only a proxy serves them.
     const ports = this.opts.settings.mode === 'proxy' ? [SERVER_PORT, PXE_PORT] : [SERVER_PORT];
@@ -82,10 +104,23 @@ export class DhcpServer {
 
   async close(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
+    this.ctx.enrolGate?.close();
     for (const s of this.sockets.values()) await s.close();
     this.sockets.clear();
     await Promise.allSettled([...this.inflight]);
     await this.ctx.writer.drain();
+  }
+
+  /**
+   * An operator forgot the machine behind `mac` (the store has retired it and deleted its lease
+   * row): its address is free for others now, and its next DHCP packet is a stranger's. A lease
+   * write still queued for it is let through first, then deleted again.
+   */
+  async forget(mac: string): Promise<void> {
+    this.leases.forget(mac);
+    this.opts.backend.forgetMac?.(mac);
+    await this.ctx.writer.drain();
+    if (!this.leases.get(mac)) await this.opts.backend.deleteLease(mac);
   }
 
   private track(p: Promise<void>): void {

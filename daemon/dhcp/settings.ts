@@ -27,6 +27,10 @@ export interface DhcpSettings {
   /** Seconds an OFFERed pool address is held for its client before another may get it. */
   offerHold: number;
   discovery: boolean;
+  /** With discovery on: new machines enrolled per minute at most, and unaccepted ones at most. */
+  discoveryLimits: { perMinute: number; maxPending: number };
+  /** Percentage of each pool that machines not in the inventory may hold (offers and leases). */
+  discoveredPoolPercent: number;
   /** Client arch (decimal string) → loader file or URL; overrides the built-in map. */
   bootFiles: Record<string, string>;
 }
@@ -36,7 +40,8 @@ export interface SiteLike {
   interface?: string;
   address?: string;
   http_port?: number;
-  discovery?: boolean;
+  /** false, true, or its limits (the inventory schema parses `false` to false, anything on to the object). */
+  discovery?: boolean | { enabled?: boolean; per_minute?: number; max_pending?: number };
   boot_files?: Record<string, string>;
   dhcp?: {
     mode?: string;
@@ -45,8 +50,17 @@ export interface SiteLike {
     dns?: string[];
     pool?: string;
     lease_time?: number;
+    discovered_pool_percent?: number;
     relayed?: { subnet?: string; router?: string; dns?: string[]; pool?: string }[];
   };
+}
+
+/** The limits of `discovery: true` (the inventory schema has the same defaults). */
+export const DISCOVERY_DEFAULTS = { perMinute: 10, maxPending: 50 } as const;
+
+/** How many addresses of a pool of `size` machines outside the inventory may hold. */
+export function discoveredPoolCap(size: number, percent: number): number {
+  return Math.floor((size * percent) / 100);
 }
 
 export class DhcpSettingsError extends Error {
@@ -98,9 +112,22 @@ export function dhcpSettingsFromSite(site: SiteLike): DhcpSettings {
     else if (typeof file !== 'string' || file === '' || file.length > 127) problems.push(`site.boot_files.${arch}: must be a file name or URL of 1..127 characters`);
     else bootFiles[String(Number(arch))] = file;
   }
+  const d = site.discovery ?? false;
+  const discovery = typeof d === 'object' ? d.enabled !== false : d === true;
+  const discoveryLimits: { perMinute: number; maxPending: number } = { ...DISCOVERY_DEFAULTS };
+  if (typeof d === 'object') {
+    if (d.per_minute !== undefined) discoveryLimits.perMinute = d.per_minute;
+    if (d.max_pending !== undefined) discoveryLimits.maxPending = d.max_pending;
+  }
+  if (!Number.isInteger(discoveryLimits.perMinute) || discoveryLimits.perMinute < 1) problems.push(`site.discovery.per_minute: ${discoveryLimits.perMinute} must be a whole number, at least 1`);
+  if (!Number.isInteger(discoveryLimits.maxPending) || discoveryLimits.maxPending < 1) problems.push(`site.discovery.max_pending: ${discoveryLimits.maxPending} must be a whole number, at least 1`);
+  const discoveredPoolPercent = dhcp.discovered_pool_percent ?? 50;
+  if (!Number.isInteger(discoveredPoolPercent) || discoveredPoolPercent < 0 || discoveredPoolPercent > 90) {
+    problems.push(`site.dhcp.discovered_pool_percent: ${discoveredPoolPercent} must be a whole number from 0 to 90`);
+  }
   if (problems.length) throw new DhcpSettingsError(problems);
   return {
     interface: site.interface!, serverAddress, httpPort, mode: mode as DhcpMode, subnet: local, relayed,
-    leaseTime, offerHold: 60, discovery: site.discovery ?? false, bootFiles,
+    leaseTime, offerHold: 60, discovery, discoveryLimits, discoveredPoolPercent, bootFiles,
   };
 }

@@ -1,12 +1,15 @@
 // The deploy agent's API. The agent is a busybox shell script, so answers are shell variable
 // assignments (key='value' lines) and reports are form-encoded. Each report is idempotent: a
 // step reported done twice (the agent retrying after a lost answer) changes nothing.
+// The agent starts with the boot nonce from its kernel command line, trades it once for an agent
+// token (POST /v1/agent/nonce), and sends that token in a header on every later call; all of it
+// only from the machine's own address and only while the operation runs (boot-token.ts).
 import express, { Router, type Request, type Response } from 'express';
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import type { BootContext } from './context.js';
-import { authorizeBoot, type BootAuth } from './boot-token.js';
+import { authorizeAgent, tradeNonce, type BootAuth } from './boot-token.js';
 import { profileOf } from './render.js';
 import { fileUrl } from './ipxe.js';
 import { imageDigest } from './image-digest.js';
@@ -16,7 +19,10 @@ import { act } from '../core/actions.js';
 import { AGENT_STEPS, FINAL_STEPS, compressionOf, doneSteps, nextStep, shellVars, type AgentStep, type OperationProgress } from '../core/agent-plan.js';
 import { baseUrl, bootPaths } from '../core/urls.js';
 import { agentLogPath, formatAgentLine } from '../core/oplog.js';
-import type { Store } from '../core/store/types.js';
+
+/** Most agent log bytes kept per operation; the rest is dropped after one marker line. */
+export const AGENT_LOG_CAP = 1 << 20;
+export const AGENT_LOG_CUT = 'rackhand: agent log truncated: the operation reached its 1 MiB cap';
 
 const reportBody = z.strictObject({
   step: z.enum(AGENT_STEPS),
@@ -26,6 +32,8 @@ const reportBody = z.strictObject({
   bytes: z.coerce.number().int().min(0).optional(),
   total: z.coerce.number().int().min(0).optional(),
 });
+
+const nonceBody = z.strictObject({ nonce: z.string().min(1).max(128) });
 
 /** What the agent reports after inspect; kept loose where hardware varies, strict where we compute. */
 const factsSchema = z.looseObject({
@@ -37,18 +45,26 @@ const factsSchema = z.looseObject({
 
 export function agentRouter(ctx: BootContext): Router {
   const router = Router();
-  const form = express.urlencoded({ extended: false, limit: '512kb' });
+  const form = express.urlencoded({ extended: false, limit: '512kb', parameterLimit: 50 });
   const text = express.text({ type: () => true, limit: '1mb' });
 
-  router.get('/v1/agent/:token/next', async (req: Request<{ token: string }>, res: Response) => {
-    // An agent whose operation ended is told to power off or reboot, without a refusal event.
-    const auth = await finishedOperation(ctx.store, req.params.token) ?? await authorizeBoot(ctx.store, req, req.params.token, 'running');
+  router.post(bootPaths.agentNonce, form, async (req: Request, res: Response) => {
+    const body = parseInput(nonceBody, req.body ?? {}, 'body');
+    const { token, auth } = await tradeNonce(ctx.store, req, body.nonce);
+    await ctx.store.appendEvent({ machine: auth.machine.name, kind: 'agent', event: 'nonce_traded', cause: `${auth.operation.kind}: the agent traded its boot nonce`, actor: `agent:${auth.machine.name}` });
+    res.type('text/plain').set('cache-control', 'no-store').send(shellVars({ agent_token: token }));
+  });
+
+  router.get(`${bootPaths.agent}/next`, async (req: Request, res: Response) => {
+    const auth = await authorizeAgent(ctx.store, req);
     res.type('text/plain').set('cache-control', 'no-store').send(await stepVars(ctx, auth));
   });
 
-  router.post('/v1/agent/:token/report', form, async (req: Request<{ token: string }>, res: Response) => {
-    const auth = await authorizeBoot(ctx.store, req, req.params.token, 'running');
-    const body = parseInput(reportBody, req.body, 'body');
+  // The answer to a report is the agent's next step: the report that ends the operation is
+  // answered with `poweroff` or `reboot`, since the agent token dies with the operation.
+  router.post(`${bootPaths.agent}/report`, form, async (req: Request, res: Response) => {
+    const auth = await authorizeAgent(ctx.store, req);
+    const body = parseInput(reportBody, req.body ?? {}, 'body');
     const { machine, operation } = auth;
     const done = doneSteps(operation.progress as OperationProgress | null);
     const actor = `agent:${machine.name}`;
@@ -66,27 +82,40 @@ export function agentRouter(ctx: BootContext): Router {
     res.type('text/plain').send(await stepVars(ctx, { machine: (await ctx.store.getMachine(machine.name))!, operation: fresh! }));
   });
 
-  router.post('/v1/agent/:token/log', text, async (req: Request<{ token: string }>, res: Response) => {
-    const { machine, operation } = await finishedOperation(ctx.store, req.params.token) ?? await authorizeBoot(ctx.store, req, req.params.token, 'running');
-    const file = agentLogPath(ctx.stateDir, machine.name, operation.id);
-    mkdirSync(dirname(file), { recursive: true });
-    const at = new Date();
-    appendFileSync(file, String(req.body ?? '').split('\n').filter(Boolean).map((l) => formatAgentLine(at, l)).join(''));
+  router.post(`${bootPaths.agent}/log`, text, async (req: Request, res: Response) => {
+    const { machine, operation } = await authorizeAgent(ctx.store, req);
+    appendCapped(agentLogPath(ctx.stateDir, machine.name, operation.id), String(req.body ?? ''), new Date());
     res.status(204).end();
   });
   return router;
 }
 
 /**
- * The operation of a token whose work has ended (succeeded or failed, not superseded): its agent
- * may still ask what to do (power off, or reboot into new work) and send its last log lines.
- * Undefined for running operations and unknown or cancelled tokens, which authorizeBoot judges.
+ * Appends agent lines to an operation's log until it holds `cap` bytes: the lines that cross the
+ * cap are cut at a line end and followed by one marker line; later lines are dropped.
  */
-async function finishedOperation(store: Store, token: string): Promise<BootAuth | undefined> {
-  const operation = token.length >= 16 ? await store.operationByToken(token) : undefined;
-  if (!operation || operation.state === 'running' || operation.state === 'cancelled') return undefined;
-  const machine = await store.getMachine(operation.machine);
-  return machine && { operation, machine };
+export function appendCapped(file: string, body: string, at: Date, cap = AGENT_LOG_CAP): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const marker = formatAgentLine(at, AGENT_LOG_CUT);
+  // The marker always fits: the lines themselves stop short of the cap by its length.
+  const limit = cap - Buffer.byteLength(marker);
+  let size = 0;
+  try { size = statSync(file).size; } catch { /* the first lines */ }
+  if (size >= limit || endsWithMarker(file, size)) return;
+  const text = Buffer.from(body.split('\n').filter(Boolean).map((l) => formatAgentLine(at, l)).join(''));
+  if (size + text.length <= limit) { appendFileSync(file, text); return; }
+  const head = text.subarray(0, limit - size);
+  appendFileSync(file, Buffer.concat([head.subarray(0, head.lastIndexOf(0x0a) + 1), Buffer.from(marker)]));
+}
+
+function endsWithMarker(file: string, size: number): boolean {
+  if (size === 0) return false;
+  const fd = openSync(file, 'r');
+  try {
+    const tail = Buffer.alloc(Math.min(size, 256));
+    readSync(fd, tail, 0, tail.length, size - tail.length);
+    return tail.toString('utf8').trimEnd().endsWith(AGENT_LOG_CUT);
+  } finally { closeSync(fd); }
 }
 
 async function completeStep(ctx: BootContext, auth: BootAuth, step: AgentStep, factsText: string | undefined, actor: string): Promise<void> {

@@ -1,23 +1,34 @@
-// /boot: per-machine iPXE scripts (/boot/MAC.ipxe), and the images directory — loaders for UEFI
-// HTTP Boot, the agent, disk images — with Range, If-Range, HEAD and Content-Length, sent with
-// sendfile(2) where it can be (static-files.ts), plus each file's sha256 at FILE.sha256.
-import { Router, type Request, type Response, type NextFunction } from 'express';
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, statSync } from 'node:fs';
-import { resolve, sep } from 'node:path';
+// /boot: per-machine iPXE scripts (/boot/MAC.ipxe), and of the images directory only what boot
+// needs — loaders for UEFI HTTP Boot, the agent, disk images, installers — with Range, If-Range,
+// HEAD and sendfile(2), plus each file's sha256 at FILE.sha256 (boot-files.ts).
+// A script is a boot secret (it carries a boot nonce or an installer's answer URL): it is served
+// only to the machine's own address. An unknown MAC gets the refuse script and changes nothing:
+// enrolment happens only through DHCP on a provisioning interface.
+import { Router } from 'express';
 import type { BootContext } from './context.js';
-import { staticFiles } from './static-files.js';
-import { planBoot, renderScript } from './ipxe.js';
+import { bootFiles } from './boot-files.js';
+import { planBoot, renderScript, type BootPlan } from './ipxe.js';
 import { contextFor, profileOf } from './render.js';
+import { mintNonce, requireMachineSource } from './boot-token.js';
+import { sourceOf } from './machine-source.js';
 import { renderString, templateEnv } from '../core/templates.js';
 import { baseUrl } from '../core/urls.js';
 import { normalizeMac } from '../core/net.js';
-import { act } from '../core/actions.js';
-import { discoveredName } from '../core/names.js';
-import type { MachineRecord } from '../core/store/types.js';
+
+/** A script event is written when the plan changes, or at most once a minute per machine. */
+const SCRIPT_EVENT_EVERY_MS = 60_000;
 
 export function bootRouter(ctx: BootContext): Router {
   const router = Router();
+  const lastScript = new Map<string, { key: string; at: number }>();
+  const scriptChanged = (machine: string, key: string): boolean => {
+    const prev = lastScript.get(machine);
+    const now = Date.now();
+    if (prev && prev.key === key && now - prev.at < SCRIPT_EVENT_EVERY_MS) return false;
+    if (lastScript.size > 100_000) lastScript.clear();
+    lastScript.set(machine, { key, at: now });
+    return true;
+  };
 
   // iPXE percent-encodes the colons of ${net0/mac} in a URL path (%3A): decode before matching.
   router.get(/^\/boot\/([^/]+)\.ipxe$/, async (req, res, next) => {
@@ -26,67 +37,32 @@ export function bootRouter(ctx: BootContext): Router {
     const mac = normalizeMac(raw);
     if (!mac) return next();
     const loaded = ctx.inventory();
-    const machine = await discover(ctx, mac, req.ip ?? '');
-    const operation = machine ? await ctx.store.activeOperation(machine.name) : undefined;
-    const p = machine ? profileOf(machine, loaded) : undefined;
+    const site = { baseUrl: baseUrl(loaded.inventory.site), agentArgs: loaded.inventory.site.agent_args };
+    const machine = await ctx.store.machineByMac(mac);
+    if (!machine) {
+      res.type('text/plain').set('cache-control', 'no-store').send(renderScript(planBoot({ mac, machine, operation: undefined, profile: undefined, site })));
+      return;
+    }
+    await requireMachineSource(ctx.store, req, machine);
+    const operation = await ctx.store.activeOperation(machine.name);
+    const p = profileOf(machine, loaded);
     let installerArgs: string | undefined;
-    if (machine && operation && p?.profile.kind === 'installer') {
+    if (operation && p?.profile.kind === 'installer') {
       installerArgs = renderString(templateEnv(loaded.templatesDir), p.profile.cmdline, contextFor(machine, operation, loaded)!);
     }
-    const plan = planBoot({
-      mac, machine, operation, profile: p?.profile, installerArgs,
-      site: { baseUrl: baseUrl(loaded.inventory.site), agentArgs: loaded.inventory.site.agent_args },
-    });
-    ctx.logger.info({ mac, machine: machine?.name, plan: plan.kind }, `iPXE script: ${plan.why}`);
-    if (machine) {
-      await ctx.store.appendEvent({ machine: machine.name, kind: 'boot', event: `script_${plan.kind}`, cause: plan.why, actor: `http:${req.ip}` });
+    // Each script fetch mints a new nonce, replacing the last: only the newest boot can trade.
+    let plan: BootPlan = planBoot({ mac, machine, operation, profile: p?.profile, installerArgs, site, nonce: 'pending' });
+    if (plan.kind === 'agent' && operation) {
+      plan = planBoot({ mac, machine, operation, profile: p?.profile, installerArgs, site, nonce: await mintNonce(ctx.store, operation) });
+    }
+    ctx.logger.info({ mac, machine: machine.name, plan: plan.kind }, `iPXE script: ${plan.why}`);
+    if (scriptChanged(machine.name, `${operation?.id}|${plan.kind}|${plan.why}`)) {
+      await ctx.store.appendEvent({ machine: machine.name, kind: 'boot', event: `script_${plan.kind}`, cause: plan.why, actor: `http:${sourceOf(req)}` });
     }
     res.type('text/plain').set('cache-control', 'no-store').send(renderScript(plan));
   });
 
-  router.get(/^\/boot\/(.+)\.sha256$/, sha256Handler(ctx));
-  router.use('/boot', staticFiles(() => ctx.inventory().imagesDir, ctx.logger));
+  // The images directory: only what boot needs, under TFTP's path rules (boot-files.ts).
+  router.use('/boot', bootFiles(ctx));
   return router;
-}
-
-/**
- * The machine behind a MAC. With site.discovery on, an unknown MAC is enrolled (if the DHCP
- * server has not done so already) and a discovered machine that is merely enrolled starts its
- * inspection now: it is already network-booting, so no power action is needed.
- */
-async function discover(ctx: BootContext, mac: string, from: string): Promise<MachineRecord | undefined> {
-  let machine = await ctx.store.machineByMac(mac);
-  if (!ctx.inventory().inventory.site.discovery) return machine;
-  machine ??= await ctx.store.enrolDiscovered({
-    name: discoveredName(mac), mac, ip: null, hostname: discoveredName(mac), profile: null, tags: ['discovered'], power: { driver: 'manual' },
-  });
-  if (machine.source === 'discovered' && machine.state === 'enrolled') {
-    machine = (await act(ctx.store, { machine: machine.name, event: 'inspect', actor: 'system', cause: `discovered: iPXE from ${from} asked for its script` })).machine;
-  }
-  return machine;
-}
-
-/** Digests are cached by path, size and mtime: computed once per file version, streamed. */
-const digests = new Map<string, { key: string; hex: Promise<string> }>();
-
-function sha256Handler(ctx: BootContext) {
-  return async (req: Request, res: Response, next: NextFunction) => {
-    const root = ctx.inventory().imagesDir;
-    const rel = decodeURIComponent((req.params as unknown as Record<string, string>)[0]!);
-    const file = resolve(root, rel);
-    if (!file.startsWith(root + sep) || rel.split('/').some((s) => s.startsWith('.'))) return next();
-    if (!existsSync(file) || !statSync(file).isFile()) return next();
-    const st = statSync(file);
-    const key = `${st.size}:${st.mtimeMs}`;
-    let entry = digests.get(file);
-    if (!entry || entry.key !== key) {
-      const hex = new Promise<string>((done, fail) => {
-        const h = createHash('sha256');
-        createReadStream(file).on('data', (d) => h.update(d)).on('end', () => done(h.digest('hex'))).on('error', fail);
-      });
-      entry = { key, hex };
-      digests.set(file, entry);
-    }
-    res.type('text/plain').send(`${await entry.hex}  ${rel.split('/').pop()}\n`);
-  };
 }

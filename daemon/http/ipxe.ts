@@ -4,6 +4,7 @@
 import type { State } from '../core/lifecycle.js';
 import type { Profile } from '../core/inventory/schema.js';
 import { imageWritten, type OperationProgress } from '../core/agent-plan.js';
+import { bootText, kernelLine, kernelWord } from '../core/boot-text.js';
 
 export interface ScriptMachine {
   name: string;
@@ -14,7 +15,6 @@ export interface ScriptMachine {
 
 export interface ScriptOperation {
   kind: string;
-  token: string;
   progress: OperationProgress | null;
 }
 
@@ -38,7 +38,9 @@ export function fileUrl(baseUrl: string, pathOrUrl: string): string {
 
 /**
  * What a machine boots. `installerArgs` is the profile's rendered command line (the caller
- * renders it, since rendering needs templates and the operation's URLs).
+ * renders it, since rendering needs templates and the operation's URLs). `nonce` is the one-use
+ * boot nonce the agent trades for its agent token (the caller mints it for agent plans only).
+ * Every value not written here goes through boot-text.ts: the plan holds only safe text.
  */
 export function planBoot(args: {
   machine: ScriptMachine | undefined;
@@ -46,10 +48,11 @@ export function planBoot(args: {
   profile: Profile | undefined;
   site: ScriptSite;
   installerArgs?: string;
+  nonce?: string;
   mac: string;
 }): BootPlan {
   const { machine, operation, profile, site } = args;
-  if (!machine) return { kind: 'refuse', why: `${args.mac} is not a machine Rackhand manages (and discovery is off)` };
+  if (!machine) return { kind: 'refuse', why: `${args.mac} is not a machine Rackhand manages (machines enrol through DHCP)` };
   switch (machine.state) {
     case 'inspecting':
     case 'releasing':
@@ -58,20 +61,23 @@ export function planBoot(args: {
       // The agent wrote and configured the image, then rebooted: boot it, do not image again.
       if (imageWritten(operation)) return { kind: 'local', why: `${machine.name} is deploying: the image is written, booting it from disk` };
       if (machine.state === 'deploying' && profile?.kind === 'installer') {
+        const kernel = kernelWord(fileUrl(site.baseUrl, profile.kernel));
+        const initrd = kernelWord(fileUrl(site.baseUrl, profile.initrd));
+        if (!kernel || !initrd) return { kind: 'refuse', why: `${machine.name}: the installer's kernel or initrd URL is too long` };
         return {
           kind: 'installer', why: `${machine.name} is deploying: running the installer`,
-          kernel: fileUrl(site.baseUrl, profile.kernel), initrd: fileUrl(site.baseUrl, profile.initrd),
-          args: args.installerArgs ?? '',
+          kernel, initrd, args: kernelLine(args.installerArgs ?? ''),
         };
       }
-      const agentArgs = [`rackhand.url=${site.baseUrl}`, `rackhand.token=${operation.token}`, site.agentArgs].filter(Boolean).join(' ');
+      if (!args.nonce) return { kind: 'refuse', why: `${machine.name} is ${machine.state} but no boot nonce was minted` };
+      const agentArgs = kernelLine([`rackhand.url=${site.baseUrl}`, `rackhand.nonce=${args.nonce}`, site.agentArgs].join(' '));
       return {
         kind: 'agent', why: `${machine.name} is ${machine.state}: the agent runs ${operation.kind}`,
         kernel: `${site.baseUrl}/boot/agent/vmlinuz`, initrd: `${site.baseUrl}/boot/agent/initrd.img`, args: agentArgs,
       };
     }
     case 'failed':
-      return { kind: 'local', why: `${machine.name} failed (${machine.lastError ?? 'no reason recorded'}): booting from disk until an operator retries` };
+      return { kind: 'local', why: `${machine.name} failed (${bootText(machine.lastError ?? 'no reason recorded', 120)}): booting from disk until an operator retries` };
     case 'enrolled':
       return { kind: 'local', why: `${machine.name} is enrolled but not being inspected: booting from disk` };
     default:
@@ -81,13 +87,15 @@ export function planBoot(args: {
 
 /** The iPXE script text for a plan. Comments carry the reason, so a console shows why. */
 export function renderScript(plan: BootPlan): string {
-  const lines = ['#!ipxe', `# Rackhand: ${plan.why}`, `echo Rackhand: ${plan.why.replace(/[\r\n]/g, ' ')}`];
+  const why = bootText(plan.why);
+  const lines = ['#!ipxe', `# Rackhand: ${why}`, `echo Rackhand: ${why}`];
   switch (plan.kind) {
     case 'agent':
     case 'installer':
       lines.push(
-        `kernel ${plan.kernel} initrd=initrd.img ${plan.args}`.trimEnd(),
-        `initrd --name initrd.img ${plan.initrd}`,
+        // planBoot already made these safe; kernelLine and kernelWord leave safe text as it is.
+        `kernel ${kernelLine(`${plan.kernel} initrd=initrd.img ${plan.args}`)}`,
+        `initrd --name initrd.img ${kernelWord(plan.initrd) ?? ''}`,
         'boot',
         // Reached only when boot failed: retry after a pause rather than fall through to disk.
         'echo Rackhand: boot failed, retrying in 10 seconds',

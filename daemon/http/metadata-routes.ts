@@ -4,6 +4,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { BootContext } from './context.js';
 import { authorizeBoot } from './boot-token.js';
+import { sourceOf } from './machine-source.js';
 import { contextFor, defaultNetworkConfig, profileOf, renderFile } from './render.js';
 import { ApiError } from '../api/errors.js';
 import { act } from '../core/actions.js';
@@ -57,7 +58,7 @@ export function metadataRouter(ctx: BootContext): Router {
       return;
     }
     if (operation.kind !== 'deploy') throw new ApiError('BAD_REQUEST', `${machine.name} is ${machine.state}: nothing to phone home about`);
-    const result = await act(ctx.store, { machine: machine.name, event: 'deployed', actor: `machine:${machine.name}`, cause: `phoned home from ${req.ip}` });
+    const result = await act(ctx.store, { machine: machine.name, event: 'deployed', actor: `machine:${machine.name}`, cause: `phoned home from ${sourceOf(req)}` });
     ctx.logger.info({ machine: machine.name }, `moved to deployed from ${result.event.from}: phoned home`);
     res.json({ machine: machine.name, state: result.machine.state, instance_id: operation.id });
   });

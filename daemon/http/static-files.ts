@@ -1,4 +1,4 @@
-// The images directory over HTTP (/boot/…): loaders for UEFI HTTP Boot, the agent, disk images.
+// Sending one file of the images directory over HTTP (/boot/…; boot-files.ts decides which).
 // `send` (the library under express.static) does everything HTTP about it — the path inside the
 // root, dotfiles refused, ETag and Last-Modified, conditional requests, Range and If-Range, HEAD,
 // 416 — and this module replaces only how the body travels: sendfile(2) from the page cache to
@@ -15,12 +15,16 @@ const EMPTY = Buffer.alloc(0);
 // the one seam needed.
 type SendStream = Omit<ReturnType<typeof send>, 'stream'> & { stream(path: string, options: { start: number; end: number }): void };
 
-export function staticFiles(rootOf: () => string, logger: Logger) {
+/** Sends `path` (URL-style, already checked) under `root`; what is not a file there goes to next(). */
+export type FileSender = (req: Request, res: Response, next: NextFunction, root: string, path: string) => void;
+
+export function fileSender(logger: Logger): FileSender {
   if (!zeroCopyAvailable()) logger.info(`images are streamed through user space: ${zeroCopyUnavailable}`);
-  return (req: Request, res: Response, next: NextFunction): void => {
+  return (req, res, next, root, path) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return next();
-    const file = send(req, req.url.split('?')[0]!, {
-      root: rootOf(), dotfiles: 'deny', index: false, acceptRanges: true, etag: true, lastModified: true,
+    // send decodes its path argument: hand it an encoded one, so a name with "%" in it stays that name.
+    const file = send(req, path.split('/').map(encodeURIComponent).join('/'), {
+      root, dotfiles: 'deny', index: false, acceptRanges: true, etag: true, lastModified: true,
       // For the user-space path: 1 MiB reads instead of 64 KiB (send passes this to createReadStream).
       highWaterMark: 1 << 20,
     } as send.SendOptions) as SendStream;

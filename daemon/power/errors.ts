@@ -1,7 +1,7 @@
 // One error class for every driver. The code is stable (the API and the lifecycle switch on it);
 // the message names the machine and quotes the BMC. Secrets are scrubbed at construction, so no
 // path from a driver to a log line, an event or the store can carry a password.
-export const POWER_ERROR_CODES = ['AUTH_FAILED', 'UNREACHABLE', 'UNSUPPORTED', 'TIMEOUT', 'BMC_ERROR', 'CONFIG'] as const;
+export const POWER_ERROR_CODES = ['AUTH_FAILED', 'UNREACHABLE', 'UNSUPPORTED', 'TIMEOUT', 'BMC_ERROR', 'CONFIG', 'CANCELLED'] as const;
 export type PowerErrorCode = (typeof POWER_ERROR_CODES)[number];
 
 /** Codes worth another try: the BMC may answer next time. AUTH_FAILED never is (lockouts). */
@@ -14,6 +14,7 @@ const HINT: Record<PowerErrorCode, string> = {
   TIMEOUT: 'the BMC call timed out',
   BMC_ERROR: 'the BMC reported an error',
   CONFIG: 'the power settings are incomplete',
+  CANCELLED: 'the caller went away before the BMC answered',
 };
 
 export class PowerError extends Error {

@@ -3,6 +3,9 @@
 // each BMC call has a timeout; transient failures (UNREACHABLE, TIMEOUT) are retried with
 // exponential backoff, others (AUTH_FAILED above all: retrying a wrong password can lock the
 // account) are not; after on/off/cycle the state is polled until it matches, within a bound.
+// A caller's signal (an API client that went away) takes a call out of the BMC queue while it
+// waits; a running status read is aborted too (ipmitool killed, Redfish request dropped), but a
+// running power change is never cut off halfway: that could leave a reset half-sent, then resent.
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { PowerError, isPowerError } from './errors.js';
@@ -35,6 +38,12 @@ export interface ManagedOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
+/** What a caller may pass to each call. */
+export interface CallerOptions {
+  /** Aborted when whoever asked is gone: dequeues a waiting call, aborts a running read. */
+  signal?: AbortSignal;
+}
+
 export const DEFAULT_RETRY: RetryPolicy = { retries: 3, initial: 500, factor: 2, max: 8000 };
 
 export function backoffDelays(p: RetryPolicy): number[] {
@@ -58,90 +67,131 @@ export class ManagedPower {
 
   validate(): Promise<void> { return this.driver.validate(); }
 
-  status(): Promise<PowerState> {
-    return this.serial('status', () => this.attempt('status', (o) => this.driver.getPowerState(o)));
+  /** The power state. A read only: the caller's signal also aborts it while it runs. */
+  status(o: CallerOptions = {}): Promise<PowerState> {
+    const signal = o.signal;
+    return this.serial('status', signal, () => this.attempt('status', (c) => this.driver.getPowerState(c), signal));
   }
 
-  on(): Promise<PowerState> { return this.change('on'); }
-  off(): Promise<PowerState> { return this.change('off'); }
+  on(o: CallerOptions = {}): Promise<PowerState> { return this.change('on', o); }
+  off(o: CallerOptions = {}): Promise<PowerState> { return this.change('off', o); }
 
   /** Power cycle (or on when off), then wait until the machine is on again. */
-  cycle(): Promise<PowerState> {
-    return this.serial('cycle', async () => {
+  cycle(o: CallerOptions = {}): Promise<PowerState> {
+    return this.serial('cycle', o.signal, async () => {
       if (!this.driver.capabilities.powerOff) {
         // wol: no way to turn a machine off, so a "cycle" can only be a wake-up.
-        await this.attempt('on', (o) => this.driver.setPowerState('on', o));
+        await this.attempt('on', (c) => this.driver.setPowerState('on', c));
         return 'unknown';
       }
-      await this.attempt('cycle', (o) => this.driver.reboot(o));
+      await this.attempt('cycle', (c) => this.driver.reboot(c));
       return this.pollUntil('on', 'cycle');
     });
   }
 
-  setBootDevice(req: BootDeviceRequest): Promise<void> {
-    return this.serial('boot-device', () => this.attempt('boot-device', (o) => this.driver.setBootDevice(req, o)));
+  /** A one-time boot device: dequeued if its caller leaves first, never cut off once sent. */
+  setBootDevice(req: BootDeviceRequest, o: CallerOptions = {}): Promise<void> {
+    return this.serial('boot-device', o.signal, () => this.attempt('boot-device', (c) => this.driver.setBootDevice(req, c)));
   }
 
-  private change(target: 'on' | 'off'): Promise<PowerState> {
-    return this.serial(target, async () => {
-      await this.attempt(target, (o) => this.driver.setPowerState(target, o));
+  private change(target: 'on' | 'off', o: CallerOptions): Promise<PowerState> {
+    return this.serial(target, o.signal, async () => {
+      await this.attempt(target, (c) => this.driver.setPowerState(target, c));
       return this.pollUntil(target, target);
     });
   }
 
-  private async serial<T>(action: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs fn in the BMC's queue. `signal` only ever dequeues here: whether a started call may be
+   * aborted is decided by the caller passing it on to attempt() (reads) or not (changes).
+   */
+  private async serial<T>(action: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
     const queuedAt = Date.now();
-    return this.queue.run(this.driver.bmcKey, async () => {
-      const started = Date.now();
-      try {
+    let started = 0;
+    try {
+      return await this.queue.run(this.driver.bmcKey, async () => {
+        started = Date.now();
         const result = await fn();
         this.log.info({ action, waitedMs: started - queuedAt, ms: Date.now() - started }, 'power %s done', action);
         this.opts.metrics?.observe(this.driver.kind, action, 'ok', (Date.now() - started) / 1000);
         this.opts.onNote?.({ machine: this.opts.machine, driver: this.driver.kind, action, outcome: 'ok' });
         return result;
-      } catch (err) {
-        const e = this.wrap(err, action);
-        this.log.warn({ action, code: e.code, ms: Date.now() - started, err: e.message }, 'power %s failed', action);
-        this.opts.metrics?.observe(this.driver.kind, action, 'failed', (Date.now() - started) / 1000);
-        this.opts.onNote?.({ machine: this.opts.machine, driver: this.driver.kind, action, outcome: 'failed', detail: e.message });
+      }, signal);
+    } catch (err) {
+      const e = !started && signal?.aborted ? this.cancelled(action, false) : this.wrap(err, action);
+      const ms = started ? Date.now() - started : 0;
+      if (e.code === 'CANCELLED') {
+        // Not a BMC failure and not worth an event: an abandoned request must not write rows.
+        this.log.debug({ action, waitedMs: (started || Date.now()) - queuedAt, ms }, 'power %s cancelled: %s', action, e.bmcMessage);
+        this.opts.metrics?.observe(this.driver.kind, action, 'cancelled');
         throw e;
       }
-    });
+      this.log.warn({ action, code: e.code, ms, err: e.message }, 'power %s failed', action);
+      this.opts.metrics?.observe(this.driver.kind, action, 'failed', ms / 1000);
+      this.opts.onNote?.({ machine: this.opts.machine, driver: this.driver.kind, action, outcome: 'failed', detail: e.message });
+      throw e;
+    }
   }
 
-  /** One BMC call with its timeout, retried with backoff while the failure is transient. */
-  private async attempt<T>(action: string, call: (o: CallOptions) => Promise<T>): Promise<T> {
+  private cancelled(action: string, started: boolean): PowerError {
+    return new PowerError('CANCELLED', this.opts.machine, action, started ? 'aborted while running' : 'left the queue before it started');
+  }
+
+  /**
+   * One BMC call with its timeout, retried with backoff while the failure is transient. With a
+   * signal (reads only) the call is aborted when it fires, and no retry follows.
+   */
+  private async attempt<T>(action: string, call: (o: CallOptions) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const delays = backoffDelays(this.retry);
     for (let i = 0; ; i++) {
       try {
-        return await this.withTimeout(action, call);
+        return await this.withTimeout(action, call, signal);
       } catch (err) {
+        if (signal?.aborted) throw this.cancelled(action, true);
         const e = this.wrap(err, action);
         const delay = delays[i];
         if (!e.transient || delay === undefined) throw e;
         this.log.info({ action, attempt: i + 1, code: e.code, retryInMs: delay }, 'power %s: %s, retrying', action, e.code);
         this.opts.metrics?.observe(this.driver.kind, action, 'retry');
         this.opts.onNote?.({ machine: this.opts.machine, driver: this.driver.kind, action, outcome: 'retry', attempt: i + 1, detail: e.message });
-        await this.sleep(delay);
+        await this.pause(delay, signal);
+        if (signal?.aborted) throw this.cancelled(action, true);
       }
     }
   }
 
-  private async withTimeout<T>(action: string, call: (o: CallOptions) => Promise<T>): Promise<T> {
+  /** The backoff sleep, cut short when the caller leaves. */
+  private pause(ms: number, signal?: AbortSignal): Promise<void> {
+    if (!signal) return this.sleep(ms);
+    return new Promise<void>((resolve) => {
+      const done = () => { signal.removeEventListener('abort', done); resolve(); };
+      signal.addEventListener('abort', done, { once: true });
+      void this.sleep(ms).then(done);
+    });
+  }
+
+  private async withTimeout<T>(action: string, call: (o: CallOptions) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const timeout = this.opts.callTimeout ?? 20_000;
     const ac = new AbortController();
     let timer: NodeJS.Timeout | undefined;
-    // The driver gets the bound and a signal; the race is the backstop for one that ignores both.
+    let onAbort: (() => void) | undefined;
+    // The driver gets the bound and a signal; the races are the backstop for one that ignores both.
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         ac.abort();
         reject(new PowerError('TIMEOUT', this.opts.machine, action, `no answer within ${timeout} ms`));
       }, timeout);
+      if (signal) {
+        onAbort = () => { ac.abort(); reject(this.cancelled(action, true)); };
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
+      }
     });
     try {
       return await Promise.race([call({ timeout, signal: ac.signal }), expired]);
     } finally {
       clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
     }
   }
 

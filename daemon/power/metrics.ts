@@ -3,12 +3,12 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 
 export interface PowerMetrics {
-  observe(driver: string, action: string, outcome: 'ok' | 'failed' | 'retry', seconds?: number): void;
+  observe(driver: string, action: string, outcome: 'ok' | 'failed' | 'retry' | 'cancelled', seconds?: number): void;
 }
 
 export function createPowerMetrics(registry: Registry): PowerMetrics {
   const calls = new Counter({
-    name: 'rackhand_power_operations_total', help: 'Power operations by driver, action and outcome (retry: one transient failure retried)',
+    name: 'rackhand_power_operations_total', help: 'Power operations by driver, action and outcome (retry: one transient failure retried; cancelled: the caller went away)',
     labelNames: ['driver', 'action', 'outcome'], registers: [registry],
   });
   const seconds = new Histogram({

@@ -138,7 +138,12 @@ export class RedfishDriver implements PowerDriver {
 
   private req(ctx: Ctx) { return { headers: ctx.headers, timeout: ctx.timeout, signal: ctx.signal }; }
 
-  /** Runs fn authenticated; a session made here is deleted afterwards, whatever fn did. */
+  /**
+   * Runs fn authenticated; a session made here is deleted afterwards, whatever fn did. The
+   * login and the logout ignore the caller's signal (only their timeout bounds them): a login
+   * cut off after the BMC made the session, or a skipped logout, would leave a session behind,
+   * and BMCs have few. An abort lands between them, on fn's own requests.
+   */
   private async session<T>(action: string, o: CallOptions, fn: (ctx: Ctx) => Promise<T>): Promise<T> {
     const password = await loadPassword(this.cfg.machine, this.cfg, this.deps);
     const basic = Buffer.from(`${this.cfg.username}:${password}`).toString('base64');
@@ -146,15 +151,17 @@ export class RedfishDriver implements PowerDriver {
     const base: Ctx = { headers: {}, secrets, timeout: o.timeout, signal: o.signal };
     const mode = this.cfg.auth ?? 'auto';
     if (mode !== 'basic') {
-      const login = await this.http.call('POST', '/redfish/v1/SessionService/Sessions', action, { ...this.req(base), body: { UserName: this.cfg.username, Password: password } });
+      const unbound = { headers: base.headers, timeout: base.timeout };
+      const login = await this.http.call('POST', '/redfish/v1/SessionService/Sessions', action, { ...unbound, body: { UserName: this.cfg.username, Password: password } });
       const token = header(login, 'x-auth-token');
       if (login.status >= 200 && login.status < 300 && token) {
         const location = header(login, 'location') ?? (login.body as { '@odata.id'?: string } | undefined)?.['@odata.id'];
         const ctx: Ctx = { ...base, headers: { 'X-Auth-Token': token }, secrets: [...secrets, token] };
         try {
+          if (o.signal?.aborted) throw new PowerError('CANCELLED', this.cfg.machine, action, 'aborted after login');
           return await fn(ctx);
         } finally {
-          if (location) await this.http.call('DELETE', location, action, this.req(ctx)).catch(() => undefined);
+          if (location) await this.http.call('DELETE', location, action, { headers: ctx.headers, timeout: ctx.timeout }).catch(() => undefined);
         }
       }
       // No session service (404/405/501): basic auth, when allowed. Anything else is the answer.

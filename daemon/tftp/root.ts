@@ -1,41 +1,24 @@
 // Resolving a requested path inside a root directory, and the default handler that serves one.
-//
-// A leading "/" is taken as the root, not the host's root: PXE ROMs send the DHCP `file` field
-// verbatim, and sites moving from tftpd-hpa -s (chroot) routinely write "/pxelinux.0" there;
-// iPXE strips the slash itself. So "/etc/passwd" means <root>/etc/passwd, which is not found.
-// Refused outright (access violation, code 2): any ".." segment (never normalised away, so a
-// refusal is visible in the log), NUL bytes, bytes that are not UTF-8, and any file whose real
-// path — read from the opened descriptor, so no symlink can be swapped in between — lies
-// outside the root. Backslashes are ordinary filename bytes on Linux and cannot escape.
+// The rules (leading "/" is the root; "..", dotfiles, NUL bytes and symlinks out of the root are
+// refused) are core/served-path.ts, shared with HTTP /boot; this module adds TFTP's own: the
+// name arrives as latin1 bytes and must be UTF-8, and a refusal is an access violation (code 2).
 
 import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ERROR_CODE } from './packet.js';
 import { accessViolation, TftpRefusal, type TftpFile, type TftpHandler } from './files.js';
+import { isInside, realPathOfHandle, servedSegments } from '../core/served-path.js';
 
 /** Splits a requested name into safe segments; throws TftpRefusal for anything unsafe. */
 export function requestSegments(requested: string): string[] {
-  if (requested.includes('\0')) throw accessViolation('access violation', 'path contains a NUL byte');
   // The codec hands us latin1 (one char per byte); filenames on disk are UTF-8.
   const bytes = Buffer.from(requested, 'latin1');
   const text = bytes.toString('utf8');
   if (!Buffer.from(text, 'utf8').equals(bytes)) throw accessViolation('access violation', 'path is not UTF-8');
-  const segments = text.split('/').filter((s) => s !== '' && s !== '.');
-  if (segments.includes('..')) throw accessViolation('access violation', `path ${JSON.stringify(text)} has a ".." segment`);
-  if (segments.length === 0) throw new TftpRefusal(ERROR_CODE.fileNotFound, 'file not found', 'path names the root itself');
-  return segments;
-}
-
-function isInside(root: string, real: string): boolean {
-  return real === root || real.startsWith(root.endsWith('/') ? root : root + '/');
-}
-
-async function realPathOf(handle: fs.FileHandle, fallback: string): Promise<string> {
-  try {
-    return await fs.readlink(`/proc/self/fd/${handle.fd}`);
-  } catch {
-    return fs.realpath(fallback); // no /proc: check the name instead of the descriptor
-  }
+  const verdict = servedSegments(text);
+  if (verdict.ok) return verdict.segments;
+  if (verdict.kind === 'empty') throw new TftpRefusal(ERROR_CODE.fileNotFound, 'file not found', verdict.why);
+  throw accessViolation('access violation', verdict.why);
 }
 
 /** Opens `requested` under `realRoot` (already a real path); undefined when it does not exist. */
@@ -52,7 +35,7 @@ export async function openInRoot(realRoot: string, requested: string): Promise<T
     throw err;
   }
   try {
-    const real = await realPathOf(handle, full);
+    const real = await realPathOfHandle(handle, full);
     if (!isInside(realRoot, real)) throw accessViolation('access violation', `resolves to ${real}, outside ${realRoot}`);
     const stat = await handle.stat();
     if (!stat.isFile()) throw new TftpRefusal(ERROR_CODE.fileNotFound, 'file not found', `${real} is not a regular file`);

@@ -36,7 +36,6 @@ site:
   interface: br0
   address: 10.20.0.1
   http_port: ${VM.port}
-  http_listen: 10.20.0.1
   dhcp: { mode: full, subnet: 10.20.0.0/24 }
   agent_args: "console=ttyS0 rackhand.ip=${VM.ip}/24"
 ${inventory.site ?? ''}${inventory.rest}`);
@@ -70,7 +69,8 @@ ${inventory.site ?? ''}${inventory.rest}`);
 
   const api = async (method: string, path: string, body?: object) => {
     const data = body ? ['-H', 'content-type: application/json', '-d', JSON.stringify(body)] : [];
-    return JSON.parse(await ns.exec('curl', ['-sS', '-X', method, '-H', `authorization: Bearer ${ADMIN_TOKEN}`, ...data, `http://10.20.0.1:${VM.port}${path}`]));
+    // The API is not served on the provisioning address: the operator uses the loopback.
+    return JSON.parse(await ns.exec('curl', ['-sS', '-X', method, '-H', `authorization: Bearer ${ADMIN_TOKEN}`, ...data, `http://127.0.0.1:${VM.port}${path}`]));
   };
   // The address is held by the daemon's namespace only for the call, and is gone before the VM,
   // which owns it, boots.

@@ -28,6 +28,8 @@ function inventory(count: number): string {
   interface: prov0
   address: 10.20.0.1
   http_port: 8080
+  # Every simulated machine connects from the relay's one address, unlike a real rack.
+  http_connections: { max: 100000, per_source: 100000 }
   dhcp:
     mode: full
     subnet: 10.20.0.0/24
@@ -49,6 +51,9 @@ export async function runStorm(count: number, spreadMs: number): Promise<{ summa
   try {
     // The relay's network: 10.30.0.0/16 behind the client side.
     await link.client.ip('addr', 'add', '10.30.0.1/16', 'dev', 'eth0');
+    // Every address of the relay's network is local to the client side, so each simulated
+    // machine can speak HTTP from the address its lease gave it (boot secrets go nowhere else).
+    await link.client.ip('route', 'add', 'local', '10.30.0.0/16', 'dev', 'lo');
     await link.server.ip('route', 'add', '10.30.0.0/16', 'via', '10.20.0.2', 'dev', 'prov0');
     const daemon = link.server.spawn(process.execPath, ['--import', 'tsx', join(REPO, 'daemon/cli/main.ts'), 'serve', '--inventory', join(dir, 'inventory.yaml'), '--state-dir', state, '--no-power'], { cwd: REPO });
     let log = '';
@@ -61,14 +66,15 @@ export async function runStorm(count: number, spreadMs: number): Promise<{ summa
     daemon.stdout!.on('data', (b: Buffer) => { log = (log + b).slice(-20_000); });
     const api = (method: string, paths: string[]) => link.server.exec('curl', ['-sS', '-X', method, '-H', `authorization: Bearer ${ADMIN_TOKEN}`,
       '-H', 'content-type: application/json', ...(method === 'POST' ? ['-d', '{}'] : []), '-w', '%{http_code}\n',
-      ...paths.flatMap((p) => ['-o', '/dev/null', `http://10.20.0.1:8080${p}`])]);
+      // The API is the operator's: reached on the management side (loopback), not site.address.
+      ...paths.flatMap((p) => ['-o', '/dev/null', `http://127.0.0.1:8080${p}`])]);
     const names = Array.from({ length: count }, (_, n) => `storm-${String(n).padStart(3, '0')}`);
     const codes = (await api('POST', names.map((m) => `/api/v1/machines/${m}/actions/inspect`))).trim().split('\n');
     if (codes.some((c) => c !== '200')) throw new Error(`inspect: ${codes.filter((c) => c !== '200').length} refused`);
     const out = await link.client.exec(process.execPath, ['--import', 'tsx', join(REPO, 'tests/net/storm-client.ts'), '10.20.0.1', '10.30.0.1', String(count), String(spreadMs)]);
     const summary = JSON.parse(out.trim().split('\n').pop()!) as StormSummary;
-    const listing = JSON.parse(await link.server.exec('curl', ['-sS', '-H', `authorization: Bearer ${ADMIN_TOKEN}`, 'http://10.20.0.1:8080/api/v1/machines'])) as { machines: { state: string }[] };
-    const metrics = (await link.server.exec('curl', ['-sS', 'http://10.20.0.1:8080/metrics'])).split('\n')
+    const listing = JSON.parse(await link.server.exec('curl', ['-sS', '-H', `authorization: Bearer ${ADMIN_TOKEN}`, 'http://127.0.0.1:8080/api/v1/machines'])) as { machines: { state: string }[] };
+    const metrics = (await link.server.exec('curl', ['-sS', 'http://127.0.0.1:8080/metrics'])).split('\n')
       .filter((l) => /^rackhand_(tftp|dhcp)_\w+(\{[^}]*\})? [1-9]/.test(l));
     const states: Record<string, number> = {};
     for (const m of listing.machines) states[m.state] = (states[m.state] ?? 0) + 1;

@@ -2,11 +2,13 @@
 // inspect reports the VM's real MAC, disk size and DMI values; image writes and verifies the lab
 // OS image, gzip- and zstd-compressed; erase really zeroes — quick, then full by the profile's
 // policy (checked from the host on the disk file). The VM boots the agent
-// kernel directly with the arguments from its iPXE script (PXE itself is the DHCP/TFTP tests' job).
+// kernel directly with the arguments from its iPXE script (PXE itself is the DHCP/TFTP tests' job):
+// the test fetches that script as the VM's firmware would, from the machine's reserved address,
+// and the agent in the VM trades the script's boot nonce for its agent token.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, readSync, symlinkSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, openSync, readFileSync, readSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Netns } from '../lib/netns.js';
@@ -33,7 +35,6 @@ site:
   interface: br0
   address: 10.20.0.1
   http_port: ${PORT}
-  http_listen: 10.20.0.1
   dhcp: { mode: full, subnet: 10.20.0.0/24 }
   agent_args: "console=ttyS0 rackhand.ip=10.20.0.11/24"
   images_dir: ${images}
@@ -57,7 +58,8 @@ before(async () => {
   // zstd (the agent carries Debian's zstd; busybox has none).
   const images = join(dir, 'boot-images');
   await execFileP('mkdir', ['-p', join(images, 'images')]);
-  for (const f of ['agent', 'images/lab.raw.gz', 'images/lab.raw.sha256']) symlinkSync(join(IMAGES, f), join(images, f));
+  // Copies, not symlinks: /boot refuses symlinks that lead out of the images directory, as TFTP does.
+  for (const f of ['agent', 'images/lab.raw.gz', 'images/lab.raw.sha256']) cpSync(join(IMAGES, f), join(images, f), { recursive: true });
   writeFileSync(join(images, 'images/lab.raw'), gunzipSync(readFileSync(join(IMAGES, 'images/lab.raw.gz'))));
   await execFileP('zstd', ['-q', '--rm', '-3', join(images, 'images/lab.raw'), '-o', join(images, 'images/lab.raw.zst')]);
   writeFileSync(join(dir, 'inventory.yaml'), INVENTORY(images));
@@ -91,13 +93,28 @@ after(async () => {
 
 async function api(method: string, path: string, body?: object): Promise<Record<string, any>> {
   const data = body ? ['-H', 'content-type: application/json', '-d', JSON.stringify(body)] : [];
-  const out = await ns.exec('curl', ['-sS', '-X', method, '-H', `authorization: Bearer ${ADMIN_TOKEN}`, ...data, `http://10.20.0.1:${PORT}${path}`]);
+  // The API is not served on the provisioning address: the operator uses the loopback.
+  const out = await ns.exec('curl', ['-sS', '-X', method, '-H', `authorization: Bearer ${ADMIN_TOKEN}`, ...data, `http://127.0.0.1:${PORT}${path}`]);
   return JSON.parse(out);
+}
+
+/**
+ * curl from the machine's own address (10.20.0.11), as its firmware or deployed system would:
+ * boot secrets go to nobody else. The address is held by the daemon's namespace only for the
+ * call, and is gone before the VM, which owns it, boots.
+ */
+async function asMachine(args: string[]): Promise<string> {
+  await ns.ip('addr', 'add', '10.20.0.11/32', 'dev', 'lo');
+  try {
+    return await ns.exec('curl', ['-sS', '--interface', '10.20.0.11', ...args]);
+  } finally {
+    await ns.ip('addr', 'del', '10.20.0.11/32', 'dev', 'lo');
+  }
 }
 
 /** Boots the VM into whatever its iPXE script says (the agent), until it powers off or reboots. */
 async function bootAgent(label: string): Promise<string> {
-  const script = await ns.exec('curl', ['-sS', `http://10.20.0.1:${PORT}/boot/${MAC}.ipxe`]);
+  const script = await asMachine([`http://10.20.0.1:${PORT}/boot/${MAC}.ipxe`]);
   const kernelLine = /^kernel (\S+) (.*)$/m.exec(script);
   assert.ok(kernelLine, `no kernel line in the script:\n${script}`);
   const append = kernelLine[2]!.replace(/\binitrd=\S+\s*/, '');
@@ -153,7 +170,7 @@ test('the agent in QEMU: inspect, image (gzip, zstd), erase (quick, full)', { sk
   const raw = gunzipSync(readFileSync(join(IMAGES, 'images/lab.raw.gz')));
   assert.equal(createHash('sha256').update(raw).digest('hex'), readFileSync(join(IMAGES, 'images/lab.raw.sha256'), 'utf8').trim());
   assert.ok(readRange(disk, 0, 1 << 20).equals(raw.subarray(0, 1 << 20)), 'the disk starts with the image');
-  const script = await ns.exec('curl', ['-sS', `http://10.20.0.1:${PORT}/boot/${MAC}.ipxe`]);
+  const script = await asMachine([`http://10.20.0.1:${PORT}/boot/${MAC}.ipxe`]);
   assert.match(script, /image is written, booting it from disk\nexit 1\n$/);
   const events = (await api('GET', '/api/v1/events?machine=node-01')).events.map((e: { event: string }) => e.event);
   assert.ok(events.includes('image_done') && events.includes('configure_done'), events.join(' '));
@@ -166,7 +183,8 @@ test('the agent in QEMU: inspect, image (gzip, zstd), erase (quick, full)', { sk
   // system phones home with that operation's token (booting the lab OS is the lab test's job).
   const seed = (await ns.exec('mtype', ['-i', `${disk}@@1M`, '::/rackhand/seed-url'])).trim();
   assert.match(seed, /^http:\/\/10\.20\.0\.1:8080\/v1\/nocloud\/[\w-]{32}\/$/);
-  await ns.exec('curl', ['-sS', '-X', 'POST', seed.replace(/nocloud\/([^/]+)\/$/, 'phone-home/$1')]);
+  assert.equal((await ns.exec('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'POST', seed.replace(/nocloud\/([^/]+)\/$/, 'phone-home/$1')])), '403', 'not from the daemon\'s own address');
+  await asMachine(['-X', 'POST', seed.replace(/nocloud\/([^/]+)\/$/, 'phone-home/$1')]);
   assert.equal((await api('GET', '/api/v1/machines/node-01')).machine.state, 'deployed');
   await api('POST', '/api/v1/machines/node-01/actions/release');
   const eraseLog = await bootAgent('erase');
@@ -182,7 +200,7 @@ test('the agent in QEMU: inspect, image (gzip, zstd), erase (quick, full)', { sk
   assert.match(zstdLog, /image: 33554432 bytes written and verified/, `console:\n${zstdLog.slice(-3000)}`);
   assert.ok(readRange(disk, 0, 1 << 20).equals(raw.subarray(0, 1 << 20)), 'the disk starts with the image');
   const seed2 = (await ns.exec('mtype', ['-i', `${disk}@@1M`, '::/rackhand/seed-url'])).trim();
-  await ns.exec('curl', ['-sS', '-X', 'POST', seed2.replace(/nocloud\/([^/]+)\/$/, 'phone-home/$1')]);
+  await asMachine(['-X', 'POST', seed2.replace(/nocloud\/([^/]+)\/$/, 'phone-home/$1')]);
   assert.equal((await api('GET', '/api/v1/machines/node-01')).machine.state, 'deployed');
   // Data in the middle of the disk, where a quick erase would not reach.
   const mid = openSync(disk, 'r+');

@@ -27,6 +27,7 @@ test('discovery enrols an unknown PXE client and boots it', async () => {
       const m = await store.machineByMac('52:54:00:d1:5c:01');
       assert.equal(m?.name, 'discovered-525400d15c01');
       assert.equal(m?.source, 'discovered');
+      assert.equal(m?.accepted, false, 'not allocatable until an operator accepts it');
       assert.equal(m?.bootFacts?.arch, 7);
       assert.equal(m?.bootFacts?.vendorClass, 'PXEClient:Arch:00007:UNDI:003000');
       assert.equal(m?.bootFacts?.interface, 'prov0');

@@ -2,7 +2,8 @@
 // program starts and stops a tiny QEMU (no disk, no OS: it only has to be a real process).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createSocket, type Socket } from 'node:dgram';
 import { startIpmiSim, vmPid, processRunning, type IpmiSim } from '../../daemon/lab/ipmi-sim.js';
 import { qemuArgs, QEMU_BINARY } from '../../daemon/lab/qemu.js';
 import { IpmiDriver } from '../../daemon/power/ipmi.js';
@@ -122,4 +123,62 @@ test('missing password variable → CONFIG error naming the variable, no ipmitoo
   const err = await driver({ password_env: 'NOT_SET_ANYWHERE' }).getPowerState().then(() => assert.fail('should fail'), (e: unknown) => e as PowerError);
   assert.equal(err.code, 'CONFIG');
   assert.match(err.message, /NOT_SET_ANYWHERE/);
+});
+
+/** A slow path to the BMC: a UDP relay that holds each datagram `delayMs` each way; counts clients. */
+async function slowRelay(target: number, delayMs: number): Promise<{ port: number; clients: Set<number>; close(): void }> {
+  const front = createSocket('udp4');
+  const upstream = new Map<number, Socket>();
+  const clients = new Set<number>();
+  front.on('message', (msg, rinfo) => {
+    clients.add(rinfo.port);
+    let up = upstream.get(rinfo.port);
+    if (!up) {
+      const u = createSocket('udp4');
+      u.on('message', (back) => setTimeout(() => front.send(back, rinfo.port, rinfo.address), delayMs));
+      u.bind(0, '127.0.0.1');
+      upstream.set(rinfo.port, u);
+      up = u;
+    }
+    const u = up;
+    setTimeout(() => u.send(msg, target, '127.0.0.1'), delayMs);
+  });
+  await new Promise<void>((r) => front.bind(0, '127.0.0.1', r));
+  return { port: front.address().port, clients, close: () => { front.close(); for (const u of upstream.values()) u.close(); } };
+}
+
+/** ipmitool processes talking to this port (found by their command line). */
+function ipmitoolsOn(port: number): number[] {
+  const pids: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    let argv: string[];
+    try { argv = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0'); } catch { continue; }
+    if (argv[0]?.endsWith('ipmitool') && argv.includes(String(port))) pids.push(Number(d));
+  }
+  return pids;
+}
+
+test('an abandoned status read kills its ipmitool; one still queued never reaches the BMC', async () => {
+  const relay = await slowRelay(port, 150);
+  try {
+    const p = new ManagedPower(driver({ port: relay.port, cipher_suite: 3 }), { machine: 'node-ipmi', queue: new KeyedQueue(), callTimeout: 60_000 });
+    const a = new AbortController(), b = new AbortController();
+    const first = p.status({ signal: a.signal });
+    const second = p.status({ signal: b.signal });
+    await waitFor('ipmitool talking to the slow BMC', () => (relay.clients.size === 1 ? true : undefined), 5000, 20);
+    const pids = ipmitoolsOn(relay.port);
+    assert.equal(pids.length, 1);
+    a.abort();
+    b.abort();
+    for (const r of [first, second]) await assert.rejects(r, (e: PowerError) => e.code === 'CANCELLED');
+    await waitFor('ipmitool killed', () => (ipmitoolsOn(relay.port).length === 0 ? true : undefined), 2000, 20);
+    assert.ok(pids.every((pid) => !processRunning(pid)));
+    assert.equal(relay.clients.size, 1, 'the dequeued read never ran ipmitool');
+    // The same slow path answers a read nobody abandons: the abort, not the relay, ended the first.
+    assert.equal(await p.status(), 'off');
+    assert.equal(relay.clients.size, 2);
+  } finally {
+    relay.close();
+  }
 });

@@ -3,10 +3,14 @@
 // Each of COUNT machines (MAC stormMac(n)) does what PXE firmware, then iPXE, then the agent do:
 // DHCP as a PXE ROM (arch 0) through a relay at RELAY → TFTP the loader it was told → DHCP again
 // as iPXE → its script over HTTP → the kernel and initrd the script names → the agent's `next`
-// and an inspect report. Starts are spread over SPREAD_MS. Retries follow the firmware: DHCP
+// and an inspect report. Starts are spread over SPREAD_MS. Every HTTP request leaves from the
+// address DHCP gave that machine (the client namespace holds the relay's whole /16 as local
+// addresses), since boot secrets are served to a machine's own address only.
+// The agent part trades the script's boot nonce for an agent token and sends it in a header. Retries follow the firmware: DHCP
 // every 4, 8, 16 s; TFTP by its own timeouts; HTTP a few times. Prints one JSON line: per-phase
 // durations, bytes, retries, and every client that did not get through with where it stopped.
 import dgram from 'node:dgram';
+import http from 'node:http';
 import { tftpGet } from '../fixtures/tftp/client.js';
 import { stormMac } from '../lib/machines.js';
 import { MessageType, Opt, Options } from '../../daemon/dhcp/options.js';
@@ -71,11 +75,23 @@ async function dora(mac: string, ipxe: boolean): Promise<Packet> {
   return ack;
 }
 
-async function http(url: string, init?: RequestInit): Promise<Response> {
+interface HttpInit { method?: string; body?: string; headers?: Record<string, string> }
+
+/** One request from `from` (node's fetch cannot choose its source address). */
+function request(from: string, url: string, init: HttpInit): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const headers = { ...init.headers, ...(init.body !== undefined ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(init.body)) } : {}) };
+    const req = http.request(url, { method: init.method ?? 'GET', localAddress: from, agent: false, headers }, resolve);
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}
+
+async function httpFrom(from: string, url: string, init: HttpInit = {}): Promise<http.IncomingMessage> {
   for (let attempt = 0; ; attempt++) {
     try {
-      const res = await fetch(url, init);
-      if (res.status >= 500 && attempt < 4) { httpRetries++; await res.arrayBuffer(); continue; }
+      const res = await request(from, url, init);
+      if ((res.statusCode ?? 0) >= 500 && attempt < 4) { httpRetries++; res.resume(); continue; }
       return res;
     } catch (err) {
       if (attempt >= 4) throw err;
@@ -85,12 +101,18 @@ async function http(url: string, init?: RequestInit): Promise<Response> {
   }
 }
 
-async function download(url: string): Promise<number> {
-  const res = await http(url);
-  if (res.status !== 200) throw new Error(`${url}: HTTP ${res.status}`);
+async function text(res: http.IncomingMessage): Promise<string> {
+  let s = '';
+  for await (const chunk of res) s += chunk;
+  return s;
+}
+
+async function download(from: string, url: string): Promise<number> {
+  const res = await httpFrom(from, url);
+  if (res.statusCode !== 200) throw new Error(`${url}: HTTP ${res.statusCode}`);
   let bytes = 0;
-  for await (const chunk of res.body!) bytes += (chunk as Uint8Array).length;
-  if (bytes !== Number(res.headers.get('content-length'))) throw new Error(`${url}: ${bytes} of ${res.headers.get('content-length')} bytes`);
+  for await (const chunk of res) bytes += (chunk as Buffer).length;
+  if (bytes !== Number(res.headers['content-length'])) throw new Error(`${url}: ${bytes} of ${res.headers['content-length']} bytes`);
   return bytes;
 }
 
@@ -121,18 +143,25 @@ async function machine(n: number): Promise<ClientResult> {
     r.bytes += loader.data.length;
     const second = await timed('dhcp_ipxe', () => dora(mac, true));
     if (!/^http:\/\/.*\.ipxe$/.test(second.file)) throw new Error(`iPXE was handed ${second.file}`);
-    const script = await timed('script', async () => (await http(second.file)).text());
+    const from = second.yiaddr;
+    const script = await timed('script', async () => text(await httpFrom(from, second.file)));
     const kernel = /^kernel (\S+) (.*)$/m.exec(script);
     const initrd = /^initrd (?:--name \S+ )?(\S+)$/m.exec(script);
     if (!kernel || !initrd) throw new Error(`no agent in the script: ${script.slice(0, 200)}`);
-    r.bytes += await timed('kernel_initrd', async () => (await Promise.all([download(kernel[1]!), download(initrd[1]!)])).reduce((a, b) => a + b, 0));
+    r.bytes += await timed('kernel_initrd', async () => (await Promise.all([download(from, kernel[1]!), download(from, initrd[1]!)])).reduce((a, b) => a + b, 0));
     const base = /rackhand\.url=(\S+)/.exec(kernel[2]!)![1]!;
-    const token = /rackhand\.token=(\S+)/.exec(kernel[2]!)![1]!;
+    const nonce = /rackhand\.nonce=(\S+)/.exec(kernel[2]!)![1]!;
     await timed('agent', async () => {
-      const next = await (await http(`${base}/v1/agent/${token}/next`)).text();
+      const trade = await httpFrom(from, `${base}/v1/agent/nonce`, { method: 'POST', body: new URLSearchParams({ nonce }).toString() });
+      const traded = await text(trade);
+      const token = /^agent_token='([^']+)'$/m.exec(traded)?.[1];
+      if (trade.statusCode !== 200 || !token) throw new Error(`nonce: HTTP ${trade.statusCode} ${traded}`);
+      const headers = { 'x-rackhand-agent-token': token };
+      const next = await text(await httpFrom(from, `${base}/v1/agent/next`, { headers }));
       if (!/^step='inspect'$/m.test(next)) throw new Error(`next: ${next}`);
-      const report = await http(`${base}/v1/agent/${token}/report`, { method: 'POST', body: new URLSearchParams({ step: 'inspect', status: 'done', facts: FACTS(mac) }) });
-      if (report.status !== 200) throw new Error(`report: HTTP ${report.status} ${await report.text()}`);
+      const report = await httpFrom(from, `${base}/v1/agent/report`, { method: 'POST', headers, body: new URLSearchParams({ step: 'inspect', status: 'done', facts: FACTS(mac) }).toString() });
+      if (report.statusCode !== 200) throw new Error(`report: HTTP ${report.statusCode} ${await text(report)}`);
+      report.resume();
     });
     r.ok = true;
   } catch (err) {

@@ -34,7 +34,7 @@ test('tokens create, allocate (sizes, tags, --wait), allocations, release ALLOCA
   assert.equal(created.code, 0, created.stderr);
   const acme = JSON.parse(created.stdout).secret as string;
   const beta = JSON.parse((await cli(['tokens', 'create', '--owner', 'beta', '--json'])).stdout).secret as string;
-  assert.match((await cli(['tokens', 'list'])).stdout, /^NAME\s+OWNER\s+CREATED BY\s+CREATED\nacme-cli\s+acme\s+operator:admin/);
+  assert.match((await cli(['tokens', 'list'])).stdout, /^NAME\s+OWNER\s+CREATED BY\s+CREATED\s+EXPIRES\s+LAST USED\s+STATE\nacme-cli\s+acme\s+operator:admin\s.*\snever\s+never\s+active\n/);
 
   // Bad usage is 2, before anything reaches the daemon; nothing fitting is 1 with the reason.
   const usage = await Promise.all([

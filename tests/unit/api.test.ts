@@ -120,7 +120,16 @@ test('SIGHUP-style reload applies a changed inventory and keeps the old one when
 test('power through the API: status from the driver, a BMC refusal as 502 with its code, actions as events', async () => {
   const status = await call('GET', '/api/v1/machines/node-03/power');
   assert.equal(status.status, 200);
-  assert.deepEqual(status.body, { machine: 'node-03', driver: 'wol', state: 'unknown' });
+  const { read_at: readAt, ...rest } = status.body;
+  assert.deepEqual(rest, { machine: 'node-03', driver: 'wol', state: 'unknown', cached: false });
+  assert.ok(Math.abs(Date.parse(readAt) - Date.now()) < 60_000, `read_at is a time: ${readAt}`);
+  const viewer = await call('GET', '/api/v1/machines/node-03/power', { token: d.tokens.readonly });
+  assert.equal(viewer.status, 200);
+  assert.equal(viewer.body.cached, true, 'a read-only token reads the cache the admin\'s read filled');
+  const forced = await call('GET', '/api/v1/machines/node-03/power?fresh=true', { token: d.tokens.readonly });
+  assert.equal(forced.status, 403);
+  assert.equal(forced.body.error.field, 'fresh');
+  assert.equal((await call('GET', '/api/v1/machines/node-03/power?fresh=maybe')).body.error.field, 'query.fresh');
   const off = await call('POST', '/api/v1/machines/node-03/power', { body: { action: 'off' } });
   assert.equal(off.status, 502);
   assert.equal(off.body.error.code, 'POWER_FAILED');

@@ -8,7 +8,8 @@ const site = { baseUrl: 'http://10.20.0.1:8080', agentArgs: 'console=ttyS0' };
 const image: Profile = { kind: 'image', image: { url: 'images/lab.raw.gz', sha256: 'a'.repeat(64) } };
 const installer: Profile = { kind: 'installer', kernel: 'installers/debian/linux', initrd: 'https://mirror.example/initrd.gz', cmdline: '', answer: 'preseed/x.j2' };
 const machine = (state: State) => ({ name: 'node-01', mac: '52:54:00:00:01:01', state, lastError: state === 'failed' ? 'disk on fire' : null });
-const op = (kind: string, done: string[] = []): ScriptOperation => ({ kind, token: 'TOKEN0123456789abcdef', progress: { done: done as never } });
+const op = (kind: string, done: string[] = []): ScriptOperation => ({ kind, progress: { done: done as never } });
+const nonce = 'NONCE0123456789abcdef';
 const opFor: Partial<Record<State, ScriptOperation>> = { inspecting: op('inspect'), deploying: op('deploy'), releasing: op('erase') };
 
 test('every state gets the script its meaning calls for', () => {
@@ -17,18 +18,18 @@ test('every state gets the script its meaning calls for', () => {
     deployed: 'local', releasing: 'agent', failed: 'local', maintenance: 'local',
   };
   for (const state of ALL_STATES) {
-    const plan = planBoot({ mac: '52:54:00:00:01:01', machine: machine(state), operation: opFor[state], profile: image, site });
+    const plan = planBoot({ mac: '52:54:00:00:01:01', machine: machine(state), operation: opFor[state], profile: image, site, nonce });
     assert.equal(plan.kind, want[state], state);
   }
 });
 
 test('the agent script, in full', () => {
-  const plan = planBoot({ mac: '52:54:00:00:01:01', machine: machine('inspecting'), operation: op('inspect'), profile: image, site });
+  const plan = planBoot({ mac: '52:54:00:00:01:01', machine: machine('inspecting'), operation: op('inspect'), profile: image, site, nonce });
   assert.equal(renderScript(plan), [
     '#!ipxe',
     '# Rackhand: node-01 is inspecting: the agent runs inspect',
     'echo Rackhand: node-01 is inspecting: the agent runs inspect',
-    'kernel http://10.20.0.1:8080/boot/agent/vmlinuz initrd=initrd.img rackhand.url=http://10.20.0.1:8080 rackhand.token=TOKEN0123456789abcdef console=ttyS0',
+    'kernel http://10.20.0.1:8080/boot/agent/vmlinuz initrd=initrd.img rackhand.url=http://10.20.0.1:8080 rackhand.nonce=NONCE0123456789abcdef console=ttyS0',
     'initrd --name initrd.img http://10.20.0.1:8080/boot/agent/initrd.img',
     'boot',
     'echo Rackhand: boot failed, retrying in 10 seconds',
@@ -58,7 +59,7 @@ test('local boot says why and exits to the firmware', () => {
 });
 
 test('a deployment whose image is written boots the disk, never images twice', () => {
-  const half = planBoot({ mac: 'x', machine: machine('deploying'), operation: op('deploy', ['image']), profile: image, site });
+  const half = planBoot({ mac: 'x', machine: machine('deploying'), operation: op('deploy', ['image']), profile: image, site, nonce });
   assert.equal(half.kind, 'agent', 'configure is still to do');
   const written = planBoot({ mac: 'x', machine: machine('deploying'), operation: op('deploy', ['image', 'configure']), profile: image, site });
   assert.equal(written.kind, 'local');
@@ -69,8 +70,8 @@ test('unknown machines and transitional machines without an operation are refuse
   const unknown = planBoot({ mac: 'aa:bb:cc:dd:ee:ff', machine: undefined, operation: undefined, profile: undefined, site });
   assert.equal(renderScript(unknown), [
     '#!ipxe',
-    '# Rackhand: aa:bb:cc:dd:ee:ff is not a machine Rackhand manages (and discovery is off)',
-    'echo Rackhand: aa:bb:cc:dd:ee:ff is not a machine Rackhand manages (and discovery is off)',
+    '# Rackhand: aa:bb:cc:dd:ee:ff is not a machine Rackhand manages (machines enrol through DHCP)',
+    'echo Rackhand: aa:bb:cc:dd:ee:ff is not a machine Rackhand manages (machines enrol through DHCP)',
     'sleep 5',
     'exit 1',
     '',

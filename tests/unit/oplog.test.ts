@@ -7,19 +7,23 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO, startTestDaemon, type TestDaemon } from '../lib/daemon.js';
 import { call } from '../lib/allocation.js';
+import { agentLog as postLog, agentReport, agentToken, dhcpGave } from '../lib/boot.js';
 import { mergeOplog, parseAgentLines } from '../../daemon/core/oplog.js';
 import type { EventRecord, OperationRecord } from '../../daemon/core/store/types.js';
 
 const run = promisify(execFile);
 const MAC = '52:54:00:00:01:01';
 let d: TestDaemon;
-before(async () => { d = await startTestDaemon(); });
+before(async () => {
+  d = await startTestDaemon();
+  for (const mac of [MAC, '52:54:00:00:01:02']) await dhcpGave(d, mac);
+});
 after(async () => { await d.close(); });
 
 const admin = (method: string, path: string, body?: unknown) => call(d.url, d.tokens.admin, method, path, body);
-const tokenOf = async (mac: string) => /rackhand\.token=(\S+)/.exec(await (await fetch(`${d.url}/boot/${mac}.ipxe`)).text())![1]!;
-const agentLog = (token: string, text: string) => fetch(`${d.url}/v1/agent/${token}/log`, { method: 'POST', body: text, headers: { 'content-type': 'text/plain' } });
-const report = (token: string, fields: Record<string, string>) => fetch(`${d.url}/v1/agent/${token}/report`, { method: 'POST', body: new URLSearchParams(fields) });
+const tokenOf = (mac: string) => agentToken(d, mac);
+const agentLog = (token: string, text: string) => postLog(d, token, text);
+const report = (token: string, fields: Record<string, string>) => agentReport(d, token, fields);
 const FACTS = JSON.stringify({ cpus: 2, memory_mib: 512, arch: 'x86_64', disks: [{ name: 'vda', size_bytes: 2147483648, serial: 'D1' }], nics: [{ name: 'eth0', mac: MAC, link: true }], dmi: { vendor: 'QEMU', product: 'Standard PC', serial: 'S1' } });
 
 test('merge: events of the operation only, in time order, the daemon first at equal times', () => {
@@ -49,7 +53,7 @@ test('operations and their logs over the API and the CLI; tenants cannot read th
   const inspect = await tokenOf(MAC);
   assert.equal((await agentLog(inspect, 'rackhand-agent: eth0 10.20.0.11/24\nrackhand-agent: inspected: 2 CPUs\n')).status, 204);
   assert.equal((await report(inspect, { step: 'inspect', status: 'done', facts: FACTS })).status, 200);
-  assert.equal((await agentLog(inspect, 'rackhand-agent: powering off')).status, 204, 'a finished operation still takes the agent\'s last lines');
+  assert.equal((await agentLog(inspect, 'rackhand-agent: powering off')).status, 403, 'an ended operation takes no more lines');
   assert.equal((await admin('POST', '/api/v1/machines/node-01/actions/deploy', {})).status, 200);
   const deploy = await tokenOf(MAC);
   assert.notEqual(deploy, inspect);
@@ -63,7 +67,7 @@ test('operations and their logs over the API and the CLI; tenants cannot read th
   const texts = (first.entries as { source: string; text: string }[]).map((e) => `${e.source}: ${e.text}`);
   assert.equal(texts[0], 'rackhand: enrolled → inspecting (inspect): inspect requested through the API [operator:admin]');
   assert.ok(texts.includes('agent: rackhand-agent: inspected: 2 CPUs'), texts.join('\n'));
-  assert.ok(texts.includes('agent: rackhand-agent: powering off'));
+  assert.ok(!texts.includes('agent: rackhand-agent: powering off'));
   assert.ok(texts.some((t) => /^rackhand: inspecting → ready/.test(t)), texts.join('\n'));
   assert.ok(!texts.some((t) => /image: writing|ready → deploying/.test(t)), 'the next operation stays in its own log');
   const latest = (await admin('GET', '/api/v1/machines/node-01/operations/latest/log')).body;

@@ -20,16 +20,16 @@ const answer = (profileName: string) => {
 
 test('every installer answer ends by phoning home with the operation\'s token', () => {
   const preseed = answer('debian-preseed');
-  assert.match(preseed.text, new RegExp(`^d-i preseed/late_command string in-target curl -fsS -X POST ${preseed.phone}$`, 'm'));
+  assert.match(preseed.text, new RegExp(`^d-i preseed/late_command string in-target curl -fsS -X POST '${preseed.phone}'$`, 'm'));
   assert.match(preseed.text, /^d-i netcfg\/get_hostname string node-03$/m);
   const ks = answer('rocky-kickstart');
-  assert.match(ks.text, new RegExp(`%post --erroronfail\\ncurl -fsS -X POST ${ks.phone}\\n%end\\n$`));
-  assert.match(ks.text, /--hostname=node-03 /);
+  assert.match(ks.text, new RegExp(`%post --erroronfail\\ncurl -fsS -X POST '${ks.phone}'\\n%end\\n$`));
+  assert.match(ks.text, /--hostname='node-03' /);
   const auto = answer('ubuntu-autoinstall');
   const doc = parseYaml(auto.text);
   assert.equal(doc.autoinstall.version, 1);
   assert.equal(doc.autoinstall.identity.hostname, 'node-03');
-  assert.deepEqual(doc.autoinstall['late-commands'], [`curtin in-target -- curl -fsS -X POST ${auto.phone}`]);
+  assert.deepEqual(doc.autoinstall['late-commands'], [`curtin in-target -- curl -fsS -X POST '${auto.phone}'`]);
   assert.ok(auto.phone.endsWith('/v1/phone-home/TOKEN-0123456789abcdef'));
 });
 

@@ -21,6 +21,9 @@ before(() => {
   writeFileSync(path.join(root, 'pxelinux.cfg', 'default'), 'menu\n');
   writeFileSync(path.join(root, 'é.txt'), 'utf8 name');
   writeFileSync(path.join(base, 'secret'), 'outside');
+  writeFileSync(path.join(root, '.env'), 'SECRET=1\n');
+  mkdirSync(path.join(root, 'dir', '.git'));
+  writeFileSync(path.join(root, 'dir', '.git', 'config'), '[core]\n');
   symlinkSync('../secret', path.join(root, 'escape'));
   symlinkSync('/etc', path.join(root, 'etcdir'));
   symlinkSync('undionly.kpxe', path.join(root, 'inside-link'));
@@ -70,7 +73,7 @@ test('not found', async () => {
 test('refused with access violation (2)', async () => {
   const h = directoryHandler(root);
   for (const p of ['../secret', 'a/../../secret', '..', 'pxelinux.cfg/../undionly.kpxe', '/../secret', 'x\0y',
-    'escape', 'etcdir/passwd', Buffer.from([0xff, 0xfe]).toString('latin1')]) {
+    'escape', 'etcdir/passwd', '.env', '/dir/.git/config', Buffer.from([0xff, 0xfe]).toString('latin1')]) {
     const r = await refusal(h(p, client));
     assert.equal(r.code, 2, `${JSON.stringify(p)}: ${r.message} (${r.detail})`);
     assert.equal(r.message, 'access violation', 'the client learns nothing about the layout');

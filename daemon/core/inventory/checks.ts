@@ -52,6 +52,8 @@ export function crossChecks(raw: unknown, baseDir: string): Finding[] {
     subnets.push({ cidr: c, pool: parseRange(str(rel.pool) ?? ''), label: str(rel.subnet)! });
   });
 
+  checkDiscoveredShare(site, dhcp, subnets, machines, out);
+
   const templatesDir = resolve(baseDir, str(site.templates_dir) ?? 'templates');
   for (const [pname, p] of Object.entries(profiles)) {
     const profile = obj(p) ?? {};
@@ -103,6 +105,30 @@ export function crossChecks(raw: unknown, baseDir: string): Finding[] {
     }
   });
   return out;
+}
+
+/**
+ * With discovery on, machines outside the inventory may hold `discovered_pool_percent` of each
+ * pool: what is left must still hold every inventory machine without a reservation, or a flood of
+ * spoofed MACs could leave one of them without an address.
+ */
+function checkDiscoveredShare(site: Raw, dhcp: Raw, subnets: Subnet[], machines: unknown[], out: Finding[]): void {
+  const d = site.discovery;
+  const on = d === true || (obj(d) !== undefined && obj(d)!.enabled !== false);
+  const percent = typeof dhcp.discovered_pool_percent === 'number' ? dhcp.discovered_pool_percent : 50;
+  if (!on || dhcp.mode !== 'full') return;
+  const left = subnets.reduce((n, s) => {
+    if (!s.pool) return n;
+    const size = s.pool.end - s.pool.start + 1;
+    return n + size - Math.floor((size * percent) / 100);
+  }, 0);
+  const unreserved = machines.filter((m) => str(obj(m)?.ip) === undefined).length;
+  if (unreserved > left) {
+    out.push({
+      path: ['site', 'dhcp', 'discovered_pool_percent'],
+      message: `with discovery on, ${percent}% of the pools may go to discovered machines, leaving ${left} addresses for ${unreserved} inventory machines without a reservation: lower it or grow the pools`,
+    });
+  }
 }
 
 function checkSubnetParts(section: Raw, c: Cidr | undefined, at: PathItem[], out: Finding[]): void {

@@ -39,7 +39,31 @@ const dhcp = z.strictObject({
   pool: range.optional(),
   lease_time: seconds.default(3600),
   relayed: z.array(relayedSubnet).default([]),
+  /**
+   * At most this percentage of each pool is held (offered or leased) by machines that are not in
+   * the inventory, so a flood of spoofed MACs always leaves room for inventory machines.
+   */
+  discovered_pool_percent: z.number().int().min(0).max(90).default(50),
 });
+
+/**
+ * Discovery: `false`, `true` (the defaults below), or its settings. Parsed to `false` when off,
+ * so that `if (site.discovery)` stays the test of whether it is on.
+ */
+const discoverySettings = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** New machines enrolled per minute at most (the burst, too); more are dropped and counted. */
+  per_minute: z.number().int().min(1).max(10_000).default(10),
+  /** Discovered machines an operator has not accepted yet, at most; more are dropped and counted. */
+  max_pending: z.number().int().min(1).max(100_000).default(50),
+});
+export type DiscoverySettings = Omit<z.output<typeof discoverySettings>, 'enabled'>;
+const discovery = z.union([z.boolean(), discoverySettings]).default(false)
+  .transform((d): false | DiscoverySettings => {
+    if (d === false || (typeof d === 'object' && !d.enabled)) return false;
+    const { per_minute, max_pending } = typeof d === 'object' ? d : discoverySettings.parse({});
+    return { per_minute, max_pending };
+  });
 
 const timeouts = z.strictObject({
   inspecting: seconds.optional(),
@@ -60,7 +84,7 @@ export const siteSchema = z.strictObject({
   /** Address the HTTP server listens on; defaults to every address (the API is reached from the management side). */
   http_listen: ipv4.default('0.0.0.0'),
   dhcp,
-  discovery: z.boolean().default(false),
+  discovery,
   boot_files: z.record(z.string().regex(/^\d+$/, { error: 'keys are client architecture numbers (option 93)' }), relPath).default({}),
   timeouts: timeouts.default({}),
   /** How the agent erases disks on release (ERASE_MODES); a profile may choose its own. */
@@ -71,6 +95,13 @@ export const siteSchema = z.strictObject({
   agent_args: z.string().default(''),
   templates_dir: relPath.default('templates'),
   images_dir: relPath.default('boot-images'),
+  /** Serve the API and /metrics on site.address and to the provisioning subnets (default: no). */
+  api_on_provisioning: z.boolean().default(false),
+  /** Open HTTP connections at most, in total and from one source address. */
+  http_connections: z.strictObject({
+    max: z.number().int().positive().default(4096),
+    per_source: z.number().int().positive().default(128),
+  }).default({ max: 4096, per_source: 128 }),
 });
 
 const imageProfile = z.strictObject({

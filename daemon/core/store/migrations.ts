@@ -108,6 +108,39 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    says: 'boot nonces and agent tokens: the iPXE script carries a one-use nonce the agent trades for its token',
+    sql: `
+      -- Digests (sha256 hex) only: the nonce and the agent token themselves are never stored.
+      ALTER TABLE operations ADD COLUMN nonce_digest TEXT;
+      ALTER TABLE operations ADD COLUMN nonce_expires_at TEXT;
+      ALTER TABLE operations ADD COLUMN nonce_traded_at TEXT;
+      ALTER TABLE operations ADD COLUMN agent_digest TEXT;
+      CREATE INDEX operations_nonce ON operations(nonce_digest);
+      CREATE INDEX operations_agent ON operations(agent_digest);
+    `,
+  },
+  {
+    version: 4,
+    says: 'machines.accepted: a discovered machine is allocatable only once an operator accepts it',
+    sql: `
+      ALTER TABLE machines ADD COLUMN accepted INTEGER NOT NULL DEFAULT 1;
+      -- Machines discovered before this version were enrolled by anyone on the network: an
+      -- operator looks at them before a tenant gets one.
+      UPDATE machines SET accepted = 0 WHERE source = 'discovered';
+      CREATE INDEX machines_pending ON machines(source, accepted) WHERE retired_at IS NULL;
+    `,
+  },
+  {
+    version: 5,
+    says: 'tenant tokens expire, are revoked, and remember when they were last used',
+    sql: `
+      ALTER TABLE api_tokens ADD COLUMN expires_at TEXT;
+      ALTER TABLE api_tokens ADD COLUMN revoked_at TEXT;
+      ALTER TABLE api_tokens ADD COLUMN last_used_at TEXT;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -35,6 +35,7 @@ export function machineFromRow(r: Row): MachineRecord {
     createdAt: str(r.created_at),
     updatedAt: str(r.updated_at),
     version: Number(r.version),
+    accepted: r.accepted === undefined || Number(r.accepted) === 1,
   };
 }
 
@@ -101,5 +102,8 @@ export function apiTokenFromRow(r: Row): ApiTokenRecord {
     digest: str(r.digest),
     createdBy: str(r.created_by),
     createdAt: str(r.created_at),
+    expiresAt: strOrNull(r.expires_at),
+    revokedAt: strOrNull(r.revoked_at),
+    lastUsedAt: strOrNull(r.last_used_at),
   };
 }

@@ -9,8 +9,11 @@ import { machineFromRow, eventFromRow, leaseFromRow, operationFromRow, allocatio
 import type {
   AllocateRequest, AllocateResult, AllocationRecord, AllocationState, ApiTokenRecord,
   BootFacts, EventQuery, EventRecord, LeaseRecord, MachineRecord, MachineSpec, NewEvent,
-  OperationRecord, Store, SyncChange, TransitionRequest, TransitionResult,
+  NonceTrade, OperationRecord, Store, SyncChange, TransitionRequest, TransitionResult,
 } from './types.js';
+import type { NewApiToken } from './types.js';
+import type { ForgetResult, ForgottenMachine } from './types.js';
+import { forgetRefusal } from '../forget.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ACTIVITY, type Outcome, type State } from '../lifecycle.js';
 
@@ -133,7 +136,7 @@ export class SqliteStore implements Store {
     const restored = existing.retiredAt !== null || existing.source !== 'inventory';
     if (!restored && Object.keys(fields).length === 0) return undefined;
     this.stmt(`UPDATE machines SET mac = ?, ip = ?, hostname = ?, profile = ?, tags = ?, power = ?,
-        source = 'inventory', retired_at = NULL, updated_at = ?, version = version + 1 WHERE name = ?`)
+        source = 'inventory', retired_at = NULL, accepted = 1, updated_at = ?, version = version + 1 WHERE name = ?`)
       .run(spec.mac, spec.ip, spec.hostname, spec.profile, json(spec.tags), json(spec.power), t, spec.name);
     const change = restored ? 'restored' : 'updated';
     this.insertEvent({
@@ -149,8 +152,11 @@ export class SqliteStore implements Store {
       const existing = this.stmt('SELECT * FROM machines WHERE mac = ? AND retired_at IS NULL').get(spec.mac) as Row | undefined;
       if (existing) return machineFromRow(existing);
       const t = now();
+      // A retired row of the same name (the machine was forgotten, or left the inventory) comes
+      // back as a new discovery: same name and history, nothing else of its past.
+      if (this.reviveRetired(spec, t)) return this.machineSync(spec.name)!;
       this.stmt(`INSERT INTO machines (name, mac, ip, hostname, profile, tags, power, state, source,
-          state_changed_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'enrolled', 'discovered', ?, ?, ?)`)
+          state_changed_at, created_at, updated_at, accepted) VALUES (?, ?, ?, ?, ?, ?, ?, 'enrolled', 'discovered', ?, ?, ?, 0)`)
         .run(spec.name, spec.mac, spec.ip, spec.hostname, spec.profile, json(spec.tags), json(spec.power), t, t, t);
       this.insertEvent({ machine: spec.name, kind: 'transition', event: 'enrol', to: 'enrolled', cause: 'discovered by PXE', actor: 'system' });
       return this.machineSync(spec.name)!;
@@ -233,9 +239,9 @@ export class SqliteStore implements Store {
     return this.stmt("UPDATE allocations SET state = 'released', released_at = ? WHERE id = ? AND state = 'active'").run(t, id).changes === 1;
   }
 
-  async createApiToken(rec: Omit<ApiTokenRecord, 'createdAt'>): Promise<ApiTokenRecord> {
-    this.stmt('INSERT INTO api_tokens (name, owner, digest, created_by, created_at) VALUES (?, ?, ?, ?, ?)')
-      .run(rec.name, rec.owner, rec.digest, rec.createdBy, now());
+  async createApiToken(rec: NewApiToken): Promise<ApiTokenRecord> {
+    this.stmt('INSERT INTO api_tokens (name, owner, digest, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(rec.name, rec.owner, rec.digest, rec.createdBy, now(), rec.expiresAt ?? null);
     return apiTokenFromRow(this.stmt('SELECT * FROM api_tokens WHERE name = ?').get(rec.name) as Row);
   }
 
@@ -378,5 +384,113 @@ export class SqliteStore implements Store {
     if (patch.progress !== undefined) { sets.push('progress = ?'); params.push(json(patch.progress)); }
     if (patch.error !== undefined) { sets.push('error = ?'); params.push(patch.error); }
     if (sets.length) this.db.prepare(`UPDATE operations SET ${sets.join(', ')} WHERE id = ?`).run(...params, id);
+  }
+
+  async setBootNonce(operationId: string, digest: string, expiresAt: string): Promise<void> {
+    this.stmt(`UPDATE operations SET nonce_digest = ?, nonce_expires_at = ?, nonce_traded_at = NULL
+        WHERE id = ? AND state = 'running'`).run(digest, expiresAt, operationId);
+  }
+
+  async tradeBootNonce(digest: string, agentDigest: string, t: string): Promise<NonceTrade> {
+    return this.db.transaction((): NonceTrade => {
+      const row = this.stmt('SELECT * FROM operations WHERE nonce_digest = ?').get(digest) as Row | undefined;
+      if (!row) return { ok: false, why: 'unknown' };
+      const operation = operationFromRow(row);
+      if (row.nonce_traded_at) return { ok: false, why: 'traded', operation };
+      if (operation.state !== 'running') return { ok: false, why: 'ended', operation };
+      if (String(row.nonce_expires_at) <= t) return { ok: false, why: 'expired', operation };
+      this.stmt('UPDATE operations SET nonce_traded_at = ?, agent_digest = ? WHERE id = ?').run(t, agentDigest, operation.id);
+      return { ok: true, operation };
+    }).immediate();
+  }
+
+  async operationByNonceDigest(digest: string): Promise<OperationRecord | undefined> {
+    const row = this.stmt('SELECT * FROM operations WHERE nonce_digest = ?').get(digest) as Row | undefined;
+    return row && operationFromRow(row);
+  }
+
+  async operationByAgentDigest(digest: string): Promise<OperationRecord | undefined> {
+    const row = this.stmt('SELECT * FROM operations WHERE agent_digest = ?').get(digest) as Row | undefined;
+    return row && operationFromRow(row);
+  }
+
+  async countPendingDiscovered(): Promise<number> {
+    return this.stmt("SELECT count(*) FROM machines WHERE source = 'discovered' AND accepted = 0 AND retired_at IS NULL").pluck().get() as number;
+  }
+
+  async acceptMachine(name: string, actor: string): Promise<{ machine: MachineRecord; accepted: boolean } | undefined> {
+    return this.db.transaction(() => {
+      const m = this.machineSync(name);
+      if (!m || m.retiredAt) return undefined;
+      if (m.accepted) return { machine: m, accepted: false };
+      const t = now();
+      this.stmt('UPDATE machines SET accepted = 1, updated_at = ?, version = version + 1 WHERE name = ?').run(t, name);
+      this.insertEvent({ machine: name, kind: 'inventory', event: 'accepted', cause: 'accepted by an operator: allocatable', actor });
+      return { machine: this.machineSync(name)!, accepted: true };
+    }).immediate();
+  }
+
+  async revokeApiToken(name: string): Promise<ApiTokenRecord | undefined> {
+    this.stmt('UPDATE api_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL').run(now(), name);
+    const row = this.stmt('SELECT * FROM api_tokens WHERE name = ?').get(name) as Row | undefined;
+    return row && apiTokenFromRow(row);
+  }
+
+  async touchApiToken(name: string, at: string): Promise<void> {
+    this.stmt('UPDATE api_tokens SET last_used_at = ? WHERE name = ?').run(at, name);
+  }
+
+  async forgetDiscovered(name: string, actor: string, cause: string): Promise<ForgetResult> {
+    return this.db.transaction(() => this.forgetSync(name, actor, cause)).immediate();
+  }
+
+  async forgetPendingDiscovered(actor: string, cause: string): Promise<ForgottenMachine[]> {
+    return this.db.transaction(() => {
+      const names = this.stmt("SELECT name FROM machines WHERE source = 'discovered' AND accepted = 0 AND retired_at IS NULL ORDER BY name")
+        .pluck().all() as string[];
+      const out: ForgottenMachine[] = [];
+      for (const name of names) {
+        const r = this.forgetSync(name, actor, cause);
+        if (r.ok) out.push({ machine: r.machine, freedLease: r.freedLease, cancelledOperation: r.cancelledOperation });
+      }
+      return out;
+    }).immediate();
+  }
+
+  /** The caller holds the transaction. */
+  private forgetSync(name: string, actor: string, cause: string): ForgetResult {
+    const m = this.machineSync(name);
+    if (!m || m.retiredAt) return { ok: false, reason: 'not_found', detail: `no machine named ${name}` };
+    const refusal = forgetRefusal(m);
+    if (refusal) return { ok: false, ...refusal };
+    const t = now();
+    const op = this.stmt("SELECT id FROM operations WHERE machine = ? AND state = 'running'").pluck().get(name) as string | undefined;
+    // Its tokens die with the operation: an agent still holding one is refused from now on.
+    this.stmt("UPDATE operations SET state = 'cancelled', finished_at = ?, error = ? WHERE machine = ? AND state = 'running'")
+      .run(t, 'the machine was forgotten by an operator', name);
+    const lease = this.stmt('SELECT ip FROM leases WHERE mac = ?').pluck().get(m.mac) as string | undefined;
+    this.stmt('DELETE FROM leases WHERE mac = ?').run(m.mac);
+    // Back to enrolled, so no timeout sweep moves the retired row later; the event keeps what it was.
+    this.stmt(`UPDATE machines SET retired_at = ?, state = 'enrolled', previous_state = ?, state_changed_at = ?, updated_at = ?,
+        version = version + 1 WHERE name = ?`).run(t, m.state, t, t, name);
+    this.insertEvent({
+      machine: name, kind: 'inventory', event: 'forgotten', cause, actor,
+      data: { mac: m.mac, state: m.state, accepted: m.accepted, freed_lease: lease ?? null, cancelled_operation: op ?? null },
+    });
+    return { ok: true, machine: this.machineSync(name)!, freedLease: lease ?? null, cancelledOperation: op ?? null };
+  }
+
+  /** Turns a retired row named `spec.name` into a fresh discovered machine; false when there is none. */
+  private reviveRetired(spec: MachineSpec, t: string): boolean {
+    const old = this.machineSync(spec.name);
+    if (!old) return false;
+    if (!old.retiredAt) throw new Error(`cannot enrol ${spec.mac} as ${spec.name}: a live machine with MAC ${old.mac} has that name`);
+    this.stmt(`UPDATE machines SET mac = ?, ip = ?, hostname = ?, profile = ?, tags = ?, power = ?, state = 'enrolled',
+        previous_state = NULL, last_error = NULL, owner = NULL, deploy_profile = NULL, facts = NULL, boot_facts = NULL,
+        source = 'discovered', retired_at = NULL, accepted = 0, state_changed_at = ?, updated_at = ?, version = version + 1
+        WHERE name = ?`)
+      .run(spec.mac, spec.ip, spec.hostname, spec.profile, json(spec.tags), json(spec.power), t, t, spec.name);
+    this.insertEvent({ machine: spec.name, kind: 'transition', event: 'enrol', to: 'enrolled', cause: `discovered by PXE again (retired ${old.retiredAt})`, actor: 'system' });
+    return true;
   }
 }

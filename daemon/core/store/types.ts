@@ -52,6 +52,8 @@ export interface MachineRecord extends MachineSpec {
   updatedAt: string;
   /** Incremented by every write to the row. */
   version: number;
+  /** Allocatable: inventory machines always; discovered ones once an operator accepted them. */
+  accepted: boolean;
 }
 
 export type EventKind = 'transition' | 'inventory' | 'auth' | 'boot' | 'power' | 'agent' | 'note';
@@ -173,7 +175,16 @@ export interface ApiTokenRecord {
   digest: string;
   createdBy: string;
   createdAt: string;
+  /** When the token stops working (null: never). */
+  expiresAt: string | null;
+  /** Set once an admin revoked it; the row stays, so the name and its events keep meaning. */
+  revokedAt: string | null;
+  /** Kept to the minute: a busy tenant does not write a row per request. */
+  lastUsedAt: string | null;
 }
+
+/** What creating a tenant token takes; expiry is optional. */
+export type NewApiToken = Pick<ApiTokenRecord, 'name' | 'owner' | 'digest' | 'createdBy'> & { expiresAt?: string | null };
 
 export interface Store {
   /** Applies pending schema migrations; returns the schema version after. */
@@ -233,9 +244,60 @@ export interface Store {
   /** active → released, once: false when it was already released (or does not exist). */
   markAllocationReleased(id: string): Promise<boolean>;
 
-  createApiToken(rec: Omit<ApiTokenRecord, 'createdAt'>): Promise<ApiTokenRecord>;
+  createApiToken(rec: NewApiToken): Promise<ApiTokenRecord>;
   apiTokenByDigest(digest: string): Promise<ApiTokenRecord | undefined>;
   listApiTokens(opts?: { owner?: string }): Promise<ApiTokenRecord[]>;
+
+  /** Gives a running operation a new boot nonce (sha256 hex), replacing any earlier one. */
+  setBootNonce(operationId: string, digest: string, expiresAt: string): Promise<void>;
+  /**
+   * Trades a boot nonce once, atomically: when `digest` is a running operation's untraded,
+   * unexpired nonce, marks it traded and makes `agentDigest` the operation's agent token.
+   */
+  tradeBootNonce(digest: string, agentDigest: string, now: string): Promise<NonceTrade>;
+  /** The operation whose boot nonce (traded or not) has this digest, whatever its state. */
+  operationByNonceDigest(digest: string): Promise<OperationRecord | undefined>;
+  /** The operation whose agent token has this digest, whatever its state. */
+  operationByAgentDigest(digest: string): Promise<OperationRecord | undefined>;
+  /** Discovered machines (live) that no operator has accepted yet. */
+  countPendingDiscovered(): Promise<number>;
+  /**
+   * An operator accepts a discovered machine: it becomes allocatable. `accepted` says whether this
+   * call changed it (false: it was accepted already); undefined when no live machine has the name.
+   */
+  acceptMachine(name: string, actor: string): Promise<{ machine: MachineRecord; accepted: boolean } | undefined>;
+  /** Marks the token revoked (once); undefined when there is no token of that name. */
+  revokeApiToken(name: string): Promise<ApiTokenRecord | undefined>;
+  /** Records a use of the token at `at` (ISO time). */
+  touchApiToken(name: string, at: string): Promise<void>;
+
+  /**
+   * An operator forgets a discovered machine (core/forget.ts says which may be): in one
+   * transaction its running operation is cancelled, its lease deleted, the row retired (its
+   * history stays) and one event written. If its MAC PXE-boots again it is discovered afresh.
+   */
+  forgetDiscovered(name: string, actor: string, cause: string): Promise<ForgetResult>;
+  /** Forgets every discovered machine no operator has accepted (a flood's leftovers), one event each. */
+  forgetPendingDiscovered(actor: string, cause: string): Promise<ForgottenMachine[]>;
 }
+
+export type NonceTrade =
+  | { ok: true; operation: OperationRecord }
+  /** `operation`: the nonce's operation when the nonce was known (a replay, an expiry, an ended operation). */
+  | { ok: false; why: 'unknown' | 'traded' | 'expired' | 'ended'; operation?: OperationRecord };
+
+/** A machine just forgotten, with what forgetting it let go of. */
+export interface ForgottenMachine {
+  machine: MachineRecord;
+  /** The address its lease held, now free (null: it had none). */
+  freedLease: string | null;
+  /** The operation that was running, now cancelled (null: none was). */
+  cancelledOperation: string | null;
+}
+
+export type ForgetResult =
+  | ({ ok: true } & ForgottenMachine)
+  /** not_found: no live machine of that name; the others say why in `detail`. */
+  | { ok: false; reason: 'not_found' | 'inventory' | 'in_use'; detail: string };
 
 export type { LifecycleEvent };

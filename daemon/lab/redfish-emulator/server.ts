@@ -38,6 +38,10 @@ export interface EmulatorOptions {
   sessions?: boolean;
   /** Each mutating request is held this long, so overlapping callers would be visible. */
   actionDelayMs?: number;
+  /** Each GET of a ComputerSystem is held this long: a slow BMC, for tests of callers that wait. */
+  readDelayMs?: number;
+  /** Called with each journal entry once its answer is written (main.ts --journal). */
+  onAnswered?: (entry: JournalEntry) => void;
   tls?: TlsMaterial;
 }
 
@@ -138,6 +142,7 @@ export async function startRedfishEmulator(o: EmulatorOptions): Promise<RedfishE
     }
     const sys = /^\/redfish\/v1\/Systems\/([^/]+)$/.exec(path);
     if (sys && m === 'GET') {
+      if (o.readDelayMs) await new Promise((r) => setTimeout(r, o.readDelayMs));
       const s = current(sys[1]!);
       return { status: 200, body: computerSystem(s), headers: { ETag: etagOf(s) } };
     }
@@ -218,6 +223,7 @@ export async function startRedfishEmulator(o: EmulatorOptions): Promise<RedfishE
     if (out.body) headers['Content-Type'] = 'application/json; charset=utf-8';
     res.writeHead(out.status, headers);
     res.end(out.body ? JSON.stringify(out.body) : undefined);
+    o.onAnswered?.(entry);
   }
 
   const server: Server = createServer({ key: tls.key, cert: tls.cert }, (req, res) => { void handle(req, res); });
