@@ -9,7 +9,7 @@ LAB_PACKAGES := iproute2 qemu-system-x86 ovmf ipxe-qemu openipmi ipmitool openss
 TEST_PACKAGES := $(LAB_PACKAGES) nftables curl busybox-static isc-dhcp-client kea-admin \
                  tftp-hpa atftp dnsmasq-base systemd mtools
 # Debian packages the boot-image builds use (the agent, the lab OS image, the iPXE loaders).
-BUILD_PACKAGES := cpio busybox-static zstd syslinux syslinux-common syslinux-efi mtools dosfstools fdisk
+BUILD_PACKAGES := cpio busybox-static zstd util-linux nvme-cli syslinux syslinux-common syslinux-efi mtools dosfstools fdisk
 TESTS ?= tests/unit/*.test.ts tests/security/*.test.ts tests/net/*.test.ts
 TEST_CONCURRENCY ?= 1
 

@@ -7,7 +7,7 @@ import { createApp } from './api/app.js';
 import { limitConnections } from './api/connection-limits.js';
 import { ensureTokenFile, readTokenFile, TokenBook } from './api/tokens.js';
 import { validateInventory } from './core/inventory/validate.js';
-import { formatError, machineSpecs, type InventoryError, type LoadedInventory } from './core/inventory/load.js';
+import { formatError, formatWarning, machineSpecs, type InventoryError, type LoadedInventory } from './core/inventory/load.js';
 import { openSqliteStore } from './core/store/sqlite.js';
 import { machineTimeouts, sweepTimeouts } from './core/timeouts.js';
 import type { MachineRecord, Store } from './core/store/types.js';
@@ -59,6 +59,7 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
   const { logger } = opts;
   const first = validateInventory(opts.inventoryFile);
   if (!first.ok) throw new InventoryInvalid(first.errors);
+  for (const w of first.warnings) logger.warn(formatWarning(w));
   let loaded = first.value;
 
   const stateDir = resolve(opts.stateDir);

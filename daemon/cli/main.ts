@@ -11,7 +11,7 @@ import {
 import { tokensCreateCmd, tokensListCmd, tokensRevokeCmd, tokensRotateCmd } from './tokens-cmd.js';
 import { logCmd, operationsCmd } from './oplog-cmd.js';
 import { defaultInventory, defaultStateDir } from './paths.js';
-import { formatError } from '../core/inventory/load.js';
+import { formatError, formatWarning } from '../core/inventory/load.js';
 import { validateInventory } from '../core/inventory/validate.js';
 import { mermaidDiagram } from '../core/lifecycle.js';
 import { createLogger } from '../log.js';
@@ -82,6 +82,7 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(`${result.errors.length} error${result.errors.length === 1 ? '' : 's'} in ${file}\n`);
         return 2;
       }
+      for (const w of result.warnings) process.stderr.write(formatWarning(w) + '\n');
       const inv = result.value.inventory;
       process.stdout.write(`${file}: ok (${inv.machines.length} machines, ${Object.keys(inv.profiles).length} profiles)\n`);
       return 0;

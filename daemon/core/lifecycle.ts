@@ -149,6 +149,14 @@ export function applyEvent(machine: LifecycleView, event: LifecycleEvent, args: 
   const transition = TRANSITIONS.find((t) => t.event === event && t.from.includes(state));
   if (!transition) throw new IllegalTransition(state, event, allowedEvents(state));
 
+  // A machine whose erase failed or timed out may still hold the previous tenant's data: only
+  // another erase (retry, release) may take it on, never inspect (which ends in ready) or a
+  // deploy over that data. Maintenance (e.g. to replace a disk) is the operator's way out.
+  if (state === 'failed' && machine.previousState === 'releasing' && (event === 'inspect' || event === 'deploy')) {
+    throw new IllegalTransition(state, event, allowedEvents(state).filter((e) => e !== 'inspect' && e !== 'deploy'),
+      `cannot ${event} a machine whose erase failed: its disks may hold the previous tenant's data; retry or release erases them again (maintenance_on to replace a disk)`);
+  }
+
   if (event === 'allocate' && !args.owner) {
     throw new IllegalTransition(state, event, allowedEvents(state), 'allocate needs an owner');
   }

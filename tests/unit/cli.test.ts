@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync, statSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { inventoryCopy, REPO } from '../lib/daemon.js';
@@ -105,4 +105,14 @@ test('SIGHUP re-reads the inventory; SIGTERM drains and exits 0', async () => {
   serve.kill('SIGTERM');
   assert.equal(await exit, 0);
   assert.match(log, /"msg":"stopped"/);
+});
+
+test('validate warns about erase quick at its FILE:LINE:COL and still exits 0', async () => {
+  const file = join(tempDir('cli-inv'), 'inventory.yaml');
+  writeFileSync(file, readFileSync(inventoryFile, 'utf8').replace(/^  discovery: (\w+)/m, '  erase: quick\n  discovery: $1'));
+  cpSync(join(REPO, 'templates'), join(file, '../templates'), { recursive: true });
+  const r = await cli(['validate', file]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, new RegExp(`^${file}:\\d+:10 site\\.erase: warning: erase quick wipes only signatures and the first and last 16 MiB, unverified: the previous tenant's data in between stays readable`, 'm'));
+  assert.match(r.stdout, /: ok \(/);
 });

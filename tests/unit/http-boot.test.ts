@@ -149,7 +149,7 @@ test('deploy: image, configure, reboot into the disk, phone home → deployed; N
 test('release erases and returns to ready; with auto_redeploy it redeploys with a new instance-id', async () => {
   await api('/api/v1/machines/node-01/actions/release', {});
   const erase = (await tokenOf('52:54:00:00:01:01'))!;
-  assert.deepEqual(vars(await next(erase)), { step: 'erase', machine: 'node-01', operation: 'erase', erase_mode: 'quick' });
+  assert.deepEqual(vars(await next(erase)), { step: 'erase', machine: 'node-01', operation: 'erase', erase_mode: 'secure' });
   assert.equal(vars((await report(erase, { step: 'erase', status: 'done' })).text).step, 'poweroff');
   assert.equal((await api('/api/v1/machines/node-01')).machine.state, 'ready');
 

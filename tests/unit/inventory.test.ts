@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatError, loadInventory, machineSpecs } from '../../daemon/core/inventory/load.js';
+import { formatError, formatWarning, loadInventory, machineSpecs } from '../../daemon/core/inventory/load.js';
 import { validateInventory } from '../../daemon/core/inventory/validate.js';
 import { tempDir } from '../lib/tmp.js';
 
@@ -122,4 +122,25 @@ test('templates render under strict undefined at validate time', () => {
 test('the example inventory.yaml in the repository is valid', () => {
   const r = validateInventory(new URL('../../inventory.yaml', import.meta.url).pathname);
   assert.ok(r.ok, r.ok ? '' : r.errors.map(formatError).join('\n'));
+});
+
+test('erase: secure by default, no warning; an unknown mode is an error naming the modes', () => {
+  const r = validateInventory(write(BASE));
+  assert.ok(r.ok);
+  assert.equal(r.value.inventory.site.erase, 'secure');
+  assert.deepEqual(r.warnings, []);
+  assert.deepEqual(errorsOf(edit('pool:', 'pool: 10.20.0.100-10.20.0.199\n  erase: zero')), ['8:10 site.erase: unknown erase mode "zero": use secure, full, quick']);
+});
+
+test('erase quick, for the site or a profile, validates with a warning at its line naming the risk', () => {
+  const text = edit('pool:', 'pool: 10.20.0.100-10.20.0.199\n  erase: quick', edit('user_data:', 'user_data: user-data.j2\n    erase: quick'));
+  const file = write(text);
+  const r = validateInventory(file);
+  assert.ok(r.ok, r.ok ? '' : r.errors.map(formatError).join('\n'));
+  const shown = r.warnings.map((w) => formatWarning(w).slice(file.length + 1));
+  assert.equal(shown.length, 2);
+  assert.match(shown[0]!, /^8:10 site\.erase: warning: erase quick wipes only signatures and the first and last 16 MiB, unverified: the previous tenant's data in between stays readable/);
+  assert.match(shown[1]!, /^14:12 profiles\.img\.erase: warning: erase quick/);
+  const full = validateInventory(write(edit('pool:', 'pool: 10.20.0.100-10.20.0.199\n  erase: full')));
+  assert.ok(full.ok && full.warnings.length === 0, 'full is not warned about');
 });

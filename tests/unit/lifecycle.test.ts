@@ -87,6 +87,17 @@ test('failing keeps the state it failed from and why; retry returns there', () =
   assert.throws(() => applyEvent({ state: 'failed', previousState: null, owner: null }, 'retry'), /does not record which state it failed from/);
 });
 
+test('a failed erase is never followed by inspect or deploy (ready, or a deploy over the old data): only another erase', () => {
+  const failedErase = { state: 'failed' as State, previousState: 'releasing' as State, owner: 'acme' };
+  for (const event of ['inspect', 'deploy'] as const) {
+    assert.throws(() => applyEvent(failedErase, event), /cannot (inspect|deploy) a machine whose erase failed: its disks may hold the previous tenant's data; retry or release erases them again/);
+  }
+  assert.equal(applyEvent(failedErase, 'retry').to, 'releasing');
+  assert.equal(applyEvent(failedErase, 'release').to, 'releasing');
+  assert.equal(applyEvent(failedErase, 'maintenance_on').to, 'maintenance');
+  assert.equal(applyEvent({ ...failedErase, previousState: 'deploying' }, 'inspect').to, 'inspecting', 'other failures may be inspected');
+});
+
 test('maintenance remembers the state it interrupted', () => {
   const on = applyEvent({ state: 'deployed', previousState: null, owner: 'acme' }, 'maintenance_on');
   assert.equal(on.previousState, 'deployed');

@@ -21,6 +21,10 @@ export function formatError(e: InventoryError): string {
   return `${e.file}:${e.line}:${e.col} ${e.path}: ${e.message}`;
 }
 
+export function formatWarning(e: InventoryError): string {
+  return `${e.file}:${e.line}:${e.col} ${e.path}: warning: ${e.message}`;
+}
+
 export interface LoadedInventory {
   file: string;
   /** Directory that relative paths in the file (templates, images) resolve against. */

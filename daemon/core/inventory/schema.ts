@@ -14,6 +14,14 @@ const seconds = z.number().int().positive();
 // Names become hostnames, file names and URL segments: keep them to what all three accept.
 const name = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, { error: 'use lower-case letters, digits and inner hyphens (at most 63)' });
 const relPath = z.string().min(1);
+/**
+ * How the agent erases disks on release. secure: the drive's own sanitize (NVMe format with
+ * secure erase) or zeroes written by the device or kernel; full: zeroes written by the agent;
+ * both read samples back and fail the machine unless they are zero. quick: signatures and the
+ * first and last 16 MiB only, unverified: the rest of the previous tenant's data stays readable.
+ */
+export const ERASE_MODES = ['secure', 'full', 'quick'] as const;
+const eraseMode = z.enum(ERASE_MODES, { error: (iss) => `unknown erase mode ${JSON.stringify(iss.input)}: use ${ERASE_MODES.join(', ')}` });
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, { error: 'a sha256 is 64 lower-case hex digits' });
 
 const relayedSubnet = z.strictObject({
@@ -79,8 +87,8 @@ export const siteSchema = z.strictObject({
   discovery,
   boot_files: z.record(z.string().regex(/^\d+$/, { error: 'keys are client architecture numbers (option 93)' }), relPath).default({}),
   timeouts: timeouts.default({}),
-  /** How the agent erases disks on release: quick (signatures, first and last 16 MiB) or full (zeroes). */
-  erase: z.enum(['quick', 'full']).default('quick'),
+  /** How the agent erases disks on release (ERASE_MODES); a profile may choose its own. */
+  erase: eraseMode.default('secure'),
   /** After a release erases a machine: redeploy its profile at once (true) or return it to ready. */
   auto_redeploy: z.boolean().default(false),
   /** Extra kernel arguments for the deploy agent, e.g. console=ttyS0,115200. */
@@ -109,7 +117,7 @@ const imageProfile = z.strictObject({
   vendor_data: relPath.optional(),
   network_config: relPath.optional(),
   kernel_args: z.string().optional(),
-  erase: z.enum(['quick', 'full']).optional(),
+  erase: eraseMode.optional(),
   auto_redeploy: z.boolean().optional(),
   timeouts: profileTimeouts.optional(),
 });
@@ -121,7 +129,7 @@ const installerProfile = z.strictObject({
   initrd: relPath,
   cmdline: z.string(),
   answer: relPath,
-  erase: z.enum(['quick', 'full']).optional(),
+  erase: eraseMode.optional(),
   auto_redeploy: z.boolean().optional(),
   timeouts: profileTimeouts.optional(),
 });

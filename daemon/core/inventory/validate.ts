@@ -2,15 +2,19 @@
 // values under strict undefined, so a typo in a variable fails here and not mid-install.
 import { loadInventory, type InventoryError, type LoadedInventory } from './load.js';
 import { TEMPLATE_FIELDS } from './checks.js';
+import { inventoryWarnings } from './warnings.js';
 import { SAMPLE_FACTS, buildContext, render, renderString, templateEnv, TemplateError, type TemplateMachine } from '../templates.js';
 
-export type ValidateResult = { ok: true; value: LoadedInventory } | { ok: false; errors: InventoryError[] };
+/** On success, `warnings`: settings that are valid but risky (see warnings.ts), placed in the file. */
+export type ValidateResult = { ok: true; value: LoadedInventory; warnings: InventoryError[] } | { ok: false; errors: InventoryError[] };
 
 export function validateInventory(file: string): ValidateResult {
   const loaded = loadInventory(file);
   if (!loaded.ok) return loaded;
   const errors = renderAllTemplates(loaded.value);
-  return errors.length ? { ok: false, errors } : loaded;
+  if (errors.length) return { ok: false, errors };
+  const warnings = inventoryWarnings(loaded.value.inventory).map((f) => loaded.value.place(f.path, f.message));
+  return { ...loaded, warnings };
 }
 
 export function renderAllTemplates(loaded: LoadedInventory): InventoryError[] {

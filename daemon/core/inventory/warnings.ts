@@ -1,0 +1,19 @@
+// Settings that are valid but put tenants at risk: `rackhand validate` prints them as warnings
+// (exit 0) and the daemon logs them at start. The inventory cannot tell whether a machine will
+// change hands (tenants and allocations are made at run time), so a risky setting is warned
+// about wherever it is chosen.
+import type { Inventory } from './schema.js';
+import type { Finding } from './checks.js';
+
+const QUICK_RISK = 'erase quick wipes only signatures and the first and last 16 MiB, unverified: '
+  + 'the previous tenant\'s data in between stays readable by whoever gets the machine next; '
+  + 'use secure (the default) unless no machine ever changes hands';
+
+export function inventoryWarnings(inv: Inventory): Finding[] {
+  const out: Finding[] = [];
+  if (inv.site.erase === 'quick') out.push({ path: ['site', 'erase'], message: QUICK_RISK });
+  for (const [name, profile] of Object.entries(inv.profiles)) {
+    if (profile.erase === 'quick') out.push({ path: ['profiles', name, 'erase'], message: QUICK_RISK });
+  }
+  return out;
+}
