@@ -223,7 +223,10 @@ async function inform(ctx: HandlerContext, inb: Inbound): Promise<HandleResult> 
   addAddressOptions(ctx, reply, req, m, subnet, false);
   addBoot(reply, req, bootFor(ctx, inb, m));
   echoRelayAgent(reply, req);
-  recordFacts(ctx, inb, m, req.ciaddr !== ZERO ? req.ciaddr : undefined);
+  // ciaddr is whatever the sender wrote: it is recorded only when it is the address this server
+  // gave the machine, so a message claiming another machine's MAC cannot move its address.
+  const assigned = m.ip ?? ctx.leases.get(inb.mac)?.ip;
+  recordFacts(ctx, inb, m, req.ciaddr !== ZERO && req.ciaddr === assigned ? req.ciaddr : undefined);
   return { replies: [destination(inb, reply)] };
 }
 

@@ -30,6 +30,9 @@ export async function handle(ctx: HandlerContext, inb: Inbound): Promise<HandleR
   addBoot(reply, inb.packet, boot);
   addPxe(reply, inb.packet, boot);
   echoRelayAgent(reply, inb.packet);
-  recordFacts(ctx, inb, m, inb.packet.ciaddr !== ZERO ? inb.packet.ciaddr : undefined);
+  // The address another server gave it: taken only from a datagram that came from that very
+  // address (a PXE client asks port 4011 from it), never from ciaddr alone, which anyone writes.
+  const ciaddr = inb.packet.ciaddr;
+  recordFacts(ctx, inb, m, ciaddr !== ZERO && ciaddr === inb.from.address ? ciaddr : undefined);
   return { replies: [destination(inb, reply)] };
 }

@@ -11,19 +11,23 @@ export function sourceOf(req: Request): string {
   return a.startsWith('::ffff:') ? a.slice(7) : a;
 }
 
-/** The addresses a machine has on the provisioning network. Pure. */
+/**
+ * The addresses a machine has on the provisioning network. Pure. An address Rackhand knows for
+ * itself — the reservation, or a lease its DHCP server handed out — is the machine's; only when
+ * there is none (proxy mode without a reservation) does the address its latest PXE exchange
+ * came from count. A claimed address never adds to a known one.
+ */
 export function machineAddresses(machine: Pick<MachineRecord, 'ip' | 'bootFacts'>, lease: LeaseRecord | undefined, now: number): string[] {
-  const out = new Set<string>();
-  if (machine.ip) out.add(machine.ip);
-  if (machine.bootFacts?.ip) out.add(machine.bootFacts.ip);
-  if (lease && (lease.state === 'bound' || lease.state === 'offered') && lease.expiresAt > now) out.add(lease.ip);
-  return [...out];
+  const known = new Set<string>();
+  if (machine.ip) known.add(machine.ip);
+  if (lease && (lease.state === 'bound' || lease.state === 'offered') && lease.expiresAt > now) known.add(lease.ip);
+  if (known.size === 0 && machine.bootFacts?.ip) known.add(machine.bootFacts.ip);
+  return [...known];
 }
 
 /** True when `source` is one of the machine's own addresses. */
 export async function isMachineSource(store: Store, machine: MachineRecord, source: string): Promise<boolean> {
   if (!source) return false;
-  if (machine.ip === source || machine.bootFacts?.ip === source) return true;
-  const lease = await store.getLease(machine.mac);
-  return machineAddresses(machine, lease, Date.now()).includes(source);
+  if (machine.ip === source) return true; // the common case, without a lease lookup
+  return machineAddresses(machine, await store.getLease(machine.mac), Date.now()).includes(source);
 }

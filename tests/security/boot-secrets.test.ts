@@ -161,6 +161,16 @@ test('attacker fetching another machine\'s iPXE script: 403, with curl and with 
   assert.doesNotMatch(own.body, /token/);
 });
 
+test('a DHCP message claiming the victim\'s MAC from the attacker\'s address does not make that address the victim\'s', async () => {
+  // DHCPINFORM and a renewing DHCPREQUEST both carry ciaddr, which the sender writes itself.
+  for (const type of ['inform', 'request']) {
+    await attacker.exec(process.execPath, ['--import', 'tsx', join(REPO, 'tests/security/dhcp-claim.ts'), type, VICTIM.mac, ATTACKER.ip, '10.20.0.1']);
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal((await curl(attacker, `${BASE}/boot/${VICTIM.mac}.ipxe`)).status, 403, 'the claimed address is not the victim\'s');
+  assert.equal((await curl(victim, `${BASE}/boot/${VICTIM.mac}.ipxe`)).status, 200, 'the victim still is');
+});
+
 test('a stolen nonce is useless from the attacker\'s address and stays good for the machine', async () => {
   const script = await curl(victim, `${BASE}/boot/${VICTIM.mac}.ipxe`);
   const nonce = /rackhand\.nonce=(\S+)/.exec(script.body)![1]!;
