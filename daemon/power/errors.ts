@@ -42,12 +42,31 @@ export class PowerError extends Error {
   }
 }
 
-/** Replaces every occurrence of each secret (and its basic-auth base64 forms) with a marker. */
+/**
+ * Every spelling a secret can take in a BMC's answer or a tool's output: as it is, JSON-escaped
+ * (also with "\/" and with non-ASCII as \uXXXX, as Python and PHP encoders write it, and escaped
+ * twice when JSON quotes JSON), percent-encoded (both space forms), HTML/XML-escaped, and base64.
+ */
+export function secretForms(secret: string): string[] {
+  const json = JSON.stringify(secret).slice(1, -1);
+  const asciiJson = json.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const forms = [
+    secret, json, json.replace(/\//g, '\\/'), asciiJson, asciiJson.replace(/\\u([0-9a-f]{4})/g, (_m, h: string) => `\\u${h.toUpperCase()}`),
+    JSON.stringify(json).slice(1, -1),
+    encodeURIComponent(secret), encodeURIComponent(secret).replace(/%20/g, '+'),
+    secret.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;'),
+    Buffer.from(secret).toString('base64'),
+  ];
+  // Longest first, so a longer spelling is not left half-replaced by a shorter one inside it.
+  return [...new Set(forms)].filter((f) => f.length > 0).sort((a, b) => b.length - a.length);
+}
+
+/** Replaces every occurrence of each secret, in each of its spellings, with a marker. */
 export function scrub(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const s of secrets) {
     if (!s) continue;
-    out = out.split(s).join('[redacted]');
+    for (const form of secretForms(s)) out = out.split(form).join('[redacted]');
   }
   return out;
 }
