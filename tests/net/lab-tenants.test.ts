@@ -1,11 +1,11 @@
 // Machines on demand in the QEMU lab (SPEC §2b): a tenant allocates by constraints and gets a
 // deployed machine booted from its disk; another tenant can neither see nor release it; a
-// release erases the disk (checked on the disk file) and returns the machine to the pool; with
+// release erases the whole disk (the tenant's data written across the disk file, none of it left) and returns the machine to the pool; with
 // auto_redeploy a release comes back deployed with a new instance-id, owned by nobody.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO } from '../lib/daemon.js';
@@ -43,12 +43,33 @@ async function until(what: string, check: () => Promise<boolean>, seconds: numbe
 
 const instanceIds = () => [...readFileSync(join(dir, 'node-01.console.log'), 'utf8').matchAll(/RACKHAND-LAB-OS: booted from disk: hostname=node-01 instance-id=(\S+)/g)].map((m) => m[1]!);
 
-function firstMiBZero(): boolean {
+// The tenant's data: a recognizable line in every 4 KiB block of the whole disk file.
+const TENANT_DATA = 'ACME-TENANT-SECRET-';
+function fillDiskWithTenantData(): void {
+  const chunk = Buffer.alloc(1 << 20);
+  for (let at = 0; at < chunk.length; at += 4096) chunk.write(`${TENANT_DATA}${at}`, at);
+  const fd = openSync(join(dir, 'node-01.raw'), 'r+');
+  const size = fstatSync(fd).size;
+  for (let at = 0; at < size; at += chunk.length) writeSync(fd, chunk, 0, Math.min(chunk.length, size - at), at);
+  fsyncSync(fd);
+  closeSync(fd);
+}
+
+/** The MiB offsets of the disk file that are not all zero (none after a secure erase). */
+function nonZeroMiBs(): number[] {
   const fd = openSync(join(dir, 'node-01.raw'), 'r');
   const buf = Buffer.alloc(16 << 20);
-  readSync(fd, buf, 0, buf.length, 0);
+  const dirty: number[] = [];
+  for (let at = 0; ; at += buf.length) {
+    const n = readSync(fd, buf, 0, buf.length, at);
+    if (n === 0) break;
+    for (let i = 0; i < n; i += 1 << 20) {
+      const mib = buf.subarray(i, Math.min(n, i + (1 << 20)));
+      if (mib.some((b) => b !== 0)) dirty.push((at + i) >> 20);
+    }
+  }
   closeSync(fd);
-  return buf.every((b) => b === 0);
+  return dirty;
 }
 
 before(async () => {
@@ -87,11 +108,15 @@ test('a tenant allocates, another cannot see it, release erases, auto_redeploy r
   assert.equal(steal.code, 1);
   assert.equal((await machine()).state, 'deployed');
 
-  // The owner releases: erased on disk, back in the pool.
+  // The tenant's data fills the whole disk (written from the host while its system runs from
+  // memory); the owner releases: the default erase leaves none of it, back in the pool.
+  fillDiskWithTenantData();
+  assert.ok(nonZeroMiBs().length > 1000, 'the tenant data is on the disk');
   const released = await cli(['release', allocation, '--wait'], acme);
   assert.equal(released.code, 0, released.stdout + released.stderr);
   await until('node-01 ready', async () => (await machine()).state === 'ready', 300);
-  assert.ok(firstMiBZero(), 'the first 16 MiB of the disk are zero');
+  const dirty = nonZeroMiBs();
+  assert.deepEqual(dirty, [], `the previous tenant's data is still readable at MiB ${dirty.slice(0, 10).join(', ')}`);
   assert.equal((await machine()).owner, null);
 
   // auto_redeploy: a release reimages the machine at once, with a new instance-id.
