@@ -1,7 +1,8 @@
 // Machines on demand in the QEMU lab (SPEC §2b): a tenant allocates by constraints and gets a
 // deployed machine booted from its disk; another tenant can neither see nor release it; a
-// release erases the whole disk (the tenant's data written across the disk file, none of it left) and returns the machine to the pool; with
-// auto_redeploy a release comes back deployed with a new instance-id, owned by nobody.
+// release erases the whole disk (the tenant's data written across the disk file, none of it
+// left) and returns the machine to the pool; with auto_redeploy a release comes back deployed
+// with a new instance-id, owned by nobody.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
