@@ -1,7 +1,7 @@
 // The deploy agent in a real QEMU VM (TCG) against the daemon, both inside a network namespace:
 // inspect reports the VM's real MAC, disk size and DMI values; image writes and verifies the lab
-// OS image, gzip- and zstd-compressed; erase really zeroes — quick, then full by the profile's
-// policy (checked from the host on the disk file). The VM boots the agent
+// OS image, gzip- and zstd-compressed; erase really zeroes — quick (the site's explicit choice),
+// then full by the profile's policy (checked from the host on the disk file). The VM boots the agent
 // kernel directly with the arguments from its iPXE script (PXE itself is the DHCP/TFTP tests' job):
 // the test fetches that script as the VM's firmware would, from the machine's reserved address,
 // and the agent in the VM trades the script's boot nonce for its agent token.
@@ -38,6 +38,7 @@ site:
   dhcp: { mode: full, subnet: 10.20.0.0/24 }
   agent_args: "console=ttyS0 rackhand.ip=10.20.0.11/24"
   images_dir: ${images}
+  erase: quick
 profiles:
 ${LAB_IMAGE_PROFILE}  lab-zst:
     kind: image
@@ -175,9 +176,11 @@ test('the agent in QEMU: inspect, image (gzip, zstd), erase (quick, full)', { sk
   const events = (await api('GET', '/api/v1/events?machine=node-01')).events.map((e: { event: string }) => e.event);
   assert.ok(events.includes('image_done') && events.includes('configure_done'), events.join(' '));
 
-  // Release: erase zeroes the first and last 16 MiB (the end is filled first, to see it change).
+  // Release with the site's explicit quick erase: the first and last 16 MiB are zeroed (the end
+  // is filled first, to see it change) and, as quick says, the middle is left as it was.
   const fd = openSync(disk, 'r+');
   writeSync(fd, Buffer.alloc(16 << 20, 0xaa), 0, 16 << 20, DISK_BYTES - (16 << 20));
+  writeSync(fd, Buffer.alloc(1 << 20, 0xaa), 0, 1 << 20, 128 << 20);
   closeSync(fd);
   // The configure step left the metadata URL on the image's boot partition; the deployed
   // system phones home with that operation's token (booting the lab OS is the lab test's job).
@@ -192,6 +195,7 @@ test('the agent in QEMU: inspect, image (gzip, zstd), erase (quick, full)', { sk
   assert.equal(m.state, 'ready', `console:\n${eraseLog.slice(-3000)}`);
   assert.ok(readRange(disk, 0, 16 << 20).every((b) => b === 0), 'the first 16 MiB are zero');
   assert.ok(readRange(disk, DISK_BYTES - (16 << 20), 16 << 20).every((b) => b === 0), 'the last 16 MiB are zero');
+  assert.ok(readRange(disk, 128 << 20, 1 << 20).every((b) => b === 0xaa), 'quick leaves the middle of the disk alone');
 
   // A zstd image, by a profile whose release policy is a full erase.
   assert.equal((await api('POST', '/api/v1/machines/node-01/actions/deploy', { profile: 'lab-zst' })).machine.deploy_profile, 'lab-zst');
