@@ -8,38 +8,39 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { closeSync, cpSync, existsSync, openSync, readFileSync, readSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, readSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { Netns } from '../lib/netns.js';
-import { tempDir } from '../lib/tmp.js';
-import { REPO, prepareStateDir, ADMIN_TOKEN } from '../lib/daemon.js';
-import { LAB_IMAGE_PROFILE } from '../../daemon/lab/lab.js';
-import { execFile, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { REPO } from '../lib/daemon.js';
+import { tempDir } from '../lib/tmp.js';
+import { startAgentRig, VM, type AgentRig } from '../lib/agent-vm.js';
+import { LAB_IMAGE_PROFILE } from '../../daemon/lab/lab.js';
 
 const IMAGES = join(REPO, 'boot-images');
 const execFileP = promisify(execFile);
-const MAC = '52:54:00:00:01:01';
+const MAC = VM.mac;
 const DISK_BYTES = 256 << 20;
-const PORT = 8080;
 const built = existsSync(join(IMAGES, 'agent/initrd.img')) && existsSync(join(IMAGES, 'images/lab.raw.gz'));
 
-let ns: Netns;
-let daemon: ChildProcess;
-let dir = '';
+let rig: AgentRig;
 let disk = '';
 
-const INVENTORY = (images: string) => `
-site:
-  interface: br0
-  address: 10.20.0.1
-  http_port: ${PORT}
-  dhcp: { mode: full, subnet: 10.20.0.0/24 }
-  agent_args: "console=ttyS0 rackhand.ip=10.20.0.11/24"
-  images_dir: ${images}
-  erase: quick
-profiles:
+before(async () => {
+  if (!built) return;
+  const dir = tempDir('agent-qemu-images');
+  // The images folder: the repository's agent and lab image, plus the image recompressed with
+  // zstd (the agent carries Debian's zstd; busybox has none). Copies, not symlinks: /boot refuses
+  // symlinks that lead out of the images directory, as TFTP does.
+  const images = join(dir, 'boot-images');
+  mkdirSync(join(images, 'images'), { recursive: true });
+  for (const f of ['agent', 'images/lab.raw.gz', 'images/lab.raw.sha256']) cpSync(join(IMAGES, f), join(images, f), { recursive: true });
+  writeFileSync(join(images, 'images/lab.raw'), gunzipSync(readFileSync(join(IMAGES, 'images/lab.raw.gz'))));
+  await execFileP('zstd', ['-q', '--rm', '-3', join(images, 'images/lab.raw'), '-o', join(images, 'images/lab.raw.zst')]);
+  rig = await startAgentRig('agent', {
+    site: `  images_dir: ${images}\n  erase: quick\n`,
+    rest: `profiles:
 ${LAB_IMAGE_PROFILE}  lab-zst:
     kind: image
     image: { url: images/lab.raw.zst, sha256_file: images/lab.raw.sha256 }
@@ -48,97 +49,24 @@ ${LAB_IMAGE_PROFILE}  lab-zst:
 machines:
   - name: node-01
     mac: ${MAC}
-    ip: 10.20.0.11
+    ip: ${VM.ip}
     profile: lab-image
-`;
-
-before(async () => {
-  if (!built) return;
-  dir = tempDir('agent-qemu');
-  // The images folder: the repository's agent and lab image, plus the image recompressed with
-  // zstd (the agent carries Debian's zstd; busybox has none).
-  const images = join(dir, 'boot-images');
-  await execFileP('mkdir', ['-p', join(images, 'images')]);
-  // Copies, not symlinks: /boot refuses symlinks that lead out of the images directory, as TFTP does.
-  for (const f of ['agent', 'images/lab.raw.gz', 'images/lab.raw.sha256']) cpSync(join(IMAGES, f), join(images, f), { recursive: true });
-  writeFileSync(join(images, 'images/lab.raw'), gunzipSync(readFileSync(join(IMAGES, 'images/lab.raw.gz'))));
-  await execFileP('zstd', ['-q', '--rm', '-3', join(images, 'images/lab.raw'), '-o', join(images, 'images/lab.raw.zst')]);
-  writeFileSync(join(dir, 'inventory.yaml'), INVENTORY(images));
-  await Netns.create('agent').then((n) => (ns = n));
-  await ns.ip('link', 'add', 'br0', 'type', 'bridge');
-  await ns.ip('addr', 'add', '10.20.0.1/24', 'dev', 'br0');
-  await ns.ip('link', 'set', 'br0', 'up');
-  await ns.ip('tuntap', 'add', 'tap0', 'mode', 'tap');
-  await ns.ip('link', 'set', 'tap0', 'master', 'br0');
-  await ns.ip('link', 'set', 'tap0', 'up');
-  const state = join(dir, 'state');
-  prepareStateDir(state);
-  // templates/ beside the inventory: the repository's own.
-  await ns.exec('ln', ['-s', join(REPO, 'templates'), join(dir, 'templates')]);
-  daemon = ns.spawn(process.execPath, ['--import', 'tsx', join(REPO, 'daemon/cli/main.ts'), 'serve', '--inventory', join(dir, 'inventory.yaml'), '--state-dir', state], { cwd: REPO });
-  let log = '';
-  await new Promise<void>((resolve, reject) => {
-    daemon.stdout!.on('data', (d: Buffer) => { log += d; if (log.includes('HTTP listening')) resolve(); });
-    daemon.stderr!.on('data', (d: Buffer) => { log += d; });
-    daemon.on('exit', (code) => reject(new Error(`daemon exited ${code}: ${log}`)));
+`,
   });
   disk = join(dir, 'disk.raw');
   writeFileSync(disk, '');
   truncateSync(disk, DISK_BYTES);
 });
 
-after(async () => {
-  if (daemon && daemon.exitCode === null) daemon.kill('SIGTERM');
-  if (ns) await ns.delete();
-});
+after(async () => { await rig?.close(); });
 
-async function api(method: string, path: string, body?: object): Promise<Record<string, any>> {
-  const data = body ? ['-H', 'content-type: application/json', '-d', JSON.stringify(body)] : [];
-  // The API is not served on the provisioning address: the operator uses the loopback.
-  const out = await ns.exec('curl', ['-sS', '-X', method, '-H', `authorization: Bearer ${ADMIN_TOKEN}`, ...data, `http://127.0.0.1:${PORT}${path}`]);
-  return JSON.parse(out);
-}
-
-/**
- * curl from the machine's own address (10.20.0.11), as its firmware or deployed system would:
- * boot secrets go to nobody else. The address is held by the daemon's namespace only for the
- * call, and is gone before the VM, which owns it, boots.
- */
-async function asMachine(args: string[]): Promise<string> {
-  await ns.ip('addr', 'add', '10.20.0.11/32', 'dev', 'lo');
-  try {
-    return await ns.exec('curl', ['-sS', '--interface', '10.20.0.11', ...args]);
-  } finally {
-    await ns.ip('addr', 'del', '10.20.0.11/32', 'dev', 'lo');
-  }
-}
-
+const api = (method: string, path: string, body?: object) => rig.api(method, path, body);
+const asMachine = (args: string[]) => rig.asMachine(args);
 /** Boots the VM into whatever its iPXE script says (the agent), until it powers off or reboots. */
-async function bootAgent(label: string): Promise<string> {
-  const script = await asMachine([`http://10.20.0.1:${PORT}/boot/${MAC}.ipxe`]);
-  const kernelLine = /^kernel (\S+) (.*)$/m.exec(script);
-  assert.ok(kernelLine, `no kernel line in the script:\n${script}`);
-  const append = kernelLine[2]!.replace(/\binitrd=\S+\s*/, '');
-  const serial = join(dir, `${label}.log`);
-  const qemu = ns.spawn('qemu-system-x86_64', [
-    '-accel', 'tcg', '-m', '512', '-nodefaults', '-display', 'none', '-no-reboot',
-    '-kernel', join(IMAGES, 'agent/vmlinuz'), '-initrd', join(IMAGES, 'agent/initrd.img'), '-append', append,
-    '-drive', `file=${disk},if=virtio,format=raw`,
-    '-netdev', 'tap,id=n0,ifname=tap0,script=no,downscript=no', '-device', `virtio-net-pci,netdev=n0,mac=${MAC}`,
-    '-smbios', 'type=1,manufacturer=RackhandLab,product=LabServer,serial=LAB-0001',
-    '-serial', `file:${serial}`,
-  ]);
-  let stderr = '';
-  qemu.stderr!.on('data', (d: Buffer) => { stderr += d; });
-  qemu.stdout!.resume();
-  const exited = await new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => { qemu.kill('SIGKILL'); resolve(false); }, Number(process.env.AGENT_VM_TIMEOUT ?? 300_000));
-    qemu.on('exit', () => { clearTimeout(timer); resolve(true); });
-  });
-  const output = existsSync(serial) ? readFileSync(serial, 'utf8') : '';
-  assert.ok(exited, `${label}: the VM did not finish within 300 s; qemu: ${stderr}\nconsole:\n${output.slice(-3000)}`);
-  return output;
-}
+const bootAgent = (label: string) => rig.bootAgent(label, [
+  '-drive', `file=${disk},if=virtio,format=raw`,
+  '-smbios', 'type=1,manufacturer=RackhandLab,product=LabServer,serial=LAB-0001',
+]);
 
 function readRange(file: string, offset: number, length: number): Buffer {
   const fd = openSync(file, 'r');
@@ -171,7 +99,7 @@ test('the agent in QEMU: inspect, image (gzip, zstd), erase (quick, full)', { sk
   const raw = gunzipSync(readFileSync(join(IMAGES, 'images/lab.raw.gz')));
   assert.equal(createHash('sha256').update(raw).digest('hex'), readFileSync(join(IMAGES, 'images/lab.raw.sha256'), 'utf8').trim());
   assert.ok(readRange(disk, 0, 1 << 20).equals(raw.subarray(0, 1 << 20)), 'the disk starts with the image');
-  const script = await asMachine([`http://10.20.0.1:${PORT}/boot/${MAC}.ipxe`]);
+  const script = await asMachine([`http://10.20.0.1:${VM.port}/boot/${MAC}.ipxe`]);
   assert.match(script, /image is written, booting it from disk\nexit 1\n$/);
   const events = (await api('GET', '/api/v1/events?machine=node-01')).events.map((e: { event: string }) => e.event);
   assert.ok(events.includes('image_done') && events.includes('configure_done'), events.join(' '));
@@ -184,9 +112,9 @@ test('the agent in QEMU: inspect, image (gzip, zstd), erase (quick, full)', { sk
   closeSync(fd);
   // The configure step left the metadata URL on the image's boot partition; the deployed
   // system phones home with that operation's token (booting the lab OS is the lab test's job).
-  const seed = (await ns.exec('mtype', ['-i', `${disk}@@1M`, '::/rackhand/seed-url'])).trim();
+  const seed = (await rig.ns.exec('mtype', ['-i', `${disk}@@1M`, '::/rackhand/seed-url'])).trim();
   assert.match(seed, /^http:\/\/10\.20\.0\.1:8080\/v1\/nocloud\/[\w-]{32}\/$/);
-  assert.equal((await ns.exec('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'POST', seed.replace(/nocloud\/([^/]+)\/$/, 'phone-home/$1')])), '403', 'not from the daemon\'s own address');
+  assert.equal((await rig.ns.exec('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'POST', seed.replace(/nocloud\/([^/]+)\/$/, 'phone-home/$1')])), '403', 'not from the daemon\'s own address');
   await asMachine(['-X', 'POST', seed.replace(/nocloud\/([^/]+)\/$/, 'phone-home/$1')]);
   assert.equal((await api('GET', '/api/v1/machines/node-01')).machine.state, 'deployed');
   await api('POST', '/api/v1/machines/node-01/actions/release');
@@ -203,7 +131,7 @@ test('the agent in QEMU: inspect, image (gzip, zstd), erase (quick, full)', { sk
   assert.match(zstdLog, /image: \S+lab\.raw\.zst → \/dev\/vda \(zstd\)/);
   assert.match(zstdLog, /image: 33554432 bytes written and verified/, `console:\n${zstdLog.slice(-3000)}`);
   assert.ok(readRange(disk, 0, 1 << 20).equals(raw.subarray(0, 1 << 20)), 'the disk starts with the image');
-  const seed2 = (await ns.exec('mtype', ['-i', `${disk}@@1M`, '::/rackhand/seed-url'])).trim();
+  const seed2 = (await rig.ns.exec('mtype', ['-i', `${disk}@@1M`, '::/rackhand/seed-url'])).trim();
   await asMachine(['-X', 'POST', seed2.replace(/nocloud\/([^/]+)\/$/, 'phone-home/$1')]);
   assert.equal((await api('GET', '/api/v1/machines/node-01')).machine.state, 'deployed');
   // Data in the middle of the disk, where a quick erase would not reach.
