@@ -3,7 +3,7 @@
 // all: its machine's power section is the driver's name alone, and the BMC's address, port and
 // user name are cut from any text it is shown (a BMC error in last_error, a power event).
 import type { EventRecord, MachineRecord, OperationRecord, PowerSpec } from '../core/store/types.js';
-import { allowedEvents, OPERATOR_EVENTS, timeoutFor } from '../core/lifecycle.js';
+import { machineEvents, OPERATOR_EVENTS, timeoutFor } from '../core/lifecycle.js';
 
 /** Replaces the BMC's address, port and user name in `text` with [bmc]. */
 export function redactBmc(text: string, power: PowerSpec): string;
@@ -48,7 +48,7 @@ export function machineView(m: MachineRecord, opts: { timeouts?: Record<string, 
     retired_at: m.retiredAt,
     state_changed_at: m.stateChangedAt,
     deadline: timeout === undefined ? null : new Date(Date.parse(m.stateChangedAt) + timeout * 1000).toISOString(),
-    allowed_events: allowedEvents(m.state, OPERATOR_EVENTS),
+    allowed_events: machineEvents(m, OPERATOR_EVENTS),
     power: opts.tenant ? { driver: m.power.driver } : { driver: m.power.driver, address: m.power.address ?? null, port: m.power.port ?? null },
     facts: m.facts,
     boot_facts: m.bootFacts,

@@ -136,6 +136,24 @@ export function allowedEvents(state: State, only?: readonly LifecycleEvent[]): L
   return [...new Set(events)].filter((e) => !only || only.includes(e));
 }
 
+/**
+ * Events this machine may take now: the table's for its state, less those its history refuses
+ * (retry with no state to return to; inspect or deploy after a failed erase). What applyEvent
+ * accepts, so a list shown to an operator never offers what will be refused.
+ */
+export function machineEvents(machine: LifecycleView, only?: readonly LifecycleEvent[]): LifecycleEvent[] {
+  return allowedEvents(machine.state, only).filter((e) => {
+    if (e === 'retry') return !!machine.previousState && machine.previousState !== 'failed';
+    if (e === 'inspect' || e === 'deploy') return !erasedFailed(machine);
+    return true;
+  });
+}
+
+/** A machine whose erase failed or timed out: its disks may still hold the previous tenant's data. */
+function erasedFailed(machine: LifecycleView): boolean {
+  return machine.state === 'failed' && machine.previousState === 'releasing';
+}
+
 export function isEvent(name: string): name is LifecycleEvent {
   return (ALL_EVENTS as readonly string[]).includes(name);
 }
@@ -152,8 +170,8 @@ export function applyEvent(machine: LifecycleView, event: LifecycleEvent, args: 
   // A machine whose erase failed or timed out may still hold the previous tenant's data: only
   // another erase (retry, release) may take it on, never inspect (which ends in ready) or a
   // deploy over that data. Maintenance (e.g. to replace a disk) is the operator's way out.
-  if (state === 'failed' && machine.previousState === 'releasing' && (event === 'inspect' || event === 'deploy')) {
-    throw new IllegalTransition(state, event, allowedEvents(state).filter((e) => e !== 'inspect' && e !== 'deploy'),
+  if (erasedFailed(machine) && (event === 'inspect' || event === 'deploy')) {
+    throw new IllegalTransition(state, event, machineEvents(machine),
       `cannot ${event} a machine whose erase failed: its disks may hold the previous tenant's data; retry or release erases them again (maintenance_on to replace a disk)`);
   }
 

@@ -61,9 +61,10 @@ export async function findMachine(ctx: HandlerContext, inb: Inbound, enrol: bool
   return admitted.value;
 }
 
-export function recordFacts(ctx: HandlerContext, inb: Inbound, m: DhcpMachine, ip: string | undefined): void {
+/** `ip`: the address this exchange ties the machine to; `assigned` when this server gave it. */
+export function recordFacts(ctx: HandlerContext, inb: Inbound, m: DhcpMachine, ip: string | undefined, assigned = true): void {
   const f = inb.facts;
-  ctx.bootFacts.record(m.name, f.arch, f.vendorClass, f.userClasses.length ? f.userClasses.join(',') : undefined, ip, ctx.settings.interface);
+  ctx.bootFacts.record(m.name, f.arch, f.vendorClass, f.userClasses.length ? f.userClasses.join(',') : undefined, ip, ctx.settings.interface, assigned);
 }
 
 function bootFor(ctx: HandlerContext, inb: Inbound, m: DhcpMachine): BootDecision {

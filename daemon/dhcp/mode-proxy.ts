@@ -33,6 +33,6 @@ export async function handle(ctx: HandlerContext, inb: Inbound): Promise<HandleR
   // The address another server gave it: taken only from a datagram that came from that very
   // address (a PXE client asks port 4011 from it), never from ciaddr alone, which anyone writes.
   const ciaddr = inb.packet.ciaddr;
-  recordFacts(ctx, inb, m, ciaddr !== ZERO && ciaddr === inb.from.address ? ciaddr : undefined);
+  recordFacts(ctx, inb, m, ciaddr !== ZERO && ciaddr === inb.from.address ? ciaddr : undefined, false);
   return { replies: [destination(inb, reply)] };
 }

@@ -61,8 +61,8 @@ export class BootFactsRecorder {
     private readonly refreshMs = 60_000) {}
 
   record(machine: string, arch: number | undefined, vendorClass: string | undefined, userClass: string | undefined,
-    ip: string | undefined, iface: string, now = Date.now()): void {
-    const key = `${arch}|${vendorClass}|${userClass}|${ip}|${iface}`;
+    ip: string | undefined, iface: string, ipAssigned: boolean, now = Date.now()): void {
+    const key = `${arch}|${vendorClass}|${userClass}|${ip}|${ipAssigned}|${iface}`;
     const prev = this.last.get(machine);
     if (prev && prev.key === key && now - prev.at < this.refreshMs) return;
     this.last.set(machine, { key, at: now });
@@ -71,7 +71,7 @@ export class BootFactsRecorder {
     if (arch !== undefined) facts.arch = arch;
     if (vendorClass !== undefined) facts.vendorClass = vendorClass;
     if (userClass !== undefined) facts.userClass = userClass;
-    if (ip !== undefined) facts.ip = ip;
+    if (ip !== undefined) { facts.ip = ip; facts.ipAssigned = ipAssigned; }
     this.backend.recordBootFacts(machine, facts).catch(this.onError);
   }
 }

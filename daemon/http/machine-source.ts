@@ -12,16 +12,19 @@ export function sourceOf(req: Request): string {
 }
 
 /**
- * The addresses a machine has on the provisioning network. Pure. An address Rackhand knows for
- * itself — the reservation, or a lease its DHCP server handed out — is the machine's; only when
- * there is none (proxy mode without a reservation) does the address its latest PXE exchange
- * came from count. A claimed address never adds to a known one.
+ * The addresses a machine has on the provisioning network. Pure. What Rackhand knows for itself —
+ * the reservation, a lease its DHCP server handed out, an address it assigned in the latest
+ * exchange — is the machine's. Only when it knows none (proxy mode without a reservation) does
+ * the address its latest proxyDHCP exchange came from count: anyone claiming the machine's MAC
+ * can send that, so it never adds to a known address.
  */
 export function machineAddresses(machine: Pick<MachineRecord, 'ip' | 'bootFacts'>, lease: LeaseRecord | undefined, now: number): string[] {
   const known = new Set<string>();
   if (machine.ip) known.add(machine.ip);
   if (lease && (lease.state === 'bound' || lease.state === 'offered') && lease.expiresAt > now) known.add(lease.ip);
-  if (known.size === 0 && machine.bootFacts?.ip) known.add(machine.bootFacts.ip);
+  const seen = machine.bootFacts?.ip;
+  // Boot facts written before ipAssigned existed came from full mode's assignments or proxy mode's ciaddr alike: claimed.
+  if (seen && (machine.bootFacts?.ipAssigned === true || known.size === 0)) known.add(seen);
   return [...known];
 }
 

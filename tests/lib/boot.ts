@@ -3,13 +3,14 @@
 import type { TestDaemon } from './daemon.js';
 
 /**
- * Records that the machine's latest DHCP exchange gave it `ip`, as the DHCP server does: boot
- * secrets are then served to requests from that address (127.0.0.1 for loopback tests).
+ * Records what the DHCP server does when it hands the machine `ip` (full mode): the boot facts of
+ * the exchange, the address marked as assigned. Boot secrets are then served to requests from
+ * that address (127.0.0.1 for loopback tests).
  */
 export async function dhcpGave(d: TestDaemon, mac: string, ip = '127.0.0.1'): Promise<void> {
   const m = await d.daemon.store.machineByMac(mac);
   if (!m) throw new Error(`no machine with MAC ${mac}`);
-  await d.daemon.store.recordBootFacts(m.name, { ip, interface: 'lo', seenAt: new Date().toISOString() });
+  await d.daemon.store.recordBootFacts(m.name, { ip, ipAssigned: true, interface: 'lo', seenAt: new Date().toISOString() });
 }
 
 export async function script(d: TestDaemon, mac: string): Promise<string> {

@@ -1,7 +1,7 @@
 // Drives random legal transitions (and lease writes) as fast as it can, until it is killed.
 // The crash test SIGKILLs it at random moments and then checks the database.
 import { openSqliteStore } from '../../daemon/core/store/sqlite.js';
-import { allowedEvents, applyEvent } from '../../daemon/core/lifecycle.js';
+import { applyEvent, machineEvents } from '../../daemon/core/lifecycle.js';
 import { spec } from './machines.js';
 
 const [file] = process.argv.slice(2) as [string];
@@ -13,7 +13,7 @@ let n = 0;
 for (;;) {
   const name = names[Math.floor(Math.random() * names.length)]!.name;
   const m = (await store.getMachine(name))!;
-  const choices = allowedEvents(m.state).filter((e) => !(e === 'retry' && !m.previousState));
+  const choices = machineEvents(m);
   const event = choices[Math.floor(Math.random() * choices.length)]!;
   const outcome = applyEvent(m, event, { owner: 'crash', reason: `crash test ${n}` });
   await store.transition({ machine: name, outcome, cause: `step ${n}`, actor: 'crash-test' });

@@ -20,6 +20,11 @@ export interface BootFacts {
   vendorClass?: string;
   userClass?: string;
   ip?: string;
+  /**
+   * True when Rackhand's DHCP server gave the machine `ip` (full mode); false when `ip` is only the
+   * address its proxyDHCP exchange came from (proxy mode), which anyone claiming its MAC can send.
+   */
+  ipAssigned?: boolean;
   interface?: string;
   seenAt: string;
 }
