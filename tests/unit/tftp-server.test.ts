@@ -94,7 +94,7 @@ test('10% loss each way: transfers complete intact, retransmissions counted', as
   await withServer({ timeoutMs: 50, minTimeoutMs: 20, maxRetries: 20 }, async (s) => {
     for (const windowsize of ['1', '8']) {
       const r = await tftpGet('127.0.0.1', s.port, 'big.bin',
-        { options: [opt('blksize', '1024'), opt('windowsize', windowsize)], lossRate: 0.1, timeoutMs: 100, maxRetries: 50 });
+        { options: [opt('blksize', '1024'), opt('windowsize', windowsize)], lossRate: 0.1, timeoutMs: 100, maxRetries: 50, dallyMs: 1000 });
       assert.equal(sha(r.data), sha(files['big.bin']!), `windowsize ${windowsize}`);
     }
     await eventually(() => s.stats().retransmissions > 0 && s.stats().transfers.ok! >= 1);
