@@ -192,7 +192,7 @@ function describe(pid: number): string {
   if (!argv.length) return 'a process';
   const name = argv[0]!.split('/').pop()!;
   const i = argv.indexOf('-name');
-  return i > 0 ? `${argv[i + 1]}'s VM` : name === 'ipmi_sim' ? 'a BMC' : argv.includes('serve') ? 'the daemon' : name;
+  return i > 0 ? `${argv[i + 1]}'s VM` : name === 'ipmi_sim' ? 'a BMC' : argv.includes('serve') ? 'the daemon' : name || 'a process';
 }
 
 /** Stops everything the lab started and deletes everything it made. Safe to run twice. */
