@@ -1,6 +1,7 @@
 // Writes that sit on the DHCP hot path, batched so a burst costs one transaction.
 import type { BootFacts, LeaseRecord } from '../core/store/types.js';
 import type { DhcpBackend } from './backend.js';
+import { ChangeGate } from '../core/change-gate.js';
 
 /**
  * Leases are durable before their ACK leaves (SPEC §8: no lease lost on kill -9). Writes queued in
@@ -55,18 +56,16 @@ export class LeaseWriter {
  * a PXE storm re-sends the same facts many times, and `seenAt` a minute stale is still true enough.
  */
 export class BootFactsRecorder {
-  private readonly last = new Map<string, { key: string; at: number }>();
+  private readonly changes: ChangeGate;
 
-  constructor(private readonly backend: DhcpBackend, private readonly onError: (err: unknown) => void,
-    private readonly refreshMs = 60_000) {}
+  constructor(private readonly backend: DhcpBackend, private readonly onError: (err: unknown) => void, refreshMs = 60_000) {
+    this.changes = new ChangeGate(refreshMs);
+  }
 
   record(machine: string, arch: number | undefined, vendorClass: string | undefined, userClass: string | undefined,
     ip: string | undefined, iface: string, ipAssigned: boolean, now = Date.now()): void {
     const key = `${arch}|${vendorClass}|${userClass}|${ip}|${ipAssigned}|${iface}`;
-    const prev = this.last.get(machine);
-    if (prev && prev.key === key && now - prev.at < this.refreshMs) return;
-    this.last.set(machine, { key, at: now });
-    if (this.last.size > 100_000) this.last.clear();
+    if (!this.changes.pass(machine, key, now)) return;
     const facts: BootFacts = { interface: iface, seenAt: new Date(now).toISOString() };
     if (arch !== undefined) facts.arch = arch;
     if (vendorClass !== undefined) facts.vendorClass = vendorClass;

@@ -14,21 +14,14 @@ import { sourceOf } from './machine-source.js';
 import { renderString, templateEnv } from '../core/templates.js';
 import { baseUrl } from '../core/urls.js';
 import { normalizeMac } from '../core/net.js';
+import { ChangeGate } from '../core/change-gate.js';
 
 /** A script event is written when the plan changes, or at most once a minute per machine. */
 const SCRIPT_EVENT_EVERY_MS = 60_000;
 
 export function bootRouter(ctx: BootContext): Router {
   const router = Router();
-  const lastScript = new Map<string, { key: string; at: number }>();
-  const scriptChanged = (machine: string, key: string): boolean => {
-    const prev = lastScript.get(machine);
-    const now = Date.now();
-    if (prev && prev.key === key && now - prev.at < SCRIPT_EVENT_EVERY_MS) return false;
-    if (lastScript.size > 100_000) lastScript.clear();
-    lastScript.set(machine, { key, at: now });
-    return true;
-  };
+  const scriptEvents = new ChangeGate(SCRIPT_EVENT_EVERY_MS);
 
   // iPXE percent-encodes the colons of ${net0/mac} in a URL path (%3A): decode before matching.
   router.get(/^\/boot\/([^/]+)\.ipxe$/, async (req, res, next) => {
@@ -56,7 +49,7 @@ export function bootRouter(ctx: BootContext): Router {
       plan = planBoot({ mac, machine, operation, profile: p?.profile, installerArgs, site, nonce: await mintNonce(ctx.store, operation) });
     }
     ctx.logger.info({ mac, machine: machine.name, plan: plan.kind }, `iPXE script: ${plan.why}`);
-    if (scriptChanged(machine.name, `${operation?.id}|${plan.kind}|${plan.why}`)) {
+    if (scriptEvents.pass(machine.name, `${operation?.id}|${plan.kind}|${plan.why}`)) {
       await ctx.store.appendEvent({ machine: machine.name, kind: 'boot', event: `script_${plan.kind}`, cause: plan.why, actor: `http:${sourceOf(req)}` });
     }
     res.type('text/plain').set('cache-control', 'no-store').send(renderScript(plan));
