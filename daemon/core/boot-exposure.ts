@@ -32,6 +32,15 @@ function canonical(path: string): string | undefined {
   return verdict.ok ? verdict.segments.join('/') : undefined;
 }
 
+/** One exposure per inventory object: HTTP /boot and TFTP share it, rebuilt only when a reload makes a new inventory. */
+const built = new WeakMap<object, BootExposure>();
+
+export function exposureOf(inventory: Pick<Inventory, 'site' | 'profiles'>, defaultLoaders: Readonly<Record<number, string>>): BootExposure {
+  let e = built.get(inventory);
+  if (!e) { e = bootExposure(inventory, defaultLoaders); built.set(inventory, e); }
+  return e;
+}
+
 export function bootExposure(inventory: Pick<Inventory, 'site' | 'profiles'>, defaultLoaders: Readonly<Record<number, string>>): BootExposure {
   const files = new Set<string>();
   const add = (p: string | undefined) => { const c = p === undefined ? undefined : canonical(p); if (c) files.add(c); };

@@ -11,20 +11,13 @@ import { join, relative } from 'node:path';
 import type { BootContext } from './context.js';
 import { fileSender } from './static-files.js';
 import { DEFAULT_LOADERS } from '../dhcp/bootfile.js';
-import { bootExposure, type BootExposure } from '../core/boot-exposure.js';
+import { exposureOf } from '../core/boot-exposure.js';
 import { isInside, servedSegments } from '../core/served-path.js';
-import type { LoadedInventory } from '../core/inventory/load.js';
 
 const DIGEST_SUFFIX = '.sha256';
 
 export function bootFiles(ctx: BootContext): (req: Request, res: Response, next: NextFunction) => Promise<void> {
   const sendFile = fileSender(ctx.logger);
-  // Rebuilt only when the inventory is reloaded (a new LoadedInventory object).
-  let cached: { loaded: LoadedInventory; exposure: BootExposure } | undefined;
-  const exposureOf = (loaded: LoadedInventory): BootExposure => {
-    if (cached?.loaded !== loaded) cached = { loaded, exposure: bootExposure(loaded.inventory, DEFAULT_LOADERS) };
-    return cached.exposure;
-  };
 
   return async (req, res, next) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return next();
@@ -37,7 +30,7 @@ export function bootFiles(ctx: BootContext): (req: Request, res: Response, next:
       return next();
     }
     const loaded = ctx.inventory();
-    const exposure = exposureOf(loaded);
+    const exposure = exposureOf(loaded.inventory, DEFAULT_LOADERS);
     const root = await fs.realpath(loaded.imagesDir).catch(() => undefined);
     if (!root) return next();
     const segments = verdict.segments;

@@ -1,7 +1,7 @@
 // Where a machine may fetch its boot secrets from: its own address on the provisioning network,
-// as Rackhand knows it from DHCP — its reservation, its lease, or the address of its latest DHCP
-// or proxyDHCP exchange (boot facts). Nothing a request says about itself counts: only the TCP
-// peer address, which a machine on the network cannot forge for a connection.
+// as Rackhand knows it from DHCP (machineAddresses below says which addresses count). Nothing a
+// request says about itself counts: only the TCP peer address, which a machine on the network
+// cannot forge for a connection without taking the address over (docs/security.md).
 import type { Request } from 'express';
 import type { LeaseRecord, MachineRecord, Store } from '../core/store/types.js';
 
