@@ -11,7 +11,7 @@ import { formatError, formatWarning, machineSpecs, type InventoryError, type Loa
 import { openSqliteStore } from './core/store/sqlite.js';
 import { machineTimeouts, sweepTimeouts } from './core/timeouts.js';
 import type { MachineRecord, Store } from './core/store/types.js';
-import { createManagedPower, type ManagedPower } from './power/index.js';
+import { closePowerSessions, createManagedPower, type ManagedPower } from './power/index.js';
 import { createPowerMetrics, type PowerMetrics } from './power/metrics.js';
 import { formatIPv4, parseCidr } from './core/net.js';
 import { createRegistry } from './metrics.js';
@@ -151,6 +151,8 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
       closing ??= (async () => {
         clearInterval(sweeper);
         await orchestrator.idle();
+        // BMCs cap their sessions: leave none behind.
+        await closePowerSessions().catch((err) => logger.error({ err }, 'logging out of BMC sessions failed'));
         for (const b of bootServers) await b.close().catch((err) => logger.error({ err }, `closing ${b.name} failed`));
         // Stop accepting, let in-flight requests finish, drop idle keep-alive connections.
         await new Promise<void>((done) => {

@@ -24,6 +24,12 @@ export class PowerError extends Error {
   readonly action: string;
   /** What the BMC (or tool) said, scrubbed of secrets. */
   readonly bmcMessage: string;
+  /**
+   * True when the request that changes something certainly never reached the BMC (it was
+   * refused before sending, or the BMC answered that it did not act). Only then may a power
+   * change be sent again: otherwise a lost answer could mean a second reset.
+   */
+  notSent = false;
 
   constructor(code: PowerErrorCode, machine: string, action: string, bmcMessage: string, secrets: readonly string[] = []) {
     const said = scrub(bmcMessage, secrets).trim();
@@ -35,6 +41,9 @@ export class PowerError extends Error {
   }
 
   get transient(): boolean { return TRANSIENT.has(this.code); }
+
+  /** Marks the error as one that happened before the change could reach the BMC; returns it. */
+  beforeSending(): this { this.notSent = true; return this; }
 
   /** A plain object for events and API output: nothing that is not already in the message. */
   toJSON(): Record<string, string> {

@@ -7,6 +7,7 @@ import { IpmiDriver, type IpmiDeps } from './ipmi.js';
 import { ManagedPower, type ManagedOptions } from './managed.js';
 import { ManualDriver } from './manual.js';
 import { RedfishDriver } from './redfish.js';
+import { redfishSessions } from './redfish-session.js';
 import type { PowerDriver } from './types.js';
 import { WolDriver } from './wol.js';
 
@@ -62,4 +63,9 @@ export function createDriver(m: PowerMachine, deps: DriverDeps = {}): PowerDrive
 
 export function createManagedPower(m: PowerMachine, deps: DriverDeps = {}, opts: Omit<ManagedOptions, 'machine'> = {}): ManagedPower {
   return new ManagedPower(createDriver(m, deps), { ...opts, machine: m.name });
+}
+
+/** Logs out of every BMC session the drivers hold (daemon shutdown). */
+export function closePowerSessions(): Promise<void> {
+  return redfishSessions.closeAll();
 }

@@ -12,6 +12,8 @@ export interface IpmiRule {
   says: string;
   /** A cipher-suite negotiation failure: the driver retries once with the fallback suite. */
   cipher?: boolean;
+  /** The failure comes before a session existed: the command itself never reached the BMC. */
+  notSent?: boolean;
 }
 
 /** First match wins: specific causes before the generic session failure. */
@@ -20,10 +22,12 @@ export const IPMI_RULES: readonly IpmiRule[] = [
   { test: /unauthorized name|Invalid user name|invalid username/i, code: 'AUTH_FAILED', says: 'unknown user name' },
   { test: /Insufficient privilege level|privilege level .* not available|requested privilege level/i, code: 'AUTH_FAILED', says: 'the user lacks the ADMINISTRATOR privilege' },
   { test: /invalid (authentication|integrity|confidentiality) algorithm|no matching cipher suite|Invalid cipher suite|cipher suite .* not supported/i, code: 'UNSUPPORTED', says: 'cipher suite refused', cipher: true },
-  { test: /Get Auth Capabilities error|Error issuing Get Channel Authentication Capabilities|No response from remote controller|Unable to establish LAN session|Connection refused|Address lookup for .* failed|Network is unreachable|No route to host/i, code: 'UNREACHABLE', says: 'no answer from the BMC' },
+  { test: /Get Auth Capabilities error|Error issuing Get Channel Authentication Capabilities|Unable to establish LAN session|Connection refused|Address lookup for .* failed|Network is unreachable|No route to host/i, code: 'UNREACHABLE', says: 'no answer from the BMC', notSent: true },
+  // Also printed when a command's own answer is lost: the command may have been carried out.
+  { test: /No response from remote controller/i, code: 'UNREACHABLE', says: 'no answer from the BMC' },
   { test: /Invalid command|Invalid data field in request|not supported|Parameter not supported|Invalid chassis command/i, code: 'UNSUPPORTED', says: 'the BMC refused the command' },
   { test: /Node busy|Out of space|Timeout/i, code: 'TIMEOUT', says: 'the BMC was busy' },
-  { test: /Unable to establish IPMI v2 \/ RMCP\+ session/i, code: 'UNREACHABLE', says: 'no RMCP+ session' },
+  { test: /Unable to establish IPMI v2 \/ RMCP\+ session/i, code: 'UNREACHABLE', says: 'no RMCP+ session', notSent: true },
   { test: /failed|error|unable/i, code: 'BMC_ERROR', says: 'the BMC reported an error' },
 ];
 
@@ -42,7 +46,7 @@ export function meaningfulLines(stderr: string): string[] {
   return stderr.split('\n').map((l) => l.replace(/^>\s*/, '').trim()).filter((l) => l !== '' && !NOISE.some((re) => re.test(l)));
 }
 
-export interface IpmiFailure { code: PowerErrorCode; message: string; cipher: boolean }
+export interface IpmiFailure { code: PowerErrorCode; message: string; cipher: boolean; notSent?: boolean }
 
 /**
  * Classifies one ipmitool run. Returns undefined when it succeeded: exit 0 and no failure line
@@ -52,7 +56,7 @@ export function classifyIpmitool(stderr: string, exitCode: number): IpmiFailure 
   const lines = meaningfulLines(stderr);
   for (const rule of IPMI_RULES) {
     const line = lines.find((l) => rule.test.test(l));
-    if (line !== undefined) return { code: rule.code, message: `${rule.says}: ${line}`, cipher: rule.cipher ?? false };
+    if (line !== undefined) return { code: rule.code, message: `${rule.says}: ${line}`, cipher: rule.cipher ?? false, notSent: rule.notSent ?? false };
   }
   if (exitCode === 0) return undefined;
   const last = lines.at(-1);

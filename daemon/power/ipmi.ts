@@ -5,7 +5,7 @@
 // call against ipmi_sim here (0.04 s with -C 3).
 import { execFile } from 'node:child_process';
 import { PowerError } from './errors.js';
-import { classifyIpmitool, parsePowerStatus } from './ipmi-errors.js';
+import { classifyIpmitool, parsePowerStatus, type IpmiFailure } from './ipmi-errors.js';
 import { loadPassword, type CredentialOptions, type PasswordSource } from './credentials.js';
 import type { BootDeviceRequest, CallOptions, PowerDriver, PowerState } from './types.js';
 
@@ -108,7 +108,7 @@ export class IpmiDriver implements PowerDriver {
   }
 
   private async once(action: string, command: string[], suite: number, password: string, opts: CallOptions):
-    Promise<{ ok: true; stdout: string } | { ok: false; failure: { code: PowerError['code']; message: string; cipher: boolean } }> {
+    Promise<{ ok: true; stdout: string } | { ok: false; failure: IpmiFailure }> {
     const args = [
       '-I', 'lanplus', '-H', this.cfg.address, '-p', String(this.port), '-U', this.cfg.username, '-E',
       '-C', String(suite), '-N', String(this.deps.packetTimeout ?? 1), '-R', String(this.deps.packetRetries ?? 2),
@@ -119,14 +119,15 @@ export class IpmiDriver implements PowerDriver {
     const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C', IPMI_PASSWORD: password };
     const timeout = opts.timeout ?? this.deps.timeout ?? 15_000;
     const r = await (this.deps.exec ?? realExec)(this.deps.ipmitool ?? 'ipmitool', args, env, timeout, opts.signal);
-    if (r.notFound) return { ok: false, failure: { code: 'CONFIG', message: 'ipmitool is not installed (Debian package ipmitool)', cipher: false } };
+    if (r.notFound) return { ok: false, failure: { code: 'CONFIG', message: 'ipmitool is not installed (Debian package ipmitool)', cipher: false, notSent: true } };
     if (r.timedOut) return { ok: false, failure: { code: 'TIMEOUT', message: `ipmitool ${action} took longer than ${timeout} ms`, cipher: false } };
     const failure = classifyIpmitool(r.stderr, r.exitCode);
     if (failure) return { ok: false, failure: { ...failure, message: `${failure.message} (cipher suite ${suite})` } };
     return { ok: true, stdout: r.stdout };
   }
 
-  private error(f: { code: PowerError['code']; message: string }, action: string, password: string): PowerError {
-    return new PowerError(f.code, this.cfg.machine, action, f.message, [password]);
+  private error(f: IpmiFailure, action: string, password: string): PowerError {
+    const e = new PowerError(f.code, this.cfg.machine, action, f.message, [password]);
+    return f.notSent ? e.beforeSending() : e;
   }
 }

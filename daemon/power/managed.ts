@@ -1,8 +1,12 @@
 // What the lifecycle calls: a driver wrapped with the policy every driver shares. Calls to one
 // BMC are serialized (the whole operation, poll included, so "on" then "off" cannot interleave);
-// each BMC call has a timeout; transient failures (UNREACHABLE, TIMEOUT) are retried with
-// exponential backoff, others (AUTH_FAILED above all: retrying a wrong password can lock the
-// account) are not; after on/off/cycle the state is polled until it matches, within a bound.
+// each BMC call has a timeout; transient failures (UNREACHABLE, TIMEOUT) of reads, and of
+// changes that certainly never reached the BMC, are retried with exponential backoff. Others
+// are not: AUTH_FAILED above all (retrying a wrong password can lock the account), and a power
+// change whose answer was lost: the BMC may have acted, and a second PowerCycle in the middle
+// of a boot is worse than a slow one. For those the state is read instead and decides. After
+// on/off/cycle a task the BMC started is followed, then the state is polled until it matches,
+// within a bound.
 // A caller's signal (an API client that went away) takes a call out of the BMC queue while it
 // waits; a running status read is aborted too (ipmitool killed, Redfish request dropped), but a
 // running power change is never cut off halfway: that could leave a reset half-sent, then resent.
@@ -11,7 +15,7 @@ import { silentLogger } from '../log.js';
 import { PowerError, isPowerError } from './errors.js';
 import { bmcQueue, type KeyedQueue } from './queue.js';
 import type { PowerMetrics } from './metrics.js';
-import type { BootDeviceRequest, CallOptions, PowerDriver, PowerState } from './types.js';
+import type { BootDeviceRequest, CallOptions, PowerChange, PowerDriver, PowerState } from './types.js';
 
 export interface RetryPolicy {
   /** Extra attempts after the first. */
@@ -27,12 +31,12 @@ export interface ManagedOptions {
   log?: Logger;
   queue?: KeyedQueue;
   retry?: Partial<RetryPolicy>;
-  /** Bound of one BMC call (ms). */
+  /** Bound of one BMC call (ms); the driver is given it, and cut off a little after it. */
   callTimeout?: number;
   /** State polling after a change: every `interval` ms, giving up after `timeout` ms. */
   poll?: { interval?: number; timeout?: number };
   /** Called for every completed operation and every retry: for events. Never carries a secret. */
-  onNote?: (note: { machine: string; driver: string; action: string; outcome: 'ok' | 'retry' | 'failed'; detail?: string; attempt?: number }) => void;
+  onNote?: (note: { machine: string; driver: string; action: string; outcome: 'ok' | 'retry' | 'unanswered' | 'failed'; detail?: string; attempt?: number }) => void;
   metrics?: PowerMetrics;
   /** Replaces setTimeout-based waiting (unit tests). */
   sleep?: (ms: number) => Promise<void>;
@@ -43,6 +47,9 @@ export interface CallerOptions {
   /** Aborted when whoever asked is gone: dequeues a waiting call, aborts a running read. */
   signal?: AbortSignal;
 }
+
+/** How long after its own bound a driver call is cut off regardless. */
+const CUTOFF_GRACE_MS = 2_000;
 
 export const DEFAULT_RETRY: RetryPolicy = { retries: 3, initial: 500, factor: 2, max: 8000 };
 
@@ -84,8 +91,9 @@ export class ManagedPower {
         await this.attempt('on', (c) => this.driver.setPowerState('on', c));
         return 'unknown';
       }
-      await this.attempt('cycle', (c) => this.driver.reboot(c));
-      return this.pollUntil('on', 'cycle');
+      const sent = await this.attemptChange('cycle', (c) => this.driver.reboot(c));
+      await this.followTask(sent, 'cycle');
+      return this.pollUntil('on', 'cycle', sent.lost);
     });
   }
 
@@ -96,8 +104,9 @@ export class ManagedPower {
 
   private change(target: 'on' | 'off', o: CallerOptions): Promise<PowerState> {
     return this.serial(target, o.signal, async () => {
-      await this.attempt(target, (c) => this.driver.setPowerState(target, c));
-      return this.pollUntil(target, target);
+      const sent = await this.attemptChange(target, (c) => this.driver.setPowerState(target, c));
+      await this.followTask(sent, target);
+      return this.pollUntil(target, target, sent.lost);
     });
   }
 
@@ -160,6 +169,55 @@ export class ManagedPower {
     }
   }
 
+  /**
+   * A power change, sent at most once to the BMC: retried (with backoff) only while its failure
+   * says it certainly never got there. A lost answer is returned as `lost`, not thrown: whether
+   * the BMC acted is for the state to tell.
+   */
+  private async attemptChange(action: string, call: (o: CallOptions) => Promise<PowerChange | void>): Promise<PowerChange & { lost?: PowerError }> {
+    const delays = backoffDelays(this.retry);
+    for (let i = 0; ; i++) {
+      try {
+        return (await this.withTimeout(action, call)) ?? {};
+      } catch (err) {
+        const e = this.wrap(err, action);
+        if (!e.transient) throw e;
+        if (!e.notSent) {
+          this.log.warn({ action, code: e.code, err: e.message }, 'power %s: the answer was lost (%s); not sending it again, reading the power state instead', action, e.code);
+          this.opts.onNote?.({ machine: this.opts.machine, driver: this.driver.kind, action, outcome: 'unanswered', detail: `${e.message}: not sent again; the power state decides` });
+          return { lost: e };
+        }
+        const delay = delays[i];
+        if (delay === undefined) throw e;
+        this.log.info({ action, attempt: i + 1, code: e.code, retryInMs: delay }, 'power %s: %s before reaching the BMC, retrying', action, e.code);
+        this.opts.metrics?.observe(this.driver.kind, action, 'retry');
+        this.opts.onNote?.({ machine: this.opts.machine, driver: this.driver.kind, action, outcome: 'retry', attempt: i + 1, detail: e.message });
+        await this.sleep(delay);
+      }
+    }
+  }
+
+  /** Follows a task the BMC started for a change until it ends (bounded as the state poll). */
+  private async followTask(sent: PowerChange, action: string): Promise<void> {
+    const task = sent.task;
+    const readTask = this.driver.readTask?.bind(this.driver);
+    if (!task || !readTask) return;
+    const interval = this.opts.poll?.interval ?? 1000;
+    const limit = this.opts.poll?.timeout ?? 60_000;
+    const start = Date.now();
+    let slept = 0;
+    for (;;) {
+      const p = await this.attempt('task', (o) => readTask(task, o));
+      if (p.state === 'completed') return;
+      if (p.state === 'failed') throw new PowerError('BMC_ERROR', this.opts.machine, action, `the BMC's task ${task.monitor} failed: ${p.message}`);
+      if (Math.max(Date.now() - start, slept) + interval > limit) {
+        throw new PowerError('TIMEOUT', this.opts.machine, action, `the BMC's task ${task.monitor} still running after ${limit} ms`);
+      }
+      await this.sleep(interval);
+      slept += interval;
+    }
+  }
+
   /** The backoff sleep, cut short when the caller leaves. */
   private pause(ms: number, signal?: AbortSignal): Promise<void> {
     if (!signal) return this.sleep(ms);
@@ -172,6 +230,9 @@ export class ManagedPower {
 
   private async withTimeout<T>(action: string, call: (o: CallOptions) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const timeout = this.opts.callTimeout ?? 20_000;
+    // The driver works to `timeout`; the cut-off comes later, so a driver that keeps its bound
+    // reports its own failure (with whether the request left) instead of this bare one.
+    const cutoff = timeout + Math.min(CUTOFF_GRACE_MS, Math.ceil(timeout / 4));
     const ac = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
@@ -179,8 +240,8 @@ export class ManagedPower {
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         ac.abort();
-        reject(new PowerError('TIMEOUT', this.opts.machine, action, `no answer within ${timeout} ms`));
-      }, timeout);
+        reject(new PowerError('TIMEOUT', this.opts.machine, action, `no answer within ${cutoff} ms`));
+      }, cutoff);
       if (signal) {
         onAbort = () => { ac.abort(); reject(this.cancelled(action, true)); };
         if (signal.aborted) onAbort();
@@ -195,7 +256,8 @@ export class ManagedPower {
     }
   }
 
-  private async pollUntil(target: 'on' | 'off', action: string): Promise<PowerState> {
+  /** `lost`: the change's answer never came; if the state does not follow, that is the reason. */
+  private async pollUntil(target: 'on' | 'off', action: string, lost?: PowerError): Promise<PowerState> {
     if (!this.driver.capabilities.readsState) return 'unknown';
     const interval = this.opts.poll?.interval ?? 1000;
     const limit = this.opts.poll?.timeout ?? 60_000;
@@ -210,7 +272,8 @@ export class ManagedPower {
       await this.sleep(interval);
       slept += interval;
     }
-    throw new PowerError('TIMEOUT', this.opts.machine, action, `asked for ${target}, still ${last} after ${limit} ms`);
+    const why = lost ? `; the BMC never answered the request (${lost.bmcMessage || lost.code}) and it was not sent again` : '';
+    throw new PowerError('TIMEOUT', this.opts.machine, action, `asked for ${target}, still ${last} after ${limit} ms${why}`);
   }
 
   private wrap(err: unknown, action: string): PowerError {

@@ -37,12 +37,25 @@ export interface PowerDriver {
   /** Checks the configuration and credentials can be loaded; throws PowerError. No BMC call. */
   validate(): Promise<void>;
   getPowerState(opts?: CallOptions): Promise<PowerState>;
-  /** Asks for the state; returns once the BMC accepted the request (the wrapper polls). */
-  setPowerState(state: 'on' | 'off', opts?: CallOptions): Promise<void>;
-  /** Hard power cycle (or power on when off). */
-  reboot(opts?: CallOptions): Promise<void>;
+  /**
+   * Asks for the state; returns once the BMC accepted the request (the wrapper polls). Not safe
+   * to repeat: an error whose `notSent` is false may mean the BMC acted anyway.
+   */
+  setPowerState(state: 'on' | 'off', opts?: CallOptions): Promise<PowerChange | void>;
+  /** Hard power cycle (or power on when off). Not safe to repeat, as setPowerState. */
+  reboot(opts?: CallOptions): Promise<PowerChange | void>;
   setBootDevice(req: BootDeviceRequest, opts?: CallOptions): Promise<void>;
+  /** One look at a task the BMC started for a change (Redfish 202 + task monitor). */
+  readTask?(task: PowerTask, opts?: CallOptions): Promise<TaskProgress>;
 }
+
+/** A BMC's work started by a change and still running: where to ask how it went. */
+export interface PowerTask { monitor: string; task?: string }
+
+/** What a change call returns when the BMC accepted it as a task. */
+export interface PowerChange { task?: PowerTask }
+
+export type TaskProgress = { state: 'running' } | { state: 'completed' } | { state: 'failed'; message: string };
 
 /** A note of what a driver did, for events; never carries a secret. */
 export interface PowerNote {

