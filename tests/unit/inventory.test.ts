@@ -144,3 +144,17 @@ test('erase quick, for the site or a profile, validates with a warning at its li
   const full = validateInventory(write(edit('pool:', 'pool: 10.20.0.100-10.20.0.199\n  erase: full')));
   assert.ok(full.ok && full.warnings.length === 0, 'full is not warned about');
 });
+
+test('a redfish address spelled http:// validates with a warning at its line: credentials in clear; https:// and bare hosts do not', () => {
+  const redfish = (address: string) => edit('address: 127.0.0.1', `address: ${address}`, edit('driver: ipmi', 'driver: redfish'));
+  const file = write(redfish('http://10.9.0.5:8000'));
+  const r = validateInventory(file);
+  assert.ok(r.ok, r.ok ? '' : r.errors.map(formatError).join('\n'));
+  const shown = r.warnings.map((w) => formatWarning(w).slice(file.length + 1));
+  assert.equal(shown.length, 1);
+  assert.match(shown[0]!, /^20:16 machines\[0\]\.power\.address: warning: plain http:\/\/: the BMC password \(basic auth\) or its session token crosses the network in clear/);
+  for (const quiet of ['https://10.9.0.5', '10.9.0.5:8443']) {
+    const q = validateInventory(write(redfish(quiet)));
+    assert.ok(q.ok && q.warnings.length === 0, quiet);
+  }
+});

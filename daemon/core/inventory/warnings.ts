@@ -9,8 +9,14 @@ const QUICK_RISK = 'erase quick wipes only signatures and the first and last 16 
   + 'the previous tenant\'s data in between stays readable by whoever gets the machine next; '
   + 'use secure (the default) unless no machine ever changes hands';
 
+const PLAIN_HTTP_RISK = 'plain http://: the BMC password (basic auth) or its session token crosses the network '
+  + 'in clear, readable by anything on the BMC network; use https:// (with ca_file) unless this is a lab';
+
 export function inventoryWarnings(inv: Inventory): Finding[] {
   const out: Finding[] = [];
+  inv.machines.forEach((m, i) => {
+    if (m.power.driver === 'redfish' && /^http:\/\//i.test(m.power.address)) out.push({ path: ['machines', i, 'power', 'address'], message: PLAIN_HTTP_RISK });
+  });
   if (inv.site.erase === 'quick') out.push({ path: ['site', 'erase'], message: QUICK_RISK });
   for (const [name, profile] of Object.entries(inv.profiles)) {
     if (profile.erase === 'quick') out.push({ path: ['profiles', name, 'erase'], message: QUICK_RISK });
