@@ -6,8 +6,11 @@ NODE_MODULES := node_modules/.package-lock.json
 # Debian packages the QEMU lab needs (make demo, rackhand lab): VMs, firmware, BMCs.
 LAB_PACKAGES := iproute2 qemu-system-x86 ovmf ipxe-qemu openipmi ipmitool openssl radvd
 # Debian packages the tests use as real peers (installed only when missing).
+# The python3-* ones run the third-party Redfish services in ../shared/peers (sushy-tools, DMTF
+# mockup server: tests/lib/redfish-peers.ts); openssl (in LAB_PACKAGES) makes their test certificates.
 TEST_PACKAGES := $(LAB_PACKAGES) nftables curl busybox-static isc-dhcp-client kea-admin \
-                 tftp-hpa atftp dnsmasq-base systemd mtools
+                 tftp-hpa atftp dnsmasq-base systemd mtools \
+                 python3-flask python3-requests python3-tenacity python3-bcrypt python3-webob python3-pbr
 # Debian packages the boot-image builds use (the agent, the lab OS image, the iPXE loaders).
 BUILD_PACKAGES := cpio busybox-static zstd util-linux nvme-cli syslinux syslinux-common syslinux-efi mtools dosfstools fdisk
 TESTS ?= tests/unit/*.test.ts tests/security/*.test.ts tests/net/*.test.ts
