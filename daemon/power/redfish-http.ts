@@ -169,9 +169,9 @@ export class RedfishHttp {
     const { text, messageIds } = redfishErrorText(r.body);
     const said = text || (typeof r.body === 'string' ? r.body.slice(0, 200) : '');
     const e = new PowerError(codeForStatus(r.status, messageIds), this.ep.machine, action, `${method} ${r.url.host}${r.url.pathname}: HTTP ${r.status}${said ? `: ${said}` : ''}`, secrets);
-    // An answer that is a refusal means the BMC did not act: 4xx, and 503 (not now). A 500,
-    // 502 or 504 may come after the BMC (or something before it) already started.
-    if ((r.status >= 400 && r.status < 500) || r.status === 503) e.beforeSending();
+    // An answer that is a refusal means the BMC did not act: 4xx, 501 (not implemented) and 503
+    // (not now). A 500, 502 or 504 may come after the BMC (or something before it) started.
+    if ((r.status >= 400 && r.status < 500) || r.status === 501 || r.status === 503) e.beforeSending();
     return e;
   }
 

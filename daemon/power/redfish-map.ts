@@ -28,9 +28,21 @@ export const RESET_PREFERENCES: Record<ResetIntent, readonly string[]> = {
  * turning it on: many BMCs refuse PowerCycle/ForceRestart on a machine that is off.
  */
 export function chooseResetType(intent: ResetIntent, allowable: readonly string[] | undefined, state: PowerState = 'unknown'): string | undefined {
+  return resetTypeCandidates(intent, allowable, state)[0];
+}
+
+/**
+ * Every ResetType that would do, best first. Some BMCs list a type they then refuse (sushy-tools
+ * lists PowerCycle and answers it 501): the next one is tried after such a refusal.
+ */
+export function resetTypeCandidates(intent: ResetIntent, allowable: readonly string[] | undefined, state: PowerState = 'unknown'): string[] {
   const want = intent === 'cycle' && state === 'off' ? RESET_PREFERENCES.on : RESET_PREFERENCES[intent];
-  if (!allowable) return want[0];
-  return want.find((t) => allowable.includes(t));
+  return allowable ? want.filter((t) => allowable.includes(t)) : [...want];
+}
+
+/** An answer saying "not this ResetType" (nothing was done): 501, or 400 naming the value. */
+export function refusesResetType(status: number, messageIds: readonly string[]): boolean {
+  return status === 501 || (status === 400 && messageIds.some((id) => /NotSupported|NotInList|ValueNotInList|ActionParameterValue/.test(id)));
 }
 
 export const BOOT_TARGETS: Record<BootTarget, string> = { pxe: 'Pxe', disk: 'Hdd' };

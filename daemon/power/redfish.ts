@@ -11,7 +11,7 @@
 import { PowerError } from './errors.js';
 import { loadPassword, type CredentialOptions, type PasswordSource } from './credentials.js';
 import { RedfishHttp, header, type RedfishEndpoint, type RedfishResponse, type RequestOptions } from './redfish-http.js';
-import { BOOT_MODES, BOOT_TARGETS, POWER_STATES, chooseResetType, type ResetIntent } from './redfish-map.js';
+import { BOOT_MODES, BOOT_TARGETS, POWER_STATES, redfishErrorText, refusesResetType, resetTypeCandidates, type ResetIntent } from './redfish-map.js';
 import { etagOf, ifMatchCandidates } from './redfish-etag.js';
 import { redfishSessions, type AuthMode, type Credentials, type RedfishSessions } from './redfish-session.js';
 import { monitorProgress, taskResourceProgress } from './redfish-task.js';
@@ -121,7 +121,7 @@ export class RedfishDriver implements PowerDriver {
    */
   private async reset(intent: ResetIntent, c: Ctx): Promise<PowerChange> {
     let target: string;
-    let type: string | undefined;
+    let types: string[];
     try {
       const sys = await this.readSystem(c);
       const state = this.stateOf(sys);
@@ -131,15 +131,20 @@ export class RedfishDriver implements PowerDriver {
       const allowable = strings(act['ResetType@Redfish.AllowableValues']) ?? await this.actionInfoValues(act, c);
       // Nothing to do: On when on and ForceOff when off are errors on some BMCs.
       if ((intent === 'on' && state === 'on') || (intent === 'off' && state === 'off')) return {};
-      type = chooseResetType(intent, allowable, state);
-      if (!type) throw new PowerError('UNSUPPORTED', this.cfg.machine, c.action, `no ResetType for ${intent} among ${allowable?.join(', ')}`);
+      types = resetTypeCandidates(intent, allowable, state);
+      if (types.length === 0) throw new PowerError('UNSUPPORTED', this.cfg.machine, c.action, `no ResetType for ${intent} among ${allowable?.join(', ')}`);
     } catch (err) {
       throw err instanceof PowerError ? err.beforeSending() : err;
     }
-    const r = await this.send(c, 'POST', target, { body: { ResetType: type }, fresh: true });
-    if (r.status === 202) { const task = taskOf(r); return task ? { task } : {}; }
-    if (r.status >= 200 && r.status < 300) return {};
-    throw this.http.httpError(r, 'POST', c.action, c.creds.secrets);
+    for (const [i, type] of types.entries()) {
+      const r = await this.send(c, 'POST', target, { body: { ResetType: type }, fresh: true });
+      if (r.status === 202) { const task = taskOf(r); return task ? { task } : {}; }
+      if (r.status >= 200 && r.status < 300) return {};
+      // A BMC that lists a type and then refuses it did nothing: the next type may do.
+      if (i + 1 < types.length && refusesResetType(r.status, redfishErrorText(r.body).messageIds)) continue;
+      throw this.http.httpError(r, 'POST', c.action, c.creds.secrets);
+    }
+    throw new PowerError('UNSUPPORTED', this.cfg.machine, c.action, 'no ResetType left to try').beforeSending();
   }
 
   /**
@@ -293,9 +298,14 @@ function settingsPath(body: Json): string | undefined {
   return typeof id === 'string' && id.startsWith('/') ? id : undefined;
 }
 
-/** What of the override sent does not read back, as text; undefined when all of it does. */
+/**
+ * What of the override sent does not read back, as text; undefined when all of it does. Once
+ * that reads back Continuous counts as stored (sushy-tools and some BMCs keep only Continuous):
+ * the machine then network-boots every time, and its iPXE script boots the disk when it should.
+ */
 function bootMismatch(boot: Json, sent: Json): string | undefined {
-  const off = Object.entries(sent).filter(([k, v]) => boot[k] !== v);
+  const stored = (k: string, v: unknown) => boot[k] === v || (k === 'BootSourceOverrideEnabled' && v === 'Once' && boot[k] === 'Continuous');
+  const off = Object.entries(sent).filter(([k, v]) => !stored(k, v));
   return off.length ? off.map(([k]) => `${k} ${JSON.stringify(boot[k] ?? null)}`).join(', ') : undefined;
 }
 
