@@ -184,6 +184,7 @@ export class ManagedPower {
         if (!e.transient) throw e;
         if (!e.notSent) {
           this.log.warn({ action, code: e.code, err: e.message }, 'power %s: the answer was lost (%s); not sending it again, reading the power state instead', action, e.code);
+          this.opts.metrics?.observe(this.driver.kind, action, 'unanswered');
           this.opts.onNote?.({ machine: this.opts.machine, driver: this.driver.kind, action, outcome: 'unanswered', detail: `${e.message}: not sent again; the power state decides` });
           return { lost: e };
         }
