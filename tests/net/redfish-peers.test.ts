@@ -6,21 +6,18 @@
 // service's own request log, so "one reset" is what the service saw.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { startMockupServer, startSushyEmulator, startSushyStatic, type RedfishPeer } from '../lib/redfish-peers.js';
 import { inventoryCopy, REPO } from '../lib/daemon.js';
 import { tempDir } from '../lib/tmp.js';
+import { CLI_MAIN as MAIN, runCli } from '../lib/cli.js';
 import { RedfishDriver, type RedfishConfig } from '../../daemon/power/redfish.js';
 import { RedfishSessions } from '../../daemon/power/redfish-session.js';
 import { ManagedPower } from '../../daemon/power/managed.js';
 import { KeyedQueue } from '../../daemon/power/queue.js';
 import type { PowerError } from '../../daemon/power/errors.js';
 
-const run = promisify(execFile);
-const MAIN = join(REPO, 'daemon/cli/main.ts');
 const PASSWORD = 'Sushy-Pa55-41c9';
 const env = { PEER_PW: PASSWORD, PEER_WRONG: 'Wrong-Pa55-0000' };
 const A = { uuid: '8d1b6f2e-5c1a-4e0b-9a57-0c3f5a2b7e11', name: 'rack1-a' };
@@ -134,15 +131,7 @@ test('sushy-tools static mockup: status works; its PATCH stores nothing, so the 
 
 // ---- the same through the daemon and its CLI -------------------------------------------------
 
-async function cli(args: string[], e: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', MAIN, ...args], { env: { ...process.env, ...e }, cwd: REPO });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const x = err as { code: number; stdout: string; stderr: string };
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-}
+const cli = runCli;
 
 test('rackhand power M status|on|off|cycle --boot pxe through the daemon, against sushy-tools (by id and by name) and the DMTF mockup', async () => {
   const inventoryFile = inventoryCopy();
