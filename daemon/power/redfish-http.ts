@@ -125,6 +125,7 @@ export class RedfishHttp {
     const timeout = o.timeout ?? 15_000;
     const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
     const where = `${method} ${url.host}${url.pathname}`;
+    let deadline: NodeJS.Timeout | undefined;
     return new Promise<RedfishResponse>((resolvePromise, reject) => {
       // Connected (TLS included) means the request may reach the BMC from here on.
       let connected = false;
@@ -151,10 +152,14 @@ export class RedfishHttp {
         if (!socket.connecting && (!tls || (socket as { encrypted?: boolean }).encrypted)) connected = true;
         socket.once(tls ? 'secureConnect' : 'connect', () => { connected = true; });
       });
-      req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${timeout} ms`), { code: 'ETIMEDOUT' })));
+      // `timeout` bounds the whole exchange: the socket's own timeout only notices silence, and a
+      // BMC (or whoever answers in its place) dripping a byte at a time would never trip it.
+      const expire = () => req.destroy(Object.assign(new Error(`no answer within ${timeout} ms`), { code: 'ETIMEDOUT' }));
+      deadline = setTimeout(expire, timeout);
+      req.on('timeout', expire);
       req.on('error', fail);
       req.end(payload);
-    });
+    }).finally(() => clearTimeout(deadline));
   }
 
   /** Like call, but a non-2xx answer becomes a PowerError with the BMC's own words. */
@@ -167,7 +172,8 @@ export class RedfishHttp {
   /** A non-2xx answer as a PowerError naming the host and path actually called. */
   httpError(r: RedfishResponse, method: string, action: string, secrets: readonly string[] = []): PowerError {
     const { text, messageIds } = redfishErrorText(r.body);
-    const said = text || (typeof r.body === 'string' ? r.body.slice(0, 200) : '');
+    // The BMC's words go into events and logs: bounded.
+    const said = (text || (typeof r.body === 'string' ? r.body : '')).slice(0, 300);
     const e = new PowerError(codeForStatus(r.status, messageIds), this.ep.machine, action, `${method} ${r.url.host}${r.url.pathname}: HTTP ${r.status}${said ? `: ${said}` : ''}`, secrets);
     // An answer that is a refusal means the BMC did not act: 4xx, 501 (not implemented) and 503
     // (not now). A 500, 502 or 504 may come after the BMC (or something before it) started.

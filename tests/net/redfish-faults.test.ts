@@ -236,3 +236,45 @@ test('HTTPS with the BMC\'s CA: same flow, one session, one reset', async () => 
   assert.equal(r.resets, 1);
   assert.equal(bmc.counters.sessionsCreated, 1);
 });
+
+test('a hostile BMC cannot hold a call or flood memory: a dripping answer times out, an endless one is cut at 4 MiB, its words are bounded', async () => {
+  const { createServer } = await import('node:http');
+  const server = createServer((req, res) => {
+    if (req.url === '/redfish/v1/') { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end('{}'); return; }
+    if (req.url === '/redfish/v1/Systems/drip') {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      const t = setInterval(() => res.write(' '), 50);
+      res.on('close', () => clearInterval(t));
+      return;
+    }
+    if (req.url === '/redfish/v1/Systems/flood') {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      const pump = () => { while (res.write(chunk)); };
+      res.on('drain', pump);
+      pump();
+      return;
+    }
+    res.writeHead(400, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ error: { code: 'Base.1.0.GeneralError', message: 'x'.repeat(100_000) } }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  const mk = (system: string) => new ManagedPower(new RedfishDriver({ machine: 'hostile', address: `http://127.0.0.1:${port}`, username: 'admin', password_env: 'BMC_PW', system, auth: 'basic' }, { env, sessions: new RedfishSessions() }),
+    { machine: 'hostile', queue: new KeyedQueue(), callTimeout: 800, retry: { retries: 0 } });
+  try {
+    const t0 = Date.now();
+    const drip = await mk('drip').status().then(() => assert.fail('should fail'), (e: unknown) => e as PowerError);
+    assert.equal(drip.code, 'TIMEOUT');
+    assert.ok(Date.now() - t0 < 2_000, `bounded (${Date.now() - t0} ms)`);
+    const flood = await mk('flood').status().then(() => assert.fail('should fail'), (e: unknown) => e as PowerError);
+    assert.equal(flood.code, 'BMC_ERROR');
+    assert.match(flood.message, /answer larger than 4194304 bytes/);
+    const wordy = await mk('wordy').status().then(() => assert.fail('should fail'), (e: unknown) => e as PowerError);
+    assert.ok(wordy.message.length < 600, `the BMC's words are bounded (${wordy.message.length})`);
+    assert.match(wordy.message, new RegExp(`GET 127\\.0\\.0\\.1:${port}/redfish/v1/Systems/wordy: HTTP 400: x{300}\\)`));
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+});
