@@ -24,8 +24,11 @@ export const TRANSITIONAL: ReadonlySet<State> = new Set<State>(['inspecting', 'd
 export const ACTIVITY = { inspecting: 'inspect', deploying: 'deploy', releasing: 'erase' } as const;
 export type Activity = (typeof ACTIVITY)[keyof typeof ACTIVITY];
 
-/** States in which a machine boots from its own disk rather than the agent. */
-export const LOCAL_BOOT: ReadonlySet<State> = new Set<State>(['deployed', 'ready', 'maintenance', 'allocated']);
+/**
+ * States in which a machine boots from its own disk: every state without work under way. A
+ * failed machine does too, until an operator retries; its disk is what it last had.
+ */
+export const LOCAL_BOOT: ReadonlySet<State> = new Set<State>(ALL_STATES.filter((s) => !TRANSITIONAL.has(s)));
 /** States an operator may leave a machine in indefinitely. */
 export const STABLE: ReadonlySet<State> = new Set<State>(['enrolled', 'ready', 'allocated', 'deployed']);
 

@@ -4,12 +4,29 @@
 // `s=` appends file names to it; the agent's URLs carry none (its token goes in a header).
 
 export function baseUrl(site: { address: string; http_port: number }): string {
-  return `http://${site.address}:${site.http_port}`;
+  return httpBase(site.address, site.http_port);
+}
+
+/** http://ADDRESS:PORT, the root of every boot URL this server hands out. */
+export function httpBase(address: string, port: number): string {
+  return `http://${address}:${port}`;
+}
+
+const isUrl = (s: string) => /^https?:\/\//.test(s);
+
+/** A file of the images directory as a URL (an http(s) URL, e.g. an image elsewhere, stays as it is). */
+export function bootFileUrl(base: string, pathOrUrl: string): string {
+  return isUrl(pathOrUrl) ? pathOrUrl : base + bootPaths.file(pathOrUrl);
 }
 
 export const bootPaths = {
-  /** The per-machine iPXE script; iPXE fills in ${net0/mac} itself. */
+  /** The per-machine iPXE script; the MAC is the one that asked (the HTTP route matches this shape). */
   ipxeScript: (mac: string) => `/boot/${mac}.ipxe`,
+  /** A file under the images directory (loaders, the agent, images, installers). */
+  file: (path: string) => `/boot/${path.replace(/^\/+/, '')}`,
+  /** The deploy agent's kernel and initrd (boot-images/agent/). */
+  agentKernel: '/boot/agent/vmlinuz',
+  agentInitrd: '/boot/agent/initrd.img',
   /** NoCloud seed directory (meta-data, user-data, vendor-data, network-config are beneath). */
   nocloud: (token: string) => `/v1/nocloud/${token}/`,
   answer: (token: string) => `/v1/answer/${token}`,

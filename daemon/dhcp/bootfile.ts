@@ -1,5 +1,6 @@
 // What a booting client is told to load (SPEC §3): a pure function of what the packet says, the
 // site's settings and the machine. The arch → loader map is plain data; the site may override it.
+import { bootFileUrl, bootPaths, httpBase } from '../core/urls.js';
 import { Opt, userClasses } from './options.js';
 import type { Packet } from './packet.js';
 
@@ -75,15 +76,11 @@ export type BootDecision =
     };
 
 /**
- * The one place the shape of an iPXE script URL is decided; the HTTP server matches it.
- * The MAC is the one that asked (iPXE's net0 may not be the NIC the inventory lists first).
+ * The iPXE script URL handed to iPXE, built by core/urls.ts as every boot URL is. The MAC is the
+ * one that asked (iPXE's net0 may not be the NIC the inventory lists first).
  */
 export function ipxeScriptUrl(site: Pick<BootSite, 'serverAddress' | 'httpPort'>, mac: string): string {
-  return `${httpBase(site)}/boot/${mac}.ipxe`;
-}
-
-export function httpBase(site: Pick<BootSite, 'serverAddress' | 'httpPort'>): string {
-  return `http://${site.serverAddress}:${site.httpPort}`;
+  return httpBase(site.serverAddress, site.httpPort) + bootPaths.ipxeScript(mac);
 }
 
 const isUrl = (s: string) => /^https?:\/\//.test(s);
@@ -102,7 +99,7 @@ export function decideBoot(client: ClientFacts, site: BootSite, machine: BootMac
     return { boot: false, reason: `no loader for client arch ${client.arch}: add it to site.boot_files` };
   }
   if (client.http) {
-    const url = isUrl(loader) ? loader : `${httpBase(site)}/boot/${loader}`;
+    const url = bootFileUrl(httpBase(site.serverAddress, site.httpPort), loader);
     return { boot: true, kind: 'http', nextServer: site.serverAddress, file: url, vendorClass: 'HTTPClient' };
   }
   if (HTTP_ONLY_ARCHS.has(client.arch)) {

@@ -10,7 +10,7 @@ import { dhcpSettingsFromSite, type SiteLike } from './settings.js';
 export { DhcpServer, startDhcpServer } from './server.js';
 export { storeBackend, memoryBackend, discoveredName, type DhcpBackend, type DhcpMachine, type StoreBackendOptions } from './backend.js';
 export { dhcpSettingsFromSite, DhcpSettingsError, type DhcpSettings, type SiteLike } from './settings.js';
-export { decideBoot, ipxeScriptUrl, httpBase, DEFAULT_LOADERS } from './bootfile.js';
+export { decideBoot, ipxeScriptUrl, DEFAULT_LOADERS } from './bootfile.js';
 /** SO_BINDTOIFINDEX on any dgram socket (usable by the TFTP server too). */
 export { bindToInterface } from './socket-linux.js';
 

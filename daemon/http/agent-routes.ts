@@ -11,14 +11,13 @@ import { z } from 'zod';
 import type { BootContext } from './context.js';
 import { authorizeAgent, tradeNonce, type BootAuth } from './boot-token.js';
 import { profileOf } from './render.js';
-import { fileUrl } from './ipxe.js';
 import { imageDigest } from './image-digest.js';
 import { parseInput } from '../api/validate.js';
 import { ApiError } from '../api/errors.js';
 import { boundFacts } from '../core/facts-bounds.js';
 import { act } from '../core/actions.js';
 import { AGENT_STEPS, FINAL_STEPS, compressionOf, doneSteps, nextStep, shellVars, type AgentStep, type OperationProgress } from '../core/agent-plan.js';
-import { baseUrl, bootPaths } from '../core/urls.js';
+import { baseUrl, bootFileUrl, bootPaths } from '../core/urls.js';
 import { agentLogPath, formatAgentLine } from '../core/oplog.js';
 
 /** Most agent log bytes kept per operation; the rest is dropped after one marker line. */
@@ -165,7 +164,7 @@ async function stepVars(ctx: BootContext, { machine, operation }: BootAuth): Pro
   const vars: Record<string, string | number | undefined> = { step, machine: machine.name, operation: operation.kind };
   const profile = profileOf(machine, loaded)?.profile;
   if (step === 'image' && profile?.kind === 'image') {
-    vars.image_url = fileUrl(baseUrl(site), profile.image.url);
+    vars.image_url = bootFileUrl(baseUrl(site), profile.image.url);
     vars.image_sha256 = await imageDigest(profile.image, loaded.imagesDir);
     vars.image_compression = compressionOf(profile.image.url);
   }

@@ -1,10 +1,11 @@
 // The per-machine iPXE script: a pure function of the machine, its running operation and the
 // site. Three kinds — the deploy agent, an installer, or local boot — and a script that says
 // why it does nothing for machines Rackhand will not boot.
-import type { State } from '../core/lifecycle.js';
+import { LOCAL_BOOT, type State } from '../core/lifecycle.js';
 import type { Profile } from '../core/inventory/schema.js';
 import { imageWritten, type OperationProgress } from '../core/agent-plan.js';
 import { bootText, kernelLine, kernelWord } from '../core/boot-text.js';
+import { bootFileUrl, bootPaths } from '../core/urls.js';
 
 export interface ScriptMachine {
   name: string;
@@ -31,10 +32,6 @@ export type BootPlan =
   | { kind: 'local'; why: string }
   | { kind: 'refuse'; why: string };
 
-/** A path under the images directory becomes a /boot/ URL; an http(s) URL stays as it is. */
-export function fileUrl(baseUrl: string, pathOrUrl: string): string {
-  return /^https?:\/\//.test(pathOrUrl) ? pathOrUrl : `${baseUrl}/boot/${pathOrUrl.replace(/^\/+/, '')}`;
-}
 
 /**
  * What a machine boots. `installerArgs` is the profile's rendered command line (the caller
@@ -53,36 +50,33 @@ export function planBoot(args: {
 }): BootPlan {
   const { machine, operation, profile, site } = args;
   if (!machine) return { kind: 'refuse', why: `${args.mac} is not a machine Rackhand manages (machines enrol through DHCP)` };
-  switch (machine.state) {
-    case 'inspecting':
-    case 'releasing':
-    case 'deploying': {
-      if (!operation) return { kind: 'refuse', why: `${machine.name} is ${machine.state} but has no running operation` };
-      // The agent wrote and configured the image, then rebooted: boot it, do not image again.
-      if (imageWritten(operation)) return { kind: 'local', why: `${machine.name} is deploying: the image is written, booting it from disk` };
-      if (machine.state === 'deploying' && profile?.kind === 'installer') {
-        const kernel = kernelWord(fileUrl(site.baseUrl, profile.kernel));
-        const initrd = kernelWord(fileUrl(site.baseUrl, profile.initrd));
-        if (!kernel || !initrd) return { kind: 'refuse', why: `${machine.name}: the installer's kernel or initrd URL is too long` };
-        return {
-          kind: 'installer', why: `${machine.name} is deploying: running the installer`,
-          kernel, initrd, args: kernelLine(args.installerArgs ?? ''),
-        };
-      }
-      if (!args.nonce) return { kind: 'refuse', why: `${machine.name} is ${machine.state} but no boot nonce was minted` };
-      const agentArgs = kernelLine([`rackhand.url=${site.baseUrl}`, `rackhand.nonce=${args.nonce}`, site.agentArgs].join(' '));
-      return {
-        kind: 'agent', why: `${machine.name} is ${machine.state}: the agent runs ${operation.kind}`,
-        kernel: `${site.baseUrl}/boot/agent/vmlinuz`, initrd: `${site.baseUrl}/boot/agent/initrd.img`, args: agentArgs,
-      };
-    }
-    case 'failed':
-      return { kind: 'local', why: `${machine.name} failed (${bootText(machine.lastError ?? 'no reason recorded', 120)}): booting from disk until an operator retries` };
-    case 'enrolled':
-      return { kind: 'local', why: `${machine.name} is enrolled but not being inspected: booting from disk` };
-    default:
-      return { kind: 'local', why: `${machine.name} is ${machine.state}: booting from its own disk` };
+  // Which states boot their disk is the lifecycle's call; here only the words for each.
+  if (LOCAL_BOOT.has(machine.state)) {
+    const why = machine.state === 'failed'
+      ? `${machine.name} failed (${bootText(machine.lastError ?? 'no reason recorded', 120)}): booting from disk until an operator retries`
+      : machine.state === 'enrolled'
+        ? `${machine.name} is enrolled but not being inspected: booting from disk`
+        : `${machine.name} is ${machine.state}: booting from its own disk`;
+    return { kind: 'local', why };
   }
+  if (!operation) return { kind: 'refuse', why: `${machine.name} is ${machine.state} but has no running operation` };
+  // The agent wrote and configured the image, then rebooted: boot it, do not image again.
+  if (imageWritten(operation)) return { kind: 'local', why: `${machine.name} is deploying: the image is written, booting it from disk` };
+  if (machine.state === 'deploying' && profile?.kind === 'installer') {
+    const kernel = kernelWord(bootFileUrl(site.baseUrl, profile.kernel));
+    const initrd = kernelWord(bootFileUrl(site.baseUrl, profile.initrd));
+    if (!kernel || !initrd) return { kind: 'refuse', why: `${machine.name}: the installer's kernel or initrd URL is too long` };
+    return {
+      kind: 'installer', why: `${machine.name} is deploying: running the installer`,
+      kernel, initrd, args: kernelLine(args.installerArgs ?? ''),
+    };
+  }
+  if (!args.nonce) return { kind: 'refuse', why: `${machine.name} is ${machine.state} but no boot nonce was minted` };
+  const agentArgs = kernelLine([`rackhand.url=${site.baseUrl}`, `rackhand.nonce=${args.nonce}`, site.agentArgs].join(' '));
+  return {
+    kind: 'agent', why: `${machine.name} is ${machine.state}: the agent runs ${operation.kind}`,
+    kernel: site.baseUrl + bootPaths.agentKernel, initrd: site.baseUrl + bootPaths.agentInitrd, args: agentArgs,
+  };
 }
 
 /** The iPXE script text for a plan. Comments carry the reason, so a console shows why. */

@@ -57,12 +57,4 @@ export interface PowerChange { task?: PowerTask }
 
 export type TaskProgress = { state: 'running' } | { state: 'completed' } | { state: 'failed'; message: string };
 
-/** A note of what a driver did, for events; never carries a secret. */
-export interface PowerNote {
-  machine: string;
-  driver: string;
-  action: string;
-  detail?: string;
-}
-
 export type { PowerErrorCode };

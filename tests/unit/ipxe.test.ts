@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planBoot, renderScript, fileUrl, type ScriptOperation } from '../../daemon/http/ipxe.js';
+import { planBoot, renderScript, type ScriptOperation } from '../../daemon/http/ipxe.js';
+import { bootFileUrl as fileUrl } from '../../daemon/core/urls.js';
 import { ALL_STATES, type State } from '../../daemon/core/lifecycle.js';
 import type { Profile } from '../../daemon/core/inventory/schema.js';
 
