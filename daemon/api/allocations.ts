@@ -9,7 +9,7 @@ import { isTenant } from './scope.js';
 import { actorOf, type Principal } from './tokens.js';
 import type { ApiContext } from './app.js';
 import {
-  allocateMachines, AllocationBusy, derivedState, machinesOf, NoFit, NotReleasable, releaseAllocation,
+  allocateMachines, derivedState, machinesOf, releaseAllocation,
   type AllocateDeps,
 } from '../core/allocate.js';
 import type { AllocationRecord } from '../core/store/types.js';
@@ -76,18 +76,9 @@ export function allocationsRouter(ctx: ApiContext): Router {
     if (!(body.profile in ctx.inventory().inventory.profiles)) {
       throw new ApiError('BAD_REQUEST', `body.profile: no profile named ${body.profile}`, { field: 'body.profile' });
     }
-    try {
-      const { allocation } = await allocateMachines(deps, { owner, profile: body.profile, constraints: body.constraints, count: body.count, actor: actorOf(p) });
-      ctx.logger.info({ allocation: allocation.id, owner, machines: allocation.machines }, `allocated ${allocation.machines.join(', ')} to ${owner}`);
-      res.status(201).json({ allocation: await view(allocation) });
-    } catch (err) {
-      if (err instanceof NoFit) {
-        const { unmet, closest, fitting, ready, unaccepted } = err.result;
-        throw new ApiError('NO_FIT', err.message, { unmet, closest, fitting, ready, ...(unaccepted && { unaccepted }) });
-      }
-      if (err instanceof AllocationBusy) throw new ApiError('CONFLICT', err.message);
-      throw err;
-    }
+    const { allocation } = await allocateMachines(deps, { owner, profile: body.profile, constraints: body.constraints, count: body.count, actor: actorOf(p) });
+    ctx.logger.info({ allocation: allocation.id, owner, machines: allocation.machines }, `allocated ${allocation.machines.join(', ')} to ${owner}`);
+    res.status(201).json({ allocation: await view(allocation) });
   });
 
   router.get('/', async (req, res) => {
@@ -107,13 +98,8 @@ export function allocationsRouter(ctx: ApiContext): Router {
   router.delete('/:id', async (req, res) => {
     const p = req.principal!;
     const a = await visible(p, req.params.id);
-    try {
-      const released = await releaseAllocation(deps, a, actorOf(p));
-      ctx.logger.info({ allocation: a.id, owner: a.owner, machines: released.map((m) => m.name) }, `released ${a.id}`);
-    } catch (err) {
-      if (err instanceof NotReleasable) throw new ApiError('CONFLICT', err.message);
-      throw err;
-    }
+    const released = await releaseAllocation(deps, a, actorOf(p));
+    ctx.logger.info({ allocation: a.id, owner: a.owner, machines: released.map((m) => m.name) }, `released ${a.id}`);
     res.json({ allocation: await view((await ctx.store.getAllocation(a.id))!) });
   });
   return router;

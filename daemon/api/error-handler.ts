@@ -2,10 +2,15 @@
 // client's: every error Express, its router or a body parser raises for a request it could not
 // read (a `%` that decodes to nothing, an unknown Content-Encoding, too many fields, a body too
 // large or cut short) becomes a 4xx with a JSON error. Only what is left is a 500, logged, and
-// its body never carries a stack or the error's own text.
+// its body never carries a stack or the error's own text. Domain errors (a refused transition,
+// no machine, no fit, a BMC failure) become their status here, once, for every route.
 import type { NextFunction, Request, Response } from 'express';
 import { ApiError, type ErrorCode } from './errors.js';
 import type { Logger } from '../log.js';
+import { IllegalTransition, OPERATOR_EVENTS } from '../core/lifecycle.js';
+import { MachineNotFound, TransitionConflict } from '../core/actions.js';
+import { AllocationBusy, NoFit, NotReleasable } from '../core/allocate.js';
+import { PowerError } from '../power/errors.js';
 
 /** Body-parser and raw-body error types, with what to tell the client. */
 const CLIENT_ERRORS: Record<string, (e: ForeignError) => ApiError> = {
@@ -28,9 +33,29 @@ const BY_STATUS: Partial<Record<number, ErrorCode>> = {
   400: 'BAD_REQUEST', 401: 'UNAUTHENTICATED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 413: 'TOO_LARGE', 415: 'UNSUPPORTED_MEDIA_TYPE',
 };
 
+/** A refusal of the domain as the API's error; undefined for anything else. */
+export function domainError(err: unknown): ApiError | undefined {
+  if (err instanceof MachineNotFound) return new ApiError('NOT_FOUND', err.message);
+  if (err instanceof IllegalTransition) {
+    // An operator's event lists only what operators may send; an agent's or a machine's, all.
+    const only: readonly string[] = (OPERATOR_EVENTS as readonly string[]).includes(err.event) ? OPERATOR_EVENTS : err.allowed;
+    const allowed = err.allowed.filter((e) => only.includes(e));
+    return new ApiError('ILLEGAL_TRANSITION', err.messageFor(allowed), { allowed });
+  }
+  if (err instanceof TransitionConflict || err instanceof AllocationBusy || err instanceof NotReleasable) return new ApiError('CONFLICT', err.message);
+  if (err instanceof NoFit) {
+    const { unmet, closest, fitting, ready, unaccepted } = err.result;
+    return new ApiError('NO_FIT', err.message, { unmet, closest, fitting, ready, ...(unaccepted && { unaccepted }) });
+  }
+  if (err instanceof PowerError) return new ApiError('POWER_FAILED', err.message, { power_code: err.code });
+  return undefined;
+}
+
 /** The client's mistake as an ApiError, or undefined for what is the daemon's own failure. */
 export function clientError(err: unknown): ApiError | undefined {
   if (err instanceof ApiError) return err;
+  const domain = domainError(err);
+  if (domain) return domain;
   if (typeof err !== 'object' || err === null) return undefined;
   const e = err as ForeignError;
   if (typeof e.type === 'string' && CLIENT_ERRORS[e.type]) return CLIENT_ERRORS[e.type]!(e);

@@ -19,7 +19,7 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 
 export class ApiError extends Error {
   constructor(readonly code: ErrorCode, message: string, readonly extra: {
-    field?: string; allowed?: string[]; power_code?: string;
+    field?: string; issues?: { field: string; message: string }[]; allowed?: string[]; power_code?: string;
     unmet?: { constraint: string; wanted: string; best: string | null }; closest?: number; fitting?: number; ready?: number;
   } = {}) {
     super(message);

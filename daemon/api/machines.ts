@@ -5,8 +5,8 @@ import { ApiError } from './errors.js';
 import { parseInput } from './validate.js';
 import { machineView, operationView, tenantEventView, tenantOperationView } from './views.js';
 import type { ApiContext } from './app.js';
-import { ALL_STATES, IllegalTransition, OPERATOR_EVENTS, type OperatorEvent } from '../core/lifecycle.js';
-import { act, MachineNotFound, TransitionConflict } from '../core/actions.js';
+import { ALL_STATES, OPERATOR_EVENTS, type OperatorEvent } from '../core/lifecycle.js';
+import { act } from '../core/actions.js';
 import { isTenant, operatorOnly, visibleMachine } from './scope.js';
 import { actorOf, type Principal } from './tokens.js';
 import { machineTimeouts } from '../core/timeouts.js';
@@ -74,23 +74,14 @@ export function machinesRouter(ctx: ApiContext): Router {
     }
     if (event === 'allocate' && !body.owner) throw new ApiError('BAD_REQUEST', 'body.owner: allocate needs an owner', { field: 'body.owner' });
     if (event === 'allocate') await mustBeAccepted(ctx, req.params.name);
-    try {
-      const result = await act(ctx.store, {
-        machine: req.params.name, event: event as OperatorEvent, actor: actorOf(p),
-        reason: body.reason, owner: body.owner, cause: body.reason ?? `${event} requested through the API`,
-        deployProfile, data: deployProfile ? { profile: deployProfile, ...data } : data,
-      });
-      ctx.logger.info({ machine: result.machine.name, from: result.event.from, to: result.event.to, event }, `moved to ${result.event.to} from ${result.event.from}`);
-      if (result.operation) ctx.orchestrator.started(result.machine, result.operation);
-      res.json({ machine: view(result.machine, p), event: isTenant(p) ? tenantEventView(result.event, result.machine.power) : result.event });
-    } catch (err) {
-      if (err instanceof MachineNotFound) throw new ApiError('NOT_FOUND', err.message);
-      if (err instanceof IllegalTransition) {
-        throw new ApiError('ILLEGAL_TRANSITION', err.messageFor(OPERATOR_EVENTS), { allowed: err.allowed.filter((e) => (OPERATOR_EVENTS as readonly string[]).includes(e)) });
-      }
-      if (err instanceof TransitionConflict) throw new ApiError('CONFLICT', err.message);
-      throw err;
-    }
+    const result = await act(ctx.store, {
+      machine: req.params.name, event: event as OperatorEvent, actor: actorOf(p),
+      reason: body.reason, owner: body.owner, cause: body.reason ?? `${event} requested through the API`,
+      deployProfile, data: deployProfile ? { profile: deployProfile, ...data } : data,
+    });
+    ctx.logger.info({ machine: result.machine.name, from: result.event.from, to: result.event.to, event }, `moved to ${result.event.to} from ${result.event.from}`);
+    if (result.operation) ctx.orchestrator.started(result.machine, result.operation);
+    res.json({ machine: view(result.machine, p), event: isTenant(p) ? tenantEventView(result.event, result.machine.power) : result.event });
   });
   // An operator accepts a discovered machine: from then on allocations may pick it.
   router.post('/:name/accept', async (req, res) => {

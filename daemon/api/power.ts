@@ -9,7 +9,6 @@ import { z } from 'zod';
 import { ApiError } from './errors.js';
 import { parseInput } from './validate.js';
 import type { ApiContext } from './app.js';
-import { PowerError } from '../power/index.js';
 import { PowerStatusCache } from '../power/status-cache.js';
 import type { MachineRecord } from '../core/store/types.js';
 
@@ -40,7 +39,6 @@ export function powerRouter(ctx: ApiContext, cache = new PowerStatusCache()): Ro
     } catch (err) {
       // Nobody is left to answer, and an abandoned call is not an error worth a log line.
       if (signal.aborted) return undefined;
-      if (err instanceof PowerError) throw new ApiError('POWER_FAILED', err.message, { power_code: err.code });
       throw err;
     }
   };

@@ -10,7 +10,6 @@ import type { Request } from 'express';
 import { createHash, randomBytes } from 'node:crypto';
 import { ApiError } from '../api/errors.js';
 import type { MachineRecord, OperationRecord, Store } from '../core/store/types.js';
-import type { BootContext } from './context.js';
 import { RefusalLog } from './refusals.js';
 import { isMachineSource, sourceOf } from './machine-source.js';
 

@@ -127,8 +127,8 @@ test('bad allocation bodies → 400 naming the field', async () => {
     [{ owner: 'x', profile: 'nope' }, 'body.profile'],
     [{ owner: 'x', profile: 'lab-image', count: 0 }, 'body.count'],
     [{ owner: 'x', profile: 'lab-image', constraints: { cpus: 'many' } }, 'body.constraints.cpus'],
-    // validate.ts names unknown nested keys without their parent (body.ram): reported, not mine to fix here.
-    [{ owner: 'x', profile: 'lab-image', constraints: { ram: 4 } }, 'body.ram'],
+    // An unknown nested key is named with its parent.
+    [{ owner: 'x', profile: 'lab-image', constraints: { ram: 4 } }, 'body.constraints.ram'],
     [{ owner: 'bad owner', profile: 'lab-image' }, 'body.owner'],
   ];
   for (const [body, field] of cases) {
