@@ -2,8 +2,8 @@
 // machine is booted into it through its BMC — a one-time network boot, then power on, or a
 // power cycle when it is already on. A BMC that fails (after the driver's own retries) sends
 // the machine to `failed` with the BMC's error, if that operation is still the machine's work.
-import { act } from './core/actions.js';
 import type { MachineRecord, OperationRecord, Store } from './core/store/types.js';
+import type { Transitions } from './core/transitions.js';
 import type { Logger } from './log.js';
 import { PowerError, type ManagedPower } from './power/index.js';
 
@@ -14,7 +14,7 @@ export interface Orchestrator {
   idle(): Promise<void>;
 }
 
-export function createOrchestrator(deps: { store: Store; power: (m: MachineRecord) => ManagedPower; logger: Logger }): Orchestrator {
+export function createOrchestrator(deps: { store: Store; transitions: Transitions; power: (m: MachineRecord) => ManagedPower; logger: Logger }): Orchestrator {
   const running = new Set<Promise<void>>();
 
   async function bootInto(machine: MachineRecord, op: OperationRecord): Promise<void> {
@@ -38,7 +38,7 @@ export function createOrchestrator(deps: { store: Store; power: (m: MachineRecor
       // Only the operation that asked may fail the machine: a newer one may already run.
       const active = await deps.store.activeOperation(machine.name);
       if (active?.id !== op.id) return;
-      await act(deps.store, { machine: machine.name, event: 'error', actor: 'system', reason })
+      await deps.transitions.apply({ machine: machine.name, event: 'error', actor: 'system', reason })
         .catch((e: Error) => log.warn({ err: e }, 'could not record the power failure'));
     }
   }

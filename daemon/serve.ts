@@ -22,7 +22,7 @@ import { startTftpServer } from './tftp/index.js';
 import { imagesTftpHandler } from './tftp-images.js';
 import { startDhcp, type DhcpServer } from './dhcp/index.js';
 import { refusalLog } from './http/boot-token.js';
-import { act } from './core/actions.js';
+import { createTransitions, type Transitions } from './core/transitions.js';
 
 export interface ServeOptions {
   inventoryFile: string;
@@ -73,13 +73,15 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
 
   const registry = createRegistry();
   const power = powerFactory(store, () => loaded, logger, createPowerMetrics(registry));
+  const transitions = createTransitions(store, logger);
   const orchestrator: Orchestrator = opts.powerActions === false
     ? { started: (m, op) => logger.info({ machine: m.name }, `power actions are off: boot ${m.name} into ${op.kind} yourself`), idle: async () => {} }
-    : createOrchestrator({ store, power, logger });
+    : createOrchestrator({ store, transitions, power, logger });
+  transitions.onOperationStarted((m, op) => orchestrator.started(m, op));
   // Started after the API: forgetting a machine reaches it once it runs (only its leases matter).
   let dhcpServer: DhcpServer | undefined;
   const forgotten = async (macs: string[]) => { for (const mac of macs) await dhcpServer?.forget(mac); };
-  const app = createApp({ store, tokens, inventory: () => loaded, logger, registry, version: VERSION, startedAt: new Date(), stateDir, power, orchestrator, forgotten });
+  const app = createApp({ store, tokens, inventory: () => loaded, logger, registry, version: VERSION, startedAt: new Date(), stateDir, power, transitions, forgotten });
   const site = loaded.inventory.site;
   const host = opts.httpListen ?? site.http_listen;
   const port = opts.httpPort ?? site.http_port;
@@ -101,7 +103,7 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
       }, { logger, registry });
       bootServers.push({ name: 'tftp', close: () => tftp.close() });
       logger.info({ address: site.address, port: tftp.port }, `TFTP serving ${loaded.imagesDir} on ${site.address}:${tftp.port}`);
-      const dhcp = await startDhcp(site, store, { registry, logger, startInspection: (name, cause) => inspectDiscovered(store, name, cause, logger) });
+      const dhcp = await startDhcp(site, store, { registry, logger, startInspection: (name, cause) => inspectDiscovered(store, transitions, name, cause, logger) });
       bootServers.push({ name: 'dhcp', close: () => dhcp.close() });
       dhcpServer = dhcp;
       logger.info({ interface: site.interface, mode: site.dhcp.mode }, `DHCP (${site.dhcp.mode} mode) on ${site.interface}`);
@@ -203,9 +205,9 @@ function powerFactory(store: Store, inventory: () => LoadedInventory, logger: Lo
  * next boots the agent. It is already network-booting: no power action is needed (or possible:
  * nobody has told Rackhand its BMC yet).
  */
-async function inspectDiscovered(store: Store, name: string, cause: string, logger: Logger): Promise<MachineRecord | undefined> {
+async function inspectDiscovered(store: Store, transitions: Transitions, name: string, cause: string, logger: Logger): Promise<MachineRecord | undefined> {
   try {
-    return (await act(store, { machine: name, event: 'inspect', actor: 'system', cause })).machine;
+    return (await transitions.apply({ machine: name, event: 'inspect', actor: 'system', cause })).machine;
   } catch (err) {
     // Another path moved it first (an operator, a second DHCP packet): what it is now stands.
     logger.warn({ err, machine: name }, 'could not start the inspection of a discovered machine');

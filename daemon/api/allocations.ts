@@ -39,7 +39,7 @@ export function allocationsRouter(ctx: ApiContext): Router {
   const router = Router();
   const deps: AllocateDeps = {
     store: ctx.store,
-    started: (m, op) => ctx.orchestrator.started(m, op),
+    transitions: ctx.transitions,
     warn: (msg, err) => ctx.logger.warn({ err }, msg),
   };
 

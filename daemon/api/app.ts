@@ -17,7 +17,7 @@ import { tenantTokensRouter } from './tenant-tokens.js';
 import { isTenant, operatorOnly, visibleMachine } from './scope.js';
 import type { MachineRecord, Store } from '../core/store/types.js';
 import type { ManagedPower } from '../power/index.js';
-import type { Orchestrator } from '../orchestrate.js';
+import type { Transitions } from '../core/transitions.js';
 import { powerRouter } from './power.js';
 import type { LoadedInventory } from '../core/inventory/load.js';
 import type { Logger } from '../log.js';
@@ -35,7 +35,8 @@ export interface ApiContext {
   version: string;
   startedAt: Date;
   stateDir: string;
-  orchestrator: Orchestrator;
+  /** The one way to change a machine's state (logs it, boots it into new work). */
+  transitions: Transitions;
   /** The machine's power driver, wrapped with serialization, retries and polling. */
   power: (machine: MachineRecord) => ManagedPower;
   /** Tells the DHCP server that these MACs' machines were forgotten (absent: no DHCP here). */

@@ -6,7 +6,6 @@ import { parseInput } from './validate.js';
 import { machineView, operationView, tenantEventView, tenantOperationView } from './views.js';
 import type { ApiContext } from './app.js';
 import { ALL_STATES, OPERATOR_EVENTS, type OperatorEvent } from '../core/lifecycle.js';
-import { act } from '../core/actions.js';
 import { isTenant, operatorOnly, visibleMachine } from './scope.js';
 import { actorOf, type Principal } from './tokens.js';
 import { machineTimeouts } from '../core/timeouts.js';
@@ -74,13 +73,11 @@ export function machinesRouter(ctx: ApiContext): Router {
     }
     if (event === 'allocate' && !body.owner) throw new ApiError('BAD_REQUEST', 'body.owner: allocate needs an owner', { field: 'body.owner' });
     if (event === 'allocate') await mustBeAccepted(ctx, req.params.name);
-    const result = await act(ctx.store, {
+    const result = await ctx.transitions.apply({
       machine: req.params.name, event: event as OperatorEvent, actor: actorOf(p),
       reason: body.reason, owner: body.owner, cause: body.reason ?? `${event} requested through the API`,
       deployProfile, data: deployProfile ? { profile: deployProfile, ...data } : data,
     });
-    ctx.logger.info({ machine: result.machine.name, from: result.event.from, to: result.event.to, event }, `moved to ${result.event.to} from ${result.event.from}`);
-    if (result.operation) ctx.orchestrator.started(result.machine, result.operation);
     res.json({ machine: view(result.machine, p), event: isTenant(p) ? tenantEventView(result.event, result.machine.power) : result.event });
   });
   // An operator accepts a discovered machine: from then on allocations may pick it.

@@ -3,15 +3,15 @@
 // them, and later release them. A lost race is not an error: someone else took a machine, so we
 // choose again from what is left, until the matcher says nothing fits.
 import { randomBytes } from 'node:crypto';
-import { act } from './actions.js';
 import { match, type Constraints, type Match } from './allocation.js';
 import { allowedEvents, applyEvent, IllegalTransition } from './lifecycle.js';
-import type { AllocationRecord, MachineRecord, OperationRecord, Store } from './store/types.js';
+import type { AllocationRecord, MachineRecord, Store } from './store/types.js';
+import type { Transitions } from './transitions.js';
 
 export interface AllocateDeps {
   store: Store;
-  /** Boots a machine into the operation a transition started (the orchestrator). */
-  started: (machine: MachineRecord, op: OperationRecord) => void;
+  /** The one way to change a machine's state: deploys and releases go through it. */
+  transitions: Transitions;
   warn?: (msg: string, err: unknown) => void;
 }
 
@@ -81,11 +81,10 @@ function withUnaccepted(miss: Extract<Match<MachineRecord>, { ok: false }>, all:
 
 async function deploy(deps: AllocateDeps, m: MachineRecord, a: AllocationRecord): Promise<MachineRecord> {
   try {
-    const r = await act(deps.store, {
+    const r = await deps.transitions.apply({
       machine: m.name, event: 'deploy', actor: a.actor, deployProfile: a.profile,
       cause: `deploy ${a.profile} for ${a.owner} (${a.id})`, data: { profile: a.profile, allocation: a.id },
     });
-    if (r.operation) deps.started(r.machine, r.operation);
     return r.machine;
   } catch (err) {
     // The machine stays allocated to the owner; the allocation shows it, and a release frees it.
@@ -147,10 +146,9 @@ export async function releaseAllocation(deps: AllocateDeps, a: AllocationRecord,
   const released: MachineRecord[] = [];
   for (const m of held) {
     try {
-      const r = await act(deps.store, {
+      const r = await deps.transitions.apply({
         machine: m.name, event: 'release', actor, cause: `released from ${a.id} (${a.owner})`, data: { allocation: a.id, owner: a.owner },
       });
-      if (r.operation) deps.started(r.machine, r.operation);
       released.push(r.machine);
     } catch (err) {
       // It moved between the check and now (an operator acted): leave it, say so in the log.

@@ -15,7 +15,6 @@ import { imageDigest } from './image-digest.js';
 import { parseInput } from '../api/validate.js';
 import { ApiError } from '../api/errors.js';
 import { boundFacts } from '../core/facts-bounds.js';
-import { act } from '../core/actions.js';
 import { AGENT_STEPS, FINAL_STEPS, compressionOf, doneSteps, nextStep, shellVars, type AgentStep, type OperationProgress } from '../core/agent-plan.js';
 import { baseUrl, bootFileUrl, bootPaths } from '../core/urls.js';
 import { agentLogPath, formatAgentLine } from '../core/oplog.js';
@@ -69,7 +68,7 @@ export function agentRouter(ctx: BootContext): Router {
     const done = doneSteps(operation.progress as OperationProgress | null);
     const actor = `agent:${machine.name}`;
     if (body.status === 'failed') {
-      await act(ctx.store, { machine: machine.name, event: 'error', actor, reason: `${body.step} failed: ${body.message ?? 'no message'}` });
+      await ctx.transitions.apply({ machine: machine.name, event: 'error', actor, reason: `${body.step} failed: ${body.message ?? 'no message'}` });
     } else if (body.status === 'done' && !done.includes(body.step) && !FINAL_STEPS.has(body.step)) {
       await completeStep(ctx, auth, body.step, body.facts, actor);
     } else if (body.status === 'progress' || body.status === 'started') {
@@ -135,7 +134,7 @@ async function completeStep(ctx: BootContext, auth: BootAuth, step: AgentStep, f
       }
       await ctx.store.setFacts(machine.name, parsed.data);
       await markDone();
-      await act(ctx.store, { machine: machine.name, event: 'inspected', actor, cause: `${parsed.data.cpus} CPUs, ${parsed.data.memory_mib} MiB, ${parsed.data.disks.length} disks` });
+      await ctx.transitions.apply({ machine: machine.name, event: 'inspected', actor, cause: `${parsed.data.cpus} CPUs, ${parsed.data.memory_mib} MiB, ${parsed.data.disks.length} disks` });
       return;
     }
     case 'erase': {
@@ -143,11 +142,10 @@ async function completeStep(ctx: BootContext, auth: BootAuth, step: AgentStep, f
       const loaded = ctx.inventory();
       const profile = profileOf(machine, loaded)?.profile;
       const redeploy = profile?.auto_redeploy ?? loaded.inventory.site.auto_redeploy;
-      const result = await act(ctx.store, {
+      await ctx.transitions.apply({
         machine: machine.name, event: redeploy && profile ? 'redeploy' : 'erased', actor,
         cause: redeploy && profile ? 'disks erased; policy redeploys' : 'disks erased',
       });
-      if (result.operation) ctx.orchestrator.started(result.machine, result.operation);
       return;
     }
     default:

@@ -2,7 +2,7 @@
 import type { LoadedInventory } from '../core/inventory/load.js';
 import type { Store } from '../core/store/types.js';
 import type { Logger } from '../log.js';
-import type { Orchestrator } from '../orchestrate.js';
+import type { Transitions } from '../core/transitions.js';
 
 export interface BootContext {
   store: Store;
@@ -10,6 +10,6 @@ export interface BootContext {
   logger: Logger;
   /** Per-operation agent logs are written beneath it. */
   stateDir: string;
-  /** Boots machines into the operations transitions start. */
-  orchestrator: Orchestrator;
+  /** The one way to change a machine's state (logs it, boots it into new work). */
+  transitions: Transitions;
 }

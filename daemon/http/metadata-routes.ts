@@ -8,7 +8,6 @@ import { sourceOf } from './machine-source.js';
 import { contextFor, defaultNetworkConfig, profileOf, renderFile } from './render.js';
 import { ApiError } from '../api/errors.js';
 import { yamlQuoted } from '../core/template-filters.js';
-import { act } from '../core/actions.js';
 
 const NOCLOUD_FILES = ['meta-data', 'user-data', 'vendor-data', 'network-config'] as const;
 
@@ -59,8 +58,7 @@ export function metadataRouter(ctx: BootContext): Router {
       return;
     }
     if (operation.kind !== 'deploy') throw new ApiError('BAD_REQUEST', `${machine.name} is ${machine.state}: nothing to phone home about`);
-    const result = await act(ctx.store, { machine: machine.name, event: 'deployed', actor: `machine:${machine.name}`, cause: `phoned home from ${sourceOf(req)}` });
-    ctx.logger.info({ machine: machine.name }, `moved to deployed from ${result.event.from}: phoned home`);
+    const result = await ctx.transitions.apply({ machine: machine.name, event: 'deployed', actor: `machine:${machine.name}`, cause: `phoned home from ${sourceOf(req)}` });
     res.json({ machine: machine.name, state: result.machine.state, instance_id: operation.id });
   });
   return router;

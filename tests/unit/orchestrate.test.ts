@@ -6,6 +6,7 @@ import { ManagedPower } from '../../daemon/power/managed.js';
 import { KeyedQueue } from '../../daemon/power/queue.js';
 import { openSqliteStore } from '../../daemon/core/store/sqlite.js';
 import { act } from '../../daemon/core/actions.js';
+import { createTransitions } from '../../daemon/core/transitions.js';
 import { silentLogger } from '../../daemon/log.js';
 import { FakeDriver } from '../fixtures/power/fake-driver.js';
 import { tempDir } from '../lib/tmp.js';
@@ -15,7 +16,7 @@ async function setup(driver: FakeDriver) {
   const store = await openSqliteStore(join(tempDir('orch'), 'rackhand.db'));
   await store.syncInventory([spec(1, { power: { driver: 'ipmi', boot_mode: 'UEFI' } })], 'test');
   const power = new ManagedPower(driver, { machine: 'node-01', queue: new KeyedQueue(), poll: { interval: 1, timeout: 1000 }, sleep: async () => {}, retry: { retries: 1 } });
-  const orch = createOrchestrator({ store, power: () => power, logger: silentLogger });
+  const orch = createOrchestrator({ store, transitions: createTransitions(store, silentLogger), power: () => power, logger: silentLogger });
   const start = async () => {
     const r = await act(store, { machine: 'node-01', event: 'inspect', actor: 'test' });
     orch.started(r.machine, r.operation!);
@@ -63,7 +64,7 @@ test('a failure that comes after the machine moved on to newer work changes noth
   const store = await openSqliteStore(join(tempDir('orch'), 'rackhand.db'));
   await store.syncInventory([spec(1)], 'test');
   const power = new ManagedPower(d, { machine: 'node-01', queue: new KeyedQueue(), sleep: async () => {} });
-  const orch = createOrchestrator({ store, power: () => power, logger: silentLogger });
+  const orch = createOrchestrator({ store, transitions: createTransitions(store, silentLogger), power: () => power, logger: silentLogger });
   const first = await act(store, { machine: 'node-01', event: 'inspect', actor: 'test' });
   orch.started(first.machine, first.operation!);
   await act(store, { machine: 'node-01', event: 'maintenance_on', actor: 'test' });
