@@ -71,8 +71,11 @@ build: deps $(SENDFILE_ADDON)
 	npx tsc -p tsconfig.json
 	@chmod +x dist/daemon/cli/main.js
 
+# Types, then the layout (tools/check-layout.ts: import cycles, server folders importing each
+# other or the wiring, files over 400 lines), against tools/layout-baseline.txt.
 lint: node-modules
 	node_modules/.bin/tsc -p tsconfig.json --noEmit
+	node --import tsx tools/check-layout.ts
 
 # The unit tests alone: no root, no apt, no boot images, no build; seconds.
 unit: node-modules
