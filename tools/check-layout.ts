@@ -3,7 +3,8 @@
 //   server       the server folders (daemon/api, http, dhcp, tftp) do not import one another;
 //   wiring       nothing imports the wiring (daemon/serve.ts, daemon/orchestrate.ts) but the CLI
 //                entry point daemon/cli/main.ts, which starts it, and the wiring files themselves;
-//   too long     no file under daemon/ over 400 lines.
+//   too long     no file under daemon/ over 400 lines;
+//   bench        bench/ imports from tests/ only the shared helpers in tests/lib.
 // A refactor in progress leaves violations: tools/layout-baseline.txt lists them, one per line,
 // exactly as printed here. The check fails on a violation not in the baseline and on a baseline
 // line that no longer occurs, so the baseline only shrinks and always tells the truth.
@@ -35,7 +36,8 @@ export interface Violation {
 const edgeText = (e: ImportEdge): string => `${e.from}:${e.line} imports ${e.to}${e.typeOnly ? ' (type only)' : ''}`;
 const serverFolder = (file: string): string | undefined => SERVER_FOLDERS.find((f) => file.startsWith(`${f}/`));
 const short = (folder: string): string => folder.slice(folder.lastIndexOf('/') + 1);
-const KINDS = ['cycle', 'server', 'wiring', 'too long'];
+const KINDS = ['cycle', 'server', 'wiring', 'too long', 'bench'];
+const inDaemon = (file: string): boolean => file.startsWith('daemon/');
 const kindOf = (v: Violation): number => KINDS.indexOf(v.key.slice(0, v.key.indexOf(':')));
 
 /** Every violation of the rules in `graph`, in a stable order. */
@@ -43,10 +45,11 @@ export function layoutViolations(graph: ImportGraph): Violation[] {
   const out: Violation[] = [];
   const byPair = new Map<string, ImportEdge[]>();
   for (const e of graph.edges) {
+    if (!inDaemon(e.from) && !e.from.startsWith('bench/')) continue;
     const k = `${e.from}\0${e.to}`;
     byPair.set(k, [...(byPair.get(k) ?? []), e]);
   }
-  for (const cycle of findCycles(graph.edges)) {
+  for (const cycle of findCycles(graph.edges.filter((e) => inDaemon(e.from) && inDaemon(e.to)))) {
     const ring = [...cycle, cycle[0]!];
     const details = cycle.map((from, i) => byPair.get(`${from}\0${ring[i + 1]}`)!.map(edgeText).join('; '));
     out.push({ key: `cycle: ${ring.join(' → ')}`, details });
@@ -56,12 +59,15 @@ export function layoutViolations(graph: ImportGraph): Violation[] {
     const a = serverFolder(from);
     const b = serverFolder(to);
     if (a && b && a !== b) out.push({ key: `server: ${from} imports ${to} (${short(a)} → ${short(b)})`, details: edges.map(edgeText) });
-    if (WIRING.includes(to) && !WIRING_IMPORTERS.includes(from)) {
+    if (inDaemon(from) && WIRING.includes(to) && !WIRING_IMPORTERS.includes(from)) {
       out.push({ key: `wiring: ${from} imports ${to}`, details: edges.map(edgeText) });
+    }
+    if (from.startsWith('bench/') && to.startsWith('tests/') && !to.startsWith('tests/lib/')) {
+      out.push({ key: `bench: ${from} imports ${to} (not from tests/lib)`, details: edges.map(edgeText) });
     }
   }
   for (const [file, count] of graph.lines) {
-    if (count > MAX_LINES) out.push({ key: `too long: ${file}`, details: [`${file}: ${count} lines (at most ${MAX_LINES})`] });
+    if (inDaemon(file) && count > MAX_LINES) out.push({ key: `too long: ${file}`, details: [`${file}: ${count} lines (at most ${MAX_LINES})`] });
   }
   return out.sort((x, y) => kindOf(x) - kindOf(y) || (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
 }
@@ -93,7 +99,7 @@ function main(): number {
   const root = fileURLToPath(new URL('../', import.meta.url));
   const baselineFile = join(root, 'tools/layout-baseline.txt');
   const baselineName = relative(root, baselineFile);
-  const violations = layoutViolations(importGraph(root, 'daemon'));
+  const violations = layoutViolations(importGraph(root, ['daemon', 'bench']));
   const args = process.argv.slice(2);
   if (args.includes('--list')) {
     for (const v of violations) console.log(v.key);

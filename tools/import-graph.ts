@@ -16,11 +16,11 @@ export interface ImportEdge {
 }
 
 export interface ImportGraph {
-  /** Every .ts file under the scanned folder (relative to the root), sorted. */
+  /** Every .ts file under the scanned folders (relative to the root), sorted. */
   files: string[];
-  /** Every import between two of those files, in file then line order. */
+  /** Every import of those files that names a .ts file inside the root, in file then line order. */
   edges: ImportEdge[];
-  /** Line counts, by file. */
+  /** Line counts of the scanned files. */
   lines: Map<string, number>;
 }
 
@@ -75,11 +75,10 @@ export function importsOf(fileName: string, text: string): RawImport[] {
   return found.map((f) => ({ ...f, pos: source.getLineAndCharacterOfPosition(f.pos).line + 1 }));
 }
 
-/** The graph of the .ts files under `root`/`folder` and their relative imports among themselves. */
-export function importGraph(root: string, folder: string): ImportGraph {
+/** The .ts files under `root`/`folders` and their relative imports of .ts files inside `root`. */
+export function importGraph(root: string, folders: string[]): ImportGraph {
   const absRoot = resolve(root);
-  const files = sourceFiles(join(absRoot, folder));
-  const known = new Set(files);
+  const files = folders.flatMap((f) => (existsSync(join(absRoot, f)) ? sourceFiles(join(absRoot, f)) : []));
   const edges: ImportEdge[] = [];
   const lines = new Map<string, number>();
   for (const file of files) {
@@ -88,7 +87,7 @@ export function importGraph(root: string, folder: string): ImportGraph {
     lines.set(from, text.length === 0 ? 0 : text.split('\n').length - (text.endsWith('\n') ? 1 : 0));
     for (const imp of importsOf(file, text)) {
       const target = resolveSpecifier(file, imp.spec);
-      if (!target || !known.has(target)) continue;
+      if (!target || relative(absRoot, target).startsWith('..')) continue;
       edges.push({ from, to: posix(relative(absRoot, target)), line: imp.pos, typeOnly: imp.typeOnly });
     }
   }
