@@ -15,7 +15,7 @@ TEST_PACKAGES := $(LAB_PACKAGES) nftables curl busybox-static isc-dhcp-client ke
 BUILD_PACKAGES := cpio busybox-static zstd util-linux nvme-cli syslinux syslinux-common syslinux-efi mtools dosfstools fdisk
 # tests/unit: no root, no Debian package beyond node, no boot image, no child process that takes
 # seconds (make unit). tests/integration: real processes and tools (the CLI, curl, systemd-analyze,
-# the Python Redfish peers, kill -9), still without root. tests/security: the attacks, some in
+# the Python Redfish peers, kill -9), without root but for one test that skips itself. tests/security: the attacks, some in
 # network namespaces (root). tests/net: real clients in network namespaces and the lab (root).
 UNIT_TESTS := tests/unit/*.test.ts
 TESTS ?= $(UNIT_TESTS) tests/integration/*.test.ts tests/security/*.test.ts tests/net/*.test.ts
