@@ -13,8 +13,15 @@ TEST_PACKAGES := $(LAB_PACKAGES) nftables curl busybox-static isc-dhcp-client ke
                  python3-flask python3-requests python3-tenacity python3-bcrypt python3-webob python3-pbr
 # Debian packages the boot-image builds use (the agent, the lab OS image, the iPXE loaders).
 BUILD_PACKAGES := cpio busybox-static zstd util-linux nvme-cli syslinux syslinux-common syslinux-efi mtools dosfstools fdisk
-TESTS ?= tests/unit/*.test.ts tests/security/*.test.ts tests/net/*.test.ts
+# tests/unit: no root, no Debian package beyond node, no boot image, no child process that takes
+# seconds (make unit). tests/integration: real processes and tools (the CLI, curl, systemd-analyze,
+# the Python Redfish peers, kill -9), without root but for one test that skips itself. tests/security: the attacks, some in
+# network namespaces (root). tests/net: real clients in network namespaces and the lab (root).
+UNIT_TESTS := tests/unit/*.test.ts
+TESTS ?= $(UNIT_TESTS) tests/integration/*.test.ts tests/security/*.test.ts tests/net/*.test.ts
 TEST_CONCURRENCY ?= 1
+# The unit test files are independent (temporary folders, port 0): one per core at a time.
+UNIT_CONCURRENCY ?= $(shell nproc 2>/dev/null || echo 2)
 
 # The compilers for what is built from source: better-sqlite3 and sockopt (npm ci, node-gyp)
 # and the sendfile addon (cc).
@@ -26,8 +33,14 @@ $(NODE_MODULES): package.json package-lock.json
 	npm_config_build_from_source=true npm ci --no-audit --no-fund
 	@touch $@
 
-.PHONY: deps test-deps lab-deps build-deps boot-images build lint test demo clean
+.PHONY: deps node-modules test-deps lab-deps build-deps boot-images build lint unit test demo clean
 deps: $(NODE_MODULES)
+
+# What unit and lint need: node_modules as it is. They install nothing and need no root, so a
+# missing node_modules is an error that says what to run (make deps, once, as root).
+node-modules:
+	@test -f node_modules/.package-lock.json -a -x node_modules/.bin/tsc -a -d node_modules/tsx || \
+	  { echo "node_modules is missing or incomplete: run 'make deps' (as root on a fresh machine)" >&2; exit 1; }
 
 test-deps: deps
 	@tests/setup/ensure-packages.sh $(TEST_PACKAGES)
@@ -58,8 +71,15 @@ build: deps $(SENDFILE_ADDON)
 	npx tsc -p tsconfig.json
 	@chmod +x dist/daemon/cli/main.js
 
-lint: deps
-	npx tsc -p tsconfig.json --noEmit
+# Types, then the layout (tools/check-layout.ts: import cycles, server folders importing each
+# other or the wiring, files over 400 lines), against tools/layout-baseline.txt.
+lint: node-modules
+	node_modules/.bin/tsc -p tsconfig.json --noEmit
+	node --import tsx tools/check-layout.ts
+
+# The unit tests alone: no root, no apt, no boot images, no build; seconds.
+unit: node-modules
+	node --import tsx --test --test-concurrency=$(UNIT_CONCURRENCY) $(wildcard $(UNIT_TESTS))
 
 # node:test through tsx; its closing "# pass N / # fail N" lines are the verdict.
 test: test-deps build boot-images

@@ -7,7 +7,7 @@ import { openSqliteStore } from '../../daemon/core/store/sqlite.js';
 import { dhcpSettingsFromSite } from '../../daemon/dhcp/settings.js';
 import { Options, Opt } from '../../daemon/dhcp/options.js';
 import { chaddrFromMac, encode, decode } from '../../daemon/dhcp/packet.js';
-import { perfdhcpMacs } from '../../tests/net/dhcp-perfdhcp.js';
+import { perfdhcpMacs } from '../../tests/lib/perfdhcp.js';
 import { rmSync } from 'node:fs';
 rmSync('/tmp/cap/micro.db', { force: true });
 const store = await openSqliteStore('/tmp/cap/micro.db');

@@ -5,8 +5,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { Netns } from '../../tests/lib/netns.js';
-import { startServer } from '../../tests/net/dhcp-helpers.js';
-import { perfdhcpMacs } from '../../tests/net/dhcp-perfdhcp.js';
+import { startServer } from '../../tests/lib/dhcp-server.js';
+import { perfdhcpMacs } from '../../tests/lib/perfdhcp.js';
 
 export const SUBNET = '10.20.0.0/16';
 export const POOL = ['10.20.1.0', '10.20.255.254'] as const;

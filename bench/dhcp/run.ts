@@ -9,8 +9,8 @@
 import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { twoHostLink } from '../../tests/lib/netns.js';
-import { tempDir } from '../../tests/net/dhcp-helpers.js';
-import { perfdhcp, perfdhcpArgs, type PerfdhcpResult } from '../../tests/net/dhcp-perfdhcp.js';
+import { removableTempDir } from '../../tests/lib/tmp.js';
+import { perfdhcp, perfdhcpArgs, type PerfdhcpResult } from '../../tests/lib/perfdhcp.js';
 import { SERVER_ADDRESS, startPeer, type PeerName } from './peers.js';
 
 const arg = (name: string, dflt: string) => {
@@ -29,7 +29,7 @@ interface Row { name: string; noLoss: Step | undefined; best: Step | undefined; 
 execFileSync('tests/setup/ensure-packages.sh', ['kea-admin', 'kea-dhcp4-server', 'dnsmasq-base'], { stdio: 'inherit' });
 
 async function measure(name: PeerName): Promise<Row> {
-  const tmp = tempDir(`bench-${name}`);
+  const tmp = removableTempDir(`bench-${name}`);
   const link = await twoHostLink({ tag: `b${name.slice(0, 3)}`, serverIf: 'prov0', serverAddress: SERVER_ADDRESS, prefixLength: 16, clientAddress: '10.20.0.2' });
   const row: Row = { name, noLoss: undefined, best: undefined, flood: undefined, steps: [] };
   try {

@@ -2,7 +2,7 @@
 // better-sqlite3 is synchronous). Run: node --import tsx bench/dhcp/store-cost.ts [N]
 import { rmSync } from 'node:fs';
 import { openSqliteStore } from '../../daemon/core/store/sqlite.js';
-import { perfdhcpMacs } from '../../tests/net/dhcp-perfdhcp.js';
+import { perfdhcpMacs } from '../../tests/lib/perfdhcp.js';
 
 const N = Number(process.argv[2] ?? 5000);
 const file = `/tmp/rh-store-cost-${process.pid}.db`;

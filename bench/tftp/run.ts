@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { twoHostLink } from '../../tests/lib/netns.js';
-import { tryExec } from '../../tests/net/tftp-harness.js';
+import { tryExec } from '../../tests/lib/netns.js';
 import { peersDir, serverDefs, type ServerDef } from './servers.js';
 
 const { values: args } = parseArgs({

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Netns } from '../../tests/lib/netns.js';
-import { startChildServer } from '../../tests/net/tftp-harness.js';
+import { startChildServer } from '../../tests/lib/tftp-server.js';
 
 export interface RunningServer { stop(): Promise<void> }
 export interface ServerDef {

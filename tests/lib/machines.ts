@@ -15,5 +15,5 @@ export function spec(n: number, over: Partial<MachineSpec> = {}): MachineSpec {
   };
 }
 
-/** The MAC of simulated machine n in the boot storm (tests/lib/storm.ts, tests/net/storm-client.ts). */
+/** The MAC of simulated machine n in the boot storm (tests/lib/storm.ts, tests/lib/storm-client.ts). */
 export const stormMac = (n: number) => `02:00:00:10:${((n >> 8) & 255).toString(16).padStart(2, '0')}:${(n & 255).toString(16).padStart(2, '0')}`;

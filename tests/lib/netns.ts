@@ -144,3 +144,14 @@ export async function twoHostLink(opts: {
     async close() { await client.delete(); await server.delete(); },
   };
 }
+
+/** Runs a command in a namespace; resolves with its exit code and output instead of throwing. */
+export function tryExec(ns: Netns, cmd: string, args: string[], timeoutMs = 120_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile('ip', ['netns', 'exec', ns.name, cmd, ...args], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      });
+  });
+}

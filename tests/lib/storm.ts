@@ -1,6 +1,6 @@
 // The boot-storm harness shared by tests/net/boot-storm.test.ts and bench/storm/run.ts: the
 // daemon (DHCP full mode, TFTP, HTTP) in one namespace, COUNT simulated machines behind a DHCP
-// relay in another (tests/net/storm-client.ts), every machine being inspected. Returns what the
+// relay in another (tests/lib/storm-client.ts), every machine being inspected. Returns what the
 // clients saw, the machines' states afterwards, and the daemon's peak RSS.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -71,7 +71,7 @@ export async function runStorm(count: number, spreadMs: number): Promise<{ summa
     const names = Array.from({ length: count }, (_, n) => `storm-${String(n).padStart(3, '0')}`);
     const codes = (await api('POST', names.map((m) => `/api/v1/machines/${m}/actions/inspect`))).trim().split('\n');
     if (codes.some((c) => c !== '200')) throw new Error(`inspect: ${codes.filter((c) => c !== '200').length} refused`);
-    const out = await link.client.exec(process.execPath, ['--import', 'tsx', join(REPO, 'tests/net/storm-client.ts'), '10.20.0.1', '10.30.0.1', String(count), String(spreadMs)]);
+    const out = await link.client.exec(process.execPath, ['--import', 'tsx', join(REPO, 'tests/lib/storm-client.ts'), '10.20.0.1', '10.30.0.1', String(count), String(spreadMs)]);
     const summary = JSON.parse(out.trim().split('\n').pop()!) as StormSummary;
     const listing = JSON.parse(await link.server.exec('curl', ['-sS', '-H', `authorization: Bearer ${ADMIN_TOKEN}`, 'http://127.0.0.1:8080/api/v1/machines'])) as { machines: { state: string }[] };
     const metrics = (await link.server.exec('curl', ['-sS', 'http://127.0.0.1:8080/metrics'])).split('\n')

@@ -11,3 +11,10 @@ export function tempDir(tag: string): string {
   made.push(dir);
   return dir;
 }
+
+/** A temporary directory its user may remove as soon as it is done with it (a benchmark's run
+ *  per server, a test's database), removed at exit otherwise. */
+export function removableTempDir(tag: string): { dir: string; remove(): void } {
+  const dir = tempDir(tag);
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}

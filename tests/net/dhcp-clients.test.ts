@@ -5,7 +5,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Netns, twoHostLink, type Link } from '../lib/netns.js';
 import { openSqliteStore } from '../../daemon/core/store/sqlite.js';
-import { SITE, dhclient, setMac, startServer, tempDir, udhcpc, type ServerChild } from './dhcp-helpers.js';
+import { SITE, startServer, type ServerChild } from '../lib/dhcp-server.js';
+import { dhclient, setMac, udhcpc } from '../lib/dhcp-clients.js';
+import { removableTempDir } from '../lib/tmp.js';
 
 const MACHINES = [
   { name: 'bios', mac: '52:54:00:00:00:10', ip: '10.20.0.10' },
@@ -27,10 +29,10 @@ const ipOf = (name: string) => MACHINES.find((m) => m.name === name)!.ip;
 
 let link: Link;
 let server: ServerChild;
-let tmp: ReturnType<typeof tempDir>;
+let tmp: ReturnType<typeof removableTempDir>;
 
 before(async () => {
-  tmp = tempDir('clients');
+  tmp = removableTempDir('clients');
   link = await twoHostLink({ tag: 'dhcpc', serverIf: 'prov0', serverAddress: '10.20.0.1' });
   server = await startServer(link.server, tmp.dir, { site: SITE, machines: MACHINES });
 });

@@ -6,8 +6,10 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { twoHostLink } from '../lib/netns.js';
 import { openSqliteStore } from '../../daemon/core/store/sqlite.js';
-import { startServer, tempDir, udhcpc } from './dhcp-helpers.js';
-import { perfdhcp, perfdhcpMacs } from './dhcp-perfdhcp.js';
+import { startServer } from '../lib/dhcp-server.js';
+import { udhcpc } from '../lib/dhcp-clients.js';
+import { removableTempDir } from '../lib/tmp.js';
+import { perfdhcp, perfdhcpMacs } from '../lib/perfdhcp.js';
 
 const LOADER = join(import.meta.dirname, 'dhcp-load-client.ts');
 const LOAD_CLIENTS = 3000;
@@ -18,7 +20,7 @@ const SITE = {
 };
 
 test('kill -9 during a perfdhcp run loses no ACKed lease', async () => {
-  const tmp = tempDir('crash');
+  const tmp = removableTempDir('crash');
   const link = await twoHostLink({ tag: 'dhcpk', serverIf: 'prov0', serverAddress: '10.20.0.1', prefixLength: 16, clientAddress: '10.20.0.2', clientMac: '52:54:00:00:0c:01' });
   try {
     await link.client.ip('addr', 'add', '10.20.0.3/16', 'dev', 'eth0');

@@ -4,10 +4,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { twoHostLink } from '../lib/netns.js';
 import { openSqliteStore } from '../../daemon/core/store/sqlite.js';
-import { SITE, setMac, startServer, tempDir, udhcpc } from './dhcp-helpers.js';
+import { SITE, startServer } from '../lib/dhcp-server.js';
+import { setMac, udhcpc } from '../lib/dhcp-clients.js';
+import { removableTempDir } from '../lib/tmp.js';
 
 test('discovery enrols an unknown PXE client and boots it', async () => {
-  const tmp = tempDir('disc');
+  const tmp = removableTempDir('disc');
   const link = await twoHostLink({ tag: 'dhcpd', serverIf: 'prov0', serverAddress: '10.20.0.1' });
   try {
     const server = await startServer(link.server, tmp.dir, { site: { ...SITE, discovery: true }, machines: [] });

@@ -6,13 +6,15 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { twoHostLink } from '../lib/netns.js';
 import { malformedCorpus } from '../fixtures/dhcp/malformed.js';
-import { SITE, startServer, tempDir, udhcpc } from './dhcp-helpers.js';
+import { SITE, startServer } from '../lib/dhcp-server.js';
+import { udhcpc } from '../lib/dhcp-clients.js';
+import { removableTempDir } from '../lib/tmp.js';
 
 const SENDER = join(import.meta.dirname, 'dhcp-send.ts');
 const MAC = '52:54:00:00:0b:ad';
 
 test('malformed corpus: every datagram dropped and counted, good clients still answered', async () => {
-  const tmp = tempDir('malformed');
+  const tmp = removableTempDir('malformed');
   const link = await twoHostLink({ tag: 'dhcpm', serverIf: 'prov0', serverAddress: '10.20.0.1', clientMac: MAC, clientAddress: '10.20.0.2' });
   try {
     const server = await startServer(link.server, tmp.dir, { site: SITE, machines: [{ name: 'bad', mac: MAC, ip: '10.20.0.66' }] });

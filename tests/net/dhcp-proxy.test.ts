@@ -5,13 +5,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Netns } from '../lib/netns.js';
-import { SITE, startServer, tempDir } from './dhcp-helpers.js';
+import { SITE, startServer } from '../lib/dhcp-server.js';
+import { removableTempDir } from '../lib/tmp.js';
 
 const CLIENT = join(import.meta.dirname, 'dhcp-pxe-client.ts');
 const MAC = '52:54:00:00:07:07';
 
 test('proxy mode: dnsmasq gives the address, Rackhand the boot file', async () => {
-  const tmp = tempDir('proxy');
+  const tmp = removableTempDir('proxy');
   const srv = await Netns.create('dpxs');
   const peer = await Netns.create('dpxp');
   const cli = await Netns.create('dpxc');

@@ -5,11 +5,12 @@ import assert from 'node:assert/strict';
 import { twoHostLink } from '../lib/netns.js';
 import { openSqliteStore } from '../../daemon/core/store/sqlite.js';
 import { inCidr, parseCidr, parseIPv4 } from '../../daemon/core/net.js';
-import { SITE, startServer, tempDir } from './dhcp-helpers.js';
-import { perfdhcp, perfdhcpMacs } from './dhcp-perfdhcp.js';
+import { SITE, startServer } from '../lib/dhcp-server.js';
+import { removableTempDir } from '../lib/tmp.js';
+import { perfdhcp, perfdhcpMacs } from '../lib/perfdhcp.js';
 
 test('perfdhcp as a relay gets every answer at the relay address', async () => {
-  const tmp = tempDir('relay');
+  const tmp = removableTempDir('relay');
   const link = await twoHostLink({ tag: 'dhcpr', serverIf: 'prov0', serverAddress: '10.20.0.1', clientAddress: '10.20.0.2' });
   try {
     // The relay sits on 10.30.0.0/24 and reaches the server over the provisioning link.

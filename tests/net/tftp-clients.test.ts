@@ -5,7 +5,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
-import { setup, sha256File, tryExec, type Bench } from './tftp-harness.js';
+import { setup, sha256File, type Bench } from './tftp-harness.js';
+import { tryExec } from '../lib/netns.js';
 
 const BIG = 'big.bin';
 let b: Bench;

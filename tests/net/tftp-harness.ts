@@ -1,18 +1,15 @@
 // Shared by the TFTP net tests: a namespace pair, a root directory of test files, the server
-// running as a child process inside the server namespace, and helpers to run real clients.
-import { once } from 'node:events';
+// running as a child process inside the server namespace (tests/lib/tftp-server.ts), and the
+// raw sender for malformed packets. Real clients run through tryExec (tests/lib/netns.ts).
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, mkdtempSync, rmSync, writeFileSync, mkdirSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { execFile, type ChildProcess } from 'node:child_process';
-import { twoHostLink, type Link, type Netns } from '../lib/netns.js';
-import type { TftpStats } from '../../daemon/tftp/index.js';
+import { twoHostLink, type Link } from '../lib/netns.js';
+import { startChildServer, type ChildServer } from '../lib/tftp-server.js';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const CHILD = fileURLToPath(new URL('./tftp-server-child.ts', import.meta.url));
 export const RAW_SENDER = fileURLToPath(new URL('./tftp-raw-sender.ts', import.meta.url));
 export const CLIENT_ADDRESS = '10.20.0.50';
 
@@ -44,54 +41,6 @@ export function makeRoot(sizes: Record<string, number>): Fixture {
   return { dir, root, out, hashes, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export interface ChildServer {
-  port: number;
-  maxBlockSize: number;
-  stats(): Promise<TftpStats>;
-  logs(): string;
-  stop(): Promise<void>;
-}
-
-/** Starts the server child in `ns`; `prefix` wraps the command (the bench pins it with taskset). */
-export async function startChildServer(ns: Netns, settings: Record<string, unknown>, prefix: string[] = []): Promise<ChildServer> {
-  const argv = [process.execPath, '--import', 'tsx', CHILD, JSON.stringify(settings)];
-  const all = [...prefix, ...argv];
-  const child: ChildProcess = ns.spawn(all[0]!, all.slice(1), { cwd: REPO });
-  const stderr: string[] = [];
-  child.stderr!.on('data', (d: Buffer) => stderr.push(d.toString()));
-  const lines = createInterface({ input: child.stdout! });
-  const waiting: ((v: Record<string, unknown>) => void)[] = [];
-  let ready: ((v: Record<string, unknown>) => void) | undefined;
-  const readyLine = new Promise<Record<string, unknown>>((resolve, reject) => {
-    ready = resolve;
-    child.once('exit', (code) => reject(new Error(`tftp child exited (${code}) before ready: ${stderr.join('')}`)));
-  });
-  lines.on('line', (line) => {
-    const msg = JSON.parse(line) as Record<string, unknown>;
-    if (msg.ready) ready?.(msg.ready as Record<string, unknown>);
-    else waiting.shift()?.(msg);
-  });
-  const info = await readyLine;
-  return {
-    port: info.port as number,
-    maxBlockSize: info.maxBlockSize as number,
-    async stats() {
-      const reply = new Promise<Record<string, unknown>>((resolve) => waiting.push(resolve));
-      child.stdin!.write('stats\n');
-      return (await reply).stats as TftpStats;
-    },
-    logs: () => stderr.join(''),
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = once(child, 'exit');
-      child.stdin!.end('close\n');
-      const timer = setTimeout(() => { if (child.pid) process.kill(child.pid, 'SIGKILL'); }, 5000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
-
 export interface Bench { link: Link; fixture: Fixture; server: ChildServer; close(): Promise<void> }
 
 /** Link + root + server child; close() undoes all three, whatever state they are in. */
@@ -108,15 +57,4 @@ export async function setup(tag: string, sizes: Record<string, number>, settings
     fixture.remove();
     throw err;
   }
-}
-
-/** Runs a command in a namespace; resolves with its exit code and output instead of throwing. */
-export function tryExec(ns: Netns, cmd: string, args: string[], timeoutMs = 120_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile('ip', ['netns', 'exec', ns.name, cmd, ...args], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 16 << 20 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      });
-  });
 }

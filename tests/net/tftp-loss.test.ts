@@ -7,7 +7,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { CLIENT_ADDRESS, setup, sha256File, tryExec, type Bench } from './tftp-harness.js';
+import { CLIENT_ADDRESS, setup, sha256File, type Bench } from './tftp-harness.js';
+import { tryExec } from '../lib/netns.js';
 
 const FILE = 'four.bin';
 let b: Bench;

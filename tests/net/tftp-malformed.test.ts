@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { decode, TftpDecodeError } from '../../daemon/tftp/packet.js';
 import { MALFORMED } from '../fixtures/tftp/malformed.js';
-import { RAW_SENDER, REPO, setup, sha256File, tryExec, type Bench } from './tftp-harness.js';
+import { RAW_SENDER, REPO, setup, sha256File, type Bench } from './tftp-harness.js';
+import { tryExec } from '../lib/netns.js';
 
 let b: Bench;
 before(async () => { b = await setup('tftpml', { 'good.bin': 1 << 20 }); });

@@ -5,7 +5,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { existsSync, writeFileSync } from 'node:fs';
-import { setup, tryExec, type Bench } from './tftp-harness.js';
+import { setup, type Bench } from './tftp-harness.js';
+import { tryExec } from '../lib/netns.js';
 
 let b: Bench;
 before(async () => { b = await setup('tftprf', { 'ok.bin': 4096 }); });

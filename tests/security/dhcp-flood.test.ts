@@ -8,8 +8,8 @@
 // within the caps.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { perfdhcp } from '../net/dhcp-perfdhcp.js';
-import { setMac, udhcpc } from '../net/dhcp-helpers.js';
+import { perfdhcp } from '../lib/perfdhcp.js';
+import { setMac, udhcpc } from '../lib/dhcp-clients.js';
 import { metric, startRig } from './discovery-rig.js';
 
 const VICTIM_MAC = '52:54:00:0f:00:01';

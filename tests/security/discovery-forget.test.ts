@@ -7,8 +7,8 @@
 // discovered afresh under its old name (no clash with its retired row).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { perfdhcp } from '../net/dhcp-perfdhcp.js';
-import { setMac, udhcpc } from '../net/dhcp-helpers.js';
+import { perfdhcp } from '../lib/perfdhcp.js';
+import { setMac, udhcpc } from '../lib/dhcp-clients.js';
 import { tempDir } from '../lib/tmp.js';
 import { metric, startRig, type Rig } from './discovery-rig.js';
 

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { act } from '../../daemon/core/actions.js';
-import { perfdhcp } from '../net/dhcp-perfdhcp.js';
+import { perfdhcp } from '../lib/perfdhcp.js';
 import { metric, startRig, type Rig } from './discovery-rig.js';
 
 const PER_MINUTE = 4;

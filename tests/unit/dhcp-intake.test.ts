@@ -10,7 +10,9 @@ const dg = (type: number, id: number, at = Date.now()): Datagram => ({
     giaddr: '0.0.0.0', chaddr: chaddrFromMac('52:54:00:00:00:01'), sname: '', file: '', options: new Options().setU8(Opt.MESSAGE_TYPE, type) }),
   port: 67, from: { address: '0.0.0.0', port: 68 }, at,
 });
-const settle = () => new Promise((r) => setTimeout(r, 20));
+// The intake pumps in setImmediate turns: waiting a number of turns, not milliseconds, keeps the
+// outcome the same on a loaded machine (a 20 ms timer could fire between two turns).
+const settle = async () => { for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r)); };
 
 test('peekMessageType finds option 53 without decoding, past pads and other options', () => {
   assert.equal(peekMessageType(dg(MessageType.REQUEST, 1).msg), MessageType.REQUEST);

@@ -1,11 +1,12 @@
 // Codec: every packet type round-trips, every malformed shape fails with its stable code, and
 // real client requests (tests/fixtures/tftp/captures.json) decode to a committed dump.
-// UPDATE_GOLDEN=1 rewrites the dump after a deliberate change.
+// UPDATE_GOLDEN=1 rewrites the dump after a deliberate change; a missing dump fails.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { decode, encode, TftpDecodeError, type TftpPacket } from '../../daemon/tftp/packet.js';
 import { MALFORMED } from '../fixtures/tftp/malformed.js';
+import { assertGolden } from '../lib/golden.js';
 
 const fixtures = new URL('../fixtures/tftp/', import.meta.url);
 
@@ -98,7 +99,5 @@ test('golden packets: real client requests decode to the committed dump and roun
     return `${c.name}: ${dump(packet)}`.trimEnd();
   });
   const text = lines.join('\n') + '\n';
-  const goldenPath = new URL('captures.golden.txt', fixtures);
-  if (process.env.UPDATE_GOLDEN === '1') writeFileSync(goldenPath, text);
-  assert.equal(text, readFileSync(goldenPath, 'utf8'));
+  assertGolden(new URL('captures.golden.txt', fixtures), text, import.meta.url);
 });

@@ -1,5 +1,5 @@
 // A rack powering on at once, as a child process in the client namespace (SPEC §8, boot storm):
-//   node --import tsx tests/net/storm-client.ts SERVER RELAY COUNT SPREAD_MS
+//   node --import tsx tests/lib/storm-client.ts SERVER RELAY COUNT SPREAD_MS
 // Each of COUNT machines (MAC stormMac(n)) does what PXE firmware, then iPXE, then the agent do:
 // DHCP as a PXE ROM (arch 0) through a relay at RELAY → TFTP the loader it was told → DHCP again
 // as iPXE → its script over HTTP → the kernel and initrd the script names → the agent's `next`
@@ -12,7 +12,7 @@
 import dgram from 'node:dgram';
 import http from 'node:http';
 import { tftpGet } from '../fixtures/tftp/client.js';
-import { stormMac } from '../lib/machines.js';
+import { stormMac } from './machines.js';
 import { MessageType, Opt, Options } from '../../daemon/dhcp/options.js';
 import { chaddrFromMac, decode, encode, macOf, type Packet } from '../../daemon/dhcp/packet.js';
 

@@ -1,5 +1,5 @@
 // The DHCP server as a child process for network tests and benchmarks: run inside the server
-// namespace as `node --import tsx tests/net/dhcp-server-child.ts CONFIG.json`. It opens the real
+// namespace as `node --import tsx tests/lib/dhcp-server-child.ts CONFIG.json`. It opens the real
 // SQLite store, syncs the machines of the config into it, starts the server and prints one line,
 // {"ready":true,...}. On stdin, a line "metrics" answers with {"metrics":{name{labels}: value}}.
 import { readFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 // perfdhcp (Debian kea-admin) as a relay agent: it sends from port 67 with giaddr set to its own
-// address and wants the answers there. Shared by the relay and crash tests and bench/dhcp.
-import type { Netns } from '../lib/netns.js';
+// address and wants the answers there. Shared by the DHCP net and security tests and bench/dhcp.
+import type { Netns } from './netns.js';
 
 /** The MACs perfdhcp -R N uses: its base MAC with the client number added bytewise from the end. */
 export function perfdhcpMacs(n: number, base = '00:0c:01:02:03:04'): string[] {
