@@ -3,9 +3,9 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Server } from 'node:http';
-import { createApp } from './api/app.js';
-import { limitConnections } from './api/connection-limits.js';
-import { ensureTokenFile, readTokenFile, TokenBook } from './api/tokens.js';
+import { createApp } from './http/app.js';
+import { limitConnections } from './http/api/connection-limits.js';
+import { ensureTokenFile, readTokenFile, TokenBook } from './http/api/tokens.js';
 import { validateInventory } from './core/inventory/validate.js';
 import { formatError, formatWarning, machineSpecs, type InventoryError, type LoadedInventory } from './core/inventory/load.js';
 import { openSqliteStore } from './core/store/sqlite.js';

@@ -5,7 +5,7 @@
 // that is safe but not exposed is "file not found", exactly as if it were absent.
 import { exposureOf } from './core/boot-exposure.js';
 import type { LoadedInventory } from './core/inventory/load.js';
-import { DEFAULT_LOADERS } from './dhcp/bootfile.js';
+import { DEFAULT_LOADERS } from './core/boot-loaders.js';
 import { directoryHandler, requestSegments, type TftpHandler } from './tftp/index.js';
 
 /** Follows the inventory: a reload that moves the directory or changes the profiles takes effect at once. */

@@ -2,7 +2,7 @@
 // them, the local daemon and the admin token from its state directory's token file.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readTokenFile, TOKEN_FILE } from '../api/tokens.js';
+import { readTokenFile, TOKEN_FILE } from '../http/api/tokens.js';
 import { defaultStateDir } from './paths.js';
 import { safeJson } from './safe-text.js';
 

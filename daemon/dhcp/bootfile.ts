@@ -1,17 +1,11 @@
 // What a booting client is told to load (SPEC §3): a pure function of what the packet says, the
 // site's settings and the machine. The arch → loader map is plain data; the site may override it.
 import { bootFileUrl, bootPaths, httpBase } from '../core/urls.js';
+import { DEFAULT_LOADERS } from '../core/boot-loaders.js';
+
+export { DEFAULT_LOADERS };
 import { Opt, userClasses } from './options.js';
 import type { Packet } from './packet.js';
-
-/** RFC 4578 §2.1 / IANA "Processor Architecture Types" → the loader served by default. */
-export const DEFAULT_LOADERS: Readonly<Record<number, string>> = {
-  0: 'undionly.kpxe', // x86 BIOS
-  6: 'ipxe.efi',      // x86 UEFI (32-bit ids seen on x64 firmware in the wild)
-  7: 'ipxe.efi',      // x64 UEFI
-  9: 'ipxe.efi',      // EBC (x64 UEFI firmware that reports 9)
-  16: 'ipxe.efi',     // x64 UEFI HTTP boot: served as an http:// URL
-};
 
 /** Arch types that only boot over HTTP (IANA registry: "… UEFI HTTP"). */
 export const HTTP_ONLY_ARCHS: ReadonlySet<number> = new Set([15, 16, 18, 19, 20, 21, 24, 26, 28, 30]);

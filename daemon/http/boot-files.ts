@@ -10,7 +10,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { BootContext } from './context.js';
 import { fileSender } from './static-files.js';
-import { DEFAULT_LOADERS } from '../dhcp/bootfile.js';
+import { DEFAULT_LOADERS } from '../core/boot-loaders.js';
 import { exposureOf } from '../core/boot-exposure.js';
 import { isInside, servedSegments } from '../core/served-path.js';
 

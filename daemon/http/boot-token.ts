@@ -8,7 +8,7 @@
 // Refusals go to the aggregated refusal log (refusals.ts), never with the secret itself.
 import type { Request } from 'express';
 import { createHash, randomBytes } from 'node:crypto';
-import { ApiError } from '../api/errors.js';
+import { ApiError } from './errors.js';
 import type { MachineRecord, OperationRecord, Store } from '../core/store/types.js';
 import { RefusalLog } from './refusals.js';
 import { isMachineSource, sourceOf } from './machine-source.js';

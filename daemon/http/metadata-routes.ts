@@ -6,7 +6,7 @@ import type { BootContext } from './context.js';
 import { authorizeBoot } from './boot-token.js';
 import { sourceOf } from './machine-source.js';
 import { contextFor, defaultNetworkConfig, profileOf, renderFile } from './render.js';
-import { ApiError } from '../api/errors.js';
+import { ApiError } from './errors.js';
 import { yamlQuoted } from '../core/template-filters.js';
 
 const NOCLOUD_FILES = ['meta-data', 'user-data', 'vendor-data', 'network-config'] as const;

@@ -3,9 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
-import { clientError, domainError } from '../../daemon/api/error-handler.js';
-import { parseInput } from '../../daemon/api/validate.js';
-import { ApiError } from '../../daemon/api/errors.js';
+import { clientError, domainError } from '../../daemon/http/error-handler.js';
+import { parseInput } from '../../daemon/http/validate.js';
+import { ApiError } from '../../daemon/http/errors.js';
 import { IllegalTransition } from '../../daemon/core/lifecycle.js';
 import { MachineNotFound, TransitionConflict } from '../../daemon/core/actions.js';
 import { AllocationBusy, NotReleasable } from '../../daemon/core/allocate.js';

@@ -16,7 +16,6 @@ const graph = importGraph(ROOT, ['daemon', 'bench']);
 test('the import graph: every relative import resolved to its .ts file, with its line and kind', () => {
   const edges = graph.edges.map((e) => `${e.from}:${e.line} → ${e.to}${e.typeOnly ? ' (type)' : ''}`);
   assert.deepEqual(edges, [
-    'daemon/api/routes.ts:1 → daemon/http/page.ts',
     'daemon/core/a.ts:1 → daemon/core/b.ts',
     'daemon/core/b.ts:1 → daemon/core/a.ts (type)',
     'daemon/core/c.ts:1 → daemon/core/d.ts',
@@ -24,6 +23,7 @@ test('the import graph: every relative import resolved to its .ts file, with its
     'daemon/core/d.ts:3 → daemon/core/e.ts',
     'daemon/core/e.ts:1 → daemon/core/c.ts (type)',
     'daemon/core/leaf.ts:2 → daemon/core/a.ts',
+    'daemon/dhcp/routes.ts:1 → daemon/http/page.ts',
     'daemon/http/page.ts:1 → daemon/serve.ts (type)',
     'bench/run.ts:1 → tests/lib/shared.ts',
     'bench/run.ts:2 → tests/net/harness.ts',
@@ -51,7 +51,7 @@ test('violations print as baseline lines, with where they happen underneath', ()
     'cycle: daemon/core/a.ts → daemon/core/b.ts → daemon/core/a.ts',
     'cycle: daemon/core/c.ts → daemon/core/d.ts → daemon/core/c.ts',
     'cycle: daemon/core/c.ts → daemon/core/d.ts → daemon/core/e.ts → daemon/core/c.ts',
-    'server: daemon/api/routes.ts imports daemon/http/page.ts (api → http)',
+    'server: daemon/dhcp/routes.ts imports daemon/http/page.ts (dhcp → http)',
     'wiring: daemon/http/page.ts imports daemon/serve.ts',
     'bench: bench/run.ts imports tests/net/harness.ts (not from tests/lib)',
   ]);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mermaidDiagram, OPERATOR_EVENTS } from '../../daemon/core/lifecycle.js';
-import { ERROR_CODES } from '../../daemon/api/errors.js';
+import { ERROR_CODES } from '../../daemon/http/errors.js';
 import { REPO } from '../lib/daemon.js';
 
 const read = (p: string) => readFileSync(join(REPO, p), 'utf8');

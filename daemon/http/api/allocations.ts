@@ -3,16 +3,16 @@
 // own allocations (another tenant's is 404); admins see and release all.
 import { Router } from 'express';
 import { z } from 'zod';
-import { ApiError } from './errors.js';
-import { parseInput } from './validate.js';
+import { ApiError } from '../errors.js';
+import { parseInput } from '../validate.js';
 import { isTenant } from './scope.js';
 import { actorOf, type Principal } from './tokens.js';
-import type { ApiContext } from './app.js';
+import type { ApiContext } from './context.js';
 import {
   allocateMachines, derivedState, machinesOf, releaseAllocation,
   type AllocateDeps,
-} from '../core/allocate.js';
-import type { AllocationRecord } from '../core/store/types.js';
+} from '../../core/allocate.js';
+import type { AllocationRecord } from '../../core/store/types.js';
 import { redactBmc } from './views.js';
 
 const ownerName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, { error: 'letters, digits, . _ - (up to 63), starting with a letter or digit' });

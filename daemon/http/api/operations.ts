@@ -4,11 +4,11 @@
 import { Router } from 'express';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { ApiError } from './errors.js';
-import { parseInput } from './validate.js';
+import { ApiError } from '../errors.js';
+import { parseInput } from '../validate.js';
 import { operatorOnly, visibleMachine } from './scope.js';
-import type { ApiContext } from './app.js';
-import { agentLogPath, mergeOplog, parseAgentLines } from '../core/oplog.js';
+import type { ApiContext } from './context.js';
+import { agentLogPath, mergeOplog, parseAgentLines } from '../../core/oplog.js';
 import { operationView } from './views.js';
 
 const listQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).optional() });

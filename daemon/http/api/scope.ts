@@ -1,9 +1,9 @@
 // What a principal may see. Admin and read-only tokens see everything; an owner-scoped (tenant)
 // token sees only the machines it owns. Another tenant's machine is "not found", not
 // "forbidden": a tenant must not learn which machine names exist.
-import { ApiError } from './errors.js';
+import { ApiError } from '../errors.js';
 import type { Principal } from './tokens.js';
-import type { MachineRecord, Store } from '../core/store/types.js';
+import type { MachineRecord, Store } from '../../core/store/types.js';
 
 export const isTenant = (p: Principal): p is Extract<Principal, { role: 'owner' }> => p.role === 'owner';
 

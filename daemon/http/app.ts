@@ -1,53 +1,28 @@
-// The HTTP application: /healthz and /metrics open, /api/v1 behind bearer tokens. Boot-time
-// routes (iPXE scripts, images, metadata, the agent) mount beside these. /metrics and /api/v1 are
+// The HTTP application, the daemon's one HTTP server: /healthz and /metrics open, /api/v1 behind
+// bearer tokens (api/), boot-time routes (iPXE scripts, images, metadata, the agent) beside them,
+// and one error handler for all (error-handler.ts). /metrics and /api/v1 are
 // the operator's surface, refused on the provisioning network (exposure.ts).
 import express from 'express';
-import { Gauge, type Registry } from 'prom-client';
-import { markRouteBase, requestMetrics } from './http-metrics.js';
-import { operatorSurfaceOnly } from './exposure.js';
+import { Gauge } from 'prom-client';
+import { markRouteBase, requestMetrics } from './api/http-metrics.js';
+import { operatorSurfaceOnly } from './api/exposure.js';
 import { ApiError } from './errors.js';
 import { errorHandler } from './error-handler.js';
-import { machinesRouter } from './machines.js';
-import { eventsRouter } from './events.js';
-import { operationsRouter } from './operations.js';
-import { type Principal, type TokenBook } from './tokens.js';
-import { authenticate } from './authenticate.js';
-import { allocationsRouter } from './allocations.js';
-import { tenantTokensRouter } from './tenant-tokens.js';
-import { isTenant, operatorOnly, visibleMachine } from './scope.js';
-import type { MachineRecord, Store } from '../core/store/types.js';
-import type { ManagedPower } from '../power/index.js';
-import type { Transitions } from '../core/transitions.js';
-import { powerRouter } from './power.js';
-import type { LoadedInventory } from '../core/inventory/load.js';
-import type { Logger } from '../log.js';
+import { machinesRouter } from './api/machines.js';
+import { eventsRouter } from './api/events.js';
+import { operationsRouter } from './api/operations.js';
+import { authenticate } from './api/authenticate.js';
+import { allocationsRouter } from './api/allocations.js';
+import { tenantTokensRouter } from './api/tenant-tokens.js';
+import { isTenant, operatorOnly, visibleMachine } from './api/scope.js';
+import { powerRouter } from './api/power.js';
 import { ALL_STATES, TRANSITIONS, STATES } from '../core/lifecycle.js';
-import { bootRouter } from '../http/boot-routes.js';
-import { metadataRouter } from '../http/metadata-routes.js';
-import { agentRouter } from '../http/agent-routes.js';
+import type { ApiContext } from './api/context.js';
+import { bootRouter } from './boot-routes.js';
+import { metadataRouter } from './metadata-routes.js';
+import { agentRouter } from './agent-routes.js';
 
-export interface ApiContext {
-  store: Store;
-  tokens: TokenBook;
-  inventory: () => LoadedInventory;
-  logger: Logger;
-  registry: Registry;
-  version: string;
-  startedAt: Date;
-  stateDir: string;
-  /** The one way to change a machine's state (logs it, boots it into new work). */
-  transitions: Transitions;
-  /** The machine's power driver, wrapped with serialization, retries and polling. */
-  power: (machine: MachineRecord) => ManagedPower;
-  /** Tells the DHCP server that these MACs' machines were forgotten (absent: no DHCP here). */
-  forgotten?: (macs: string[]) => Promise<void>;
-}
-
-declare module 'express-serve-static-core' {
-  interface Request {
-    principal?: Principal;
-  }
-}
+export type { ApiContext };
 
 export function createApp(ctx: ApiContext): express.Express {
   const app = express();

@@ -1,15 +1,15 @@
 // /api/v1/machines: list, show, and lifecycle actions (POST …/actions/EVENT).
 import { Router } from 'express';
 import { z } from 'zod';
-import { ApiError } from './errors.js';
-import { parseInput } from './validate.js';
+import { ApiError } from '../errors.js';
+import { parseInput } from '../validate.js';
 import { machineView, operationView, tenantEventView, tenantOperationView } from './views.js';
-import type { ApiContext } from './app.js';
-import { ALL_STATES, OPERATOR_EVENTS, type OperatorEvent } from '../core/lifecycle.js';
+import type { ApiContext } from './context.js';
+import { ALL_STATES, OPERATOR_EVENTS, type OperatorEvent } from '../../core/lifecycle.js';
 import { isTenant, operatorOnly, visibleMachine } from './scope.js';
 import { actorOf, type Principal } from './tokens.js';
-import { machineTimeouts } from '../core/timeouts.js';
-import type { ForgottenMachine, MachineRecord } from '../core/store/types.js';
+import { machineTimeouts } from '../../core/timeouts.js';
+import type { ForgottenMachine, MachineRecord } from '../../core/store/types.js';
 
 const listQuery = z.strictObject({
   state: z.enum(ALL_STATES as [string, ...string[]]).optional(),

@@ -6,9 +6,9 @@
 // the source address too: one from a provisioning subnet (local or relayed) is refused as well.
 // /healthz and the boot routes are served everywhere: machines boot from them.
 import type { NextFunction, Request, Response } from 'express';
-import { ApiError } from './errors.js';
-import { inCidr, parseCidr, parseIPv4 } from '../core/net.js';
-import type { Site } from '../core/inventory/schema.js';
+import { ApiError } from '../errors.js';
+import { inCidr, parseCidr, parseIPv4 } from '../../core/net.js';
+import type { Site } from '../../core/inventory/schema.js';
 
 /** An IPv4 address as a number, unwrapping IPv4-mapped IPv6 (::ffff:a.b.c.d). */
 const ipv4Of = (addr: string | undefined): number | undefined => (addr ? parseIPv4(addr.replace(/^::ffff:/i, '')) : undefined);

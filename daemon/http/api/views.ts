@@ -2,8 +2,8 @@
 // only admins need (no password is ever stored, so none can leak). A tenant sees no BMC detail at
 // all: its machine's power section is the driver's name alone, and the BMC's address, port and
 // user name are cut from any text it is shown (a BMC error in last_error, a power event).
-import type { EventRecord, MachineRecord, OperationRecord, PowerSpec } from '../core/store/types.js';
-import { machineEvents, OPERATOR_EVENTS, timeoutFor } from '../core/lifecycle.js';
+import type { EventRecord, MachineRecord, OperationRecord, PowerSpec } from '../../core/store/types.js';
+import { machineEvents, OPERATOR_EVENTS, timeoutFor } from '../../core/lifecycle.js';
 
 /** Replaces the BMC's address, port and user name in `text` with [bmc]. */
 export function redactBmc(text: string, power: PowerSpec): string;

@@ -6,11 +6,11 @@
 // aborted if it is a read already running); a power change already sent to the BMC finishes.
 import { Router, type Response } from 'express';
 import { z } from 'zod';
-import { ApiError } from './errors.js';
-import { parseInput } from './validate.js';
-import type { ApiContext } from './app.js';
-import { PowerStatusCache } from '../power/status-cache.js';
-import type { MachineRecord } from '../core/store/types.js';
+import { ApiError } from '../errors.js';
+import { parseInput } from '../validate.js';
+import type { ApiContext } from './context.js';
+import { PowerStatusCache } from '../../power/status-cache.js';
+import type { MachineRecord } from '../../core/store/types.js';
 
 const powerBody = z.strictObject({
   action: z.enum(['on', 'off', 'cycle']),

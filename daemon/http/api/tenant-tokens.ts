@@ -6,14 +6,14 @@
 import { Router } from 'express';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { ApiError } from './errors.js';
-import { parseInput } from './validate.js';
+import { ApiError } from '../errors.js';
+import { parseInput } from '../validate.js';
 import { operatorOnly } from './scope.js';
 import { actorOf, newToken, rotateFileToken, TOKEN_FILE, tokenDigest } from './tokens.js';
 import { tokenRefusal } from './authenticate.js';
 import { join } from 'node:path';
-import type { ApiContext } from './app.js';
-import type { ApiTokenRecord } from '../core/store/types.js';
+import type { ApiContext } from './context.js';
+import type { ApiTokenRecord } from '../../core/store/types.js';
 
 const slug = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, { error: 'letters, digits, . _ - (up to 63), starting with a letter or digit' });
 const futureTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), { error: 'not a date/time (ISO 8601)' })

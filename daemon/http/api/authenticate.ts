@@ -3,10 +3,10 @@
 // 401, since whoever holds the secret already knows the token. Its last use is recorded, at most
 // once a minute per token, so a busy tenant does not write a row per request.
 import type { NextFunction, Request, Response } from 'express';
-import { ApiError } from './errors.js';
+import { ApiError } from '../errors.js';
 import { tokenDigest, type Principal } from './tokens.js';
-import type { ApiContext } from './app.js';
-import type { ApiTokenRecord } from '../core/store/types.js';
+import type { ApiContext } from './context.js';
+import type { ApiTokenRecord } from '../../core/store/types.js';
 
 /** How stale a token's recorded last use may get before a request writes it again. */
 export const LAST_USED_RESOLUTION_MS = 60_000;

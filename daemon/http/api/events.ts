@@ -2,10 +2,10 @@
 // (the CLI's --follow polls with it).
 import { Router } from 'express';
 import { z } from 'zod';
-import { parseInput } from './validate.js';
-import type { ApiContext } from './app.js';
+import { parseInput } from '../validate.js';
+import type { ApiContext } from './context.js';
 import { isTenant } from './scope.js';
-import type { EventRecord, Store } from '../core/store/types.js';
+import type { EventRecord, Store } from '../../core/store/types.js';
 import { tenantEventView } from './views.js';
 
 const eventsQuery = z.strictObject({
