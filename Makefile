@@ -82,7 +82,7 @@ unit: node-modules
 	node --import tsx --test --test-concurrency=$(UNIT_CONCURRENCY) $(wildcard $(UNIT_TESTS))
 
 # node:test through tsx; its closing "# pass N / # fail N" lines are the verdict.
-test: test-deps build boot-images
+test: test-deps lint build boot-images
 	node --import tsx --test --test-concurrency=$(TEST_CONCURRENCY) $(wildcard $(TESTS))
 
 demo: lab-deps build boot-images
