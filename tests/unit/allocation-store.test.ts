@@ -6,6 +6,7 @@ import { act } from '../../daemon/core/actions.js';
 import { applyEvent } from '../../daemon/core/lifecycle.js';
 import { tempDir } from '../lib/tmp.js';
 import { spec } from '../lib/machines.js';
+import { withOperationPlan } from '../../daemon/core/operation-plan.js';
 
 test('store.allocate is all or nothing: one lost compare-and-set undoes the others and writes no row', async () => {
   const store = await openSqliteStore(join(tempDir('alloc-store'), 'rackhand.db'));
@@ -17,7 +18,7 @@ test('store.allocate is all or nothing: one lost compare-and-set undoes the othe
   const [a, b] = [(await store.getMachine('node-01'))!, (await store.getMachine('node-02'))!];
   const take = (id: string) => store.allocate({
     allocation: { id, owner: 'acme', profile: 'lab-image', constraints: {}, machines: ['node-01', 'node-02'], actor: 'test' },
-    transitions: [a, b].map((m) => ({ machine: m.name, outcome: applyEvent(m, 'allocate', { owner: 'acme' }), actor: 'test', cause: null })),
+    transitions: [a, b].map((m) => withOperationPlan({ machine: m.name, outcome: applyEvent(m, 'allocate', { owner: 'acme' }), actor: 'test', cause: null })),
   });
   // Someone else takes node-02 between our read and our write.
   await act(store, { machine: 'node-02', event: 'allocate', owner: 'other', actor: 'test' });

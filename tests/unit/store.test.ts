@@ -9,6 +9,7 @@ import { LATEST_VERSION } from '../../daemon/core/store/migrations.js';
 import { applyEvent } from '../../daemon/core/lifecycle.js';
 import { tempDir } from '../lib/tmp.js';
 import { spec } from '../lib/machines.js';
+import { withOperationPlan } from '../../daemon/core/operation-plan.js';
 
 test('migrations build the schema from an empty file, and a second open changes nothing', async () => {
   const file = join(tempDir('store'), 'rackhand.db');
@@ -59,12 +60,12 @@ test('a transition is a compare-and-set with its event row', async () => {
   await store.syncInventory([spec(1)], 'test');
   const m = (await store.getMachine('node-01'))!;
   const outcome = applyEvent(m, 'inspect');
-  const first = await store.transition({ machine: 'node-01', outcome, cause: 'test', actor: 'operator' });
+  const first = await store.transition(withOperationPlan({ machine: 'node-01', outcome, cause: 'test', actor: 'operator' }));
   assert.ok(first.ok);
   assert.equal(first.machine.state, 'inspecting');
   assert.equal(first.event.from, 'enrolled');
   assert.equal(first.event.to, 'inspecting');
-  const stale = await store.transition({ machine: 'node-01', outcome, cause: 'test', actor: 'operator' });
+  const stale = await store.transition(withOperationPlan({ machine: 'node-01', outcome, cause: 'test', actor: 'operator' }));
   assert.equal(stale.ok, false, 'the same outcome applied twice loses the second time');
   if (!stale.ok) assert.equal(stale.current?.state, 'inspecting');
   const transitions = (await store.listEvents({ machine: 'node-01' })).filter((e) => e.kind === 'transition');
@@ -92,7 +93,7 @@ test('four processes racing the same compare-and-set: exactly one wins, every ro
   await store.syncInventory([spec(1)], 'test');
   const step = async (event: 'inspect' | 'inspected' | 'release') => {
     const m = (await store.getMachine('node-01'))!;
-    assert.ok((await store.transition({ machine: 'node-01', outcome: applyEvent(m, event), cause: 'setup', actor: 'test' })).ok);
+    assert.ok((await store.transition(withOperationPlan({ machine: 'node-01', outcome: applyEvent(m, event), cause: 'setup', actor: 'test' }))).ok);
   };
   await step('inspect');
   await step('inspected');
@@ -121,7 +122,7 @@ test('operations follow the state: a fresh token per transitional state, ended w
   await store.syncInventory([spec(1)], 'test');
   const move = async (event: Parameters<typeof applyEvent>[1], args = {}) => {
     const m = (await store.getMachine('node-01'))!;
-    const r = await store.transition({ machine: 'node-01', outcome: applyEvent(m, event, args), cause: 'test', actor: 'test' });
+    const r = await store.transition(withOperationPlan({ machine: 'node-01', outcome: applyEvent(m, event, args), cause: 'test', actor: 'test' }));
     assert.ok(r.ok);
     return r;
   };

@@ -146,6 +146,8 @@ export interface OperationPlan {
 export interface TransitionRequest {
   machine: string;
   outcome: Outcome;
+  /** What happens to the machine's operations (core/operation-plan.ts), applied with the compare-and-set. */
+  operations: OperationPlan;
   cause: string | null;
   actor: Actor | string;
   /** Extra columns to set in the same write (for example the deploy profile). */

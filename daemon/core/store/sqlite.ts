@@ -9,13 +9,12 @@ import { machineFromRow, eventFromRow, leaseFromRow, operationFromRow, allocatio
 import type {
   AllocateRequest, AllocateResult, AllocationRecord, AllocationState, ApiTokenRecord,
   BootFacts, EventQuery, EventRecord, LeaseRecord, MachineBrief, MachineRecord, MachineSpec, NewEvent,
-  NonceTrade, OperationRecord, Store, SyncChange, TransitionRequest, TransitionResult,
+  NonceTrade, OperationPlan, OperationRecord, Store, SyncChange, TransitionRequest, TransitionResult,
 } from './types.js';
 import type { NewApiToken } from './types.js';
 import type { ForgetResult, ForgottenMachine } from './types.js';
 import { forgetRefusal } from '../forget.js';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { ACTIVITY, type Outcome, type State } from '../lifecycle.js';
+import type { State } from '../lifecycle.js';
 
 const now = () => new Date().toISOString();
 
@@ -192,7 +191,7 @@ export class SqliteStore implements Store {
       .run(outcome.to, outcome.previousState, outcome.lastError, outcome.owner,
         ...(setProfile ? [req.deployProfile ?? null] : []), t, t, req.machine, outcome.from);
     if (result.changes !== 1) return { ok: false, current: this.machineSync(req.machine) };
-    const operation = this.followOperations(req.machine, outcome, t);
+    const operation = this.applyOperationPlan(req.machine, req.operations, t);
     const event = this.insertEvent({
       machine: req.machine, kind: 'transition', event: outcome.event, from: outcome.from, to: outcome.to,
       cause: req.cause ?? outcome.lastError, actor: req.actor, data: req.data ?? null,
@@ -271,20 +270,14 @@ export class SqliteStore implements Store {
     return (rows as Row[]).map(apiTokenFromRow);
   }
 
-  private followOperations(machine: string, outcome: Outcome, t: string): OperationRecord | undefined {
-    const activity = (ACTIVITY as Partial<Record<State, string>>)[outcome.to];
-    if (activity) {
-      this.stmt(`UPDATE operations SET state = 'cancelled', finished_at = ?, error = ? WHERE machine = ? AND state = 'running'`)
-        .run(t, `superseded by ${outcome.event}`, machine);
-      const id = randomUUID();
-      this.stmt(`INSERT INTO operations (id, machine, kind, token, state, created_at) VALUES (?, ?, ?, ?, 'running', ?)`)
-        .run(id, machine, activity, randomBytes(24).toString('base64url'), t);
-      return operationFromRow(this.stmt('SELECT * FROM operations WHERE id = ?').get(id) as Row);
-    }
-    const end = outcome.to === 'failed' ? 'failed' : outcome.to === 'maintenance' ? 'cancelled' : 'succeeded';
+  /** Applies the transition's operation plan; the caller holds the transaction. */
+  private applyOperationPlan(machine: string, plan: OperationPlan, t: string): OperationRecord | undefined {
     this.stmt(`UPDATE operations SET state = ?, finished_at = ?, error = ? WHERE machine = ? AND state = 'running'`)
-      .run(end, t, end === 'succeeded' ? null : outcome.lastError ?? `${outcome.event} in ${outcome.from}`, machine);
-    return undefined;
+      .run(plan.endRunning.state, t, plan.endRunning.error, machine);
+    if (!plan.start) return undefined;
+    this.stmt(`INSERT INTO operations (id, machine, kind, token, state, created_at) VALUES (?, ?, ?, ?, 'running', ?)`)
+      .run(plan.start.id, machine, plan.start.kind, plan.start.token, t);
+    return operationFromRow(this.stmt('SELECT * FROM operations WHERE id = ?').get(plan.start.id) as Row);
   }
 
   async recordBootFacts(name: string, facts: BootFacts): Promise<void> {
