@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { openSqliteStore } from '../../daemon/core/store/sqlite.js';
-import { MIGRATIONS } from '../../daemon/core/store/migrations.js';
+import { MIGRATIONS } from '../../daemon/core/store/sqlite/migrations.js';
 import { act } from '../../daemon/core/actions.js';
 import type { Store } from '../../daemon/core/store/types.js';
 import { REPO, startTestDaemon } from '../lib/daemon.js';

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { openSqliteStore } from '../../daemon/core/store/sqlite.js';
-import { LATEST_VERSION } from '../../daemon/core/store/migrations.js';
+import { LATEST_VERSION } from '../../daemon/core/store/sqlite/migrations.js';
 import { applyEvent } from '../../daemon/core/lifecycle.js';
 import { tempDir } from '../lib/tmp.js';
 import { spec } from '../lib/machines.js';
