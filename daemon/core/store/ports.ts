@@ -98,7 +98,7 @@ export interface OperationStore {
 export interface LeaseStore {
   getLease(mac: string): Promise<LeaseRecord | undefined>;
   leaseByIp(ip: string): Promise<LeaseRecord | undefined>;
-  /** Every lease, by address. */
+  /** Every lease (in no promised order). */
   listLeases(): Promise<LeaseRecord[]>;
   /**
    * Inserts or replaces the lease of `mac`; durable when the promise resolves. An address has
