@@ -3,6 +3,7 @@
 // either success or the refusal that the machine's real state warrants.
 import { applyEvent, IllegalTransition, type Actor, type EventArgs, type LifecycleEvent } from './lifecycle.js';
 import type { EventRecord, MachineRecord, OperationRecord, Store } from './store/types.js';
+import { withOperationPlan } from './operation-plan.js';
 
 export class MachineNotFound extends Error {
   readonly code = 'NOT_FOUND';
@@ -29,11 +30,11 @@ export async function act(store: Store, req: ActRequest): Promise<{ machine: Mac
     const machine = await store.getMachine(req.machine);
     if (!machine || machine.retiredAt) throw new MachineNotFound(req.machine);
     const outcome = applyEvent(machine, req.event, req);
-    const result = await store.transition({
+    const result = await store.transition(withOperationPlan({
       machine: req.machine, outcome, actor: req.actor,
       cause: req.cause ?? req.reason ?? null,
       deployProfile: req.deployProfile, data: req.data ?? null,
-    });
+    }));
     if (result.ok) return { machine: result.machine, event: result.event, operation: result.operation };
   }
   throw new TransitionConflict(`${req.machine} changed state twice while ${req.event} was being applied; try again`);

@@ -7,6 +7,7 @@ import { match, type Constraints, type Match } from './allocation.js';
 import { allowedEvents, applyEvent, IllegalTransition } from './lifecycle.js';
 import type { AllocationRecord, MachineRecord, Store } from './store/types.js';
 import type { Transitions } from './transitions.js';
+import { withOperationPlan } from './operation-plan.js';
 
 export interface AllocateDeps {
   store: Store;
@@ -51,7 +52,7 @@ export async function allocateMachines(deps: AllocateDeps, input: AllocateInput)
     const id = newAllocationId();
     const result = await store.allocate({
       allocation: { id, owner: input.owner, profile: input.profile, constraints: { ...input.constraints }, machines: chosen.machines.map((m) => m.name), actor: input.actor },
-      transitions: chosen.machines.map((m) => ({
+      transitions: chosen.machines.map((m) => withOperationPlan({
         machine: m.name, outcome: applyEvent(m, 'allocate', { owner: input.owner }), actor: input.actor,
         cause: `allocated to ${input.owner} (${id})`, data: { allocation: id, owner: input.owner },
       })),

@@ -4,6 +4,7 @@ import { TRANSITIONAL, applyEvent, timeoutFor, type State } from './lifecycle.js
 import type { Inventory } from './inventory/schema.js';
 import { machineProfile } from './inventory/machine-profile.js';
 import type { MachineRecord, Store } from './store/types.js';
+import { withOperationPlan } from './operation-plan.js';
 
 export type TimeoutOverrides = Partial<Record<State, number>>;
 
@@ -27,7 +28,7 @@ export async function sweepTimeouts(store: Store, now: Date, overridesOf: (m: Ma
       if (elapsed < limit) continue;
       const outcome = applyEvent(m, 'timeout', { reason: `timed out in ${state} after ${limit} s` });
       // A lost compare-and-set means the machine moved on meanwhile: nothing to do.
-      const result = await store.transition({ machine: m.name, outcome, cause: outcome.lastError, actor: 'system' });
+      const result = await store.transition(withOperationPlan({ machine: m.name, outcome, cause: outcome.lastError, actor: 'system' }));
       if (result.ok) failed.push(result.machine);
     }
   }

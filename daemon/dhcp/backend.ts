@@ -1,10 +1,11 @@
 // What the DHCP server needs from the rest of Rackhand, and nothing more: machines by MAC, the set of
 // reserved addresses, discovery enrolment, boot facts, and leases. Plain data; "not found" is
-// undefined. storeBackend() adapts the core Store; memoryBackend() serves unit tests. What an
-// enrolment sets in motion (inspection) is handed in by whoever wires the daemon, as a hook.
+// undefined. storeBackend() adapts the store's lease port (and the few machine calls discovery
+// needs), caching what every packet reads; memoryBackend() serves unit tests. What an enrolment
+// sets in motion (inspection) is handed in by whoever wires the daemon, as a hook.
 import { discoveredName } from '../core/names.js';
 import type { State } from '../core/lifecycle.js';
-import type { BootFacts, LeaseRecord, MachineRecord, Store } from '../core/store/types.js';
+import type { BootFacts, LeaseRecord, LeaseStore, MachineRecord, MachineStore } from '../core/store/types.js';
 
 export interface DhcpMachine {
   name: string;
@@ -63,21 +64,22 @@ export interface StoreBackendOptions {
   startInspection?: (name: string, cause: string) => Promise<MachineRecord | undefined>;
 }
 
+/** The part of the store DHCP uses: its lease port, and discovery's few machine calls. */
+export type DhcpStore = LeaseStore & Pick<MachineStore, 'enrolDiscovered' | 'countPendingDiscovered' | 'appendEvent' | 'recordBootFacts'>;
+
 /**
- * The Store seen through DhcpBackend. Machine lookups are cached for `ttlMs` (unknown MACs too):
+ * The store seen through DhcpBackend. Machine lookups are cached for `ttlMs` (unknown MACs too):
  * at thousands of packets a second the inventory is read far more often than it changes, and a
  * change reaching DHCP a second or two later is harmless.
  */
-export function storeBackend(store: Store, opts: StoreBackendOptions = {}): DhcpBackend {
+export function storeBackend(store: DhcpStore, opts: StoreBackendOptions = {}): DhcpBackend {
   const ttl = opts.ttlMs ?? 3000;
-  const reservedQuery = reservedIpsQuery(store);
-  const byMac = machineByMacQuery(store);
   const machines = new Map<string, { at: number; m: DhcpMachine | undefined }>();
   let reserved: { at: number; ips: ReadonlySet<string> } | undefined;
   let refreshing: Promise<ReadonlySet<string>> | undefined;
   const loadReserved = () => {
     // One query in flight at a time, however many packets ask meanwhile.
-    refreshing ??= reservedQuery().then((list) => {
+    refreshing ??= store.reservedIps().then((list) => {
       const ips = new Set(list);
       reserved = { at: Date.now(), ips };
       return ips;
@@ -89,7 +91,7 @@ export function storeBackend(store: Store, opts: StoreBackendOptions = {}): Dhcp
       const now = Date.now();
       const hit = machines.get(mac);
       if (hit && now - hit.at < ttl) return hit.m;
-      const m = await byMac(mac);
+      const m = await store.machineBriefByMac(mac);
       if (machines.size > 100_000) machines.clear();
       machines.set(mac, { at: now, m });
       return m;
@@ -127,40 +129,6 @@ export function storeBackend(store: Store, opts: StoreBackendOptions = {}): Dhcp
     deleteLease: (mac) => store.deleteLease(mac),
     forgetMac(mac) { machines.delete(mac); },
   };
-}
-
-interface SqliteLike {
-  db?: { prepare(sql: string): { pluck(): { all(): unknown[] }; get(...args: unknown[]): unknown } };
-}
-
-/**
- * Machine by MAC. Store.machineByMac() prepares its statement and parses every column on each call
- * (about 50 µs); DHCP needs six columns, read with one prepared statement on the SQLite store.
- */
-function machineByMacQuery(store: Store): (mac: string) => Promise<DhcpMachine | undefined> {
-  const db = (store as unknown as SqliteLike).db;
-  if (db) {
-    const stmt = db.prepare('SELECT name, mac, ip, hostname, state, source FROM machines WHERE mac = ? AND retired_at IS NULL');
-    return async (mac) => stmt.get(mac.toLowerCase()) as DhcpMachine | undefined;
-  }
-  return async (mac) => {
-    const rec = await store.machineByMac(mac);
-    return rec && view(rec);
-  };
-}
-
-/**
- * The reserved addresses. The Store has no query for them, and listMachines() parses every row
- * (60 ms for 5,000 machines, a stall that costs datagrams): on the SQLite store one indexed column
- * is read directly (about 1 ms); any other store goes through listMachines().
- */
-function reservedIpsQuery(store: Store): () => Promise<string[]> {
-  const db = (store as unknown as SqliteLike).db;
-  if (db) {
-    const stmt = db.prepare('SELECT ip FROM machines WHERE ip IS NOT NULL AND retired_at IS NULL').pluck();
-    return async () => stmt.all() as string[];
-  }
-  return async () => (await store.listMachines()).map((m) => m.ip).filter((ip): ip is string => !!ip);
 }
 
 /** An in-memory backend for unit tests: exposes its maps so a test can look inside. */

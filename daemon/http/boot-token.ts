@@ -9,9 +9,12 @@
 import type { Request } from 'express';
 import { createHash, randomBytes } from 'node:crypto';
 import { ApiError } from './errors.js';
-import type { MachineRecord, OperationRecord, Store } from '../core/store/types.js';
+import type { LeaseStore, MachineRecord, MachineStore, OperationRecord, OperationStore } from '../core/store/types.js';
 import { RefusalLog } from './refusals.js';
 import { isMachineSource, sourceOf } from './machine-source.js';
+
+/** What boot-time authorization reads and writes: operations and their secrets, the machine, its lease, the refusal events. */
+export type BootTokenStore = OperationStore & Pick<MachineStore, 'getMachine' | 'appendEvent'> & Pick<LeaseStore, 'getLease'>;
 
 export interface BootAuth {
   operation: OperationRecord;
@@ -38,8 +41,8 @@ export function newSecret(): string {
 }
 
 /** One refusal log per store: the boot, metadata and agent routers share it. */
-const logs = new WeakMap<Store, RefusalLog>();
-export function refusalLog(store: Store): RefusalLog {
+const logs = new WeakMap<BootTokenStore, RefusalLog>();
+export function refusalLog(store: BootTokenStore): RefusalLog {
   let log = logs.get(store);
   if (!log) { log = new RefusalLog((ev) => store.appendEvent(ev)); logs.set(store, log); }
   return log;
@@ -50,18 +53,18 @@ function routeOf(req: Request): string {
 }
 
 /** Records the refusal (aggregated) and throws the 403. */
-export function refuse(store: Store, req: Request, machine: string | null, why: string): never {
+export function refuse(store: BootTokenStore, req: Request, machine: string | null, why: string): never {
   refusalLog(store).refuse(sourceOf(req), { machine, why, route: routeOf(req) });
   throw new ApiError('FORBIDDEN', 'refused');
 }
 
 /** Throws 403 unless the request comes from the machine's own address. */
-export async function requireMachineSource(store: Store, req: Request, machine: MachineRecord): Promise<void> {
+export async function requireMachineSource(store: BootTokenStore, req: Request, machine: MachineRecord): Promise<void> {
   if (!(await isMachineSource(store, machine, sourceOf(req)))) refuse(store, req, machine.name, `not ${machine.name}'s address`);
 }
 
 /** An operation token from a URL path. */
-export async function authorizeBoot(store: Store, req: Request, token: string, use: TokenUse): Promise<BootAuth> {
+export async function authorizeBoot(store: BootTokenStore, req: Request, token: string, use: TokenUse): Promise<BootAuth> {
   const operation = token.length >= 16 && token.length <= 128 ? await store.operationByToken(token) : undefined;
   const machine = operation ? await store.getMachine(operation.machine) : undefined;
   if (!operation || !machine) return refuse(store, req, null, 'unknown token');
@@ -75,7 +78,7 @@ export async function authorizeBoot(store: Store, req: Request, token: string, u
 }
 
 /** The agent token from its header: the running operation it was traded for. */
-export async function authorizeAgent(store: Store, req: Request): Promise<BootAuth> {
+export async function authorizeAgent(store: BootTokenStore, req: Request): Promise<BootAuth> {
   const token = req.get(AGENT_TOKEN_HEADER) ?? '';
   const operation = token.length >= 16 && token.length <= 128 ? await store.operationByAgentDigest(secretDigest(token)) : undefined;
   const machine = operation ? await store.getMachine(operation.machine) : undefined;
@@ -86,7 +89,7 @@ export async function authorizeAgent(store: Store, req: Request): Promise<BootAu
 }
 
 /** Mints a boot nonce for the operation; the script carries it, the store keeps its digest. */
-export async function mintNonce(store: Store, operation: OperationRecord, now = Date.now()): Promise<string> {
+export async function mintNonce(store: BootTokenStore, operation: OperationRecord, now = Date.now()): Promise<string> {
   const nonce = newSecret();
   await store.setBootNonce(operation.id, secretDigest(nonce), new Date(now + NONCE_LIFE_MS).toISOString());
   return nonce;
@@ -96,7 +99,7 @@ export async function mintNonce(store: Store, operation: OperationRecord, now = 
  * Trades a nonce for a new agent token, once. A second trade, an expired nonce or one from
  * another address is refused and recorded.
  */
-export async function tradeNonce(store: Store, req: Request, nonce: string): Promise<{ token: string; auth: BootAuth }> {
+export async function tradeNonce(store: BootTokenStore, req: Request, nonce: string): Promise<{ token: string; auth: BootAuth }> {
   const digest = secretDigest(nonce);
   const known = nonce.length >= 16 && nonce.length <= 128 ? await store.operationByNonceDigest(digest) : undefined;
   const machine = known ? await store.getMachine(known.machine) : undefined;

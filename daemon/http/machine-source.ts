@@ -3,7 +3,7 @@
 // request says about itself counts: only the TCP peer address, which a machine on the network
 // cannot forge for a connection without taking the address over (docs/security.md).
 import type { Request } from 'express';
-import type { LeaseRecord, MachineRecord, Store } from '../core/store/types.js';
+import type { LeaseRecord, LeaseStore, MachineRecord } from '../core/store/types.js';
 
 /** The request's TCP peer, IPv4-mapped IPv6 written as plain IPv4. Never X-Forwarded-For. */
 export function sourceOf(req: Request): string {
@@ -29,7 +29,7 @@ export function machineAddresses(machine: Pick<MachineRecord, 'ip' | 'bootFacts'
 }
 
 /** True when `source` is one of the machine's own addresses. */
-export async function isMachineSource(store: Store, machine: MachineRecord, source: string): Promise<boolean> {
+export async function isMachineSource(store: Pick<LeaseStore, 'getLease'>, machine: MachineRecord, source: string): Promise<boolean> {
   if (!source) return false;
   if (machine.ip === source) return true; // the common case, without a lease lookup
   return machineAddresses(machine, await store.getLease(machine.mac), Date.now()).includes(source);

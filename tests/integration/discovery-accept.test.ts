@@ -1,6 +1,7 @@
 // Discovered machines are not allocatable until an operator accepts them: the persisted flag
 // (migration 4; machines discovered before it must be accepted too), the picker that skips them
-// and says so, the accept route (operators only) and `rackhand accept`.
+// and says so, the accept route (operators only) and `rackhand accept`. The store's side (pending
+// until accepted, once, with one event) is in tests/lib/store-conformance/machines.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -8,13 +9,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { openSqliteStore } from '../../daemon/core/store/sqlite.js';
-import { MIGRATIONS } from '../../daemon/core/store/migrations.js';
+import { MIGRATIONS } from '../../daemon/core/store/sqlite/migrations.js';
 import { act } from '../../daemon/core/actions.js';
 import type { Store } from '../../daemon/core/store/types.js';
 import { REPO, startTestDaemon } from '../lib/daemon.js';
 import { call } from '../lib/allocation.js';
 import { tempDir } from '../lib/tmp.js';
-import { spec } from '../lib/machines.js';
 
 const run = promisify(execFile);
 const discoveredSpec = (mac: string) => ({
@@ -34,29 +34,6 @@ test('migration 4: inventory machines are accepted, machines discovered before i
   assert.equal((await store.getMachine('node-01'))?.accepted, true);
   assert.equal((await store.getMachine('discovered-525400000999'))?.accepted, false);
   assert.equal(await store.countPendingDiscovered(), 1);
-  await store.close();
-});
-
-test('store: enrolled discovered machines are pending until accepted, once; the inventory claiming one accepts it', async () => {
-  const store = await openSqliteStore(join(tempDir('store'), 'rackhand.db'));
-  await store.syncInventory([spec(1)], 'test');
-  assert.equal((await store.getMachine('node-01'))?.accepted, true);
-  const d = await store.enrolDiscovered(discoveredSpec('52:54:00:aa:00:01'));
-  assert.equal(d.accepted, false);
-  assert.equal(await store.countPendingDiscovered(), 1);
-  const first = await store.acceptMachine(d.name, 'operator:admin');
-  assert.equal(first?.accepted, true);
-  assert.equal(first?.machine.accepted, true);
-  assert.equal((await store.acceptMachine(d.name, 'operator:admin'))?.accepted, false, 'a second accept changes nothing');
-  assert.equal(await store.countPendingDiscovered(), 0);
-  const events = (await store.listEvents({ machine: d.name })).filter((e) => e.event === 'accepted');
-  assert.equal(events.length, 1);
-  assert.equal(events[0]!.actor, 'operator:admin');
-  assert.equal(await store.acceptMachine('nobody', 'operator:admin'), undefined);
-  // The inventory names a discovered machine: from then on it is an inventory machine.
-  const e = await store.enrolDiscovered(discoveredSpec('52:54:00:aa:00:02'));
-  await store.syncInventory([spec(1), { ...spec(2), name: e.name, mac: e.mac }], 'test');
-  assert.equal((await store.getMachine(e.name))?.accepted, true);
   await store.close();
 });
 

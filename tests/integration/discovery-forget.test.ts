@@ -1,21 +1,19 @@
-// Forgetting discovered machines: the store retires the row with its history, cancels its running
-// operation, deletes its lease and stops counting it as pending; the same MAC is discovered afresh
-// later (no primary-key clash with the retired row). Inventory machines and machines that hold a
-// tenant's data are refused; the API is an admin's only; `rackhand forget` and `forget --pending`.
+// Forgetting discovered machines: the DHCP lease table lets go of the MAC; the API is an admin's
+// only; `rackhand forget` and `forget --pending`. What the store does (retires the row with its
+// history, cancels its running operation, deletes its lease, refuses inventory machines and those
+// holding a tenant's data, discovers the MAC afresh later) is its contract, in
+// tests/lib/store-conformance/forgetting.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { openSqliteStore } from '../../daemon/core/store/sqlite.js';
 import { act } from '../../daemon/core/actions.js';
 import { LeaseTable } from '../../daemon/dhcp/leases.js';
 import { parseRange } from '../../daemon/core/net.js';
 import type { Store } from '../../daemon/core/store/types.js';
 import { REPO, startTestDaemon } from '../lib/daemon.js';
 import { call } from '../lib/allocation.js';
-import { tempDir } from '../lib/tmp.js';
-import { spec } from '../lib/machines.js';
 
 const run = promisify(execFile);
 const nameOf = (mac: string) => `discovered-${mac.replace(/:/g, '')}`;
@@ -29,105 +27,6 @@ async function fakeInspect(store: Store, name: string): Promise<void> {
   await store.setFacts(name, { cpus: 64, memory_mib: 262144, arch: 'x86_64', disks: [{ name: 'sda', size_bytes: 2e12 }], nics: [] });
   await act(store, { machine: name, event: 'inspected', actor: 'agent' });
 }
-
-test('store: forgetting retires the row, cancels its operation, frees its lease, and the MAC is discovered afresh', async () => {
-  const store = await openSqliteStore(join(tempDir('store'), 'rackhand.db'));
-  const mac = '52:54:00:f0:00:01';
-  const d = await store.enrolDiscovered(discoveredSpec(mac));
-  const inspecting = await act(store, { machine: d.name, event: 'inspect', actor: 'system' });
-  const op = inspecting.operation!;
-  await store.setFacts(d.name, { cpus: 2 });
-  await store.putLease(lease(mac, '10.20.0.150'));
-  assert.equal(await store.countPendingDiscovered(), 1);
-
-  const r = await store.forgetDiscovered(d.name, 'operator:admin', 'junk from a flood');
-  assert.ok(r.ok, JSON.stringify(r));
-  assert.equal(r.freedLease, '10.20.0.150');
-  assert.equal(r.cancelledOperation, op.id);
-  assert.ok(r.machine.retiredAt);
-  assert.equal(r.machine.previousState, 'inspecting');
-  assert.equal((await store.getOperation(op.id))?.state, 'cancelled', 'its token dies with the operation');
-  assert.equal(await store.getLease(mac), undefined);
-  assert.equal(await store.machineByMac(mac), undefined, 'no longer served');
-  assert.equal(await store.countPendingDiscovered(), 0, 'no longer counts toward max_pending');
-  const forgotten = (await store.listEvents({ machine: d.name })).filter((e) => e.event === 'forgotten');
-  assert.equal(forgotten.length, 1, 'one event');
-  assert.equal(forgotten[0]!.actor, 'operator:admin');
-  assert.equal(forgotten[0]!.cause, 'junk from a flood');
-  assert.deepEqual(forgotten[0]!.data, { mac, state: 'inspecting', accepted: false, freed_lease: '10.20.0.150', cancelled_operation: op.id });
-  assert.equal((await store.forgetDiscovered(d.name, 'operator:admin', 'again')).ok, false, 'a forgotten machine is not found twice');
-
-  // The same MAC PXE-boots again: the retired row of the same name comes back, with nothing of its past but the history.
-  const again = await store.enrolDiscovered(discoveredSpec(mac));
-  assert.equal(again.name, d.name);
-  assert.equal(again.retiredAt, null);
-  assert.equal(again.state, 'enrolled');
-  assert.equal(again.accepted, false);
-  assert.equal(again.facts, null);
-  assert.equal(again.previousState, null);
-  assert.equal(await store.countPendingDiscovered(), 1);
-  assert.equal((await store.machineByMac(mac))?.name, d.name);
-  const history = (await store.listEvents({ machine: d.name })).map((e) => e.event);
-  assert.deepEqual(history, ['enrol', 'inspect', 'forgotten', 'enrol'], 'the history stays');
-  // And it can be inspected again with a fresh operation.
-  const second = await act(store, { machine: d.name, event: 'inspect', actor: 'system' });
-  assert.notEqual(second.operation!.id, op.id);
-  await store.close();
-});
-
-test('store: inventory machines and machines holding a tenant\'s data are not forgotten', async () => {
-  const store = await openSqliteStore(join(tempDir('store'), 'rackhand.db'));
-  await store.syncInventory([spec(1)], 'test');
-  const inv = await store.forgetDiscovered('node-01', 'operator:admin', 'x');
-  assert.equal(inv.ok, false);
-  assert.equal(!inv.ok && inv.reason, 'inventory');
-  assert.match(!inv.ok ? inv.detail : '', /node-01 is an inventory machine/);
-  const nobody = await store.forgetDiscovered('nobody', 'operator:admin', 'x');
-  assert.equal(!nobody.ok && nobody.reason, 'not_found');
-
-  const d = await store.enrolDiscovered(discoveredSpec('52:54:00:f0:00:02'));
-  await fakeInspect(store, d.name);
-  await store.acceptMachine(d.name, 'operator:admin');
-  await act(store, { machine: d.name, event: 'allocate', actor: 'operator:admin', owner: 'acme' });
-  const owned = await store.forgetDiscovered(d.name, 'operator:admin', 'x');
-  assert.equal(!owned.ok && owned.reason, 'in_use');
-  assert.match(!owned.ok ? owned.detail : '', /allocated for acme: release it/);
-  // Deployed, released, and its erase failed: the previous tenant's data may still be on the disks.
-  await act(store, { machine: d.name, event: 'deploy', actor: 'operator:admin', deployProfile: 'lab-image' });
-  assert.equal((await store.forgetDiscovered(d.name, 'operator:admin', 'x')).ok, false, 'deploying');
-  await act(store, { machine: d.name, event: 'deployed', actor: 'agent' });
-  await act(store, { machine: d.name, event: 'release', actor: 'operator:admin' });
-  assert.equal((await store.getMachine(d.name))?.state, 'releasing');
-  assert.equal((await store.forgetDiscovered(d.name, 'operator:admin', 'x')).ok, false, 'releasing');
-  await act(store, { machine: d.name, event: 'fail', actor: 'operator:admin', reason: 'erase verification failed' });
-  const m = await store.getMachine(d.name);
-  assert.equal(m?.state, 'failed');
-  const failed = await store.forgetDiscovered(d.name, 'operator:admin', 'x');
-  assert.equal(!failed.ok && failed.reason, 'in_use');
-  assert.match(!failed.ok ? failed.detail : '', /failed from releasing/);
-  assert.equal((await store.getMachine(d.name))?.retiredAt, null);
-  assert.equal((await store.listEvents({ machine: d.name })).filter((e) => e.event === 'forgotten').length, 0);
-  await store.close();
-});
-
-test('store: forgetting the pending ones forgets each unaccepted discovered machine, one event each, and nothing else', async () => {
-  const store = await openSqliteStore(join(tempDir('store'), 'rackhand.db'));
-  await store.syncInventory([spec(1)], 'test');
-  const junk = ['52:54:00:f0:01:01', '52:54:00:f0:01:02', '52:54:00:f0:01:03'];
-  for (const mac of junk) await store.enrolDiscovered(discoveredSpec(mac));
-  const kept = await store.enrolDiscovered(discoveredSpec('52:54:00:f0:01:99'));
-  await store.acceptMachine(kept.name, 'operator:admin');
-  assert.equal(await store.countPendingDiscovered(), 3);
-  const done = await store.forgetPendingDiscovered('operator:admin', 'flood');
-  assert.deepEqual(done.map((f) => f.machine.mac), junk);
-  assert.equal(await store.countPendingDiscovered(), 0);
-  assert.equal((await store.getMachine(kept.name))?.retiredAt, null, 'an accepted machine stays');
-  assert.equal((await store.getMachine('node-01'))?.retiredAt, null);
-  const events = (await store.listEvents({ limit: 1000 })).filter((e) => e.event === 'forgotten');
-  assert.deepEqual(events.map((e) => e.machine), junk.map(nameOf));
-  assert.deepEqual(await store.forgetPendingDiscovered('operator:admin', 'flood'), [], 'nothing left');
-  await store.close();
-});
 
 test('DHCP lease table: a forgotten MAC\'s address and offer go back to the pool and stop counting as an outsider', () => {
   const t = new LeaseTable();

@@ -9,6 +9,7 @@ import { applyEvent, type LifecycleEvent } from '../../daemon/core/lifecycle.js'
 import { secretDigest } from '../../daemon/http/boot-token.js';
 import { tempDir } from '../lib/tmp.js';
 import { spec } from '../lib/machines.js';
+import { withOperationPlan } from '../../daemon/core/operation-plan.js';
 
 async function inspecting() {
   const file = join(tempDir('nonce'), 'rackhand.db');
@@ -16,7 +17,7 @@ async function inspecting() {
   await store.syncInventory([spec(1)], 'test');
   const step = async (event: LifecycleEvent) => {
     const m = (await store.getMachine('node-01'))!;
-    const r = await store.transition({ machine: 'node-01', outcome: applyEvent(m, event, { reason: 'test' }), cause: 'test', actor: 'test' });
+    const r = await store.transition(withOperationPlan({ machine: 'node-01', outcome: applyEvent(m, event, { reason: 'test' }), cause: 'test', actor: 'test' }));
     assert.ok(r.ok);
     return r.operation;
   };

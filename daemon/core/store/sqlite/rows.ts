@@ -1,6 +1,6 @@
 // Row ↔ record mapping for the SQLite store: JSON columns parsed, snake_case to camelCase.
-import type { AllocationRecord, ApiTokenRecord, EventRecord, LeaseRecord, MachineRecord, OperationRecord } from './types.js';
-import type { State } from '../lifecycle.js';
+import type { AllocationRecord, ApiTokenRecord, EventRecord, LeaseRecord, MachineRecord, OperationRecord } from '../records.js';
+import type { State } from '../../lifecycle.js';
 
 export type Row = Record<string, unknown>;
 

@@ -1,0 +1,154 @@
+// The store as the rest of Rackhand sees it, cut into one port per consumer: machines and their
+// events, operations and their tokens, DHCP leases, allocations, tenant API tokens. A consumer
+// takes the narrowest port it needs, so what a second backend (PostgreSQL) must provide, and what
+// each part of the daemon may touch, can be read here; tests/lib/store-conformance/ holds the
+// contract every backend must pass. Plain data in, plain data out, every call async; "not found"
+// is a normal answer (undefined), never an exception. No port decides a lifecycle rule: what a
+// transition does to operations is decided in core and handed in (OperationPlan).
+import type { State } from '../lifecycle.js';
+import type {
+  AllocateRequest, AllocateResult, AllocationRecord, AllocationState, ApiTokenRecord, BootFacts,
+  EventQuery, EventRecord, ForgetResult, ForgottenMachine, LeaseRecord, MachineBrief, MachineRecord,
+  MachineSpec, NewApiToken, NewEvent, NonceTrade, OperationRecord, SyncChange, TransitionRequest,
+  TransitionResult,
+} from './records.js';
+
+/** Machines, their event history, inventory sync and discovery: what the API, core and sync use. */
+export interface MachineStore {
+  listMachines(opts?: { includeRetired?: boolean; state?: State; owner?: string }): Promise<MachineRecord[]>;
+  /** The machine of that name, retired or not. */
+  getMachine(name: string): Promise<MachineRecord | undefined>;
+  /** The live machine with that MAC (any case); a retired machine's MAC finds nothing. */
+  machineByMac(mac: string): Promise<MachineRecord | undefined>;
+
+  /**
+   * Makes the store's machines match the inventory, recording one event per change, in one
+   * transaction. A discovered machine holding a MAC the inventory claims is retired first.
+   */
+  syncInventory(specs: MachineSpec[], actor: string): Promise<SyncChange[]>;
+  /**
+   * Enrols a machine first seen by discovery (not from the inventory), unaccepted; returns the
+   * live machine that already has the MAC if there is one. A retired row of the same name comes
+   * back as a fresh discovery (same name and history, nothing else of its past).
+   */
+  enrolDiscovered(spec: MachineSpec): Promise<MachineRecord>;
+
+  /**
+   * One compare-and-set on the state (it must still be `outcome.from`) and its one transition
+   * event, in one transaction with the operation plan: the machine's running operation ends as
+   * the plan says, and the plan's new operation (if any) starts. A lost compare-and-set writes
+   * nothing and returns the machine as it is.
+   */
+  transition(req: TransitionRequest): Promise<TransitionResult>;
+  /** What the boot firmware last told DHCP; not a change of the machine (its version stays). */
+  recordBootFacts(name: string, facts: BootFacts): Promise<void>;
+  setFacts(name: string, facts: Record<string, unknown>): Promise<void>;
+
+  appendEvent(ev: NewEvent): Promise<EventRecord>;
+  /** Events oldest first: the latest `limit` of them, or (afterId, since) forward from a point. */
+  listEvents(q?: EventQuery): Promise<EventRecord[]>;
+  /** How many events of each kind. */
+  countEvents(): Promise<Record<string, number>>;
+
+  /** Discovered machines (live) that no operator has accepted yet. */
+  countPendingDiscovered(): Promise<number>;
+  /**
+   * An operator accepts a discovered machine: it becomes allocatable. `accepted` says whether this
+   * call changed it (false: it was accepted already); undefined when no live machine has the name.
+   */
+  acceptMachine(name: string, actor: string): Promise<{ machine: MachineRecord; accepted: boolean } | undefined>;
+  /**
+   * An operator forgets a discovered machine (core/forget.ts says which may be): in one
+   * transaction its running operation is cancelled, its lease deleted, the row retired (its
+   * history stays) and one event written. If its MAC PXE-boots again it is discovered afresh.
+   */
+  forgetDiscovered(name: string, actor: string, cause: string): Promise<ForgetResult>;
+  /** Forgets every discovered machine no operator has accepted (a flood's leftovers), one event each. */
+  forgetPendingDiscovered(actor: string, cause: string): Promise<ForgottenMachine[]>;
+}
+
+/** Operations (what a transitional state runs), their boot nonces and agent tokens: boot-time routes. */
+export interface OperationStore {
+  getOperation(id: string): Promise<OperationRecord | undefined>;
+  /** The operation whose token this is, whatever its state (the caller judges a stale one). */
+  operationByToken(token: string): Promise<OperationRecord | undefined>;
+  /** The machine's running operation: at most one runs per machine. */
+  activeOperation(machine: string): Promise<OperationRecord | undefined>;
+  /** The machine's most recent operation, whatever its state. */
+  latestOperation(machine: string): Promise<OperationRecord | undefined>;
+  /** The machine's operations, newest first. */
+  listOperations(machine: string, limit: number): Promise<OperationRecord[]>;
+  /** Ending one (a state other than running) stamps its finish time. */
+  updateOperation(id: string, patch: Partial<Pick<OperationRecord, 'state' | 'step' | 'progress' | 'error'>>): Promise<void>;
+
+  /** Gives a running operation a new boot nonce (sha256 hex), replacing any earlier one. */
+  setBootNonce(operationId: string, digest: string, expiresAt: string): Promise<void>;
+  /**
+   * Trades a boot nonce once, atomically: when `digest` is a running operation's untraded,
+   * unexpired nonce, marks it traded and makes `agentDigest` the operation's agent token.
+   */
+  tradeBootNonce(digest: string, agentDigest: string, now: string): Promise<NonceTrade>;
+  /** The operation whose boot nonce (traded or not) has this digest, whatever its state. */
+  operationByNonceDigest(digest: string): Promise<OperationRecord | undefined>;
+  /** The operation whose agent token has this digest, whatever its state. */
+  operationByAgentDigest(digest: string): Promise<OperationRecord | undefined>;
+}
+
+/** DHCP leases, and the machine facts the DHCP server reads on every packet: the DHCP server's port. */
+export interface LeaseStore {
+  getLease(mac: string): Promise<LeaseRecord | undefined>;
+  leaseByIp(ip: string): Promise<LeaseRecord | undefined>;
+  /** Every lease (in no promised order). */
+  listLeases(): Promise<LeaseRecord[]>;
+  /**
+   * Inserts or replaces the lease of `mac`; durable when the promise resolves. An address has
+   * one holder: any other MAC's lease of the same address is dropped in the same write.
+   */
+  putLease(lease: LeaseRecord): Promise<void>;
+  /** Several lease writes in one transaction (one fsync for a burst of ACKs): all or none. */
+  putLeases(leases: LeaseRecord[]): Promise<void>;
+  deleteLease(mac: string): Promise<void>;
+
+  /** Every address the inventory reserves for a live machine: the pool never hands these out. */
+  reservedIps(): Promise<string[]>;
+  /** The live machine with that MAC (any case), as little of it as a DHCP exchange needs. */
+  machineBriefByMac(mac: string): Promise<MachineBrief | undefined>;
+}
+
+/** Allocations of machines to owners (SPEC §2b). */
+export interface AllocationStore {
+  /**
+   * Allocates machines all or nothing: every transition is a compare-and-set (with its event and
+   * operation plan, as MachineStore.transition), and all of them with the allocation row commit
+   * in one transaction, or none does (a lost race writes nothing).
+   */
+  allocate(req: AllocateRequest): Promise<AllocateResult>;
+  getAllocation(id: string): Promise<AllocationRecord | undefined>;
+  /** Oldest first. */
+  listAllocations(opts?: { owner?: string; state?: AllocationState }): Promise<AllocationRecord[]>;
+  /** The allocations that include the machine (the owner's only, when given), newest first. */
+  allocationsOfMachine(machine: string, owner?: string): Promise<AllocationRecord[]>;
+  /** active → released, once: false when it was already released (or does not exist). */
+  markAllocationReleased(id: string): Promise<boolean>;
+}
+
+/** Tenant API tokens, kept as digests: the API's authentication and the admin's token routes. */
+export interface ApiTokenStore {
+  /** Refused (throws) when a token of that name or digest exists. */
+  createApiToken(rec: NewApiToken): Promise<ApiTokenRecord>;
+  /** The token with that digest, revoked and expired ones too: the caller says why it no longer works. */
+  apiTokenByDigest(digest: string): Promise<ApiTokenRecord | undefined>;
+  /** By name. */
+  listApiTokens(opts?: { owner?: string }): Promise<ApiTokenRecord[]>;
+  /** Marks the token revoked (once: a second revoke keeps the first time); undefined when there is no token of that name. */
+  revokeApiToken(name: string): Promise<ApiTokenRecord | undefined>;
+  /** Records a use of the token at `at` (ISO time). */
+  touchApiToken(name: string, at: string): Promise<void>;
+}
+
+/** The whole store, as the daemon's wiring opens it: every port, plus its schema and its end. */
+export interface Store extends MachineStore, OperationStore, LeaseStore, AllocationStore, ApiTokenStore {
+  /** Applies pending schema migrations; returns the schema version after. */
+  migrate(): Promise<number>;
+  close(): Promise<void>;
+}

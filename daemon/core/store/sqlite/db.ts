@@ -1,0 +1,43 @@
+// The one SQLite connection every port of the adapter shares: prepared statements cached by their
+// text (preparing costs more than running, on the DHCP hot path above all), write transactions
+// taken at once (BEGIN IMMEDIATE: two processes on one file queue on the lock instead of failing
+// to upgrade a read), and the reads and writes several ports need inside their transactions.
+import type Database from 'better-sqlite3';
+import { eventFromRow, json, machineFromRow, type Row } from './rows.js';
+import type { EventRecord, MachineRecord, NewEvent } from '../records.js';
+import type { State } from '../../lifecycle.js';
+
+export const now = () => new Date().toISOString();
+
+export class SqliteDb {
+  private readonly statements = new Map<string, Database.Statement>();
+
+  constructor(readonly db: Database.Database) {}
+
+  stmt(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) { st = this.db.prepare(sql); this.statements.set(sql, st); }
+    return st;
+  }
+
+  /**
+   * Runs `fn` in one write transaction; what it throws rolls back everything it wrote. Inside,
+   * only the synchronous helpers below (and statements) may be used: nothing awaits in a transaction.
+   */
+  write<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  machine(name: string): MachineRecord | undefined {
+    const row = this.stmt('SELECT * FROM machines WHERE name = ?').get(name) as Row | undefined;
+    return row && machineFromRow(row);
+  }
+
+  insertEvent(ev: NewEvent & { from?: State | null; to?: State | null }): EventRecord {
+    const info = this.stmt(`INSERT INTO events (time, machine, kind, event, from_state, to_state, cause, actor, data)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(now(), ev.machine, ev.kind, ev.event ?? null, ev.from ?? null, ev.to ?? null, ev.cause ?? null, ev.actor,
+        ev.data ? json(ev.data) : null);
+    return eventFromRow(this.stmt('SELECT * FROM events WHERE id = ?').get(info.lastInsertRowid) as Row);
+  }
+}

@@ -1,0 +1,82 @@
+// The LeaseStore contract: one lease per MAC and one holder per address, a lease durable (seen by
+// any other handle on the store) once its write resolves, a batch written all or none, and the
+// two machine reads the DHCP server makes per packet. Kill -9 durability of the SQLite file is
+// shown by tests/unit/crash.test.ts and tests/net/dhcp-crash.test.ts.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { LeaseRecord, LeaseStore, MachineStore } from '../../../daemon/core/store/types.js';
+import { discoveredSpec, lease, spec, withStore, type StoreFactory } from './support.js';
+
+type Leases = LeaseStore & MachineStore;
+
+const byIp = (ls: LeaseRecord[]) => [...ls].sort((a, b) => a.ip.localeCompare(b.ip));
+
+export function describeLeaseStore(name: string, make: StoreFactory<Leases>): void {
+  describe(`LeaseStore: ${name}`, () => {
+    test('a lease is kept whole, upserted by MAC, and an address has one holder', () => withStore(make, async (store) => {
+      const full: LeaseRecord = { mac: 'aa:aa:aa:aa:aa:01', ip: '10.20.0.100', state: 'offered', expiresAt: 1_700_000_000_123, hostname: 'h1', machine: 'node-01', updatedAt: 1_700_000_000_000 };
+      await store.putLease(full);
+      assert.deepEqual(await store.getLease(full.mac), full);
+      assert.deepEqual(await store.leaseByIp(full.ip), full);
+      await store.putLease(lease(full.mac, '10.20.0.101'));
+      assert.equal((await store.getLease(full.mac))?.ip, '10.20.0.101', 'the MAC\'s lease moved');
+      assert.equal(await store.leaseByIp('10.20.0.100'), undefined, 'its old address is free');
+      await store.putLease(lease('aa:aa:aa:aa:aa:02', '10.20.0.101'));
+      assert.equal((await store.leaseByIp('10.20.0.101'))?.mac, 'aa:aa:aa:aa:aa:02');
+      assert.equal(await store.getLease(full.mac), undefined, 'the address\'s other holder was dropped');
+      assert.equal((await store.listLeases()).length, 1);
+      await store.deleteLease('aa:aa:aa:aa:aa:02');
+      await store.deleteLease('aa:aa:aa:aa:aa:99');
+      assert.deepEqual(await store.listLeases(), []);
+      assert.equal(await store.getLease('aa:aa:aa:aa:aa:02'), undefined);
+    }));
+
+    test('a batch is written in order: later writes win a MAC or an address', () => withStore(make, async (store) => {
+      await store.putLeases([
+        lease('aa:aa:aa:aa:aa:01', '10.20.0.100'), lease('aa:aa:aa:aa:aa:02', '10.20.0.102'),
+        lease('aa:aa:aa:aa:aa:03', '10.20.0.100'), lease('aa:aa:aa:aa:aa:02', '10.20.0.103'),
+      ]);
+      assert.deepEqual(byIp(await store.listLeases()).map((l) => `${l.mac}=${l.ip}`), ['aa:aa:aa:aa:aa:03=10.20.0.100', 'aa:aa:aa:aa:aa:02=10.20.0.103']);
+      await store.putLeases([]);
+      assert.equal((await store.listLeases()).length, 2, 'an empty batch writes nothing');
+    }));
+
+    test('a batch is all or none: one write refused, none of it stays and what was there is untouched', () => withStore(make, async (store) => {
+      const kept = lease('aa:aa:aa:aa:aa:01', '10.20.0.100');
+      await store.putLease(kept);
+      const broken = { ...lease('aa:aa:aa:aa:aa:03', '10.20.0.103'), ip: null } as unknown as LeaseRecord;
+      await assert.rejects(store.putLeases([lease('aa:aa:aa:aa:aa:02', '10.20.0.102'), lease('aa:aa:aa:aa:aa:01', '10.20.0.150'), broken]));
+      assert.deepEqual(await store.listLeases(), [kept]);
+    }));
+
+    test('a lease is durable once its write resolves: another handle on the store sees it, and after a reopen', () => withStore(make, async (store, more) => {
+      await store.putLease(lease('aa:aa:aa:aa:aa:01', '10.20.0.100'));
+      await store.putLeases([lease('aa:aa:aa:aa:aa:02', '10.20.0.102'), lease('aa:aa:aa:aa:aa:03', '10.20.0.103')]);
+      const other = await more();
+      assert.deepEqual(byIp(await other.listLeases()).map((l) => l.mac), ['aa:aa:aa:aa:aa:01', 'aa:aa:aa:aa:aa:02', 'aa:aa:aa:aa:aa:03']);
+      await other.deleteLease('aa:aa:aa:aa:aa:02');
+      assert.equal(await store.getLease('aa:aa:aa:aa:aa:02'), undefined, 'and a delete too');
+    }));
+
+    test('reserved addresses: those of live machines, none for a machine without one or a retired one', () => withStore(make, async (store) => {
+      assert.deepEqual(await store.reservedIps(), []);
+      await store.syncInventory([spec(1), spec(2), spec(3, { ip: null })], 'test');
+      await store.enrolDiscovered(discoveredSpec('52:54:00:aa:00:01'));
+      assert.deepEqual((await store.reservedIps()).sort(), ['10.20.0.11', '10.20.0.12']);
+      await store.syncInventory([spec(1), spec(3, { ip: null })], 'test');
+      assert.deepEqual(await store.reservedIps(), ['10.20.0.11'], 'retired: its address is free');
+    }));
+
+    test('a machine as DHCP sees it: six fields, by MAC in any case, live machines only', () => withStore(make, async (store) => {
+      await store.syncInventory([spec(1)], 'test');
+      const d = await store.enrolDiscovered(discoveredSpec('52:54:00:aa:00:01'));
+      assert.deepEqual({ ...(await store.machineBriefByMac(spec(1).mac.toUpperCase())) },
+        { name: 'node-01', mac: spec(1).mac, ip: '10.20.0.11', hostname: 'node-01', state: 'enrolled', source: 'inventory' });
+      assert.deepEqual({ ...(await store.machineBriefByMac(d.mac)) },
+        { name: d.name, mac: d.mac, ip: null, hostname: d.name, state: 'enrolled', source: 'discovered' });
+      assert.equal(await store.machineBriefByMac('02:00:00:00:00:00'), undefined);
+      await store.syncInventory([], 'test');
+      assert.equal(await store.machineBriefByMac(spec(1).mac), undefined, 'retired');
+    }));
+  });
+}
