@@ -118,9 +118,8 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
   // At start this recovers from a crash: anything whose deadline passed while we were down fails now.
   const sweep = async () => {
     try {
-      for (const m of await sweepTimeouts(store, new Date(), (m) => machineTimeouts(loaded.inventory, m))) {
-        logger.warn({ machine: m.name, from: m.previousState }, `moved to failed from ${m.previousState}: ${m.lastError}`);
-      }
+      // Each failure is logged by the transition itself.
+      await sweepTimeouts(store, transitions, new Date(), (m) => machineTimeouts(loaded.inventory, m));
     } catch (err) {
       logger.error({ err }, 'timeout sweep failed');
     }

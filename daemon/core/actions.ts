@@ -1,7 +1,7 @@
 // Applying a lifecycle event to a stored machine: read, decide with the pure engine, write with
 // one compare-and-set. A lost race is re-decided once against the fresh state, so a caller sees
 // either success or the refusal that the machine's real state warrants.
-import { applyEvent, IllegalTransition, type Actor, type EventArgs, type LifecycleEvent } from './lifecycle.js';
+import { applyEvent, IllegalTransition, type Actor, type EventArgs, type LifecycleEvent, type State } from './lifecycle.js';
 import type { EventRecord, MachineRecord, OperationRecord, Store } from './store/types.js';
 import { withOperationPlan } from './operation-plan.js';
 
@@ -23,12 +23,22 @@ export interface ActRequest extends EventArgs {
   cause?: string;
   deployProfile?: string | null;
   data?: Record<string, unknown>;
+  /**
+   * Apply only to the machine as the caller saw it (a timeout sweep decided from that state and
+   * its start): if it moved on meanwhile, TransitionConflict, not a retry. Such a caller may also
+   * act on a retired machine (its work still has to end).
+   */
+  unchangedSince?: { state: State; at: string };
 }
 
 export async function act(store: Store, req: ActRequest): Promise<{ machine: MachineRecord; event: EventRecord; operation?: OperationRecord }> {
   for (let attempt = 0; attempt < 2; attempt++) {
     const machine = await store.getMachine(req.machine);
-    if (!machine || machine.retiredAt) throw new MachineNotFound(req.machine);
+    if (!machine || (machine.retiredAt && !req.unchangedSince)) throw new MachineNotFound(req.machine);
+    const seen = req.unchangedSince;
+    if (seen && (machine.state !== seen.state || machine.stateChangedAt !== seen.at)) {
+      throw new TransitionConflict(`${req.machine} moved on (now ${machine.state} since ${machine.stateChangedAt}) before ${req.event} was applied`);
+    }
     const outcome = applyEvent(machine, req.event, req);
     const result = await store.transition(withOperationPlan({
       machine: req.machine, outcome, actor: req.actor,

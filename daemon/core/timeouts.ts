@@ -1,10 +1,11 @@
 // Nothing stays in flight forever: a machine that has been in a transitional state longer than
 // its timeout fails with the reason. Run at start (after a crash or restart) and periodically.
-import { TRANSITIONAL, applyEvent, timeoutFor, type State } from './lifecycle.js';
+import { TRANSITIONAL, timeoutFor, type State } from './lifecycle.js';
 import type { Inventory } from './inventory/schema.js';
 import { machineProfile } from './inventory/machine-profile.js';
 import type { MachineRecord, Store } from './store/types.js';
-import { withOperationPlan } from './operation-plan.js';
+import { MachineNotFound, TransitionConflict } from './actions.js';
+import type { Transitions } from './transitions.js';
 
 export type TimeoutOverrides = Partial<Record<State, number>>;
 
@@ -19,17 +20,27 @@ export function machineTimeouts(inventory: Pick<Inventory, 'site' | 'profiles'>,
   return merged;
 }
 
-export async function sweepTimeouts(store: Store, now: Date, overridesOf: (m: MachineRecord) => TimeoutOverrides = () => ({})): Promise<MachineRecord[]> {
+/**
+ * Fails every machine past its deadline, through the one transition path (so each is logged and
+ * its operation ended like any other). Retired machines too: their work must end all the same.
+ */
+export async function sweepTimeouts(store: Pick<Store, 'listMachines'>, transitions: Pick<Transitions, 'apply'>, now: Date, overridesOf: (m: MachineRecord) => TimeoutOverrides = () => ({})): Promise<MachineRecord[]> {
   const failed: MachineRecord[] = [];
   for (const state of TRANSITIONAL) {
     for (const m of await store.listMachines({ state, includeRetired: true })) {
       const limit = timeoutFor(state, overridesOf(m))!;
       const elapsed = (now.getTime() - Date.parse(m.stateChangedAt)) / 1000;
       if (elapsed < limit) continue;
-      const outcome = applyEvent(m, 'timeout', { reason: `timed out in ${state} after ${limit} s` });
-      // A lost compare-and-set means the machine moved on meanwhile: nothing to do.
-      const result = await store.transition(withOperationPlan({ machine: m.name, outcome, cause: outcome.lastError, actor: 'system' }));
-      if (result.ok) failed.push(result.machine);
+      try {
+        const r = await transitions.apply({
+          machine: m.name, event: 'timeout', actor: 'system', reason: `timed out in ${state} after ${limit} s`,
+          unchangedSince: { state: m.state, at: m.stateChangedAt },
+        });
+        failed.push(r.machine);
+      } catch (err) {
+        // It moved on meanwhile (or was forgotten): the deadline was about a state it left.
+        if (!(err instanceof TransitionConflict) && !(err instanceof MachineNotFound)) throw err;
+      }
     }
   }
   return failed;

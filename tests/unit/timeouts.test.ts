@@ -8,6 +8,8 @@ import { openSqliteStore } from '../../daemon/core/store/sqlite.js';
 import { act } from '../../daemon/core/actions.js';
 import { parseInventory } from '../../daemon/core/inventory/load.js';
 import { machineTimeouts, sweepTimeouts } from '../../daemon/core/timeouts.js';
+import { createTransitions } from '../../daemon/core/transitions.js';
+import { silentLogger } from '../../daemon/log.js';
 import { tempDir } from '../lib/tmp.js';
 import { REPO } from '../lib/daemon.js';
 import { spec } from '../lib/machines.js';
@@ -60,13 +62,35 @@ test('the sweep fails each machine past its own limit, naming it', async () => {
   const started = Date.parse((await store.getMachine('node-01'))!.stateChangedAt);
   const at = (seconds: number) => new Date(started + seconds * 1000);
   const overrides = (m: Parameters<typeof machineTimeouts>[1]) => machineTimeouts(inv, m);
+  const transitions = createTransitions(store, silentLogger);
 
-  assert.deepEqual(await sweepTimeouts(store, at(899), overrides), []);
-  const first = await sweepTimeouts(store, at(901), overrides);
+  assert.deepEqual(await sweepTimeouts(store, transitions, at(899), overrides), []);
+  const first = await sweepTimeouts(store, transitions, at(901), overrides);
   assert.deepEqual(first.map((m) => [m.name, m.state, m.lastError]), [['node-01', 'failed', 'timed out in deploying after 900 s']]);
   assert.equal((await store.getMachine('node-02'))!.state, 'deploying', 'the installer has two hours');
-  const second = await sweepTimeouts(store, at(7201), overrides);
+  const second = await sweepTimeouts(store, transitions, at(7201), overrides);
   assert.deepEqual(second.map((m) => [m.name, m.previousState, m.lastError]), [['node-02', 'deploying', 'timed out in deploying after 7200 s']]);
-  assert.deepEqual(await sweepTimeouts(store, at(99_999), overrides), [], 'failed machines are not swept again');
+  assert.deepEqual(await sweepTimeouts(store, transitions, at(99_999), overrides), [], 'failed machines are not swept again');
+  await store.close();
+});
+
+test('the sweep goes through the one transition path and leaves a machine that moved on meanwhile alone', async () => {
+  const store = await openSqliteStore(join(tempDir('timeouts'), 'rackhand.db'));
+  await store.syncInventory([spec(1)], 'test');
+  await act(store, { machine: 'node-01', event: 'inspect', actor: 'test' });
+  const started = Date.parse((await store.getMachine('node-01'))!.stateChangedAt);
+  const real = createTransitions(store, silentLogger);
+  const applied: string[] = [];
+  // Between the sweep's read and its transition an operator takes the machine into maintenance.
+  const racing = {
+    async apply(req: Parameters<typeof real.apply>[0]) {
+      applied.push(req.event);
+      await real.apply({ machine: req.machine, event: 'maintenance_on', actor: 'operator' });
+      return real.apply(req);
+    },
+  };
+  assert.deepEqual(await sweepTimeouts(store, racing, new Date(started + 3_600_000)), []);
+  assert.deepEqual(applied, ['timeout']);
+  assert.equal((await store.getMachine('node-01'))!.state, 'maintenance', 'not failed for a deadline of a state it left');
   await store.close();
 });
