@@ -58,6 +58,8 @@ export async function allocateMachines(deps: AllocateDeps, input: AllocateInput)
       })),
     });
     if (!result.ok) continue;
+    // Made in the allocation's transaction, handed to the one transition path to be logged.
+    for (const t of result.transitions) deps.transitions.record(t);
     const machines: MachineRecord[] = [];
     for (const m of result.machines) machines.push(await deploy(deps, m, result.allocation));
     return { allocation: result.allocation, machines };

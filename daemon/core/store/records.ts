@@ -193,7 +193,8 @@ export interface AllocateRequest {
 }
 
 export type AllocateResult =
-  | { ok: true; allocation: AllocationRecord; machines: MachineRecord[] }
+  /** `transitions`: each machine's transition with its event, in the order asked. */
+  | { ok: true; allocation: AllocationRecord; machines: MachineRecord[]; transitions: { machine: MachineRecord; event: EventRecord; operation?: OperationRecord }[] }
   /** `lost`: the machine that was no longer ready; nothing was written. */
   | { ok: false; lost: string };
 

@@ -35,6 +35,8 @@ export function describeAllocationStore(name: string, make: StoreFactory<Allocat
         ['alloc-1', 'acme', 'lab-image', { cpus: 2 }, names, 'active', 'tenant:acme', null]);
       assert.ok(r.allocation.createdAt);
       assert.deepEqual(r.machines.map((m) => [m.name, m.state, m.owner]), [['node-01', 'allocated', 'acme'], ['node-02', 'allocated', 'acme']]);
+      // Each machine's transition comes back with its event, for the one transition path to log.
+      assert.deepEqual(r.transitions.map((t) => [t.machine.name, t.event.from, t.event.to, t.event.machine]), [['node-01', 'ready', 'allocated', 'node-01'], ['node-02', 'ready', 'allocated', 'node-02']]);
       assert.deepEqual(await store.getAllocation('alloc-1'), r.allocation);
       for (const n of names) {
         const events = (await store.listEvents({ machine: n })).filter((e) => e.event === 'allocate');

@@ -21,16 +21,18 @@ export function sqliteAllocationStore(d: SqliteDb): AllocationStore {
       try {
         return d.write((): AllocateResult => {
           const machines: MachineRecord[] = [];
+          const transitions: Extract<AllocateResult, { ok: true }>['transitions'] = [];
           for (const tr of req.transitions) {
             const r = writeTransition(d, tr);
             if (!r.ok) throw new LostRace(tr.machine);
             machines.push(r.machine);
+            transitions.push({ machine: r.machine, event: r.event, operation: r.operation });
           }
           const a = req.allocation;
           d.stmt(`INSERT INTO allocations (id, owner, profile, constraints, machines, state, actor, created_at)
               VALUES (?, ?, ?, ?, ?, 'active', ?, ?)`)
             .run(a.id, a.owner, a.profile, json(a.constraints), json(a.machines), a.actor, now());
-          return { ok: true, allocation: allocation(a.id)!, machines };
+          return { ok: true, allocation: allocation(a.id)!, machines, transitions };
         });
       } catch (err) {
         if (err instanceof LostRace) return { ok: false, lost: err.machine };
