@@ -8,7 +8,7 @@
 import type { State } from '../lifecycle.js';
 import type {
   AllocateRequest, AllocateResult, AllocationRecord, AllocationState, ApiTokenRecord, BootFacts,
-  EventQuery, EventRecord, ForgetResult, ForgottenMachine, LeaseRecord, MachineBrief, MachineRecord,
+  EventQuery, EventRecord, ForgetResult, ForgetVerdict, ForgottenMachine, LeaseRecord, MachineBrief, MachineRecord,
   MachineSpec, NewApiToken, NewEvent, NonceTrade, OperationRecord, SyncChange, TransitionRequest,
   TransitionResult,
 } from './records.js';
@@ -58,13 +58,14 @@ export interface MachineStore {
    */
   acceptMachine(name: string, actor: string): Promise<{ machine: MachineRecord; accepted: boolean } | undefined>;
   /**
-   * An operator forgets a discovered machine (core/forget.ts says which may be): in one
-   * transaction its running operation is cancelled, its lease deleted, the row retired (its
-   * history stays) and one event written. If its MAC PXE-boots again it is discovered afresh.
+   * An operator forgets a discovered machine: `verdict` (core/forget.ts, the rule) judges the row
+   * inside the transaction, as it is when written; if it allows, in that transaction its running
+   * operation is cancelled, its lease deleted, the row retired (its history stays) and one event
+   * written. If its MAC PXE-boots again it is discovered afresh.
    */
-  forgetDiscovered(name: string, actor: string, cause: string): Promise<ForgetResult>;
-  /** Forgets every discovered machine no operator has accepted (a flood's leftovers), one event each. */
-  forgetPendingDiscovered(actor: string, cause: string): Promise<ForgottenMachine[]>;
+  forgetDiscovered(name: string, actor: string, cause: string, verdict: ForgetVerdict): Promise<ForgetResult>;
+  /** Forgets every discovered machine no operator has accepted (a flood's leftovers) that `verdict` allows, one event each. */
+  forgetPendingDiscovered(actor: string, cause: string, verdict: ForgetVerdict): Promise<ForgottenMachine[]>;
 }
 
 /** Operations (what a transitional state runs), their boot nonces and agent tokens: boot-time routes. */

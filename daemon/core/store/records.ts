@@ -231,6 +231,9 @@ export interface ForgottenMachine {
   cancelledOperation: string | null;
 }
 
+/** Core's verdict on forgetting one machine (core/forget.ts): why not, or undefined when it may. */
+export type ForgetVerdict = (m: MachineRecord) => { reason: 'inventory' | 'in_use'; detail: string } | undefined;
+
 export type ForgetResult =
   | ({ ok: true } & ForgottenMachine)
   /** not_found: no live machine of that name; the others say why in `detail`. */

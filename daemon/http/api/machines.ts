@@ -9,6 +9,7 @@ import { ALL_STATES, OPERATOR_EVENTS, type OperatorEvent } from '../../core/life
 import { isTenant, operatorOnly, visibleMachine } from './scope.js';
 import { actorOf, type Principal } from './tokens.js';
 import { machineTimeouts } from '../../core/timeouts.js';
+import { forgetRefusal } from '../../core/forget.js';
 import type { ForgottenMachine, MachineRecord } from '../../core/store/types.js';
 
 const listQuery = z.strictObject({
@@ -104,7 +105,7 @@ export function machinesRouter(ctx: ApiContext): Router {
     operatorOnly(req.principal!, 'forget machines');
     const body = parseInput(forgetAllBody, req.body, 'body');
     const actor = actorOf(req.principal!);
-    const done = await ctx.store.forgetPendingDiscovered(actor, body.reason ?? 'forgotten with every discovered machine awaiting acceptance');
+    const done = await ctx.store.forgetPendingDiscovered(actor, body.reason ?? 'forgotten with every discovered machine awaiting acceptance', forgetRefusal);
     await letGo(done.map((f) => f.machine.mac));
     if (done.length) ctx.logger.info({ count: done.length, actor }, `forgot ${done.length} discovered machines that awaited acceptance`);
     res.json({ forgotten: done.map(forgottenView), count: done.length });
@@ -114,7 +115,7 @@ export function machinesRouter(ctx: ApiContext): Router {
     await visibleMachine(ctx.store, p, req.params.name);
     operatorOnly(p, 'forget machines');
     const body = parseInput(forgetOneBody, req.body, 'body');
-    const r = await ctx.store.forgetDiscovered(req.params.name, actorOf(p), body.reason ?? 'forgotten by an operator');
+    const r = await ctx.store.forgetDiscovered(req.params.name, actorOf(p), body.reason ?? 'forgotten by an operator', forgetRefusal);
     if (!r.ok) throw new ApiError(r.reason === 'not_found' ? 'NOT_FOUND' : 'CONFLICT', r.detail);
     await letGo([r.machine.mac]);
     ctx.logger.info({ machine: r.machine.name, actor: actorOf(p) }, `${r.machine.name} forgotten`);

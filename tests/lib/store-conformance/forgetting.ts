@@ -5,6 +5,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LeaseStore, MachineStore, OperationStore } from '../../../daemon/core/store/types.js';
+import { forgetRefusal } from '../../../daemon/core/forget.js';
 import { discoveredName, discoveredSpec, lease, move, spec, withStore, type StoreFactory } from './support.js';
 
 type Forgetting = MachineStore & OperationStore & LeaseStore;
@@ -26,7 +27,7 @@ export function describeForgetting(name: string, make: StoreFactory<Forgetting>)
       await store.putLease(lease(mac, '10.20.0.150', { machine: d.name }));
       assert.equal(await store.countPendingDiscovered(), 1);
 
-      const r = await store.forgetDiscovered(d.name, 'operator:admin', 'junk from a flood');
+      const r = await store.forgetDiscovered(d.name, 'operator:admin', 'junk from a flood', forgetRefusal);
       assert.ok(r.ok, JSON.stringify(r));
       assert.equal(r.freedLease, '10.20.0.150');
       assert.equal(r.cancelledOperation, op.id);
@@ -42,7 +43,7 @@ export function describeForgetting(name: string, make: StoreFactory<Forgetting>)
       assert.equal(forgotten.length, 1, 'one event');
       assert.deepEqual([forgotten[0]!.kind, forgotten[0]!.actor, forgotten[0]!.cause], ['inventory', 'operator:admin', 'junk from a flood']);
       assert.deepEqual(forgotten[0]!.data, { mac, state: 'inspecting', accepted: false, freed_lease: '10.20.0.150', cancelled_operation: op.id });
-      const again = await store.forgetDiscovered(d.name, 'operator:admin', 'again');
+      const again = await store.forgetDiscovered(d.name, 'operator:admin', 'again', forgetRefusal);
       assert.equal(!again.ok && again.reason, 'not_found', 'a forgotten machine is not found twice');
 
       // The same MAC PXE-boots again: the retired row of the same name comes back, with nothing of its past but the history.
@@ -58,29 +59,29 @@ export function describeForgetting(name: string, make: StoreFactory<Forgetting>)
 
     test('inventory machines and machines holding a tenant\'s data are not forgotten, and refusing writes nothing', () => withStore(make, async (store) => {
       await store.syncInventory([spec(1)], 'test');
-      const inv = await store.forgetDiscovered('node-01', 'operator:admin', 'x');
+      const inv = await store.forgetDiscovered('node-01', 'operator:admin', 'x', forgetRefusal);
       assert.equal(!inv.ok && inv.reason, 'inventory');
       assert.match(!inv.ok ? inv.detail : '', /node-01 is an inventory machine/);
-      const nobody = await store.forgetDiscovered('nobody', 'operator:admin', 'x');
+      const nobody = await store.forgetDiscovered('nobody', 'operator:admin', 'x', forgetRefusal);
       assert.equal(!nobody.ok && nobody.reason, 'not_found');
 
       const d = await store.enrolDiscovered(discoveredSpec('52:54:00:f0:00:02'));
       await fakeInspect(store, d.name);
       await store.acceptMachine(d.name, 'operator:admin');
       await move(store, d.name, 'allocate', { owner: 'acme' });
-      const owned = await store.forgetDiscovered(d.name, 'operator:admin', 'x');
+      const owned = await store.forgetDiscovered(d.name, 'operator:admin', 'x', forgetRefusal);
       assert.equal(!owned.ok && owned.reason, 'in_use');
       assert.match(!owned.ok ? owned.detail : '', /allocated for acme: release it/);
       // Deployed, released, and its erase failed: the previous tenant's data may still be on the disks.
       await move(store, d.name, 'deploy', { deployProfile: 'lab-image' });
-      assert.equal((await store.forgetDiscovered(d.name, 'operator:admin', 'x')).ok, false, 'deploying');
+      assert.equal((await store.forgetDiscovered(d.name, 'operator:admin', 'x', forgetRefusal)).ok, false, 'deploying');
       await move(store, d.name, 'deployed');
       await move(store, d.name, 'release');
       const erase = (await store.activeOperation(d.name))!;
-      assert.equal((await store.forgetDiscovered(d.name, 'operator:admin', 'x')).ok, false, 'releasing');
+      assert.equal((await store.forgetDiscovered(d.name, 'operator:admin', 'x', forgetRefusal)).ok, false, 'releasing');
       assert.equal((await store.getOperation(erase.id))?.state, 'running', 'a refusal cancels nothing');
       await move(store, d.name, 'fail', { reason: 'erase verification failed' });
-      const failed = await store.forgetDiscovered(d.name, 'operator:admin', 'x');
+      const failed = await store.forgetDiscovered(d.name, 'operator:admin', 'x', forgetRefusal);
       assert.equal(!failed.ok && failed.reason, 'in_use');
       assert.match(!failed.ok ? failed.detail : '', /failed from releasing/);
       assert.equal((await store.getMachine(d.name))?.retiredAt, null);
@@ -95,7 +96,7 @@ export function describeForgetting(name: string, make: StoreFactory<Forgetting>)
       const kept = await store.enrolDiscovered(discoveredSpec('52:54:00:f0:01:99'));
       await store.acceptMachine(kept.name, 'operator:admin');
       assert.equal(await store.countPendingDiscovered(), 3);
-      const done = await store.forgetPendingDiscovered('operator:admin', 'flood');
+      const done = await store.forgetPendingDiscovered('operator:admin', 'flood', forgetRefusal);
       assert.deepEqual(done.map((f) => f.machine.mac), junk);
       assert.deepEqual(done.map((f) => f.freedLease), [null, '10.20.0.160', null]);
       assert.equal(await store.countPendingDiscovered(), 0);
@@ -103,7 +104,7 @@ export function describeForgetting(name: string, make: StoreFactory<Forgetting>)
       assert.equal((await store.getMachine('node-01'))?.retiredAt, null);
       const events = (await store.listEvents({ limit: 1000 })).filter((e) => e.event === 'forgotten');
       assert.deepEqual(events.map((e) => e.machine), junk.map(discoveredName));
-      assert.deepEqual(await store.forgetPendingDiscovered('operator:admin', 'flood'), [], 'nothing left');
+      assert.deepEqual(await store.forgetPendingDiscovered('operator:admin', 'flood', forgetRefusal), [], 'nothing left');
     }));
   });
 }

@@ -1,22 +1,21 @@
 // Forgetting discovered machines in SQLite: in one transaction the running operation is cancelled
 // (its tokens die with it), the lease deleted, the row retired and one event written. Which
-// machines may be forgotten is core's verdict (core/forget.ts), applied inside the transaction so
-// that it judges the row as it is when written.
-import { forgetRefusal } from '../../forget.js';
+// machines may be forgotten is core's verdict (core/forget.ts), handed in and applied inside the
+// transaction so that it judges the row as it is when written; the adapter holds no rule of it.
 import { now, type SqliteDb } from './db.js';
-import type { ForgetResult, ForgottenMachine } from '../records.js';
+import type { ForgetResult, ForgetVerdict, ForgottenMachine } from '../records.js';
 
-export function forgetDiscovered(d: SqliteDb, name: string, actor: string, cause: string): ForgetResult {
-  return d.write(() => forgetOne(d, name, actor, cause));
+export function forgetDiscovered(d: SqliteDb, name: string, actor: string, cause: string, verdict: ForgetVerdict): ForgetResult {
+  return d.write(() => forgetOne(d, name, actor, cause, verdict));
 }
 
-export function forgetPendingDiscovered(d: SqliteDb, actor: string, cause: string): ForgottenMachine[] {
+export function forgetPendingDiscovered(d: SqliteDb, actor: string, cause: string, verdict: ForgetVerdict): ForgottenMachine[] {
   return d.write(() => {
     const names = d.stmt("SELECT name FROM machines WHERE source = 'discovered' AND accepted = 0 AND retired_at IS NULL ORDER BY name")
       .pluck().all() as string[];
     const out: ForgottenMachine[] = [];
     for (const name of names) {
-      const r = forgetOne(d, name, actor, cause);
+      const r = forgetOne(d, name, actor, cause, verdict);
       if (r.ok) out.push({ machine: r.machine, freedLease: r.freedLease, cancelledOperation: r.cancelledOperation });
     }
     return out;
@@ -24,10 +23,10 @@ export function forgetPendingDiscovered(d: SqliteDb, actor: string, cause: strin
 }
 
 /** The caller holds the transaction. */
-function forgetOne(d: SqliteDb, name: string, actor: string, cause: string): ForgetResult {
+function forgetOne(d: SqliteDb, name: string, actor: string, cause: string, verdict: ForgetVerdict): ForgetResult {
   const m = d.machine(name);
   if (!m || m.retiredAt) return { ok: false, reason: 'not_found', detail: `no machine named ${name}` };
-  const refusal = forgetRefusal(m);
+  const refusal = verdict(m);
   if (refusal) return { ok: false, ...refusal };
   const t = now();
   const op = d.stmt("SELECT id FROM operations WHERE machine = ? AND state = 'running'").pluck().get(name) as string | undefined;

@@ -120,12 +120,12 @@ export function sqliteMachineStore(d: SqliteDb): MachineStore {
       });
     },
 
-    async forgetDiscovered(name, actor, cause) {
-      return forgetDiscovered(d, name, actor, cause);
+    async forgetDiscovered(name, actor, cause, verdict) {
+      return forgetDiscovered(d, name, actor, cause, verdict);
     },
 
-    async forgetPendingDiscovered(actor, cause) {
-      return forgetPendingDiscovered(d, actor, cause);
+    async forgetPendingDiscovered(actor, cause, verdict) {
+      return forgetPendingDiscovered(d, actor, cause, verdict);
     },
   };
 }
