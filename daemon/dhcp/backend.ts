@@ -3,7 +3,7 @@
 // undefined. storeBackend() adapts the store's lease port (and the few machine calls discovery
 // needs), caching what every packet reads; memoryBackend() serves unit tests. What an enrolment
 // sets in motion (inspection) is handed in by whoever wires the daemon, as a hook.
-import { discoveredName } from '../core/names.js';
+import { discoveredName, discoveredSpec } from '../core/names.js';
 import type { State } from '../core/lifecycle.js';
 import type { BootFacts, LeaseRecord, LeaseStore, MachineRecord, MachineStore } from '../core/store/types.js';
 
@@ -103,10 +103,7 @@ export function storeBackend(store: DhcpStore, opts: StoreBackendOptions = {}): 
       return reserved.ips;
     },
     async enrolDiscovered(mac, cause) {
-      let rec = await store.enrolDiscovered({
-        name: discoveredName(mac), mac, ip: null, hostname: discoveredName(mac), profile: null, tags: ['discovered'],
-        power: { driver: 'manual' },
-      });
+      let rec = await store.enrolDiscovered(discoveredSpec(mac));
       if (rec.source === 'discovered' && rec.state === 'enrolled' && opts.startInspection) {
         rec = (await opts.startInspection(rec.name, cause)) ?? rec;
       }
@@ -141,7 +138,8 @@ export function memoryBackend(initial: DhcpMachine[] = []) {
     async machineByMac(mac) { return machines.get(mac); },
     async reservedIps() { return new Set([...machines.values()].map((m) => m.ip).filter((ip): ip is string => !!ip)); },
     async enrolDiscovered(mac) {
-      const m: DhcpMachine = machines.get(mac) ?? { name: discoveredName(mac), mac, ip: null, hostname: discoveredName(mac), state: 'enrolled', source: 'discovered' };
+      const spec = discoveredSpec(mac);
+      const m: DhcpMachine = machines.get(mac) ?? { name: spec.name, mac, ip: spec.ip, hostname: spec.hostname, state: 'enrolled', source: 'discovered' };
       machines.set(mac, m);
       return m;
     },

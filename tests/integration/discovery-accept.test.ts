@@ -14,12 +14,10 @@ import { act } from '../../daemon/core/actions.js';
 import type { Store } from '../../daemon/core/store/types.js';
 import { REPO, startTestDaemon } from '../lib/daemon.js';
 import { call } from '../lib/allocation.js';
+import { discoveredSpec } from '../../daemon/core/names.js';
 import { tempDir } from '../lib/tmp.js';
 
 const run = promisify(execFile);
-const discoveredSpec = (mac: string) => ({
-  name: `discovered-${mac.replace(/:/g, '')}`, mac, ip: null, hostname: `discovered-${mac.replace(/:/g, '')}`, profile: null, tags: ['discovered'], power: { driver: 'manual' },
-});
 
 test('migration 4: inventory machines are accepted, machines discovered before it are not', async () => {
   const file = join(tempDir('store'), 'rackhand.db');

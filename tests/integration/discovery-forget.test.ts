@@ -14,12 +14,10 @@ import { parseRange } from '../../daemon/core/net.js';
 import type { Store } from '../../daemon/core/store/types.js';
 import { REPO, startTestDaemon } from '../lib/daemon.js';
 import { call } from '../lib/allocation.js';
+import { discoveredSpec } from '../../daemon/core/names.js';
 
 const run = promisify(execFile);
 const nameOf = (mac: string) => `discovered-${mac.replace(/:/g, '')}`;
-const discoveredSpec = (mac: string) => ({
-  name: nameOf(mac), mac, ip: null, hostname: nameOf(mac), profile: null, tags: ['discovered'], power: { driver: 'manual' },
-});
 const lease = (mac: string, ip: string) => ({ mac, ip, state: 'bound' as const, expiresAt: Date.now() + 3_600_000, hostname: null, machine: nameOf(mac), updatedAt: Date.now() });
 
 async function fakeInspect(store: Store, name: string): Promise<void> {

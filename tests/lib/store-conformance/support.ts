@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { applyEvent, type EventArgs, type LifecycleEvent } from '../../../daemon/core/lifecycle.js';
 import { withOperationPlan } from '../../../daemon/core/operation-plan.js';
 import { spec } from '../machines.js';
-import type { LeaseRecord, MachineSpec, MachineStore, TransitionResult } from '../../../daemon/core/store/types.js';
+import type { LeaseRecord, MachineStore, TransitionResult } from '../../../daemon/core/store/types.js';
 
 export interface Closable {
   close(): Promise<void>;
@@ -34,9 +34,7 @@ export { spec };
 
 export const discoveredName = (mac: string) => `discovered-${mac.replace(/:/g, '')}`;
 
-export const discoveredSpec = (mac: string): MachineSpec => ({
-  name: discoveredName(mac), mac, ip: null, hostname: discoveredName(mac), profile: null, tags: ['discovered'], power: { driver: 'manual' },
-});
+export { discoveredSpec } from '../../../daemon/core/names.js';
 
 export const lease = (mac: string, ip: string, over: Partial<LeaseRecord> = {}): LeaseRecord => ({
   mac, ip, state: 'bound', expiresAt: Date.now() + 3_600_000, hostname: null, machine: null, updatedAt: Date.now(), ...over,
