@@ -9,7 +9,7 @@ import type { BootContext } from './context.js';
 import { bootFiles } from './boot-files.js';
 import { planBoot, renderScript, type BootPlan } from './ipxe.js';
 import { contextFor, profileOf } from './render.js';
-import { mintNonce, requireMachineSource } from './boot-token.js';
+import { keepNonce, newNonce, requireMachineSource } from './boot-token.js';
 import { sourceOf } from './machine-source.js';
 import { renderString, templateEnv } from '../core/templates.js';
 import { baseUrl } from '../core/urls.js';
@@ -43,11 +43,10 @@ export function bootRouter(ctx: BootContext): Router {
     if (operation && p?.profile.kind === 'installer') {
       installerArgs = renderString(templateEnv(loaded.templatesDir), p.profile.cmdline, contextFor(machine, operation, loaded)!);
     }
-    // Each script fetch mints a new nonce, replacing the last: only the newest boot can trade.
-    let plan: BootPlan = planBoot({ mac, machine, operation, profile: p?.profile, installerArgs, site, nonce: 'pending' });
-    if (plan.kind === 'agent' && operation) {
-      plan = planBoot({ mac, machine, operation, profile: p?.profile, installerArgs, site, nonce: await mintNonce(ctx.store, operation) });
-    }
+    // Each agent script carries a new nonce, replacing the last: only the newest boot can trade.
+    const nonce = newNonce();
+    const plan: BootPlan = planBoot({ mac, machine, operation, profile: p?.profile, installerArgs, site, nonce });
+    if (plan.kind === 'agent' && operation) await keepNonce(ctx.store, operation, nonce);
     ctx.logger.info({ mac, machine: machine.name, plan: plan.kind }, `iPXE script: ${plan.why}`);
     if (scriptEvents.pass(machine.name, `${operation?.id}|${plan.kind}|${plan.why}`)) {
       await ctx.store.appendEvent({ machine: machine.name, kind: 'boot', event: `script_${plan.kind}`, cause: plan.why, actor: `http:${sourceOf(req)}` });

@@ -88,11 +88,14 @@ export async function authorizeAgent(store: BootTokenStore, req: Request): Promi
   return { operation, machine };
 }
 
-/** Mints a boot nonce for the operation; the script carries it, the store keeps its digest. */
-export async function mintNonce(store: BootTokenStore, operation: OperationRecord, now = Date.now()): Promise<string> {
-  const nonce = newSecret();
+/** A fresh boot nonce; it counts only once kept with keepNonce (the script that carries it is sent). */
+export function newNonce(): string {
+  return newSecret();
+}
+
+/** Makes `nonce` the operation's boot nonce, replacing any earlier one; the store keeps its digest. */
+export async function keepNonce(store: BootTokenStore, operation: OperationRecord, nonce: string, now = Date.now()): Promise<void> {
   await store.setBootNonce(operation.id, secretDigest(nonce), new Date(now + NONCE_LIFE_MS).toISOString());
-  return nonce;
 }
 
 /**
