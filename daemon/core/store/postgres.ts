@@ -25,7 +25,8 @@ export interface PostgresOptions {
 /** A `postgresql://` URL (libpq's form; the password may come from PGPASSWORD or ~/.pgpass) or node-postgres's pool settings. */
 export async function openPostgresStore(target: string | pg.PoolConfig, opts: PostgresOptions = {}): Promise<Store> {
   const config: pg.PoolConfig = typeof target === 'string' ? { connectionString: target } : target;
-  const pool = new pg.Pool({ application_name: 'rackhand', max: opts.maxConnections ?? 10, ...config });
+  // allowExitOnIdle: a daemon that fails to start after opening the store still exits at once.
+  const pool = new pg.Pool({ application_name: 'rackhand', max: opts.maxConnections ?? 10, allowExitOnIdle: true, ...config });
   pool.on('error', (err) => opts.onIdleError?.(err));
   const store = postgresStore(pool);
   try {
