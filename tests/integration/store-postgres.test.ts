@@ -114,3 +114,23 @@ test('twenty compare-and-sets on one machine from five pools: exactly one wins, 
     for (const s of stores) await s.close();
   }
 });
+
+test('U+0000, which PostgreSQL cannot store, is kept as U+FFFD instead of failing the write (a hostile vendor class, an agent\'s message)', async () => {
+  const store = await openPostgresStore(cluster.config(await cluster.createDatabase('nul')));
+  try {
+    await store.syncInventory([spec(1)], 'test');
+    await store.recordBootFacts('node-01', { vendorClass: 'PXEClient\u0000evil', seenAt: '2024-01-01T00:00:00.000Z' });
+    assert.equal((await store.getMachine('node-01'))!.bootFacts?.vendorClass, 'PXEClient\ufffdevil');
+    const m = (await store.getMachine('node-01'))!;
+    await store.transition(withOperationPlan({ machine: 'node-01', outcome: applyEvent(m, 'inspect'), cause: null, actor: 'test' }));
+    const inspecting = (await store.getMachine('node-01'))!;
+    const failed = await store.transition(withOperationPlan({
+      machine: 'node-01', outcome: applyEvent(inspecting, 'error', { reason: 'disk\u0000gone' }), cause: null, actor: 'agent', data: { message: 'a\u0000b' },
+    }));
+    assert.ok(failed.ok);
+    assert.equal(failed.machine.lastError, 'disk\ufffdgone');
+    assert.deepEqual([failed.event.cause, failed.event.data], ['disk\ufffdgone', { message: 'a\ufffdb' }]);
+  } finally {
+    await store.close();
+  }
+});

@@ -8,6 +8,11 @@
 // any row lock: such transactions commit one at a time, in id order, and, taking that lock before
 // anything else, they cannot deadlock with one another. Lease writes, nonce trades and progress
 // updates write no event and run in parallel.
+//
+// U+0000: PostgreSQL's text and jsonb cannot hold it, and only hostile input carries one (a DHCP
+// vendor class, an agent's error message). Every string parameter, and every string inside a
+// jsonb value, is written with U+FFFD in its place, so such input is kept (marked) rather than
+// failing the write it came with.
 import pg from 'pg';
 import { eventFromRow, machineFromRow, type Row } from './rows.js';
 import type { EventRecord, MachineRecord, NewEvent } from '../records.js';
@@ -23,7 +28,14 @@ export const LOCKS = { migrations: 1, eventOrder: 2 } as const;
 const RETRYABLE = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
 export const UNIQUE_VIOLATION = '23505';
 
-export type Client = pg.PoolClient;
+/** What the adapter's SQL runs on: a connection inside a transaction, its parameters cleaned. */
+export interface Client {
+  query(sql: string, params?: unknown[]): Promise<pg.QueryResult<Row>>;
+}
+
+const NUL = /\u0000/g;
+const clean = (v: unknown): unknown => (typeof v === 'string' ? v.replace(NUL, '\ufffd') : v);
+const cleaned = (params: unknown[] | undefined) => params?.map(clean);
 
 export interface TxOptions {
   /** The transaction writes events: take the event-order lock first (see the header). */
@@ -36,7 +48,7 @@ export class PgDb {
   constructor(readonly pool: pg.Pool) {}
 
   async rows(sql: string, params: unknown[] = []): Promise<Row[]> {
-    return (await this.pool.query(sql, params)).rows as Row[];
+    return (await this.pool.query<Row>(sql, cleaned(params))).rows;
   }
 
   async row(sql: string, params: unknown[] = []): Promise<Row | undefined> {
@@ -45,7 +57,7 @@ export class PgDb {
 
   /** Rows changed by one statement outside any transaction of ours. */
   async run(sql: string, params: unknown[] = []): Promise<number> {
-    return (await this.pool.query(sql, params)).rowCount ?? 0;
+    return (await this.pool.query(sql, cleaned(params))).rowCount ?? 0;
   }
 
   /**
@@ -64,7 +76,8 @@ export class PgDb {
   }
 
   private async once<T>(fn: (c: Client) => Promise<T>, opts: TxOptions): Promise<T> {
-    const c = await this.pool.connect();
+    const conn = await this.pool.connect();
+    const c: Client = { query: (sql, params) => conn.query<Row>(sql, cleaned(params)) };
     let broken: Error | undefined;
     try {
       await c.query('BEGIN');
@@ -77,7 +90,7 @@ export class PgDb {
       await c.query('ROLLBACK').catch((e: Error) => { broken = e; });
       throw err;
     } finally {
-      c.release(broken);
+      conn.release(broken);
     }
   }
 
@@ -89,7 +102,7 @@ export class PgDb {
 
 export async function machineIn(c: Client, name: string, forUpdate = false): Promise<MachineRecord | undefined> {
   const { rows } = await c.query(`SELECT * FROM machines WHERE name = $1${forUpdate ? ' FOR UPDATE' : ''}`, [name]);
-  return rows[0] && machineFromRow(rows[0] as Row);
+  return rows[0] && machineFromRow(rows[0]);
 }
 
 /** Inserts one event; the transaction must hold the event-order lock (TxOptions.events). */
@@ -97,8 +110,12 @@ export async function insertEvent(c: Client, ev: NewEvent & { from?: State | nul
   const { rows } = await c.query(`INSERT INTO events (time, machine, kind, event, from_state, to_state, cause, actor, data)
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
   [now(), ev.machine, ev.kind, ev.event ?? null, ev.from ?? null, ev.to ?? null, ev.cause ?? null, ev.actor, jsonb(ev.data ?? null)]);
-  return eventFromRow(rows[0] as Row);
+  return eventFromRow(rows[0]!);
 }
 
-/** A value for a jsonb parameter: node-postgres sends arrays as PostgreSQL arrays unless given as text. */
-export const jsonb = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
+/**
+ * A value for a jsonb parameter, as JSON text (node-postgres would send an array as a PostgreSQL
+ * array), with U+0000 in strings written as U+FFFD (see the header).
+ */
+export const jsonb = (v: unknown): string | null =>
+  (v === null || v === undefined ? null : JSON.stringify(v, (_key, value: unknown) => clean(value)));
