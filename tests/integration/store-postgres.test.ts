@@ -2,7 +2,8 @@
 // migrations from an empty database, once even when several daemons start at the same moment,
 // and refused on a schema newer than this Rackhand; events visible in id order while writers on
 // several connections commit concurrently (what `events --follow` relies on); racing
-// compare-and-sets from several pools. The ports' contract is store-conformance-postgres.test.ts.
+// compare-and-sets from several pools; U+0000 kept as U+FFFD. The ports' contract is
+// store-conformance-postgres.test.ts.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';

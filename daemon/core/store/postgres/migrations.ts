@@ -14,7 +14,10 @@
 //   ids          events.id and operations.seq are identity columns (SQLite's rowid gave the order
 //                of operations created in one millisecond);
 //   leases       expires_at/updated_at bigint (milliseconds, as the records);
-//   allocations  a GIN index on the machine list.
+//   allocations  a GIN index on the machine list;
+//   operations   a unique index lets at most one operation per machine run (SQLite relies on the
+//                transition code alone);
+//   U+0000       text and jsonb cannot hold it: written as U+FFFD (db.ts).
 
 export interface Migration {
   version: number;
