@@ -8,8 +8,10 @@ LAB_PACKAGES := iproute2 qemu-system-x86 ovmf ipxe-qemu openipmi ipmitool openss
 # Debian packages the tests use as real peers (installed only when missing).
 # The python3-* ones run the third-party Redfish services in ../shared/peers (sushy-tools, DMTF
 # mockup server: tests/lib/redfish-peers.ts); openssl (in LAB_PACKAGES) makes their test certificates.
+# postgresql: initdb and pg_ctl (/usr/lib/postgresql/NN/bin) for the throwaway clusters the
+# PostgreSQL store's tests start themselves (tests/lib/postgres.ts); its own service is not started.
 TEST_PACKAGES := $(LAB_PACKAGES) nftables curl busybox-static isc-dhcp-client kea-admin \
-                 tftp-hpa atftp dnsmasq-base systemd mtools \
+                 tftp-hpa atftp dnsmasq-base systemd mtools postgresql \
                  python3-flask python3-requests python3-tenacity python3-bcrypt python3-webob python3-pbr
 # Debian packages the boot-image builds use (the agent, the lab OS image, the iPXE loaders).
 BUILD_PACKAGES := cpio busybox-static zstd util-linux nvme-cli syslinux syslinux-common syslinux-efi mtools dosfstools fdisk

@@ -9,6 +9,8 @@ import { ensureTokenFile, readTokenFile, TokenBook } from './http/api/tokens.js'
 import { validateInventory } from './core/inventory/validate.js';
 import { formatError, formatWarning, machineSpecs, type InventoryError, type LoadedInventory } from './core/inventory/load.js';
 import { openSqliteStore } from './core/store/sqlite.js';
+import { openPostgresStore } from './core/store/postgres.js';
+import { redactStoreUrl } from './core/store/location.js';
 import { machineTimeouts, sweepTimeouts } from './core/timeouts.js';
 import type { MachineRecord, Store } from './core/store/types.js';
 import { closePowerSessions, createManagedPower, type ManagedPower } from './power/index.js';
@@ -39,6 +41,8 @@ export interface ServeOptions {
   powerActions?: boolean;
   /** TFTP port (69); tests run unprivileged copies elsewhere. */
   tftpPort?: number;
+  /** A postgresql:// URL, over the inventory's site.store; neither: SQLite in the state directory. */
+  store?: string;
 }
 
 export class InventoryInvalid extends Error {
@@ -64,7 +68,7 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
 
   const stateDir = resolve(opts.stateDir);
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const store = await openSqliteStore(join(stateDir, 'rackhand.db'));
+  const store = await openStore(opts.store ?? loaded.inventory.site.store, stateDir, logger);
   await syncMachines(store, loaded, logger);
 
   const tokenFile = ensureTokenFile(stateDir);
@@ -140,6 +144,9 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
         logger.error('inventory reload refused: the running inventory stays in force');
         return;
       }
+      if (next.value.inventory.site.store !== loaded.inventory.site.store) {
+        logger.warn('site.store changed: the daemon keeps the store it opened until it restarts');
+      }
       if (!opts.httpOnly && JSON.stringify(next.value.inventory.site) !== JSON.stringify(loaded.inventory.site)) {
         logger.warn('the site section changed: DHCP and TFTP keep their settings until the daemon restarts');
       }
@@ -168,6 +175,29 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
       return closing;
     },
   };
+}
+
+/**
+ * The store: a PostgreSQL database when a URL is given (shown only with its password masked),
+ * else SQLite in the state directory.
+ */
+async function openStore(url: string | undefined, stateDir: string, logger: Logger): Promise<Store> {
+  if (!url) {
+    const file = join(stateDir, 'rackhand.db');
+    logger.info({ store: 'sqlite', path: file }, `store: SQLite ${file}`);
+    return openSqliteStore(file);
+  }
+  const shown = redactStoreUrl(url);
+  let store: Store;
+  try {
+    store = await openPostgresStore(url, {
+      onIdleError: (err) => logger.warn({ store: shown, error: err.message }, 'an idle PostgreSQL connection failed: it is replaced when next needed'),
+    });
+  } catch (err) {
+    throw new Error(`cannot open the PostgreSQL store ${shown}: ${(err as Error).message}`);
+  }
+  logger.info({ store: 'postgresql', url: shown }, `store: PostgreSQL ${shown}`);
+  return store;
 }
 
 /**

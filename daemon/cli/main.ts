@@ -14,12 +14,14 @@ import { defaultInventory, defaultStateDir } from './paths.js';
 import { formatError, formatWarning } from '../core/inventory/load.js';
 import { validateInventory } from '../core/inventory/validate.js';
 import { mermaidDiagram } from '../core/lifecycle.js';
+import { storeUrlProblem } from '../core/store/location.js';
 import { createLogger } from '../log.js';
 import { VERSION } from '../version.js';
 
 const USAGE = `usage: rackhand <verb> [options]
 
-  serve [--inventory FILE] [--state-dir DIR] [--listen ADDR] [--port N] [--http-only] [--no-power]
+  serve [--inventory FILE] [--state-dir DIR] [--store postgresql://…] [--listen ADDR] [--port N]
+        [--http-only] [--no-power]
   validate [FILE]                       check an inventory and render its templates
   machines [--state S] [--all]          list machines (--all: retired ones too)
   show MACHINE                          one machine in full
@@ -225,7 +227,10 @@ async function serveCmd(rest: string[]): Promise<number> {
   const { values } = parse(rest, {
     inventory: { type: 'string' }, 'state-dir': { type: 'string' }, listen: { type: 'string' }, port: { type: 'string' },
     'log-level': { type: 'string' }, 'http-only': { type: 'boolean', default: false }, 'no-power': { type: 'boolean', default: false },
+    store: { type: 'string' },
   });
+  const storeProblem = values.store === undefined ? undefined : storeUrlProblem(values.store);
+  if (storeProblem) throw new CliError(`--store: ${storeProblem}`, 2);
   const port = values.port === undefined ? undefined : Number(values.port);
   if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) throw new CliError('--port takes a port number', 2);
   const logger = createLogger({ level: values['log-level'] });
@@ -235,7 +240,7 @@ async function serveCmd(rest: string[]): Promise<number> {
     daemon = await startDaemon({
       inventoryFile: values.inventory ?? defaultInventory(),
       stateDir: values['state-dir'] ?? defaultStateDir(),
-      httpListen: values.listen, httpPort: port, logger, httpOnly: values['http-only'], powerActions: !values['no-power'],
+      httpListen: values.listen, httpPort: port, logger, httpOnly: values['http-only'], powerActions: !values['no-power'], store: values.store,
     });
   } catch (err) {
     if (err instanceof InventoryInvalid) {

@@ -19,7 +19,8 @@ export interface TemplateMachine {
 export interface TemplateContext {
   machine: TemplateMachine;
   profile: Profile & { name: string };
-  site: Inventory['site'];
+  /** The site section but its store URL. */
+  site: Omit<Inventory['site'], 'store'>;
   base_url: string;
   metadata_url: string;
   answer_url: string;
@@ -47,10 +48,12 @@ export function buildContext(args: {
   machine: TemplateMachine; profileName: string; profile: Profile; site: Inventory['site']; token: string; instanceId: string;
 }): TemplateContext {
   const base = baseUrl(args.site);
+  // The store's URL (it may hold a database password) is the daemon's, never a machine's to read.
+  const { store: _store, ...site } = args.site;
   return {
     machine: args.machine,
     profile: { ...args.profile, name: args.profileName },
-    site: args.site,
+    site,
     base_url: base,
     metadata_url: base + bootPaths.nocloud(args.token),
     answer_url: base + bootPaths.answer(args.token),

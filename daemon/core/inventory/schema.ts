@@ -3,6 +3,7 @@
 // subnets, pools, profile references, files) live in checks.ts, so all errors come out at once.
 import { z } from 'zod';
 import { normalizeMac, parseCidr, parseIPv4, parseRange } from '../net.js';
+import { storeUrlProblem } from '../store/location.js';
 
 const ipv4 = z.string().refine((s) => parseIPv4(s) !== undefined, { error: 'not an IPv4 address (a.b.c.d)' });
 const cidr = z.string().refine((s) => parseCidr(s) !== undefined, { error: 'not a subnet in CIDR form with no host bits (10.20.0.0/24)' });
@@ -10,6 +11,8 @@ const range = z.string().refine((s) => parseRange(s) !== undefined, { error: 'no
 const mac = z.string().refine((s) => normalizeMac(s) !== undefined, { error: 'not a MAC address (52:54:00:12:34:56)' })
   .transform((s) => normalizeMac(s)!);
 const port = z.number().int().min(1).max(65535);
+/** A PostgreSQL URL, judged without connecting; the message never repeats it (it may hold a password). */
+const storeUrl = z.string().refine((s) => storeUrlProblem(s) === undefined, { error: (iss) => storeUrlProblem(String(iss.input)) });
 const seconds = z.number().int().positive();
 // Names become hostnames, file names and URL segments: keep them to what all three accept.
 const name = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, { error: 'use lower-case letters, digits and inner hyphens (at most 63)' });
@@ -95,6 +98,11 @@ export const siteSchema = z.strictObject({
   agent_args: z.string().default(''),
   templates_dir: relPath.default('templates'),
   images_dir: relPath.default('boot-images'),
+  /**
+   * Where machines, events, leases and allocations are kept: a postgresql:// URL (libpq's form),
+   * overridden by `serve --store`; absent, SQLite in the state directory.
+   */
+  store: storeUrl.optional(),
   /** Serve the API and /metrics on site.address and to the provisioning subnets (default: no). */
   api_on_provisioning: z.boolean().default(false),
   /** Open HTTP connections at most, in total and from one source address. */

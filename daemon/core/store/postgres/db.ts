@@ -1,0 +1,121 @@
+// The connection pool every port of the PostgreSQL adapter shares, its transactions, and the reads
+// and writes several ports need inside them.
+//
+// Event order: `events --follow` reads forward from the last id it saw, so an event must never
+// become visible after one with a greater id. An identity column hands out ids at INSERT, not at
+// COMMIT, so two transactions committing out of order would break that. Every transaction that
+// writes an event therefore takes one transaction-scoped advisory lock first (EVENT_ORDER), before
+// any row lock: such transactions commit one at a time, in id order, and, taking that lock before
+// anything else, they cannot deadlock with one another. Lease writes, nonce trades and progress
+// updates write no event and run in parallel.
+//
+// U+0000: PostgreSQL's text and jsonb cannot hold it, and only hostile input carries one (a DHCP
+// vendor class, an agent's error message). Every string parameter, and every string inside a
+// jsonb value, is written with U+FFFD in its place, so such input is kept (marked) rather than
+// failing the write it came with.
+import pg from 'pg';
+import { eventFromRow, machineFromRow, type Row } from './rows.js';
+import type { EventRecord, MachineRecord, NewEvent } from '../records.js';
+import type { State } from '../../lifecycle.js';
+
+export const now = () => new Date().toISOString();
+
+/** Advisory lock keys (two-int form): Rackhand's class, then which lock. */
+const LOCK_CLASS = 0x5241434b; // 'RACK'
+export const LOCKS = { migrations: 1, eventOrder: 2 } as const;
+
+/** SQLSTATEs after which the whole transaction is safe to run again. */
+const RETRYABLE = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
+export const UNIQUE_VIOLATION = '23505';
+
+/** What the adapter's SQL runs on: a connection inside a transaction, its parameters cleaned. */
+export interface Client {
+  query(sql: string, params?: unknown[]): Promise<pg.QueryResult<Row>>;
+}
+
+const NUL = /\u0000/g;
+const clean = (v: unknown): unknown => (typeof v === 'string' ? v.replace(NUL, '\ufffd') : v);
+const cleaned = (params: unknown[] | undefined) => params?.map(clean);
+
+export interface TxOptions {
+  /** The transaction writes events: take the event-order lock first (see the header). */
+  events?: boolean;
+  /** Other SQLSTATEs after which to run it again (a lease write losing a race to an address). */
+  retryOn?: string[];
+}
+
+export class PgDb {
+  constructor(readonly pool: pg.Pool) {}
+
+  async rows(sql: string, params: unknown[] = []): Promise<Row[]> {
+    return (await this.pool.query<Row>(sql, cleaned(params))).rows;
+  }
+
+  async row(sql: string, params: unknown[] = []): Promise<Row | undefined> {
+    return (await this.rows(sql, params))[0];
+  }
+
+  /** Rows changed by one statement outside any transaction of ours. */
+  async run(sql: string, params: unknown[] = []): Promise<number> {
+    return (await this.pool.query(sql, cleaned(params))).rowCount ?? 0;
+  }
+
+  /**
+   * Runs `fn` in one transaction on one connection; what it throws rolls back everything it
+   * wrote. A deadlock or serialization failure (or a code in `retryOn`) runs it again, a few times.
+   */
+  async tx<T>(fn: (c: Client) => Promise<T>, opts: TxOptions = {}): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.once(fn, opts);
+      } catch (err) {
+        const code = (err as { code?: string }).code ?? '';
+        if (attempt >= 5 || !(RETRYABLE.has(code) || opts.retryOn?.includes(code))) throw err;
+      }
+    }
+  }
+
+  private async once<T>(fn: (c: Client) => Promise<T>, opts: TxOptions): Promise<T> {
+    const conn = await this.pool.connect();
+    const c: Client = { query: (sql, params) => conn.query<Row>(sql, cleaned(params)) };
+    let broken: Error | undefined;
+    try {
+      await c.query('BEGIN');
+      if (opts.events) await PgDb.lock(c, LOCKS.eventOrder);
+      const result = await fn(c);
+      await c.query('COMMIT');
+      return result;
+    } catch (err) {
+      // A connection that cannot even roll back is dropped from the pool, not reused.
+      await c.query('ROLLBACK').catch((e: Error) => { broken = e; });
+      throw err;
+    } finally {
+      conn.release(broken);
+    }
+  }
+
+  /** Takes an advisory lock held until the transaction ends. */
+  static async lock(c: Client, which: number): Promise<void> {
+    await c.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_CLASS, which]);
+  }
+}
+
+export async function machineIn(c: Client, name: string, forUpdate = false): Promise<MachineRecord | undefined> {
+  const { rows } = await c.query(`SELECT * FROM machines WHERE name = $1${forUpdate ? ' FOR UPDATE' : ''}`, [name]);
+  return rows[0] && machineFromRow(rows[0]);
+}
+
+/** Inserts one event; the transaction must hold the event-order lock (TxOptions.events). */
+export async function insertEvent(c: Client, ev: NewEvent & { from?: State | null; to?: State | null }): Promise<EventRecord> {
+  const { rows } = await c.query(`INSERT INTO events (time, machine, kind, event, from_state, to_state, cause, actor, data)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
+  [now(), ev.machine, ev.kind, ev.event ?? null, ev.from ?? null, ev.to ?? null, ev.cause ?? null, ev.actor, jsonb(ev.data ?? null)]);
+  return eventFromRow(rows[0]!);
+}
+
+/**
+ * A value for a jsonb parameter, as JSON text (node-postgres would send an array as a PostgreSQL
+ * array), with U+0000 in strings written as U+FFFD (see the header).
+ */
+export const jsonb = (v: unknown): string | null =>
+  (v === null || v === undefined ? null : JSON.stringify(v, (_key, value: unknown) => clean(value)));

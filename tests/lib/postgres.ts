@@ -1,0 +1,192 @@
+// A throwaway PostgreSQL cluster for one test process, from Debian's packages (postgresql-NN):
+// initdb and pg_ctl in a temporary folder, run as the `postgres` system user when we are root
+// (PostgreSQL refuses to run as root) or as ourselves otherwise, listening on a Unix socket in
+// that folder and on 127.0.0.1 at a free port, with password (scram) authentication over TCP.
+// Each caller gets a fresh database (createDatabase) so suites stay independent. The cluster is
+// stopped and its folder deleted by stop() (a suite's after()), on process exit, and on
+// SIGINT/SIGTERM/SIGHUP; one left by a test process killed with -9 is swept at the next start.
+import { spawn, type SpawnOptions } from 'node:child_process';
+import { chownSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { tempDir } from './tmp.js';
+
+const TAG = 'pg';
+const USER = 'rackhand';
+
+export interface PgCluster {
+  /** 127.0.0.1 and the cluster's port; user rackhand with `password`. */
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  /** The folder of the Unix socket (trust authentication, for local tools such as psql). */
+  socketDir: string;
+  /** A new empty database, named after `tag`. */
+  createDatabase(tag?: string): Promise<string>;
+  /** node-postgres settings for `database` over TCP. */
+  config(database: string): pg.PoolConfig;
+  /** postgresql://rackhand:PASSWORD@127.0.0.1:PORT/DATABASE */
+  url(database: string): string;
+  stop(): Promise<void>;
+}
+
+/** The newest installed server's bin folder (/usr/lib/postgresql/NN/bin). */
+export function postgresBinDir(): string | undefined {
+  const root = '/usr/lib/postgresql';
+  if (!existsSync(root)) return undefined;
+  const versions = readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a));
+  return versions[0] && join(root, versions[0], 'bin');
+}
+
+interface Runner { uid?: number; gid?: number }
+
+/** Root runs the server as `postgres` (created by Debian's postgresql-common); anyone else as themselves. */
+function runner(): Runner {
+  if (process.getuid?.() !== 0) return {};
+  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'));
+  if (!line) throw new Error('running as root and there is no postgres user: install postgresql (make test-deps)');
+  const [, , uid, gid] = line.split(':');
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+function run(bin: string, args: string[], as: Runner, opts: SpawnOptions = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { ...as, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' }, stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${bin} ${args.join(' ')} exited ${code}: ${out.trim()}`))));
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+// --- stopping: by the postmaster's pid, so it works from an exit handler and without the folder
+
+const live = new Map<number, string>(); // postmaster pid → cluster folder
+let hooksInstalled = false;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  // A zombie (no reaper in a container) counts as gone.
+  try { return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return false; }
+}
+
+const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/** Fast shutdown (SIGINT), SIGKILL after 10 s; then the folder goes. Synchronous: usable at exit. */
+function stopSync(pid: number, dir: string): void {
+  try { process.kill(pid, 'SIGINT'); } catch { /* gone */ }
+  for (let waited = 0; alive(pid) && waited < 10_000; waited += 20) sleepSync(20);
+  if (alive(pid)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+  rmSync(dir, { recursive: true, force: true });
+  live.delete(pid);
+}
+
+async function stopAsync(pid: number, dir: string): Promise<void> {
+  try { process.kill(pid, 'SIGINT'); } catch { /* gone */ }
+  for (let waited = 0; alive(pid) && waited < 10_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+  if (alive(pid)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+  rmSync(dir, { recursive: true, force: true });
+  live.delete(pid);
+}
+
+function stopAllSync(): void {
+  for (const [pid, dir] of [...live]) stopSync(pid, dir);
+}
+
+function installHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  // Before tmp.ts's own exit handler deletes temporary folders: the server must be down first.
+  process.prependListener('exit', stopAllSync);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => { stopAllSync(); process.exit(130); });
+  }
+  sweepStale();
+}
+
+/** Stops and deletes clusters whose test process died without doing it (kill -9). */
+export function sweepStale(): void {
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith(`rackhand-${TAG}-`)) continue;
+    const dir = join(tmpdir(), name);
+    let owner = 0;
+    try { owner = Number(readFileSync(join(dir, 'owner.pid'), 'utf8')); } catch { continue; }
+    if (!owner || alive(owner)) continue;
+    let postmaster = 0;
+    try { postmaster = Number(readFileSync(join(dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]); } catch { /* not running */ }
+    if (postmaster && alive(postmaster)) stopSync(postmaster, dir);
+    else rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Starts a cluster; its stop() is the caller's to call in after() (exit does it too). */
+export async function startPostgres(): Promise<PgCluster> {
+  const bin = postgresBinDir();
+  if (!bin) throw new Error('PostgreSQL is not installed (/usr/lib/postgresql/NN/bin): run make test-deps, or apt-get install postgresql');
+  installHooks();
+  const as = runner();
+  const dir = tempDir(TAG);
+  writeFileSync(join(dir, 'owner.pid'), String(process.pid));
+  const password = `pw-${process.pid}-${Date.now().toString(36)}`;
+  writeFileSync(join(dir, 'pwfile'), password + '\n', { mode: 0o600 });
+  if (as.uid !== undefined) {
+    chownSync(dir, as.uid, as.gid!);
+    chownSync(join(dir, 'pwfile'), as.uid, as.gid!);
+  }
+  const data = join(dir, 'data');
+  await run(join(bin, 'initdb'), ['-D', data, '-U', USER, `--pwfile=${join(dir, 'pwfile')}`, '--auth-local=trust',
+    '--auth-host=scram-sha-256', '-E', 'UTF8', '--no-locale', '--no-sync'], as);
+  let port = 0;
+  for (let attempt = 1; ; attempt++) {
+    port = await freePort();
+    try {
+      // Another process may take the port between freePort() and the server's bind: try another.
+      await run(join(bin, 'pg_ctl'), ['start', '-D', data, '-w', '-t', '60', '-l', join(dir, 'server.log'), '-o',
+        `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${dir} -c max_connections=200`], as);
+      break;
+    } catch (err) {
+      if (attempt >= 3) throw new Error(`${(err as Error).message}\n${readFileSync(join(dir, 'server.log'), 'utf8')}`);
+    }
+  }
+  const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  live.set(pid, dir);
+
+  const host = '127.0.0.1';
+  const config = (database: string): pg.PoolConfig => ({ host, port, user: USER, password, database });
+  let databases = 0;
+  return {
+    host, port, user: USER, password, socketDir: dir, config,
+    url: (database) => `postgresql://${USER}:${encodeURIComponent(password)}@${host}:${port}/${database}`,
+    async createDatabase(tag = 'test') {
+      const name = `${tag.replace(/[^a-z0-9_]/g, '_')}_${++databases}`;
+      const admin = new pg.Client(config('postgres'));
+      await admin.connect();
+      try {
+        await admin.query(`CREATE DATABASE "${name}"`);
+      } finally {
+        await admin.end();
+      }
+      return name;
+    },
+    stop: () => (live.has(pid) ? stopAsync(pid, dir) : Promise.resolve()),
+  };
+}
