@@ -2,7 +2,7 @@
 // one compare-and-set. A lost race is re-decided once against the fresh state, so a caller sees
 // either success or the refusal that the machine's real state warrants.
 import { applyEvent, IllegalTransition, type Actor, type EventArgs, type LifecycleEvent, type State } from './lifecycle.js';
-import type { EventRecord, MachineRecord, OperationRecord, Store } from './store/types.js';
+import type { Store, Transitioned } from './store/types.js';
 import { withOperationPlan } from './operation-plan.js';
 
 export class MachineNotFound extends Error {
@@ -31,7 +31,7 @@ export interface ActRequest extends EventArgs {
   unchangedSince?: { state: State; at: string };
 }
 
-export async function act(store: Store, req: ActRequest): Promise<{ machine: MachineRecord; event: EventRecord; operation?: OperationRecord }> {
+export async function act(store: Store, req: ActRequest): Promise<Transitioned> {
   for (let attempt = 0; attempt < 2; attempt++) {
     const machine = await store.getMachine(req.machine);
     if (!machine || (machine.retiredAt && !req.unchangedSince)) throw new MachineNotFound(req.machine);

@@ -155,9 +155,11 @@ export interface TransitionRequest {
   data?: Record<string, unknown> | null;
 }
 
+/** A transition made: the machine after it, its event, and the operation it started (entering a transitional state), if any. */
+export interface Transitioned { machine: MachineRecord; event: EventRecord; operation?: OperationRecord }
+
 export type TransitionResult =
-  /** `operation`: the one the transition started (entering a transitional state), if any. */
-  | { ok: true; machine: MachineRecord; event: EventRecord; operation?: OperationRecord }
+  | ({ ok: true } & Transitioned)
   /** Lost the race: the machine was no longer in `outcome.from`. */
   | { ok: false; current: MachineRecord | undefined };
 
@@ -194,7 +196,7 @@ export interface AllocateRequest {
 
 export type AllocateResult =
   /** `transitions`: each machine's transition with its event, in the order asked. */
-  | { ok: true; allocation: AllocationRecord; machines: MachineRecord[]; transitions: { machine: MachineRecord; event: EventRecord; operation?: OperationRecord }[] }
+  | { ok: true; allocation: AllocationRecord; machines: MachineRecord[]; transitions: Transitioned[] }
   /** `lost`: the machine that was no longer ready; nothing was written. */
   | { ok: false; lost: string };
 

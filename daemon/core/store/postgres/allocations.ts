@@ -7,7 +7,7 @@ import { allocationFromRow } from './rows.js';
 import { jsonb, now, type PgDb } from './db.js';
 import { writeTransition } from './transition.js';
 import type { AllocationStore } from '../ports.js';
-import type { AllocateResult, MachineRecord } from '../records.js';
+import type { AllocateResult, MachineRecord, Transitioned } from '../records.js';
 
 class LostRace extends Error {
   constructor(readonly machine: string) { super(machine); }
@@ -19,7 +19,7 @@ export function pgAllocationStore(d: PgDb): AllocationStore {
       try {
         return await d.tx(async (c): Promise<AllocateResult> => {
           const machines: MachineRecord[] = [];
-          const transitions: Extract<AllocateResult, { ok: true }>['transitions'] = [];
+          const transitions: Transitioned[] = [];
           for (const tr of req.transitions) {
             const r = await writeTransition(c, tr);
             if (!r.ok) throw new LostRace(tr.machine);

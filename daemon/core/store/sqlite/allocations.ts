@@ -5,7 +5,7 @@ import { allocationFromRow, json, type Row } from './rows.js';
 import { now, type SqliteDb } from './db.js';
 import { writeTransition } from './transition.js';
 import type { AllocationStore } from '../ports.js';
-import type { AllocateResult, AllocationRecord, MachineRecord } from '../records.js';
+import type { AllocateResult, AllocationRecord, MachineRecord, Transitioned } from '../records.js';
 
 class LostRace extends Error {
   constructor(readonly machine: string) { super(machine); }
@@ -21,7 +21,7 @@ export function sqliteAllocationStore(d: SqliteDb): AllocationStore {
       try {
         return d.write((): AllocateResult => {
           const machines: MachineRecord[] = [];
-          const transitions: Extract<AllocateResult, { ok: true }>['transitions'] = [];
+          const transitions: Transitioned[] = [];
           for (const tr of req.transitions) {
             const r = writeTransition(d, tr);
             if (!r.ok) throw new LostRace(tr.machine);
