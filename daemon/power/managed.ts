@@ -147,10 +147,11 @@ export class ManagedPower {
   }
 
   /**
-   * One BMC call with its timeout, retried with backoff while the failure is transient. With a
-   * signal (reads only) the call is aborted when it fires, and no retry follows.
+   * One BMC call with its timeout, retried with backoff while the failure is transient (and, for
+   * a change, `mayRepeat`: it certainly never reached the BMC). With a signal (reads only) the
+   * call is aborted when it fires, and no retry follows.
    */
-  private async attempt<T>(action: string, call: (o: CallOptions) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  private async attempt<T>(action: string, call: (o: CallOptions) => Promise<T>, signal?: AbortSignal, mayRepeat: (e: PowerError) => boolean = () => true): Promise<T> {
     const delays = backoffDelays(this.retry);
     for (let i = 0; ; i++) {
       try {
@@ -159,7 +160,7 @@ export class ManagedPower {
         if (signal?.aborted) throw this.cancelled(action, true);
         const e = this.wrap(err, action);
         const delay = delays[i];
-        if (!e.transient || delay === undefined) throw e;
+        if (!e.transient || !mayRepeat(e) || delay === undefined) throw e;
         this.log.info({ action, attempt: i + 1, code: e.code, retryInMs: delay }, 'power %s: %s, retrying', action, e.code);
         this.opts.metrics?.observe(this.driver.kind, action, 'retry');
         this.opts.onNote?.({ machine: this.opts.machine, driver: this.driver.kind, action, outcome: 'retry', attempt: i + 1, detail: e.message });
@@ -175,26 +176,15 @@ export class ManagedPower {
    * the BMC acted is for the state to tell.
    */
   private async attemptChange(action: string, call: (o: CallOptions) => Promise<PowerChange | void>): Promise<PowerChange & { lost?: PowerError }> {
-    const delays = backoffDelays(this.retry);
-    for (let i = 0; ; i++) {
-      try {
-        return (await this.withTimeout(action, call)) ?? {};
-      } catch (err) {
-        const e = this.wrap(err, action);
-        if (!e.transient) throw e;
-        if (!e.notSent) {
-          this.log.warn({ action, code: e.code, err: e.message }, 'power %s: the answer was lost (%s); not sending it again, reading the power state instead', action, e.code);
-          this.opts.metrics?.observe(this.driver.kind, action, 'unanswered');
-          this.opts.onNote?.({ machine: this.opts.machine, driver: this.driver.kind, action, outcome: 'unanswered', detail: `${e.message}: not sent again; the power state decides` });
-          return { lost: e };
-        }
-        const delay = delays[i];
-        if (delay === undefined) throw e;
-        this.log.info({ action, attempt: i + 1, code: e.code, retryInMs: delay }, 'power %s: %s before reaching the BMC, retrying', action, e.code);
-        this.opts.metrics?.observe(this.driver.kind, action, 'retry');
-        this.opts.onNote?.({ machine: this.opts.machine, driver: this.driver.kind, action, outcome: 'retry', attempt: i + 1, detail: e.message });
-        await this.sleep(delay);
-      }
+    try {
+      return (await this.attempt(action, call, undefined, (e) => e.notSent)) ?? {};
+    } catch (err) {
+      const e = this.wrap(err, action);
+      if (!e.transient || e.notSent) throw e;
+      this.log.warn({ action, code: e.code, err: e.message }, 'power %s: the answer was lost (%s); not sending it again, reading the power state instead', action, e.code);
+      this.opts.metrics?.observe(this.driver.kind, action, 'unanswered');
+      this.opts.onNote?.({ machine: this.opts.machine, driver: this.driver.kind, action, outcome: 'unanswered', detail: `${e.message}: not sent again; the power state decides` });
+      return { lost: e };
     }
   }
 
