@@ -43,6 +43,8 @@ export interface ServeOptions {
   tftpPort?: number;
   /** A postgresql:// URL, over the inventory's site.store; neither: SQLite in the state directory. */
   store?: string;
+  /** The rack this daemon serves, when the inventory names racks (each rack one daemon). */
+  rack?: string;
 }
 
 export class InventoryInvalid extends Error {
@@ -61,7 +63,7 @@ export interface Daemon {
 
 export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
   const { logger } = opts;
-  const first = validateInventory(opts.inventoryFile);
+  const first = validateInventory(opts.inventoryFile, { rack: opts.rack });
   if (!first.ok) throw new InventoryInvalid(first.errors);
   for (const w of first.warnings) logger.warn(formatWarning(w));
   let loaded = first.value;
@@ -138,7 +140,7 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
     inventory: () => loaded,
     httpAddress: () => bound,
     async reload() {
-      const next = validateInventory(opts.inventoryFile);
+      const next = validateInventory(opts.inventoryFile, { rack: opts.rack });
       if (!next.ok) {
         for (const e of next.errors) logger.error(formatError(e));
         logger.error('inventory reload refused: the running inventory stays in force');

@@ -20,10 +20,12 @@ import { VERSION } from '../version.js';
 
 const USAGE = `usage: rackhand <verb> [options]
 
-  serve [--inventory FILE] [--state-dir DIR] [--store postgresql://…] [--listen ADDR] [--port N]
-        [--http-only] [--no-power]
+  serve [--inventory FILE] [--state-dir DIR] [--store postgresql://…] [--rack NAME]
+        [--listen ADDR] [--port N] [--http-only] [--no-power]
   validate [FILE]                       check an inventory and render its templates
   machines [--state S] [--all]          list machines (--all: retired ones too)
+  racks                                 each rack: its daemon, heartbeat, segments, machines,
+                                        and who stands in for whom
   show MACHINE                          one machine in full
   events [MACHINE] [--since T] [--limit N] [--follow]
   operations MACHINE [--limit N]        the machine's operations (inspect, deploy, erase), newest first
@@ -78,7 +80,7 @@ async function main(argv: string[]): Promise<number> {
     case 'validate': {
       const { positionals } = parse(rest, {});
       const file = positionals[0] ?? defaultInventory();
-      const result = validateInventory(file);
+      const result = validateInventory(file, { anyRack: true });
       if (!result.ok) {
         for (const e of result.errors) process.stderr.write(formatError(e) + '\n');
         process.stderr.write(`${result.errors.length} error${result.errors.length === 1 ? '' : 's'} in ${file}\n`);
@@ -86,7 +88,8 @@ async function main(argv: string[]): Promise<number> {
       }
       for (const w of result.warnings) process.stderr.write(formatWarning(w) + '\n');
       const inv = result.value.inventory;
-      process.stdout.write(`${file}: ok (${inv.machines.length} machines, ${Object.keys(inv.profiles).length} profiles)\n`);
+      const racks = Object.keys(inv.racks).length;
+      process.stdout.write(`${file}: ok (${inv.machines.length} machines, ${Object.keys(inv.profiles).length} profiles${racks ? `, ${racks} racks` : ''})\n`);
       return 0;
     }
     case 'lab': {
@@ -227,7 +230,7 @@ async function serveCmd(rest: string[]): Promise<number> {
   const { values } = parse(rest, {
     inventory: { type: 'string' }, 'state-dir': { type: 'string' }, listen: { type: 'string' }, port: { type: 'string' },
     'log-level': { type: 'string' }, 'http-only': { type: 'boolean', default: false }, 'no-power': { type: 'boolean', default: false },
-    store: { type: 'string' },
+    store: { type: 'string' }, rack: { type: 'string' },
   });
   const storeProblem = values.store === undefined ? undefined : storeUrlProblem(values.store);
   if (storeProblem) throw new CliError(`--store: ${storeProblem}`, 2);
@@ -240,7 +243,7 @@ async function serveCmd(rest: string[]): Promise<number> {
     daemon = await startDaemon({
       inventoryFile: values.inventory ?? defaultInventory(),
       stateDir: values['state-dir'] ?? defaultStateDir(),
-      httpListen: values.listen, httpPort: port, logger, httpOnly: values['http-only'], powerActions: !values['no-power'], store: values.store,
+      httpListen: values.listen, httpPort: port, logger, httpOnly: values['http-only'], powerActions: !values['no-power'], store: values.store, rack: values.rack,
     });
   } catch (err) {
     if (err instanceof InventoryInvalid) {

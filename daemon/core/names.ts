@@ -6,8 +6,8 @@ export function discoveredName(mac: string): string {
   return `discovered-${mac.replace(/:/g, '')}`;
 }
 
-/** What discovery enrols for a MAC: named after it, no address, no profile, no BMC yet. */
-export function discoveredSpec(mac: string): MachineSpec {
+/** What discovery enrols for a MAC: named after it, no address, no profile, no BMC yet; the rack that heard it, if any. */
+export function discoveredSpec(mac: string, rack: string | null = null): MachineSpec {
   const name = discoveredName(mac);
-  return { name, mac, ip: null, hostname: name, profile: null, tags: ['discovered'], power: { driver: 'manual' } };
+  return { name, rack, mac, ip: null, hostname: name, profile: null, tags: ['discovered'], power: { driver: 'manual' } };
 }

@@ -173,7 +173,7 @@ test('inventory schema: discovery is false, true or strict settings; parsed to f
   assert.equal(parse({ enabled: false, per_minute: 3 }).data?.discovery, false);
   assert.equal(parse({ per_minut: 3 }).success, false, 'a misspelt key is an error');
   assert.equal(parse({ per_minute: 0 }).success, false);
-  assert.equal(parse(true).data?.dhcp.discovered_pool_percent, 50);
+  assert.equal(parse(true).data?.dhcp?.discovered_pool_percent, 50);
   assert.equal(siteSchema.safeParse({ ...base, dhcp: { ...base.dhcp, discovered_pool_percent: 95 } }).success, false);
 });
 

@@ -66,7 +66,7 @@ test('the base inventory is valid and maps to machine specs', () => {
   assert.ok(r.ok, r.ok ? '' : r.errors.map(formatError).join('\n'));
   const specs = machineSpecs(r.value.inventory);
   assert.equal(specs.length, 2);
-  assert.deepEqual(specs[1], { name: 'node-02', mac: '52:54:00:00:01:02', ip: '10.20.0.12', hostname: 'node-02', profile: 'img', tags: [], power: { driver: 'manual' } });
+  assert.deepEqual(specs[1], { name: 'node-02', rack: null, mac: '52:54:00:00:01:02', ip: '10.20.0.12', hostname: 'node-02', profile: 'img', tags: [], power: { driver: 'manual' } });
   assert.equal(r.value.inventory.site.http_port, 8080, 'defaults are applied');
 });
 
@@ -87,7 +87,7 @@ const CASES: { name: string; text: string; want: string[] }[] = [
   { name: 'unknown DHCP mode', text: edit('mode: full', 'mode: relay'), want: ['5:11 site.dhcp.mode: unknown DHCP mode "relay": use full or proxy'] },
   { name: 'template that does not exist', text: edit('user_data: user-data.j2', 'user_data: missing.j2'), want: ['12:16 profiles.img.user_data: template missing.j2 does not exist in TEMPLATES'] },
   { name: 'misspelt field', text: BASE.replace('  - name: node-02\n', '  - name: node-02\n    hostnme: x\n'), want: ['24:5 machines[1].hostnme: unknown field "hostnme"'] },
-  { name: 'missing required field', text: edit('address: 10.20.0.1', 'http_port: 8080'), want: ['2:3 site.address: is required (string)'] },
+  { name: 'missing required field', text: edit('address: 10.20.0.1', 'http_port: 8080'), want: ['2:3 site.address: is required (or name racks, each with its own address)'] },
   { name: 'pool outside the subnet', text: edit('pool: 10.20.0.100-10.20.0.199', 'pool: 10.20.1.100-10.20.1.199'), want: ['7:11 site.dhcp.pool: 10.20.1.100-10.20.1.199 is not inside 10.20.0.0/24'] },
   { name: 'YAML syntax error', text: edit('address: 10.20.0.1', 'address: [10.20.0.1'), want: ['4:3 (yaml): Flow sequence in block collection must be sufficiently indented and end with a ]'] },
 ];

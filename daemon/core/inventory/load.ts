@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { inventorySchema, type Inventory } from './schema.js';
+import { inventorySchema, type Inventory, type ParsedInventory } from './schema.js';
+import { machineRack, servedInventory } from './racks.js';
 import { crossChecks } from './checks.js';
 import { formatPath, locate, type PathItem } from './locate.js';
 import type { MachineSpec, PowerSpec } from '../store/types.js';
@@ -29,7 +30,10 @@ export interface LoadedInventory {
   file: string;
   /** Directory that relative paths in the file (templates, images) resolve against. */
   baseDir: string;
+  /** As this daemon serves it: the site with its rack's interface, address and DHCP. */
   inventory: Inventory;
+  /** The rack this daemon serves; null without racks. */
+  rack: string | null;
   templatesDir: string;
   imagesDir: string;
   /** Places a finding about `path` at its position in the file. */
@@ -38,17 +42,24 @@ export interface LoadedInventory {
 
 export type LoadResult = { ok: true; value: LoadedInventory } | { ok: false; errors: InventoryError[] };
 
-export function loadInventory(file: string): LoadResult {
+export interface LoadOptions {
+  /** The rack this daemon serves (`serve --rack`): required when the inventory names racks. */
+  rack?: string;
+  /** Without a rack on a racked inventory, check it all and view it as its first rack (validate). */
+  anyRack?: boolean;
+}
+
+export function loadInventory(file: string, opts: LoadOptions = {}): LoadResult {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     return { ok: false, errors: [{ file, line: 1, col: 1, path: '(file)', message: (err as Error).message }] };
   }
-  return parseInventory(text, file, dirname(resolve(file)));
+  return parseInventory(text, file, dirname(resolve(file)), opts);
 }
 
-export function parseInventory(text: string, file: string, baseDir: string): LoadResult {
+export function parseInventory(text: string, file: string, baseDir: string, opts: LoadOptions = {}): LoadResult {
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
   const errors: InventoryError[] = [];
@@ -71,19 +82,34 @@ export function parseInventory(text: string, file: string, baseDir: string): Loa
     for (const issue of parsed.error.issues) reportIssue(issue, at);
   }
   for (const f of crossChecks(raw, baseDir)) at(f.path, f.message, { preferKey: f.atKey });
+  if (parsed.success) rackChoice(parsed.data, opts, at);
   errors.sort((a, b) => a.line - b.line || a.col - b.col);
   if (errors.length || !parsed.success) return { ok: false, errors };
 
-  const inventory = parsed.data;
+  const racked = Object.keys(parsed.data.racks).length > 0;
+  const inventory = servedInventory(parsed.data, opts.rack);
   return {
     ok: true,
     value: {
-      file, baseDir, inventory,
+      file, baseDir, inventory, rack: racked ? opts.rack ?? null : null,
       templatesDir: resolve(baseDir, inventory.site.templates_dir),
       imagesDir: resolve(baseDir, inventory.site.images_dir),
       place: (path, message) => ({ file, ...locate(doc, counter, path), path: formatPath(path), message }),
     },
   };
+}
+
+/** `--rack` names a rack of the file; a racked file needs one (unless any rack will do). */
+function rackChoice(inv: ParsedInventory, opts: LoadOptions, at: At): void {
+  const names = Object.keys(inv.racks);
+  if (opts.rack !== undefined && !names.includes(opts.rack)) {
+    at(names.length ? ['racks'] : ['site'], names.length
+      ? `no rack ${opts.rack} here (racks: ${names.join(', ')})`
+      : `--rack ${opts.rack}: this inventory names no racks (add a racks section, or start without --rack)`);
+  }
+  if (opts.rack === undefined && names.length && !opts.anyRack) {
+    at(['racks'], `this inventory names racks (${names.join(', ')}): start each daemon with --rack NAME`);
+  }
 }
 
 type At = (path: PathItem[], message: string, opts?: { atKey?: string; preferKey?: boolean }) => void;
@@ -106,9 +132,10 @@ function reportIssue(issue: z.core.$ZodIssue, at: At): void {
 }
 
 /** The store's view of each machine in the inventory. */
-export function machineSpecs(inv: Inventory): MachineSpec[] {
+export function machineSpecs(inv: Pick<ParsedInventory, 'machines' | 'racks'>): MachineSpec[] {
   return inv.machines.map((m) => ({
     name: m.name,
+    rack: machineRack(inv, m),
     mac: m.mac,
     ip: m.ip ?? null,
     hostname: m.hostname ?? m.name,

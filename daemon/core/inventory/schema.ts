@@ -80,13 +80,18 @@ const profileTimeouts = z.strictObject({
   releasing: seconds.optional(),
 });
 
+const interfaceName = z.string().min(1).max(15);
+
 export const siteSchema = z.strictObject({
-  interface: z.string().min(1).max(15),
-  address: ipv4,
+  /** The provisioning interface, address and DHCP: required unless `racks` names them per rack. */
+  interface: interfaceName.optional(),
+  address: ipv4.optional(),
   http_port: port.default(8080),
   /** Address the HTTP server listens on; defaults to every address (the API is reached from the management side). */
   http_listen: ipv4.default('0.0.0.0'),
-  dhcp,
+  dhcp: dhcp.optional(),
+  /** Many racks: a rack whose heartbeat is older than this is silent, and its standby takes over. */
+  rack_silent_after: seconds.min(3).default(60),
   discovery,
   boot_files: z.record(z.string().regex(/^\d+$/, { error: 'keys are client architecture numbers (option 93)' }), relPath).default({}),
   timeouts: timeouts.default({}),
@@ -192,8 +197,26 @@ export const powerSchema = z.discriminatedUnion('driver', [ipmiPower, redfishPow
     : undefined),
 });
 
+/**
+ * A rack (issue: many racks on one PostgreSQL): one daemon (`serve --rack NAME`) serving the
+ * provisioning segments below, with the site's other settings. `standby` takes over its power,
+ * timeout and agent work while it is silent; `secondary` lists other racks' local segments this
+ * rack answers DHCP on (through its own interface and address there) while their primary is silent.
+ */
+const rackSchema = z.strictObject({
+  interface: interfaceName,
+  address: ipv4,
+  http_port: port.optional(),
+  http_listen: ipv4.optional(),
+  dhcp,
+  standby: name.optional(),
+  secondary: z.array(z.strictObject({ rack: name, interface: interfaceName, address: ipv4 })).default([]),
+});
+
 export const machineSchema = z.strictObject({
   name,
+  /** Its rack, when racks are named; else the rack whose subnets hold its address. */
+  rack: name.optional(),
   mac,
   ip: ipv4.optional(),
   hostname: name.optional(),
@@ -204,12 +227,26 @@ export const machineSchema = z.strictObject({
 
 export const inventorySchema = z.strictObject({
   site: siteSchema,
+  racks: z.record(name, rackSchema).default({}),
   profiles: z.record(name, profileSchema).default({}),
   machines: z.array(machineSchema).default([]),
+}).superRefine((inv, ctx) => {
+  if (Object.keys(inv.racks).length) return;
+  for (const field of ['interface', 'address', 'dhcp'] as const) {
+    if (inv.site[field] === undefined) ctx.addIssue({ code: 'custom', path: ['site', field], message: `is required (or name racks, each with its own ${field})` });
+  }
 });
 
-export type Inventory = z.output<typeof inventorySchema>;
-export type Site = Inventory['site'];
+/** The file as parsed: with racks, the site's interface, address and DHCP may be absent. */
+export type ParsedInventory = z.output<typeof inventorySchema>;
+export type Rack = z.output<typeof rackSchema>;
+/** The site as one daemon serves it: its own rack's interface, address and DHCP filled in. */
+export type Site = Omit<ParsedInventory['site'], 'interface' | 'address' | 'dhcp'> & {
+  interface: string; address: string; dhcp: z.output<typeof dhcp>;
+};
+/** The inventory as one daemon sees it (see racks.ts `servedInventory`). */
+export type Inventory = Omit<ParsedInventory, 'site'> & { site: Site };
+export type DhcpSettings = z.output<typeof dhcp>;
 export type Profile = z.output<typeof profileSchema>;
 export type MachineEntry = z.output<typeof machineSchema>;
 export type PowerEntry = z.output<typeof powerSchema>;

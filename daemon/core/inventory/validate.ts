@@ -1,6 +1,6 @@
 // `rackhand validate`: the inventory and its templates, every template rendered once with sample
 // values under strict undefined, so a typo in a variable fails here and not mid-install.
-import { loadInventory, type InventoryError, type LoadedInventory } from './load.js';
+import { loadInventory, type InventoryError, type LoadedInventory, type LoadOptions } from './load.js';
 import { TEMPLATE_FIELDS } from './checks.js';
 import { inventoryWarnings } from './warnings.js';
 import { SAMPLE_FACTS, buildContext, render, renderString, templateEnv, TemplateError, type TemplateMachine } from '../templates.js';
@@ -8,8 +8,8 @@ import { SAMPLE_FACTS, buildContext, render, renderString, templateEnv, Template
 /** On success, `warnings`: settings that are valid but risky (see warnings.ts), placed in the file. */
 export type ValidateResult = { ok: true; value: LoadedInventory; warnings: InventoryError[] } | { ok: false; errors: InventoryError[] };
 
-export function validateInventory(file: string): ValidateResult {
-  const loaded = loadInventory(file);
+export function validateInventory(file: string, opts: LoadOptions = {}): ValidateResult {
+  const loaded = loadInventory(file, opts);
   if (!loaded.ok) return loaded;
   const errors = renderAllTemplates(loaded.value);
   if (errors.length) return { ok: false, errors };

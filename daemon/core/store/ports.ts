@@ -1,5 +1,5 @@
 // The store as the rest of Rackhand sees it, cut into one port per consumer: machines and their
-// events, operations and their tokens, DHCP leases, allocations, tenant API tokens. A consumer
+// events, operations and their tokens, DHCP leases, allocations, tenant API tokens, racks and their work. A consumer
 // takes the narrowest port it needs, so what a second backend (PostgreSQL) must provide, and what
 // each part of the daemon may touch, can be read here; tests/lib/store-conformance/ holds the
 // contract every backend must pass. Plain data in, plain data out, every call async; "not found"
@@ -8,7 +8,7 @@
 import type { State } from '../lifecycle.js';
 import type {
   AllocateRequest, AllocateResult, AllocationRecord, AllocationState, ApiTokenRecord, BootFacts,
-  EventQuery, EventRecord, ForgetResult, ForgetVerdict, ForgottenMachine, LeaseRecord, MachineBrief, MachineRecord,
+  ClaimRequest, EventQuery, HeartbeatResult, RackRecord, WorkRecord, EventRecord, ForgetResult, ForgetVerdict, ForgottenMachine, LeaseRecord, MachineBrief, MachineRecord,
   MachineSpec, NewApiToken, NewEvent, NonceTrade, OperationRecord, SyncChange, TransitionRequest,
   TransitionResult,
 } from './records.js';
@@ -148,7 +148,41 @@ export interface ApiTokenStore {
 }
 
 /** The whole store, as the daemon's wiring opens it: every port, plus its schema and its end. */
-export interface Store extends MachineStore, OperationStore, LeaseStore, AllocationStore, ApiTokenStore {
+/** Racks heartbeat here, and every daemon reads who is alive (many racks; one row with one daemon). */
+export interface RackStore {
+  /**
+   * Records that `daemon` serves `rack` now. Refused while another daemon holds the rack and was
+   * heard from within `silentAfter` seconds: two daemons never serve one rack.
+   */
+  heartbeat(rack: string, daemon: string, info: Record<string, unknown>, silentAfter: number): Promise<HeartbeatResult>;
+  /** Marks a clean stop (only while `daemon` still holds the rack). */
+  rackStopped(rack: string, daemon: string): Promise<void>;
+  listRacks(): Promise<RackRecord[]>;
+}
+
+/**
+ * Durable work per machine, claimed by one daemon at a time with a lease (many racks: SELECT …
+ * FOR UPDATE SKIP LOCKED). A transition that starts an operation enqueues its `boot` in the same
+ * transaction, so no crash can lose it.
+ */
+export interface WorkStore {
+  claimWork(req: ClaimRequest): Promise<WorkRecord[]>;
+  /** Extends a claim; false when the daemon no longer holds it (it lapsed and another took it). */
+  extendClaim(id: number, daemon: string, leaseSeconds: number): Promise<boolean>;
+  /** Records a step while holding the claim; false when the claim was lost. */
+  markWorkStep(id: number, daemon: string, step: string): Promise<boolean>;
+  finishWork(id: number, daemon: string, outcome: string): Promise<boolean>;
+  /**
+   * Enqueues a takeover boot for each running operation of `rack`'s machines whose boot is done,
+   * once per silent daemon (`silentDaemon`): standbys racing here enqueue it once. Returns those enqueued.
+   */
+  enqueueTakeovers(rack: string, silentDaemon: string): Promise<WorkRecord[]>;
+  listOpenWork(): Promise<WorkRecord[]>;
+  /** Drops finished work older than `before`; returns how many. */
+  pruneWork(before: string): Promise<number>;
+}
+
+export interface Store extends MachineStore, OperationStore, LeaseStore, AllocationStore, ApiTokenStore, RackStore, WorkStore {
   /** Applies pending schema migrations; returns the schema version after. */
   migrate(): Promise<number>;
   close(): Promise<void>;

@@ -10,6 +10,8 @@ import { pgOperationStore } from './postgres/operations.js';
 import { pgLeaseStore } from './postgres/leases.js';
 import { pgAllocationStore } from './postgres/allocations.js';
 import { pgApiTokenStore } from './postgres/api-tokens.js';
+import { pgRackStore } from './postgres/racks.js';
+import { pgWorkStore } from './postgres/work.js';
 import type { Store } from './ports.js';
 
 export interface PostgresOptions {
@@ -47,6 +49,8 @@ function postgresStore(pool: pg.Pool): Store {
     ...pgLeaseStore(d),
     ...pgAllocationStore(d),
     ...pgApiTokenStore(d),
+    ...pgRackStore(d),
+    ...pgWorkStore(d),
     migrate: () => migrate(d),
     close() {
       closed ??= pool.end();

@@ -31,6 +31,8 @@ export interface BootFacts {
 /** The inventory's view of a machine: what sync writes. */
 export interface MachineSpec {
   name: string;
+  /** The rack whose daemon serves it (many racks); null or absent with one daemon. */
+  rack?: string | null;
   mac: string;
   ip: string | null;
   hostname: string;
@@ -40,6 +42,7 @@ export interface MachineSpec {
 }
 
 export interface MachineRecord extends MachineSpec {
+  rack: string | null;
   state: State;
   previousState: State | null;
   lastError: string | null;
@@ -242,3 +245,49 @@ export type ForgetResult =
   | { ok: false; reason: 'not_found' | 'inventory' | 'in_use'; detail: string };
 
 export type { LifecycleEvent };
+
+/** One rack's daemon as the store last heard it (many racks on one PostgreSQL). */
+export interface RackRecord {
+  name: string;
+  /** The daemon serving it now: a random id per process start. */
+  daemon: string;
+  /** Where its API is reached (host:port), and what it serves, as it reported. */
+  info: Record<string, unknown>;
+  startedAt: string;
+  heartbeatAt: string;
+  /** Seconds since its last heartbeat, by the store's own clock (one clock for every daemon). */
+  silentFor: number;
+  /** Set when it stopped cleanly. */
+  stoppedAt: string | null;
+}
+
+export type HeartbeatResult = { ok: true } | { ok: false; holder: string; silentFor: number };
+
+/**
+ * Work a rack must do for one of its machines, durable so that a daemon that dies mid-way
+ * leaves it to be claimed again: `boot` (a transition started an operation: boot the machine
+ * into it), `takeover` (its rack fell silent mid-operation: boot it again through the standby).
+ */
+export interface WorkRecord {
+  id: number;
+  machine: string;
+  operation: string;
+  kind: 'boot' | 'takeover';
+  createdAt: string;
+  claimedBy: string | null;
+  claimedUntil: string | null;
+  attempts: number;
+  /** How far it got (e.g. `power_sent`), so whoever claims it next does not repeat a step. */
+  step: string | null;
+  doneAt: string | null;
+  outcome: string | null;
+}
+
+export interface ClaimRequest {
+  /** Racks whose machines' work this daemon takes; null stands for machines with no rack. */
+  racks: (string | null)[];
+  daemon: string;
+  /** A claim not extended within this many seconds may be taken by another daemon. */
+  leaseSeconds: number;
+  limit: number;
+}

@@ -2,7 +2,7 @@
 // What differs between databases is only how a column's value comes back (a time as ISO text or
 // as a Date, JSON as text or already parsed, a flag as 0/1 or a boolean): each adapter hands in
 // its readers, so the records are the same whichever store holds them.
-import type { AllocationRecord, ApiTokenRecord, EventRecord, LeaseRecord, MachineRecord, OperationRecord } from './records.js';
+import type { AllocationRecord, ApiTokenRecord, EventRecord, LeaseRecord, MachineRecord, OperationRecord, RackRecord, WorkRecord } from './records.js';
 import type { State } from '../lifecycle.js';
 
 export type Row = Record<string, unknown>;
@@ -24,6 +24,7 @@ export function recordMappers(read: ColumnReaders) {
   function machineFromRow(r: Row): MachineRecord {
     return {
       name: str(r.name),
+      rack: strOrNull(r.rack),
       mac: str(r.mac),
       ip: strOrNull(r.ip),
       hostname: str(r.hostname),
@@ -116,5 +117,34 @@ export function recordMappers(read: ColumnReaders) {
     };
   }
 
-  return { machineFromRow, eventFromRow, leaseFromRow, operationFromRow, allocationFromRow, apiTokenFromRow };
+  /** `silent_for` is computed by the query, by the store's clock. */
+  function rackFromRow(r: Row): RackRecord {
+    return {
+      name: str(r.name),
+      daemon: str(r.daemon),
+      info: read.json(r.info, {}),
+      startedAt: read.time(r.started_at),
+      heartbeatAt: read.time(r.heartbeat_at),
+      silentFor: Math.max(0, Math.round(Number(r.silent_for) * 10) / 10),
+      stoppedAt: timeOrNull(r.stopped_at),
+    };
+  }
+
+  function workFromRow(r: Row): WorkRecord {
+    return {
+      id: Number(r.id),
+      machine: str(r.machine),
+      operation: str(r.operation),
+      kind: str(r.kind) as WorkRecord['kind'],
+      createdAt: read.time(r.created_at),
+      claimedBy: strOrNull(r.claimed_by),
+      claimedUntil: timeOrNull(r.claimed_until),
+      attempts: Number(r.attempts),
+      step: strOrNull(r.step),
+      doneAt: timeOrNull(r.done_at),
+      outcome: strOrNull(r.outcome),
+    };
+  }
+
+  return { machineFromRow, eventFromRow, leaseFromRow, operationFromRow, allocationFromRow, apiTokenFromRow, rackFromRow, workFromRow };
 }

@@ -12,6 +12,8 @@ import { sqliteOperationStore } from './sqlite/operations.js';
 import { sqliteLeaseStore } from './sqlite/leases.js';
 import { sqliteAllocationStore } from './sqlite/allocations.js';
 import { sqliteApiTokenStore } from './sqlite/api-tokens.js';
+import { sqliteRackStore } from './sqlite/racks.js';
+import { sqliteWorkStore } from './sqlite/work.js';
 import type { Store } from './ports.js';
 
 export interface SqliteOptions {
@@ -42,6 +44,8 @@ function sqliteStore(db: Database.Database): Store {
     ...sqliteLeaseStore(d),
     ...sqliteAllocationStore(d),
     ...sqliteApiTokenStore(d),
+    ...sqliteRackStore(d),
+    ...sqliteWorkStore(d),
     async migrate() {
       const current = () => db.pragma('user_version', { simple: true }) as number;
       for (const m of MIGRATIONS) {

@@ -8,9 +8,10 @@ import { describeOperationStore } from './operations.js';
 import { describeLeaseStore } from './leases.js';
 import { describeAllocationStore } from './allocations.js';
 import { describeApiTokenStore } from './api-tokens.js';
+import { describeRackStore } from './racks.js';
 import type { StoreFactory } from './support.js';
 
-export { describeMachineStore, describeForgetting, describeOperationStore, describeLeaseStore, describeAllocationStore, describeApiTokenStore };
+export { describeMachineStore, describeForgetting, describeOperationStore, describeLeaseStore, describeAllocationStore, describeApiTokenStore, describeRackStore };
 export type { StoreFactory };
 
 /**
@@ -36,4 +37,5 @@ export function describeStore(label: string, factory: StoreFactory<Store>): void
   describeLeaseStore(label, factory);
   describeAllocationStore(label, factory);
   describeApiTokenStore(label, factory);
+  describeRackStore(label, factory);
 }

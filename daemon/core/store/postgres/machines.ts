@@ -11,7 +11,7 @@ import type { MachineStore } from '../ports.js';
 import type { EventQuery, EventRecord, MachineRecord, MachineSpec, SyncChange } from '../records.js';
 
 /** Fields of a machine that come from the inventory, compared on every sync. */
-const SPEC_FIELDS = ['mac', 'ip', 'hostname', 'profile', 'tags', 'power'] as const;
+const SPEC_FIELDS = ['mac', 'ip', 'hostname', 'profile', 'tags', 'power', 'rack'] as const;
 
 /** Equal as stored: jsonb keeps no key order and drops undefined, so compare what JSON keeps. */
 const sameValue = (stored: unknown, wanted: unknown): boolean =>
@@ -68,8 +68,8 @@ export function pgMachineStore(d: PgDb): MachineStore {
         // back as a new discovery: same name and history, nothing else of its past.
         if (await reviveRetired(c, spec, t)) return (await machineIn(c, spec.name))!;
         await c.query(`INSERT INTO machines (name, mac, ip, hostname, profile, tags, power, state, source,
-            state_changed_at, created_at, updated_at, accepted) VALUES ($1, $2, $3, $4, $5, $6, $7, 'enrolled', 'discovered', $8, $8, $8, false)`,
-        [spec.name, spec.mac, spec.ip, spec.hostname, spec.profile, jsonb(spec.tags), jsonb(spec.power), t]);
+            state_changed_at, created_at, updated_at, accepted, rack) VALUES ($1, $2, $3, $4, $5, $6, $7, 'enrolled', 'discovered', $8, $8, $8, false, $9)`,
+        [spec.name, spec.mac, spec.ip, spec.hostname, spec.profile, jsonb(spec.tags), jsonb(spec.power), t, spec.rack ?? null]);
         await insertEvent(c, { machine: spec.name, kind: 'transition', event: 'enrol', to: 'enrolled', cause: 'discovered by PXE', actor: 'system' });
         return (await machineIn(c, spec.name))!;
       }, { events: true });
@@ -138,7 +138,8 @@ export function pgMachineStore(d: PgDb): MachineStore {
 }
 
 /** One inventory machine made to match its spec; the caller holds the transaction. */
-async function syncOne(c: Client, spec: MachineSpec, actor: string, t: string): Promise<SyncChange | undefined> {
+async function syncOne(c: Client, given: MachineSpec, actor: string, t: string): Promise<SyncChange | undefined> {
+  const spec = { ...given, rack: given.rack ?? null };
   // The machine of that name and any other live machine holding its MAC, in one round trip.
   const { rows } = await c.query('SELECT * FROM machines WHERE name = $1 OR (mac = $2 AND retired_at IS NULL) FOR UPDATE', [spec.name, spec.mac]);
   const found = (rows as Row[]).map(machineFromRow);
@@ -150,10 +151,10 @@ async function syncOne(c: Client, spec: MachineSpec, actor: string, t: string): 
     await c.query('UPDATE machines SET retired_at = $1, updated_at = $1, version = version + 1 WHERE name = $2', [t, holder.name]);
     await insertEvent(c, { machine: holder.name, kind: 'inventory', event: 'retired', cause: `MAC ${spec.mac} now belongs to ${spec.name} in the inventory`, actor });
   }
-  const specParams = [spec.name, spec.mac, spec.ip, spec.hostname, spec.profile, jsonb(spec.tags), jsonb(spec.power), t];
+  const specParams = [spec.name, spec.mac, spec.ip, spec.hostname, spec.profile, jsonb(spec.tags), jsonb(spec.power), t, spec.rack];
   if (!existing) {
     await c.query(`INSERT INTO machines (name, mac, ip, hostname, profile, tags, power, state, source,
-        state_changed_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'enrolled', 'inventory', $8, $8, $8)`, specParams);
+        state_changed_at, created_at, updated_at, rack) VALUES ($1, $2, $3, $4, $5, $6, $7, 'enrolled', 'inventory', $8, $8, $8, $9)`, specParams);
     await insertEvent(c, { machine: spec.name, kind: 'transition', event: 'enrol', to: 'enrolled', cause: 'added to the inventory', actor });
     return { name: spec.name, change: 'enrolled' };
   }
@@ -163,7 +164,7 @@ async function syncOne(c: Client, spec: MachineSpec, actor: string, t: string): 
   }
   const restored = existing.retiredAt !== null || existing.source !== 'inventory';
   if (!restored && Object.keys(fields).length === 0) return undefined;
-  await c.query(`UPDATE machines SET mac = $2, ip = $3, hostname = $4, profile = $5, tags = $6, power = $7,
+  await c.query(`UPDATE machines SET mac = $2, ip = $3, hostname = $4, profile = $5, tags = $6, power = $7, rack = $9,
       source = 'inventory', retired_at = NULL, accepted = true, updated_at = $8, version = version + 1 WHERE name = $1`, specParams);
   const change = restored ? 'restored' : 'updated';
   await insertEvent(c, {
@@ -179,10 +180,10 @@ async function reviveRetired(c: Client, spec: MachineSpec, t: string): Promise<b
   const old: MachineRecord | undefined = await machineIn(c, spec.name, true);
   if (!old) return false;
   if (!old.retiredAt) throw new Error(`cannot enrol ${spec.mac} as ${spec.name}: a live machine with MAC ${old.mac} has that name`);
-  await c.query(`UPDATE machines SET mac = $2, ip = $3, hostname = $4, profile = $5, tags = $6, power = $7, state = 'enrolled',
+  await c.query(`UPDATE machines SET mac = $2, ip = $3, hostname = $4, profile = $5, tags = $6, power = $7, rack = $9, state = 'enrolled',
       previous_state = NULL, last_error = NULL, owner = NULL, deploy_profile = NULL, facts = NULL, boot_facts = NULL,
       source = 'discovered', retired_at = NULL, accepted = false, state_changed_at = $8, updated_at = $8, version = version + 1
-      WHERE name = $1`, [spec.name, spec.mac, spec.ip, spec.hostname, spec.profile, jsonb(spec.tags), jsonb(spec.power), t]);
+      WHERE name = $1`, [spec.name, spec.mac, spec.ip, spec.hostname, spec.profile, jsonb(spec.tags), jsonb(spec.power), t, spec.rack ?? null]);
   await insertEvent(c, { machine: spec.name, kind: 'transition', event: 'enrol', to: 'enrolled', cause: `discovered by PXE again (retired ${old.retiredAt})`, actor: 'system' });
   return true;
 }

@@ -138,6 +138,41 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    says: 'racks: each machine\'s rack, rack heartbeats, durable per-machine work with claims',
+    sql: `
+      ALTER TABLE machines ADD COLUMN rack text COLLATE "C";
+      CREATE TABLE racks (
+        name         text COLLATE "C" PRIMARY KEY,
+        daemon       text COLLATE "C" NOT NULL,
+        info         jsonb NOT NULL DEFAULT '{}',
+        started_at   timestamptz NOT NULL,
+        -- the server's clock (now()), never a daemon's: one clock judges every rack's silence
+        heartbeat_at timestamptz NOT NULL,
+        stopped_at   timestamptz
+      );
+      -- A transition that starts an operation enqueues its boot here in the same transaction;
+      -- daemons claim rows with FOR UPDATE SKIP LOCKED and a lease (claimed_until, server clock).
+      CREATE TABLE work (
+        id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        machine       text COLLATE "C" NOT NULL,
+        operation     text COLLATE "C" NOT NULL,
+        kind          text NOT NULL,
+        -- takeover work: the silent daemon it stands in for (one takeover per operation and daemon)
+        cause         text COLLATE "C" NOT NULL DEFAULT '',
+        created_at    timestamptz NOT NULL,
+        claimed_by    text COLLATE "C",
+        claimed_until timestamptz,
+        attempts      integer NOT NULL DEFAULT 0,
+        step          text,
+        done_at       timestamptz,
+        outcome       text
+      );
+      CREATE INDEX work_open ON work (id) WHERE done_at IS NULL;
+      CREATE UNIQUE INDEX work_once ON work (operation, kind, cause);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

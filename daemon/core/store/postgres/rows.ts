@@ -8,7 +8,7 @@ export type { Row };
 
 const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : String(v));
 
-export const { machineFromRow, eventFromRow, leaseFromRow, operationFromRow, allocationFromRow, apiTokenFromRow } = recordMappers({
+export const { machineFromRow, eventFromRow, leaseFromRow, operationFromRow, allocationFromRow, apiTokenFromRow, rackFromRow, workFromRow } = recordMappers({
   time: iso,
   json: <T>(v: unknown, fallback: T): T => (v === null || v === undefined ? fallback : (v as T)),
   bool: (v) => v === true,

@@ -6,6 +6,7 @@
 // allocation row (AllocationStore.allocate) commit or roll back as one.
 import { operationFromRow, machineFromRow, type Row } from './rows.js';
 import { insertEvent, machineIn, now, type Client } from './db.js';
+import { enqueueBoot } from './work.js';
 import type { OperationPlan, OperationRecord, TransitionRequest, TransitionResult } from '../records.js';
 
 export async function writeTransition(c: Client, req: TransitionRequest): Promise<TransitionResult> {
@@ -33,5 +34,7 @@ async function applyOperationPlan(c: Client, machine: string, plan: OperationPla
   if (!plan.start) return undefined;
   const { rows } = await c.query(`INSERT INTO operations (id, machine, kind, token, state, created_at)
       VALUES ($1, $2, $3, $4, 'running', $5) RETURNING *`, [plan.start.id, machine, plan.start.kind, plan.start.token, t]);
+  // Its boot is durable work from this moment: a crash before the BMC is called loses nothing.
+  await enqueueBoot(c, machine, plan.start.id, t);
   return operationFromRow(rows[0] as Row);
 }

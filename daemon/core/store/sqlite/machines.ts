@@ -8,7 +8,7 @@ import type { MachineStore } from '../ports.js';
 import type { EventQuery, EventRecord, MachineRecord, MachineSpec, SyncChange } from '../records.js';
 
 /** Fields of a machine that come from the inventory, compared on every sync. */
-const SPEC_FIELDS = ['mac', 'ip', 'hostname', 'profile', 'tags', 'power'] as const;
+const SPEC_FIELDS = ['mac', 'ip', 'hostname', 'profile', 'tags', 'power', 'rack'] as const;
 
 export function sqliteMachineStore(d: SqliteDb): MachineStore {
   return {
@@ -61,8 +61,8 @@ export function sqliteMachineStore(d: SqliteDb): MachineStore {
         // back as a new discovery: same name and history, nothing else of its past.
         if (reviveRetired(d, spec, t)) return d.machine(spec.name)!;
         d.stmt(`INSERT INTO machines (name, mac, ip, hostname, profile, tags, power, state, source,
-            state_changed_at, created_at, updated_at, accepted) VALUES (?, ?, ?, ?, ?, ?, ?, 'enrolled', 'discovered', ?, ?, ?, 0)`)
-          .run(spec.name, spec.mac, spec.ip, spec.hostname, spec.profile, json(spec.tags), json(spec.power), t, t, t);
+            state_changed_at, created_at, updated_at, accepted, rack) VALUES (?, ?, ?, ?, ?, ?, ?, 'enrolled', 'discovered', ?, ?, ?, 0, ?)`)
+          .run(spec.name, spec.mac, spec.ip, spec.hostname, spec.profile, json(spec.tags), json(spec.power), t, t, t, spec.rack ?? null);
         d.insertEvent({ machine: spec.name, kind: 'transition', event: 'enrol', to: 'enrolled', cause: 'discovered by PXE', actor: 'system' });
         return d.machine(spec.name)!;
       });
@@ -131,7 +131,8 @@ export function sqliteMachineStore(d: SqliteDb): MachineStore {
 }
 
 /** One inventory machine made to match its spec; the caller holds the transaction. */
-function syncOne(d: SqliteDb, spec: MachineSpec, actor: string, t: string): SyncChange | undefined {
+function syncOne(d: SqliteDb, given: MachineSpec, actor: string, t: string): SyncChange | undefined {
+  const spec = { ...given, rack: given.rack ?? null };
   const existing = d.machine(spec.name);
   const holder = d.stmt('SELECT name, source FROM machines WHERE mac = ? AND retired_at IS NULL AND name != ?')
     .get(spec.mac, spec.name) as { name: string; source: string } | undefined;
@@ -143,8 +144,8 @@ function syncOne(d: SqliteDb, spec: MachineSpec, actor: string, t: string): Sync
   }
   if (!existing) {
     d.stmt(`INSERT INTO machines (name, mac, ip, hostname, profile, tags, power, state, source,
-        state_changed_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'enrolled', 'inventory', ?, ?, ?)`)
-      .run(spec.name, spec.mac, spec.ip, spec.hostname, spec.profile, json(spec.tags), json(spec.power), t, t, t);
+        state_changed_at, created_at, updated_at, rack) VALUES (?, ?, ?, ?, ?, ?, ?, 'enrolled', 'inventory', ?, ?, ?, ?)`)
+      .run(spec.name, spec.mac, spec.ip, spec.hostname, spec.profile, json(spec.tags), json(spec.power), t, t, t, spec.rack);
     d.insertEvent({ machine: spec.name, kind: 'transition', event: 'enrol', to: 'enrolled', cause: 'added to the inventory', actor });
     return { name: spec.name, change: 'enrolled' };
   }
@@ -154,9 +155,9 @@ function syncOne(d: SqliteDb, spec: MachineSpec, actor: string, t: string): Sync
   }
   const restored = existing.retiredAt !== null || existing.source !== 'inventory';
   if (!restored && Object.keys(fields).length === 0) return undefined;
-  d.stmt(`UPDATE machines SET mac = ?, ip = ?, hostname = ?, profile = ?, tags = ?, power = ?,
+  d.stmt(`UPDATE machines SET mac = ?, ip = ?, hostname = ?, profile = ?, tags = ?, power = ?, rack = ?,
       source = 'inventory', retired_at = NULL, accepted = 1, updated_at = ?, version = version + 1 WHERE name = ?`)
-    .run(spec.mac, spec.ip, spec.hostname, spec.profile, json(spec.tags), json(spec.power), t, spec.name);
+    .run(spec.mac, spec.ip, spec.hostname, spec.profile, json(spec.tags), json(spec.power), spec.rack, t, spec.name);
   const change = restored ? 'restored' : 'updated';
   d.insertEvent({
     machine: spec.name, kind: 'inventory', event: change, actor,
@@ -171,11 +172,11 @@ function reviveRetired(d: SqliteDb, spec: MachineSpec, t: string): boolean {
   const old: MachineRecord | undefined = d.machine(spec.name);
   if (!old) return false;
   if (!old.retiredAt) throw new Error(`cannot enrol ${spec.mac} as ${spec.name}: a live machine with MAC ${old.mac} has that name`);
-  d.stmt(`UPDATE machines SET mac = ?, ip = ?, hostname = ?, profile = ?, tags = ?, power = ?, state = 'enrolled',
+  d.stmt(`UPDATE machines SET mac = ?, ip = ?, hostname = ?, profile = ?, tags = ?, power = ?, rack = ?, state = 'enrolled',
       previous_state = NULL, last_error = NULL, owner = NULL, deploy_profile = NULL, facts = NULL, boot_facts = NULL,
       source = 'discovered', retired_at = NULL, accepted = 0, state_changed_at = ?, updated_at = ?, version = version + 1
       WHERE name = ?`)
-    .run(spec.mac, spec.ip, spec.hostname, spec.profile, json(spec.tags), json(spec.power), t, t, spec.name);
+    .run(spec.mac, spec.ip, spec.hostname, spec.profile, json(spec.tags), json(spec.power), spec.rack ?? null, t, t, spec.name);
   d.insertEvent({ machine: spec.name, kind: 'transition', event: 'enrol', to: 'enrolled', cause: `discovered by PXE again (retired ${old.retiredAt})`, actor: 'system' });
   return true;
 }

@@ -141,6 +141,39 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE api_tokens ADD COLUMN last_used_at TEXT;
     `,
   },
+  {
+    version: 6,
+    says: 'racks: each machine\'s rack, rack heartbeats, durable per-machine work with claims',
+    sql: `
+      ALTER TABLE machines ADD COLUMN rack TEXT;
+      CREATE TABLE racks (
+        name         TEXT PRIMARY KEY,
+        daemon       TEXT NOT NULL,
+        info         TEXT NOT NULL DEFAULT '{}',
+        started_at   TEXT NOT NULL,
+        heartbeat_at TEXT NOT NULL,
+        stopped_at   TEXT
+      );
+      -- A transition that starts an operation enqueues its boot here in the same transaction.
+      CREATE TABLE work (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        machine       TEXT NOT NULL,
+        operation     TEXT NOT NULL,
+        kind          TEXT NOT NULL,
+        -- takeover work: the silent daemon it stands in for (one takeover per operation and daemon)
+        cause         TEXT NOT NULL DEFAULT '',
+        created_at    TEXT NOT NULL,
+        claimed_by    TEXT,
+        claimed_until TEXT,
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        step          TEXT,
+        done_at       TEXT,
+        outcome       TEXT
+      );
+      CREATE INDEX work_open ON work(id) WHERE done_at IS NULL;
+      CREATE UNIQUE INDEX work_once ON work(operation, kind, cause);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

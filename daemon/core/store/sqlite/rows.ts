@@ -6,7 +6,7 @@ export type { Row };
 
 export const json = (v: unknown): string => JSON.stringify(v);
 
-export const { machineFromRow, eventFromRow, leaseFromRow, operationFromRow, allocationFromRow, apiTokenFromRow } = recordMappers({
+export const { machineFromRow, eventFromRow, leaseFromRow, operationFromRow, allocationFromRow, apiTokenFromRow, rackFromRow, workFromRow } = recordMappers({
   time: (v) => v as string,
   json: <T>(v: unknown, fallback: T): T => (typeof v === 'string' && v !== '' ? (JSON.parse(v) as T) : fallback),
   bool: (v) => v === undefined || Number(v) === 1,

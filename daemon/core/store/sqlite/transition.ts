@@ -4,6 +4,7 @@
 // row (AllocationStore.allocate) commit or roll back as one.
 import { operationFromRow, type Row } from './rows.js';
 import { now, type SqliteDb } from './db.js';
+import { enqueueBoot } from './work.js';
 import type { OperationPlan, OperationRecord, TransitionRequest, TransitionResult } from '../records.js';
 
 export function writeTransition(d: SqliteDb, req: TransitionRequest): TransitionResult {
@@ -31,5 +32,7 @@ function applyOperationPlan(d: SqliteDb, machine: string, plan: OperationPlan, t
   if (!plan.start) return undefined;
   d.stmt(`INSERT INTO operations (id, machine, kind, token, state, created_at) VALUES (?, ?, ?, ?, 'running', ?)`)
     .run(plan.start.id, machine, plan.start.kind, plan.start.token, t);
+  // Its boot is durable work from this moment: a crash before the BMC is called loses nothing.
+  enqueueBoot(d, machine, plan.start.id, t);
   return operationFromRow(d.stmt('SELECT * FROM operations WHERE id = ?').get(plan.start.id) as Row);
 }
