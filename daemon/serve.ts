@@ -43,6 +43,8 @@ export interface ServeOptions {
   tftpPort?: number;
   /** A postgresql:// URL, over the inventory's site.store; neither: SQLite in the state directory. */
   store?: string;
+  /** API requests held waiting for events (GET /api/v1/events?wait=…) at most (default 1000). */
+  maxHeldEventReads?: number;
 }
 
 export class InventoryInvalid extends Error {
@@ -85,7 +87,8 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
   // Started after the API: forgetting a machine reaches it once it runs (only its leases matter).
   let dhcpServer: DhcpServer | undefined;
   const forgotten = async (macs: string[]) => { for (const mac of macs) await dhcpServer?.forget(mac); };
-  const app = createApp({ store, tokens, inventory: () => loaded, logger, registry, version: VERSION, startedAt: new Date(), stateDir, power, transitions, forgotten });
+  const app = createApp({ store, tokens, inventory: () => loaded, logger, registry, version: VERSION, startedAt: new Date(), stateDir, power, transitions, forgotten,
+    eventFeed: store.eventFeed, maxHeldEventReads: opts.maxHeldEventReads });
   const site = loaded.inventory.site;
   const host = opts.httpListen ?? site.http_listen;
   const port = opts.httpPort ?? site.http_port;
@@ -158,6 +161,8 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
     close() {
       closing ??= (async () => {
         clearInterval(sweeper);
+        // Held long-polls answer now (with what there is) instead of holding the drain below.
+        store.eventFeed.close();
         await orchestrator.idle();
         // BMCs cap their sessions: leave none behind.
         await closePowerSessions().catch((err) => logger.error({ err }, 'logging out of BMC sessions failed'));
@@ -192,6 +197,10 @@ async function openStore(url: string | undefined, stateDir: string, logger: Logg
   try {
     store = await openPostgresStore(url, {
       onIdleError: (err) => logger.warn({ store: shown, error: err.message }, 'an idle PostgreSQL connection failed: it is replaced when next needed'),
+      onListener: {
+        lost: (err) => logger.warn({ store: shown, error: err.message }, 'the event feed lost its PostgreSQL listening connection: reconnecting; until then followers learn of other daemons\' events from the resync every 5 s'),
+        restored: (ms) => logger.info({ store: shown, down_ms: ms }, `the event feed listens to PostgreSQL again after ${Math.round(ms / 100) / 10} s`),
+      },
     });
   } catch (err) {
     throw new Error(`cannot open the PostgreSQL store ${shown}: ${(err as Error).message}`);
