@@ -30,6 +30,11 @@ export interface PgCluster {
   config(database: string): pg.PoolConfig;
   /** postgresql://rackhand:PASSWORD@127.0.0.1:PORT/DATABASE */
   url(database: string): string;
+  /**
+   * pg_ctl restart, fast mode: every connection is cut (clients see the server shut down), the
+   * same server comes back on the same port with the same data.
+   */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -167,7 +172,8 @@ export async function startPostgres(): Promise<PgCluster> {
       if (attempt >= 3) throw new Error(`${(err as Error).message}\n${readFileSync(join(dir, 'server.log'), 'utf8')}`);
     }
   }
-  const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const postmaster = () => Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  let pid = postmaster();
   live.set(pid, dir);
 
   const host = '127.0.0.1';
@@ -186,6 +192,13 @@ export async function startPostgres(): Promise<PgCluster> {
         await admin.end();
       }
       return name;
+    },
+    async restart() {
+      // pg_ctl restart starts it with the options it was started with (postmaster.opts).
+      await run(join(bin, 'pg_ctl'), ['restart', '-D', data, '-m', 'fast', '-w', '-t', '60', '-l', join(dir, 'server.log')], as);
+      live.delete(pid);
+      pid = postmaster();
+      live.set(pid, dir);
     },
     stop: () => (live.has(pid) ? stopAsync(pid, dir) : Promise.resolve()),
   };

@@ -83,7 +83,7 @@ export function listenForEvents(config: pg.ClientConfig, feed: EventSignal, resy
     }
     // The listener must never keep the process alive by itself (a daemon that failed to start
     // exits at once, as the pool's allowExitOnIdle does for its connections).
-    (c.connection.stream as { unref?: () => void }).unref?.();
+    holdProcess(c, false);
     client = c;
     failures = 0;
     if (downSince !== undefined) {
@@ -101,7 +101,17 @@ export function listenForEvents(config: pg.ClientConfig, feed: EventSignal, resy
       if (retry) clearTimeout(retry);
       const c = client;
       client = undefined;
-      await c?.end().catch(() => undefined);
+      if (!c) return;
+      // Held while it ends: an unreferenced socket would let the process exit before end() settles.
+      holdProcess(c, true);
+      await c.end().catch(() => undefined);
     },
   };
+}
+
+/** Whether the connection's socket keeps the process alive (node-postgres exposes no such switch). */
+function holdProcess(c: pg.Client, hold: boolean): void {
+  const socket = c.connection.stream as { ref?: () => void; unref?: () => void };
+  if (hold) socket.ref?.();
+  else socket.unref?.();
 }
