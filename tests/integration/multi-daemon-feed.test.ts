@@ -12,6 +12,8 @@ import { call, makeReady, rackInventory, type RackMachine } from '../lib/allocat
 import { CLI_MAIN } from '../lib/cli.js';
 import { startPostgres, type PgCluster } from '../lib/postgres.js';
 import { act } from '../../daemon/core/actions.js';
+import { openPostgresStore } from '../../daemon/core/store/postgres.js';
+import type { Store } from '../../daemon/core/store/types.js';
 
 const RACK: RackMachine[] = [1, 2, 3, 4, 5].map((i) => ({ name: `fit-0${i}`, cpus: 8, memoryGib: 32, diskGib: 100 }));
 
@@ -19,6 +21,9 @@ let cluster: PgCluster;
 let database: string;
 let d1: TestDaemon;
 let d2: TestDaemon;
+/** A third handle on the database, counting its listener's outage reports. */
+let watcher: Store;
+const outages = { lost: 0, restored: 0 };
 const children: ChildProcess[] = [];
 
 before(async () => {
@@ -29,11 +34,13 @@ before(async () => {
   d1 = await startTestDaemon({ inventoryFile, serve });
   d2 = await startTestDaemon({ inventoryFile, serve });
   await makeReady(d1.daemon.store, RACK);
+  watcher = await openPostgresStore(cluster.config(database), { onListener: { lost: () => outages.lost++, restored: () => outages.restored++ } });
 });
 after(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await d1?.close();
   await d2?.close();
+  await watcher?.close();
   await cluster?.stop();
 });
 
@@ -84,7 +91,7 @@ async function seenWithin(follower: { out: { stdout: string } }, machine: string
 }
 
 test('events --follow on daemon 1 prints what daemon 2 did within 1.5 s, and still does after PostgreSQL restarts', async () => {
-  assert.equal(await listeners(), 2, 'each daemon listens on its own connection');
+  assert.equal(await listeners(), 3, 'each daemon (and the watcher) listens on its own connection');
   const follower = cli(d1, ['events', '--follow']);
   await until('the follower to hold a long-poll on daemon 1', async () => (await heldOn(d1)) === 1, 20_000);
   // Three in a row: the periodic resync (every 5 s) alone would not make all three in time.
@@ -93,11 +100,13 @@ test('events --follow on daemon 1 prints what daemon 2 did within 1.5 s, and sti
     assert.ok(ms < 1500, `${machine}: ${ms} ms`);
   }
 
-  await cluster.restart();
+  // Down long enough for several reconnect attempts (0.2 s, 0.4 s, 0.8 s apart).
+  await cluster.restart({ downMs: 1500 });
   // Made at once: daemon 1 may not be listening again yet; its resync after reconnecting finds it.
   const ms = await seenWithin(follower, 'node-01', 'fail', 10_000);
   assert.ok(ms < 10_000, `across the restart: ${ms} ms`);
-  await until('both daemons to listen again', async () => (await listeners()) === 2, 10_000);
+  await until('both daemons to listen again', async () => (await listeners()) === 3, 10_000);
+  assert.deepEqual(outages, { lost: 1, restored: 1 }, 'one report when the outage began, one when it ended, not one per attempt');
   const again = await seenWithin(follower, 'node-02', 'fail', 1500);
   assert.ok(again < 1500, `after reconnecting, notified again: ${again} ms`);
   assert.equal(follower.child.exitCode, null, `the follower is still running: ${follower.out.stderr}`);

@@ -31,10 +31,11 @@ export interface PgCluster {
   /** postgresql://rackhand:PASSWORD@127.0.0.1:PORT/DATABASE */
   url(database: string): string;
   /**
-   * pg_ctl restart, fast mode: every connection is cut (clients see the server shut down), the
-   * same server comes back on the same port with the same data.
+   * Restarts the server, fast mode: every connection is cut (clients see the server shut down),
+   * and the same server comes back on the same port with the same data, after `downMs` down
+   * (default: at once, pg_ctl restart).
    */
-  restart(): Promise<void>;
+  restart(opts?: { downMs?: number }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -161,12 +162,13 @@ export async function startPostgres(): Promise<PgCluster> {
   await run(join(bin, 'initdb'), ['-D', data, '-U', USER, `--pwfile=${join(dir, 'pwfile')}`, '--auth-local=trust',
     '--auth-host=scram-sha-256', '-E', 'UTF8', '--no-locale', '--no-sync'], as);
   let port = 0;
+  const start = () => run(join(bin, 'pg_ctl'), ['start', '-D', data, '-w', '-t', '60', '-l', join(dir, 'server.log'), '-o',
+    `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${dir} -c max_connections=200`], as);
   for (let attempt = 1; ; attempt++) {
     port = await freePort();
     try {
       // Another process may take the port between freePort() and the server's bind: try another.
-      await run(join(bin, 'pg_ctl'), ['start', '-D', data, '-w', '-t', '60', '-l', join(dir, 'server.log'), '-o',
-        `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${dir} -c max_connections=200`], as);
+      await start();
       break;
     } catch (err) {
       if (attempt >= 3) throw new Error(`${(err as Error).message}\n${readFileSync(join(dir, 'server.log'), 'utf8')}`);
@@ -193,9 +195,15 @@ export async function startPostgres(): Promise<PgCluster> {
       }
       return name;
     },
-    async restart() {
-      // pg_ctl restart starts it with the options it was started with (postmaster.opts).
-      await run(join(bin, 'pg_ctl'), ['restart', '-D', data, '-m', 'fast', '-w', '-t', '60', '-l', join(dir, 'server.log')], as);
+    async restart({ downMs = 0 } = {}) {
+      if (downMs > 0) {
+        await run(join(bin, 'pg_ctl'), ['stop', '-D', data, '-m', 'fast', '-w', '-t', '60'], as);
+        await new Promise((r) => setTimeout(r, downMs));
+        await start();
+      } else {
+        // pg_ctl restart starts it with the options it was started with (postmaster.opts).
+        await run(join(bin, 'pg_ctl'), ['restart', '-D', data, '-m', 'fast', '-w', '-t', '60', '-l', join(dir, 'server.log')], as);
+      }
       live.delete(pid);
       pid = postmaster();
       live.set(pid, dir);
