@@ -153,3 +153,16 @@ test('a tenant\'s long-poll is not answered with events outside its scope', asyn
   assert.deepEqual(r.body.events, [], 'woken by a pool machine\'s event, it reads again and keeps waiting');
   assert.ok(r.ms >= 900, `held the whole wait (${r.ms} ms)`);
 });
+
+test('shutting the daemon down answers its held requests at once instead of holding the drain', async () => {
+  const other = await startTestDaemon();
+  const after = (await call(other.url, other.tokens.admin, 'GET', '/api/v1/events?limit=1')).body.events.at(-1).id as number;
+  const started = Date.now();
+  const poll = fetch(`${other.url}/api/v1/events?after=${after}&wait=25`, { headers: { authorization: `Bearer ${other.tokens.admin}` } });
+  await until('the request to be held', async () => /^rackhand_event_waits 1$/m.test(await (await fetch(`${other.url}/metrics`)).text()));
+  await other.close();
+  const res = await poll;
+  assert.equal(res.status, 200);
+  assert.deepEqual((await res.json() as { events: unknown[] }).events, []);
+  assert.ok(Date.now() - started < 5000, `answered in ${Date.now() - started} ms`);
+});
