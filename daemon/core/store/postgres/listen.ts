@@ -54,7 +54,13 @@ export function listenForEvents(config: pg.ClientConfig, feed: EventSignal, resy
 
   async function connect(): Promise<void> {
     retry = undefined;
-    const c = new pg.Client({ ...config, application_name: 'rackhand-listen', keepAlive: true });
+    // A bounded connect, and TCP keepalive probes after 10 s idle: an unreachable server or a dead
+    // peer becomes a failure (and a retry) instead of a wait without end. The periodic resync
+    // covers events missed until then.
+    const c = new pg.Client({
+      connectionTimeoutMillis: 10_000, ...config,
+      application_name: 'rackhand-listen', keepAlive: true, keepAliveInitialDelayMillis: 10_000,
+    });
     // 'error', 'end' and a failed connect() may each report the same loss: it counts once.
     let gone = false;
     const drop = (err: Error) => {
