@@ -147,7 +147,27 @@ export interface ApiTokenStore {
   touchApiToken(name: string, at: string): Promise<void>;
 }
 
-/** The whole store, as the daemon's wiring opens it: every port, plus its schema and its end. */
+/**
+ * Tells readers of the event log that newer events have committed: this daemon's (SQLite, in
+ * process) or any daemon's on a shared database (PostgreSQL NOTIFY, with a periodic resync for
+ * what a lost connection missed). It carries only the newest event id it knows, never events: a
+ * woken reader reads the store, which stays the one source of truth. Implemented in
+ * core/event-feed.ts; a store feeds it, the API's long-polls (and streams) wait on it.
+ */
+export interface EventFeed {
+  /** The greatest event id known to have committed (0 before any). */
+  newest(): number;
+  /**
+   * Resolves true once an event with an id above `afterId` is known, false when `timeoutMs`
+   * passes, `signal` aborts or the feed closes first. Never rejects.
+   */
+  waitFor(afterId: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+  /** Calls `listener` with the newest id each time it grows; returns the unsubscribe. */
+  subscribe(listener: (newest: number) => void): () => void;
+  /** Wakes every waiter (false) and stops listening; later waits answer at once. Idempotent. */
+  close(): void;
+}
+
 /** Racks heartbeat here, and every daemon reads who is alive (many racks; one row with one daemon). */
 export interface RackStore {
   /**
@@ -183,7 +203,10 @@ export interface WorkStore {
   pruneWork(before: string): Promise<number>;
 }
 
+/** The whole store, as the daemon's wiring opens it: every port, plus its schema and its end. */
 export interface Store extends MachineStore, OperationStore, LeaseStore, AllocationStore, ApiTokenStore, RackStore, WorkStore {
+  /** Wakes event readers when events commit; closed with the store. */
+  readonly eventFeed: EventFeed;
   /** Applies pending schema migrations; returns the schema version after. */
   migrate(): Promise<number>;
   close(): Promise<void>;

@@ -3,7 +3,7 @@
 // schema, and composes them. Every state change is one compare-and-set and its event in one
 // transaction; what differs from SQLite, and why, is in postgres/migrations.ts and postgres/db.ts.
 import pg from 'pg';
-import { PgDb } from './postgres/db.js';
+import { newestEventId, PgDb } from './postgres/db.js';
 import { migrate } from './postgres/migrate.js';
 import { pgMachineStore } from './postgres/machines.js';
 import { pgOperationStore } from './postgres/operations.js';
@@ -12,6 +12,8 @@ import { pgAllocationStore } from './postgres/allocations.js';
 import { pgApiTokenStore } from './postgres/api-tokens.js';
 import { pgRackStore } from './postgres/racks.js';
 import { pgWorkStore } from './postgres/work.js';
+import { listenForEvents, type ListenerNotes } from './postgres/listen.js';
+import { EventSignal, resyncEvery } from '../event-feed.js';
 import type { Store } from './ports.js';
 
 export interface PostgresOptions {
@@ -22,7 +24,12 @@ export interface PostgresOptions {
    * and opens another when needed. Without a listener such an error would end the process.
    */
   onIdleError?: (err: Error) => void;
+  /** The event feed's listening connection was lost, or is back (each once per outage). */
+  onListener?: Partial<ListenerNotes>;
 }
+
+/** How often the event feed rereads the newest id whatever the notifications said. */
+const RESYNC_MS = 5000;
 
 /** A `postgresql://` URL (libpq's form; the password may come from PGPASSWORD or ~/.pgpass) or node-postgres's pool settings. */
 export async function openPostgresStore(target: string | pg.PoolConfig, opts: PostgresOptions = {}): Promise<Store> {
@@ -30,20 +37,33 @@ export async function openPostgresStore(target: string | pg.PoolConfig, opts: Po
   // allowExitOnIdle: a daemon that fails to start after opening the store still exits at once.
   const pool = new pg.Pool({ application_name: 'rackhand', max: opts.maxConnections ?? 10, allowExitOnIdle: true, ...config });
   pool.on('error', (err) => opts.onIdleError?.(err));
-  const store = postgresStore(pool);
+  const d = new PgDb(pool);
   try {
-    await store.migrate();
+    await migrate(d);
   } catch (err) {
-    await store.close();
+    await pool.end();
     throw err;
   }
-  return store;
+  // Started after the schema exists: its first resync reads the events table.
+  const feed = new EventSignal();
+  const resync = resyncEvery(feed, () => newestEventId(d), RESYNC_MS);
+  const listener = listenForEvents(config, feed, resync, {
+    lost: (err) => opts.onListener?.lost?.(err),
+    restored: (ms) => opts.onListener?.restored?.(ms),
+  });
+  await listener.started;
+  return postgresStore(d, feed, async () => {
+    resync.stop();
+    feed.close();
+    await listener.close();
+  });
 }
 
-function postgresStore(pool: pg.Pool): Store {
-  const d = new PgDb(pool);
+function postgresStore(d: PgDb, feed: EventSignal, closeFeed: () => Promise<void>): Store {
+  const { pool } = d;
   let closed: Promise<void> | undefined;
   return {
+    eventFeed: feed,
     ...pgMachineStore(d),
     ...pgOperationStore(d),
     ...pgLeaseStore(d),
@@ -53,7 +73,7 @@ function postgresStore(pool: pg.Pool): Store {
     ...pgWorkStore(d),
     migrate: () => migrate(d),
     close() {
-      closed ??= pool.end();
+      closed ??= closeFeed().then(() => pool.end());
       return closed;
     },
   };

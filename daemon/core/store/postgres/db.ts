@@ -9,6 +9,11 @@
 // anything else, they cannot deadlock with one another. Lease writes, nonce trades and progress
 // updates write no event and run in parallel.
 //
+// Fan-out: the INSERT of every event also sends pg_notify(EVENTS_CHANNEL, id), in the same
+// transaction, so it is delivered at COMMIT and only if it commits, to every daemon LISTENing on
+// the database (postgres/listen.ts feeds its event feed with it). Notifications are not stored:
+// a daemon whose listening connection is down misses them, and resyncs from the table.
+//
 // U+0000: PostgreSQL's text and jsonb cannot hold it, and only hostile input carries one (a DHCP
 // vendor class, an agent's error message). Every string parameter, and every string inside a
 // jsonb value, is written with U+FFFD in its place, so such input is kept (marked) rather than
@@ -27,6 +32,9 @@ export const LOCKS = { migrations: 1, eventOrder: 2 } as const;
 /** SQLSTATEs after which the whole transaction is safe to run again. */
 const RETRYABLE = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
 export const UNIQUE_VIOLATION = '23505';
+
+/** The NOTIFY channel every committed event is announced on (its payload: the event id). */
+export const EVENTS_CHANNEL = 'rackhand_events';
 
 /** What the adapter's SQL runs on: a connection inside a transaction, its parameters cleaned. */
 export interface Client {
@@ -105,12 +113,22 @@ export async function machineIn(c: Client, name: string, forUpdate = false): Pro
   return rows[0] && machineFromRow(rows[0]);
 }
 
-/** Inserts one event; the transaction must hold the event-order lock (TxOptions.events). */
+/**
+ * Inserts one event and announces its id on EVENTS_CHANNEL (one statement: no extra round trip);
+ * the transaction must hold the event-order lock (TxOptions.events).
+ */
 export async function insertEvent(c: Client, ev: NewEvent & { from?: State | null; to?: State | null }): Promise<EventRecord> {
-  const { rows } = await c.query(`INSERT INTO events (time, machine, kind, event, from_state, to_state, cause, actor, data)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
+  const { rows } = await c.query(`WITH inserted AS (
+        INSERT INTO events (time, machine, kind, event, from_state, to_state, cause, actor, data)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *)
+      SELECT inserted.*, pg_notify('${EVENTS_CHANNEL}', inserted.id::text) FROM inserted`,
   [now(), ev.machine, ev.kind, ev.event ?? null, ev.from ?? null, ev.to ?? null, ev.cause ?? null, ev.actor, jsonb(ev.data ?? null)]);
   return eventFromRow(rows[0]!);
+}
+
+/** The newest committed event id (0 for none): the event feed's resync. */
+export async function newestEventId(d: PgDb): Promise<number> {
+  return Number((await d.row('SELECT coalesce(max(id), 0) AS id FROM events'))!.id);
 }
 
 /**
