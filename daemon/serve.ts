@@ -25,6 +25,8 @@ import { imagesTftpHandler } from './tftp-images.js';
 import { startDhcp, type DhcpServer } from './dhcp/index.js';
 import { refusalLog } from './http/boot-token.js';
 import { createTransitions, type Transitions } from './core/transitions.js';
+import { isConnectionFailure } from './core/store/availability.js';
+import { watchStore } from './store-watch.js';
 
 export interface ServeOptions {
   inventoryFile: string;
@@ -76,6 +78,7 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
   const tokens = new TokenBook(readTokenFile(tokenFile.path));
 
   const registry = createRegistry();
+  watchStore(store.availability, registry, logger);
   const power = powerFactory(store, () => loaded, logger, createPowerMetrics(registry));
   const transitions = createTransitions(store, logger);
   const orchestrator: Orchestrator = opts.powerActions === false
@@ -125,7 +128,8 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
       // Each failure is logged by the transition itself.
       await sweepTimeouts(store, transitions, new Date(), (m) => machineTimeouts(loaded.inventory, m));
     } catch (err) {
-      logger.error({ err }, 'timeout sweep failed');
+      // An outage is logged once, when it starts (store-watch.ts); the sweep runs again after it.
+      if (!isConnectionFailure(err)) logger.error({ err }, 'timeout sweep failed');
     }
   };
   await sweep();
@@ -191,7 +195,8 @@ async function openStore(url: string | undefined, stateDir: string, logger: Logg
   let store: Store;
   try {
     store = await openPostgresStore(url, {
-      onIdleError: (err) => logger.warn({ store: shown, error: err.message }, 'an idle PostgreSQL connection failed: it is replaced when next needed'),
+      // One line per connection; whether the server itself is away is probed and logged once (store-watch.ts).
+      onIdleError: (err) => logger.debug({ store: shown, error: err.message }, 'an idle PostgreSQL connection failed: it is replaced when next needed'),
     });
   } catch (err) {
     throw new Error(`cannot open the PostgreSQL store ${shown}: ${(err as Error).message}`);
