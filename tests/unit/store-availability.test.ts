@@ -56,3 +56,15 @@ test('a probe after an idle connection broke: only that connection, no outage', 
   assert.deepEqual(told, []);
   a.close();
 });
+
+test('an answer to a call sent before the outage began does not end it', () => {
+  let now = 1000;
+  const a = new StoreAvailability({ probe: async () => {}, now: () => now });
+  a.failed(new StoreUnavailable('Connection terminated unexpectedly'));
+  a.succeeded(999);
+  assert.equal(a.available, false, 'its result came in just before the connection broke');
+  now = 1500;
+  a.succeeded(1200);
+  assert.equal(a.available, true);
+  a.close();
+});

@@ -97,10 +97,13 @@ export class StoreAvailability implements StoreAvailabilityView {
 
   listen(l: AvailabilityListener): void { this.listeners.push(l); }
 
-  /** A call reached the store: an outage, if there was one, is over. */
-  succeeded(): void {
+  /**
+   * A call reached the store: an outage, if there was one, is over — unless the call had started
+   * before the outage did (its answer may have come just before the connection broke).
+   */
+  succeeded(startedAt = Number.POSITIVE_INFINITY): void {
     const outage = this.current;
-    if (!outage) return;
+    if (!outage || startedAt < outage.since) return;
     this.current = undefined;
     this.stopProbing();
     const took = this.now() - outage.since;
@@ -119,7 +122,8 @@ export class StoreAvailability implements StoreAvailabilityView {
 
   /** Probes now (an idle connection broke: is the server gone, or only that connection?). */
   check(): Promise<void> {
-    this.checking ??= this.opts.probe().then(() => this.succeeded(), (err) => {
+    const startedAt = this.now();
+    this.checking ??= this.opts.probe().then(() => this.succeeded(startedAt), (err) => {
       if (isConnectionFailure(err)) this.failed(err);
     }).finally(() => { this.checking = undefined; });
     return this.checking;
@@ -136,7 +140,7 @@ export class StoreAvailability implements StoreAvailabilityView {
       this.timer = undefined;
       void this.check().then(() => {
         if (!this.current) return;
-        this.delay = Math.min(this.delay * 2, this.opts.maxMs ?? 5000);
+        this.delay = Math.min(this.delay * 2, this.opts.maxMs ?? 2000);
         this.schedule();
       });
     }, this.delay);

@@ -56,13 +56,14 @@ export class PgDb {
 
   /** Runs one call to the server, telling availability whether it got through. */
   private async reach<T>(call: () => Promise<T>): Promise<T> {
+    const startedAt = Date.now();
     try {
       const result = await call();
-      this.availability?.succeeded();
+      this.availability?.succeeded(startedAt);
       return result;
     } catch (raw) {
       const err = asStoreError(raw);
-      if (err === raw) this.availability?.succeeded(); // the server answered, with a refusal
+      if (err === raw) this.availability?.succeeded(startedAt); // the server answered, with a refusal
       else this.availability?.failed(err);
       throw err;
     }
@@ -108,6 +109,11 @@ export class PgDb {
     const conn = await this.pool.connect();
     const c: Client = { query: (sql, params) => conn.query<Row>(sql, cleaned(params)) };
     let broken: Error | undefined;
+    // A checked-out connection has no listener of the pool's: a socket error (EPIPE, a reset)
+    // arriving while it is ours would be an unhandled 'error' event and end the process. The
+    // query under way fails with it anyway; the connection is dropped at release.
+    const onError = (err: Error) => { broken = err; };
+    conn.on('error', onError);
     try {
       await c.query('BEGIN').catch((err: Error) => { broken = err; throw new NotBegun(err); });
       if (opts.events) await PgDb.lock(c, LOCKS.eventOrder);
@@ -119,6 +125,7 @@ export class PgDb {
       if (!broken) await c.query('ROLLBACK').catch((e: Error) => { broken = e; });
       throw err;
     } finally {
+      conn.off('error', onError);
       conn.release(broken);
     }
   }
