@@ -27,6 +27,8 @@ import { imagesTftpHandler } from './tftp-images.js';
 import { startDhcp, type DhcpServer } from './dhcp/index.js';
 import { refusalLog } from './http/boot-token.js';
 import { createTransitions, type Transitions } from './core/transitions.js';
+import { isConnectionFailure } from './core/store/availability.js';
+import { watchStore } from './store-watch.js';
 
 export interface ServeOptions {
   inventoryFile: string;
@@ -84,6 +86,7 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
   const tokens = new TokenBook(readTokenFile(tokenFile.path));
 
   const registry = createRegistry();
+  watchStore(store.availability, registry, logger);
   const power = powerFactory(store, () => loaded, logger, createPowerMetrics(registry));
   const transitions = createTransitions(store, logger);
   const orchestrator: Orchestrator = opts.powerActions === false
@@ -155,7 +158,8 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
         await store.pruneWork(new Date(Date.now() - 7 * 86400_000).toISOString());
       }
     } catch (err) {
-      logger.error({ err }, 'timeout sweep failed');
+      // An outage is logged once, when it starts (store-watch.ts); the sweep runs again after it.
+      if (!isConnectionFailure(err)) logger.error({ err }, 'timeout sweep failed');
     }
   };
   await sweep();
@@ -226,7 +230,8 @@ async function openStore(url: string | undefined, stateDir: string, logger: Logg
   let store: Store;
   try {
     store = await openPostgresStore(url, {
-      onIdleError: (err) => logger.warn({ store: shown, error: err.message }, 'an idle PostgreSQL connection failed: it is replaced when next needed'),
+      // One line per connection; whether the server itself is away is probed and logged once (store-watch.ts).
+      onIdleError: (err) => logger.debug({ store: shown, error: err.message }, 'an idle PostgreSQL connection failed: it is replaced when next needed'),
       onListener: {
         lost: (err) => logger.warn({ store: shown, error: err.message }, 'the event feed lost its PostgreSQL listening connection: reconnecting; until then followers learn of other daemons\' events from the resync every 5 s'),
         restored: (ms) => logger.info({ store: shown, down_ms: ms }, `the event feed listens to PostgreSQL again after ${Math.round(ms / 100) / 10} s`),

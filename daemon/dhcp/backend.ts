@@ -6,6 +6,7 @@
 import { discoveredName, discoveredSpec } from '../core/names.js';
 import type { State } from '../core/lifecycle.js';
 import type { BootFacts, LeaseRecord, LeaseStore, MachineRecord, MachineStore } from '../core/store/types.js';
+import { isConnectionFailure, StoreUnavailable, type StoreAvailabilityView } from '../core/store/availability.js';
 
 export interface DhcpMachine {
   name: string;
@@ -45,6 +46,8 @@ export interface DhcpBackend {
   deleteLease(mac: string): Promise<void>;
   /** Drops what the backend remembers of `mac` (a forgotten machine); optional for test backends. */
   forgetMac?(mac: string): void;
+  /** False while the store is known to be away (no write is tried then); absent: always there. */
+  storeAvailable?(): boolean;
 }
 
 /** `discovered-525400000101`: a stable name for a machine first seen by PXE. */
@@ -67,7 +70,8 @@ export interface StoreBackendOptions {
 }
 
 /** The part of the store DHCP uses: its lease port, and discovery's few machine calls. */
-export type DhcpStore = LeaseStore & Pick<MachineStore, 'enrolDiscovered' | 'countPendingDiscovered' | 'appendEvent' | 'recordBootFacts'>;
+export type DhcpStore = LeaseStore & Pick<MachineStore, 'enrolDiscovered' | 'countPendingDiscovered' | 'appendEvent' | 'recordBootFacts'>
+  & { availability?: StoreAvailabilityView };
 
 /**
  * The store seen through DhcpBackend. Machine lookups are cached for `ttlMs` (unknown MACs too):
@@ -88,12 +92,22 @@ export function storeBackend(store: DhcpStore, opts: StoreBackendOptions = {}): 
     }).finally(() => { refreshing = undefined; });
     return refreshing;
   };
+  const available = () => store.availability?.available !== false;
   return {
     async machineByMac(mac) {
       const now = Date.now();
       const hit = machines.get(mac);
-      if (hit && now - hit.at < ttl) return hit.m;
-      const m = await store.machineBriefByMac(mac);
+      // While the store is away, what it said last stands, however old (machines known before the
+      // outage keep renewing); a MAC it never told us about waits for it.
+      if (hit && (now - hit.at < ttl || !available())) return hit.m;
+      if (!available()) throw new StoreUnavailable(`MAC ${mac} is not in the cache`);
+      let m: DhcpMachine | undefined;
+      try {
+        m = await store.machineBriefByMac(mac);
+      } catch (err) {
+        if (hit && isConnectionFailure(err)) return hit.m;
+        throw err;
+      }
       if (machines.size > 100_000) machines.clear();
       machines.set(mac, { at: now, m });
       return m;
@@ -127,6 +141,7 @@ export function storeBackend(store: DhcpStore, opts: StoreBackendOptions = {}): 
     putLeases: (leases) => store.putLeases(leases),
     deleteLease: (mac) => store.deleteLease(mac),
     forgetMac(mac) { machines.delete(mac); },
+    storeAvailable: available,
   };
 }
 

@@ -13,7 +13,8 @@ export class LeaseWriter {
   private running: Promise<void> = Promise.resolve();
   batches = 0;
 
-  constructor(private readonly backend: DhcpBackend) {}
+  /** `onDurable`: the leases of a batch the store committed, in the order batches were queued. */
+  constructor(private readonly backend: DhcpBackend, private readonly onDurable: (leases: LeaseRecord[]) => void = () => {}) {}
 
   persist(lease: LeaseRecord): Promise<void> {
     return new Promise((done, fail) => {
@@ -31,10 +32,13 @@ export class LeaseWriter {
     this.queue = [];
     if (batch.length === 0) return;
     this.batches++;
+    // A failed batch fails its waiters (none of them is ACKed) and the next batch is tried as
+    // usual: batches run one after another, so none overtakes another across a failure.
     try {
       // Later writes for one MAC win; one row per MAC in the transaction.
-      const byMac = new Map(batch.map((b) => [b.lease.mac, b.lease]));
-      await this.backend.putLeases([...byMac.values()]);
+      const leases = [...new Map(batch.map((b) => [b.lease.mac, b.lease])).values()];
+      await this.backend.putLeases(leases);
+      this.onDurable(leases);
       for (const b of batch) b.done();
     } catch (err) {
       for (const b of batch) b.fail(err);

@@ -6,6 +6,7 @@
 // is a normal answer (undefined), never an exception. No port decides a lifecycle rule: what a
 // transition does to operations is decided in core and handed in (OperationPlan).
 import type { State } from '../lifecycle.js';
+import type { StoreAvailabilityView } from './availability.js';
 import type {
   AllocateRequest, AllocateResult, AllocationRecord, AllocationState, ApiTokenRecord, BootFacts,
   ClaimRequest, EventQuery, HeartbeatResult, RackRecord, WorkRecord, EventRecord, ForgetResult, ForgetVerdict, ForgottenMachine, LeaseRecord, MachineBrief, MachineRecord,
@@ -210,4 +211,6 @@ export interface Store extends MachineStore, OperationStore, LeaseStore, Allocat
   /** Applies pending schema migrations; returns the schema version after. */
   migrate(): Promise<number>;
   close(): Promise<void>;
+  /** A store on another host (PostgreSQL) may go away while the daemon runs; absent: always there (SQLite). */
+  availability?: StoreAvailabilityView;
 }

@@ -15,6 +15,7 @@ import { pgWorkStore } from './postgres/work.js';
 import { listenForEvents, type ListenerNotes } from './postgres/listen.js';
 import { EventSignal, resyncEvery } from '../event-feed.js';
 import type { Store } from './ports.js';
+import { StoreAvailability } from './availability.js';
 
 export interface PostgresOptions {
   /** Connections at most (default 10). */
@@ -26,6 +27,10 @@ export interface PostgresOptions {
   onIdleError?: (err: Error) => void;
   /** The event feed's listening connection was lost, or is back (each once per outage). */
   onListener?: Partial<ListenerNotes>;
+  /** Milliseconds to wait for a connection (a new one, or a free one of the pool) before failing (default 3000). */
+  connectTimeoutMs?: number;
+  /** Milliseconds a query may wait for its answer before its connection is given up (default 30000). */
+  queryTimeoutMs?: number;
 }
 
 /** How often the event feed rereads the newest id whatever the notifications said. */
@@ -35,12 +40,25 @@ const RESYNC_MS = 5000;
 export async function openPostgresStore(target: string | pg.PoolConfig, opts: PostgresOptions = {}): Promise<Store> {
   const config: pg.PoolConfig = typeof target === 'string' ? { connectionString: target } : target;
   // allowExitOnIdle: a daemon that fails to start after opening the store still exits at once.
-  const pool = new pg.Pool({ application_name: 'rackhand', max: opts.maxConnections ?? 10, allowExitOnIdle: true, ...config });
-  pool.on('error', (err) => opts.onIdleError?.(err));
-  const d = new PgDb(pool);
+  // While the server is away, calls fail within the connect timeout instead of waiting for it; a
+  // connection whose peer vanished without a word (a partition) is found by TCP keepalive or,
+  // in the middle of a query, by the query timeout, and dropped from the pool.
+  const pool = new pg.Pool({
+    application_name: 'rackhand', max: opts.maxConnections ?? 10, allowExitOnIdle: true,
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? 3000, query_timeout: opts.queryTimeoutMs ?? 30_000,
+    keepAlive: true, keepAliveInitialDelayMillis: 10_000, ...config,
+  });
+  const availability = new StoreAvailability({ probe: async () => { await pool.query('SELECT 1'); } });
+  pool.on('error', (err) => {
+    opts.onIdleError?.(err);
+    // Only that connection, or the whole server? A probe tells.
+    void availability.check();
+  });
+  const d = new PgDb(pool, availability);
   try {
     await migrate(d);
   } catch (err) {
+    availability.close();
     await pool.end();
     throw err;
   }
@@ -52,14 +70,14 @@ export async function openPostgresStore(target: string | pg.PoolConfig, opts: Po
     restored: (ms) => opts.onListener?.restored?.(ms),
   });
   await listener.started;
-  return postgresStore(d, feed, async () => {
+  return postgresStore(d, availability, feed, async () => {
     resync.stop();
     feed.close();
     await listener.close();
   });
 }
 
-function postgresStore(d: PgDb, feed: EventSignal, closeFeed: () => Promise<void>): Store {
+function postgresStore(d: PgDb, availability: StoreAvailability, feed: EventSignal, closeFeed: () => Promise<void>): Store {
   const { pool } = d;
   let closed: Promise<void> | undefined;
   return {
@@ -72,7 +90,9 @@ function postgresStore(d: PgDb, feed: EventSignal, closeFeed: () => Promise<void
     ...pgRackStore(d),
     ...pgWorkStore(d),
     migrate: () => migrate(d),
+    availability,
     close() {
+      availability.close();
       closed ??= closeFeed().then(() => pool.end());
       return closed;
     },

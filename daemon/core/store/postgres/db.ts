@@ -22,6 +22,7 @@ import pg from 'pg';
 import { eventFromRow, machineFromRow, type Row } from './rows.js';
 import type { EventRecord, MachineRecord, NewEvent } from '../records.js';
 import type { State } from '../../lifecycle.js';
+import { asStoreError, isConnectionFailure, type StoreAvailability } from '../availability.js';
 
 export const now = () => new Date().toISOString();
 
@@ -52,11 +53,32 @@ export interface TxOptions {
   retryOn?: string[];
 }
 
+/** BEGIN failed: nothing of the transaction reached the server. */
+class NotBegun extends Error {
+  constructor(override readonly cause: Error) { super(cause.message); }
+}
+
 export class PgDb {
-  constructor(readonly pool: pg.Pool) {}
+  /** `availability` hears of every call: a connection failure becomes StoreUnavailable (see availability.ts). */
+  constructor(readonly pool: pg.Pool, readonly availability?: StoreAvailability) {}
+
+  /** Runs one call to the server, telling availability whether it got through. */
+  private async reach<T>(call: () => Promise<T>): Promise<T> {
+    const startedAt = Date.now();
+    try {
+      const result = await call();
+      this.availability?.succeeded(startedAt);
+      return result;
+    } catch (raw) {
+      const err = asStoreError(raw);
+      if (err === raw) this.availability?.succeeded(startedAt); // the server answered, with a refusal
+      else this.availability?.failed(err);
+      throw err;
+    }
+  }
 
   async rows(sql: string, params: unknown[] = []): Promise<Row[]> {
-    return (await this.pool.query<Row>(sql, cleaned(params))).rows;
+    return (await this.reach(() => this.pool.query<Row>(sql, cleaned(params)))).rows;
   }
 
   async row(sql: string, params: unknown[] = []): Promise<Row | undefined> {
@@ -65,7 +87,7 @@ export class PgDb {
 
   /** Rows changed by one statement outside any transaction of ours. */
   async run(sql: string, params: unknown[] = []): Promise<number> {
-    return (await this.pool.query(sql, cleaned(params))).rowCount ?? 0;
+    return (await this.reach(() => this.pool.query(sql, cleaned(params)))).rowCount ?? 0;
   }
 
   /**
@@ -73,31 +95,45 @@ export class PgDb {
    * wrote. A deadlock or serialization failure (or a code in `retryOn`) runs it again, a few times.
    */
   async tx<T>(fn: (c: Client) => Promise<T>, opts: TxOptions = {}): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.once(fn, opts);
-      } catch (err) {
-        const code = (err as { code?: string }).code ?? '';
-        if (attempt >= 5 || !(RETRYABLE.has(code) || opts.retryOn?.includes(code))) throw err;
+    return this.reach(async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.once(fn, opts);
+        } catch (err) {
+          // A pooled connection the server dropped while it sat idle (a restart, a failover) fails
+          // at BEGIN, before anything was sent: run it once more, on a new connection.
+          if (err instanceof NotBegun) {
+            if (attempt >= 2 || !isConnectionFailure(err.cause)) throw err.cause;
+            continue;
+          }
+          const code = (err as { code?: string }).code ?? '';
+          if (attempt >= 5 || !(RETRYABLE.has(code) || opts.retryOn?.includes(code))) throw err;
+        }
       }
-    }
+    });
   }
 
   private async once<T>(fn: (c: Client) => Promise<T>, opts: TxOptions): Promise<T> {
     const conn = await this.pool.connect();
     const c: Client = { query: (sql, params) => conn.query<Row>(sql, cleaned(params)) };
     let broken: Error | undefined;
+    // A checked-out connection has no listener of the pool's: a socket error (EPIPE, a reset)
+    // arriving while it is ours would be an unhandled 'error' event and end the process. The
+    // query under way fails with it anyway; the connection is dropped at release.
+    const onError = (err: Error) => { broken = err; };
+    conn.on('error', onError);
     try {
-      await c.query('BEGIN');
+      await c.query('BEGIN').catch((err: Error) => { broken = err; throw new NotBegun(err); });
       if (opts.events) await PgDb.lock(c, LOCKS.eventOrder);
       const result = await fn(c);
       await c.query('COMMIT');
       return result;
     } catch (err) {
       // A connection that cannot even roll back is dropped from the pool, not reused.
-      await c.query('ROLLBACK').catch((e: Error) => { broken = e; });
+      if (!broken) await c.query('ROLLBACK').catch((e: Error) => { broken = e; });
       throw err;
     } finally {
+      conn.off('error', onError);
       conn.release(broken);
     }
   }
