@@ -5,7 +5,8 @@
 // sets in motion (inspection) is handed in by whoever wires the daemon, as a hook.
 import { discoveredName, discoveredSpec } from '../core/names.js';
 import type { State } from '../core/lifecycle.js';
-import type { BootFacts, LeaseRecord, LeaseStore, MachineRecord, MachineStore } from '../core/store/types.js';
+import type { BootFacts, LeaseConflict, LeaseRecord, LeaseStore, MachineRecord, MachineStore } from '../core/store/types.js';
+import { holderKeeps } from '../core/store/lease-guard.js';
 import { isConnectionFailure, StoreUnavailable, type StoreAvailabilityView } from '../core/store/availability.js';
 
 export interface DhcpMachine {
@@ -41,8 +42,11 @@ export interface DhcpBackend {
   noteDiscoveryRefused(r: DiscoveryRefusals): Promise<void>;
   recordBootFacts(name: string, facts: BootFacts): Promise<void>;
   listLeases(): Promise<LeaseRecord[]>;
-  /** Durable when the promise resolves; one transaction for all. */
-  putLeases(leases: LeaseRecord[]): Promise<void>;
+  /**
+   * Durable when the promise resolves; one transaction for all. Leases whose address another MAC
+   * holds live (another daemon wrote it) are not written: they come back as conflicts.
+   */
+  putLeases(leases: LeaseRecord[]): Promise<LeaseConflict[]>;
   deleteLease(mac: string): Promise<void>;
   /** Drops what the backend remembers of `mac` (a forgotten machine); optional for test backends. */
   forgetMac?(mac: string): void;
@@ -165,10 +169,14 @@ export function memoryBackend(initial: DhcpMachine[] = []) {
     async recordBootFacts(name, facts) { bootFacts.set(name, facts); },
     async listLeases() { return [...leases.values()]; },
     async putLeases(list) {
+      const conflicts: LeaseConflict[] = [];
       for (const l of list) {
-        for (const [mac, other] of leases) if (other.ip === l.ip && mac !== l.mac) leases.delete(mac);
+        const holder = [...leases.values()].find((other) => other.ip === l.ip && other.mac !== l.mac);
+        if (holder && holderKeeps(holder, l)) { conflicts.push({ lease: l, holder }); continue; }
+        if (holder) leases.delete(holder.mac);
         leases.set(l.mac, { ...l });
       }
+      return conflicts;
     },
     async deleteLease(mac) { leases.delete(mac); },
   };

@@ -12,6 +12,7 @@ import { discoveredPoolCap, type SubnetSettings } from './settings.js';
 import { DhcpError } from './errors.js';
 import { answerFromDurable } from './durable-answer.js';
 import { isConnectionFailure } from '../core/store/availability.js';
+import { LeaseTaken } from './persist.js';
 
 const ZERO = '0.0.0.0';
 
@@ -213,6 +214,14 @@ async function request(ctx: HandlerContext, inb: Inbound): Promise<HandleResult>
   } catch (err) {
     // The store went away under this write: it promised nothing, what was written before still holds.
     if (isConnectionFailure(err)) return ackFromDurable(ctx, inb, addr.ip, m, subnet, boot);
+    // Another daemon leased this address meanwhile: its client keeps it; this one starts over.
+    if (err instanceof LeaseTaken) {
+      ctx.leases.set(err.holder);
+      ctx.leases.markDurable(err.holder);
+      inb.log.warn({ ip: addr.ip, holder: err.holder.mac }, err.message);
+      // The client hears only that the address is taken, not by whom.
+      return nak(ctx, inb, `${addr.ip} is leased to another client`);
+    }
     throw err;
   }
   return addressed(ctx, inb, MessageType.ACK, addr.ip, m, subnet, boot);

@@ -155,6 +155,7 @@ test('LeaseWriter: a failed batch fails its waiters only; later batches are writ
     async putLeases(l: LeaseRecord[]) {
       if (fail) throw new StoreUnavailable('Connection terminated unexpectedly');
       written.push(l.map((x) => x.ip));
+      return [];
     },
   };
   const writer = new LeaseWriter(backend, (l) => durable.push(...l.map((x) => x.ip)));

@@ -9,7 +9,7 @@ import type { State } from '../lifecycle.js';
 import type { StoreAvailabilityView } from './availability.js';
 import type {
   AllocateRequest, AllocateResult, AllocationRecord, AllocationState, ApiTokenRecord, BootFacts,
-  ClaimRequest, EventQuery, HeartbeatResult, RackRecord, WorkRecord, EventRecord, ForgetResult, ForgetVerdict, ForgottenMachine, LeaseRecord, MachineBrief, MachineRecord,
+  ClaimRequest, EventQuery, HeartbeatResult, LeaseConflict, RackRecord, WorkRecord, EventRecord, ForgetResult, ForgetVerdict, ForgottenMachine, LeaseRecord, MachineBrief, MachineRecord,
   MachineSpec, NewApiToken, NewEvent, NonceTrade, OperationRecord, SyncChange, TransitionRequest,
   TransitionResult,
 } from './records.js';
@@ -104,11 +104,16 @@ export interface LeaseStore {
   listLeases(): Promise<LeaseRecord[]>;
   /**
    * Inserts or replaces the lease of `mac`; durable when the promise resolves. An address has
-   * one holder: any other MAC's lease of the same address is dropped in the same write.
+   * one holder: another MAC's lease of the same address is dropped in the same write if it is
+   * over (released, or expired by `lease.updatedAt`); if it is live, this lease is not written and
+   * comes back as a conflict (core/store/lease-guard.ts): two daemons never hand out one address.
    */
-  putLease(lease: LeaseRecord): Promise<void>;
-  /** Several lease writes in one transaction (one fsync for a burst of ACKs): all or none. */
-  putLeases(leases: LeaseRecord[]): Promise<void>;
+  putLease(lease: LeaseRecord): Promise<LeaseConflict | undefined>;
+  /**
+   * Several lease writes in one transaction (one fsync for a burst of ACKs), in order, each as
+   * putLease: written all (but the conflicts, returned) or none.
+   */
+  putLeases(leases: LeaseRecord[]): Promise<LeaseConflict[]>;
   deleteLease(mac: string): Promise<void>;
 
   /** Every address the inventory reserves for a live machine: the pool never hands these out. */
