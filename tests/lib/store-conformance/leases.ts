@@ -41,6 +41,15 @@ export function describeLeaseStore(name: string, make: StoreFactory<Leases>): vo
       assert.equal((await store.listLeases()).length, 2, 'an empty batch writes nothing');
     }));
 
+    test('a batch of distinct MACs and addresses takes addresses others held, swaps included, every field kept', () => withStore(make, async (store) => {
+      await store.putLeases([lease('aa:aa:aa:aa:aa:01', '10.20.0.100'), lease('aa:aa:aa:aa:aa:02', '10.20.0.101'), lease('aa:aa:aa:aa:aa:04', '10.20.0.104')]);
+      const full: LeaseRecord = { mac: 'aa:aa:aa:aa:aa:03', ip: '10.20.0.104', state: 'bound', expiresAt: 1_700_000_000_123, hostname: null, machine: null, updatedAt: 1_700_000_000_000 };
+      await store.putLeases([lease('aa:aa:aa:aa:aa:01', '10.20.0.101'), lease('aa:aa:aa:aa:aa:02', '10.20.0.100'), full]);
+      assert.deepEqual(byIp(await store.listLeases()).map((l) => `${l.mac}=${l.ip}`),
+        ['aa:aa:aa:aa:aa:02=10.20.0.100', 'aa:aa:aa:aa:aa:01=10.20.0.101', 'aa:aa:aa:aa:aa:03=10.20.0.104']);
+      assert.deepEqual(await store.getLease(full.mac), full);
+    }));
+
     test('a batch is all or none: one write refused, none of it stays and what was there is untouched', () => withStore(make, async (store) => {
       const kept = lease('aa:aa:aa:aa:aa:01', '10.20.0.100');
       await store.putLease(kept);

@@ -18,10 +18,32 @@ async function writeLease(c: Client, l: LeaseRecord): Promise<void> {
   [l.mac, l.ip, l.state, l.expiresAt, l.hostname, l.machine, l.updatedAt]);
 }
 
+/**
+ * A batch in two statements whatever its size (a round trip per statement is what a lease write
+ * costs on a busy host): the other holders of its addresses go, then every row is upserted. Only
+ * for batches whose addresses are all different; one address twice (moving between MACs within
+ * the batch) is written lease by lease, in order, so the later holder wins.
+ */
+async function writeBatch(c: Client, leases: LeaseRecord[]): Promise<void> {
+  const col = <K extends keyof LeaseRecord>(k: K) => leases.map((l) => l[k]);
+  await c.query(`DELETE FROM leases l USING unnest($1::text[], $2::text[]) AS b(mac, ip)
+      WHERE l.ip = b.ip AND l.mac <> b.mac`, [col('mac'), col('ip')]);
+  await c.query(`INSERT INTO leases (mac, ip, state, expires_at, hostname, machine, updated_at)
+      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::bigint[])
+      ON CONFLICT (mac) DO UPDATE SET ip = excluded.ip, state = excluded.state, expires_at = excluded.expires_at,
+        hostname = excluded.hostname, machine = excluded.machine, updated_at = excluded.updated_at`,
+  [col('mac'), col('ip'), col('state'), col('expiresAt'), col('hostname'), col('machine'), col('updatedAt')]);
+}
+
 export function pgLeaseStore(d: PgDb): LeaseStore {
   // Another connection committing a lease of the same address between our DELETE and our INSERT
   // fails the INSERT on the UNIQUE constraint: the write runs again and drops that holder too.
-  const write = (leases: LeaseRecord[]) => d.tx(async (c) => { for (const l of leases) await writeLease(c, l); }, { retryOn: [UNIQUE_VIOLATION] });
+  const write = (leases: LeaseRecord[]) => d.tx(async (c) => {
+    const macs = new Set(leases.map((l) => l.mac));
+    const ips = new Set(leases.map((l) => l.ip));
+    if (leases.length > 1 && macs.size === leases.length && ips.size === leases.length) await writeBatch(c, leases);
+    else for (const l of leases) await writeLease(c, l);
+  }, { retryOn: [UNIQUE_VIOLATION] });
   return {
     async getLease(mac) {
       const row = await d.row('SELECT * FROM leases WHERE mac = $1', [mac]);
