@@ -47,8 +47,9 @@ export async function startPeer(name: PeerName, ns: Netns, dir: string, opts: { 
       dhcp: { mode: 'full', subnet: SUBNET, router: SERVER_ADDRESS, pool: POOL.join('-'), lease_time: 3600 },
     };
     const machines = perfdhcpMacs(opts.clients).map((mac, i) => ({ name: `perf-${i}`, mac }));
+    // Syncing thousands of machines into PostgreSQL on a loaded host can take longer than the usual 20 s.
     const postgres = opts.pg && { host: opts.pg.socketDir, port: opts.pg.port, user: opts.pg.user, password: opts.pg.password, database: opts.pg.database };
-    const s = await startServer(ns, dir, { site, machines, ...(postgres ? { postgres } : {}) }, { prefix: pin });
+    const s = await startServer(ns, dir, { site, machines, ...(postgres ? { postgres } : {}) }, { prefix: pin, ...(postgres ? { readyTimeoutMs: 180_000 } : {}) });
     return { name, pid: s.pid, stop: () => s.stop() };
   }
   if (name === 'kea') {

@@ -27,7 +27,10 @@ const PG = arg('store', 'file') === 'pg';
 const ONLY = arg('only', PG ? 'rackhand,kea' : 'rackhand,kea,dnsmasq').split(',') as PeerName[];
 const RUNS = Number(arg('runs', '1'));
 const RETRIES = Number(arg('retries', '1'));
-const LADDER = [250, 500, 1000, 2000, 4000, 6000, 8000, 10000, 12000, 14000, 16000, 20000];
+// With PostgreSQL (a commit per lease batch, an fsync each) both servers lose at 250/s on a busy
+// host: the ladder starts lower there, and the warm-up that leases every client runs slower.
+const LADDER = [...(PG ? [50, 100] : []), 250, 500, 1000, 2000, 4000, 6000, 8000, 10000, 12000, 14000, 16000, 20000];
+const WARMUP_RATE = Math.min(PG ? 250 : 2000, CLIENTS);
 
 interface Step { rate: number | undefined; r: PerfdhcpResult; acksPerSecond: number; loss: number }
 interface Row { name: string; load: string; noLoss: Step | undefined; best: Step | undefined; flood: Step | undefined; steps: Step[] }
@@ -67,7 +70,7 @@ async function measure(name: PeerName): Promise<Row> {
         const probe = await run(50, 1);
         if (probe.r.acksReceived > 0) break;
       }
-      await run(Math.min(2000, CLIENTS), Math.max(2, Math.ceil(CLIENTS / 1000)));
+      await run(WARMUP_RATE, Math.max(2, Math.ceil(CLIENTS / WARMUP_RATE)));
       const clean = (s: Step) => s.r.exitCode === 0 && s.r.drops === 0 && s.r.acksReceived === s.r.discoverSent;
       const attempt = async (rate: number): Promise<Step> => {
         let s = await run(rate);
