@@ -8,12 +8,12 @@
 // waiting for its answer before the next). As root or not; no namespace, loopback only.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { call, makeReady, rackInventory, type RackMachine } from '../../tests/lib/allocation.js';
 import { ADMIN_TOKEN, prepareStateDir, REPO } from '../../tests/lib/daemon.js';
-import { startPostgres, type PgCluster } from '../../tests/lib/postgres.js';
+import { freePort, startPostgres, type PgCluster } from '../../tests/lib/postgres.js';
+import { MAIN } from '../../tests/lib/serve-in-ns.js';
 import { tempDir } from '../../tests/lib/tmp.js';
 import { openPostgresStore } from '../../daemon/core/store/postgres.js';
 import { openSqliteStore } from '../../daemon/core/store/sqlite.js';
@@ -28,17 +28,8 @@ const { values } = parseArgs({
 const N = Number(values.machines);
 const SECONDS = Number(values.seconds);
 const CLIENTS = Number(values.clients);
-const MAIN = join(REPO, 'daemon/cli/main.ts');
 const RACK: RackMachine[] = Array.from({ length: N }, (_, i) => ({ name: `bench-${String(i).padStart(4, '0')}`, cpus: 8, memoryGib: 32, diskGib: 100 }));
 const WANT = { profile: 'lab-image', constraints: { cpus: 8, memory_gib: 32, arch: 'x86_64' } };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address() as { port: number }; s.close(() => resolve(port)); });
-  });
-}
 
 interface Served { child: ChildProcess; url: string; stateDir: string }
 
