@@ -36,7 +36,7 @@ export function uiRouter(ctx: ApiContext, opts: UiOptions = {}): Router {
   const send = (res: Response, body: Html, status = 200) => void res.status(status).type('html').send(body.text);
 
   router.use((req, res, next) => {
-    res.set({ 'Content-Security-Policy': CSP, 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'Cache-Control': 'no-store', 'X-Frame-Options': 'DENY' });
+    res.set({ 'Content-Security-Policy': CSP, 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'same-origin', 'Cache-Control': 'no-store', 'X-Frame-Options': 'DENY' });
     // A cross-site POST is refused before anything else (sign-in included: no login CSRF).
     if (req.method === 'POST' && !sameOrigin(req)) return send(res, errorPage(403, 'cross-site request refused'), 403);
     next();
@@ -145,7 +145,10 @@ export function uiRouter(ctx: ApiContext, opts: UiOptions = {}): Router {
   return router;
 }
 
-/** A POST's Origin (when the browser sends one) must be this server: no cross-site form posts. */
+/**
+ * A POST's Origin (when the browser sends one) must be this server: no cross-site form posts. (The
+ * pages' Referrer-Policy is same-origin, not no-referrer: under no-referrer a browser sends Origin: null.)
+ */
 function sameOrigin(req: Request): boolean {
   const origin = req.get('origin');
   if (!origin) return true;
