@@ -93,7 +93,7 @@ export function createApp(ctx: ApiContext): express.Express {
   });
   app.use('/api/v1', markRouteBase, api);
   // The dashboard (ui/): the operator's surface too, never served on the provisioning network.
-  app.use('/ui', operatorSurface, markRouteBase, uiRouter(ctx));
+  app.use('/ui', operatorSurface, markRouteBase, uiRouter(ctx, { maxStreams: ctx.maxUiStreams }));
 
   app.use((req, _res, next) => next(new ApiError('NOT_FOUND', `no route ${req.method} ${req.path}`)));
   const refused = storeRefusedCounter(ctx.registry).labels({ server: 'http' });
