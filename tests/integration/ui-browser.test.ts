@@ -2,6 +2,8 @@
 // daemon on SQLite (http only, power actions off): sign in, filter, open a machine, act, and see
 // state changes arrive live; a tenant's scope; CSRF; a read-only token; hostile text rendered
 // inert. Screenshots of each page are kept in a folder printed at the start (not removed).
+// Every assert.ok carries its message: without one, Node builds it by reading this file's source,
+// and under tsx that stalled the run here (seen) instead of failing it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -86,7 +88,7 @@ test('admin signs in: session cookie is HttpOnly, SameSite=Strict, Path=/ui; the
   assert.equal(c.httpOnly, true);
   assert.equal(c.sameSite, 'Strict');
   assert.equal(c.path, '/ui');
-  assert.ok(!(await page.content()).includes(d.tokens.admin));
+  assert.ok(!(await page.content()).includes(d.tokens.admin), 'the token is not in the page');
   assert.equal(await text(page, '[data-state-count="deploying"]'), '2');
   await shot(page, 'overview');
 });
@@ -214,7 +216,7 @@ test('sign-out ends the session: the old cookie no longer opens a page', { skip 
   const { page } = await signIn(d.tokens.admin);
   const cookie = await cookieOf(page);
   await Promise.all([page.waitForNavigation(), page.click('header.top form button')]);
-  assert.ok(page.url().endsWith('/ui/sign-in'));
+  assert.ok(page.url().endsWith('/ui/sign-in'), `signed out to the sign-in page: ${page.url()}`);
   const r = await fetch(`${d.url}/ui/machines`, { redirect: 'manual', headers: { cookie } });
   assert.equal(r.status, 303);
   assert.equal(r.headers.get('location'), '/ui/sign-in');

@@ -60,7 +60,7 @@ test('selectMachines: state, owner, profile and text filters, negation, sort and
   }));
   const deployed = selectMachines(all, parseFilter({ state: 'deployed' }));
   assert.equal(deployed.total, 40);
-  assert.ok(deployed.rows.every((m) => m.state === 'deployed'));
+  assert.ok(deployed.rows.every((m) => m.state === 'deployed'), 'only deployed rows');
   assert.equal(selectMachines(all, parseFilter({ state: '!deployed' })).total, 80);
   assert.equal(selectMachines(all, parseFilter({ owner: 'ACME' })).total, 40, 'owner matches in any case');
   assert.equal(selectMachines(all, parseFilter({ owner: '!acme' })).total, 80);
@@ -94,7 +94,7 @@ test('SessionBook: random ids, idle expiry, cap evicts the oldest; cookie parsin
   const b = book.open('tok-b');
   assert.notEqual(a.id, b.id);
   assert.notEqual(a.csrf, b.csrf);
-  assert.ok(a.id.length >= 40);
+  assert.ok(a.id.length >= 40, `session id ${a.id.length} characters`);
   const c = book.open('tok-c');
   assert.equal(book.size, 2);
   assert.equal(book.find(a.id), undefined, 'the oldest went when the cap was reached');
