@@ -31,9 +31,9 @@ async function session(token: string): Promise<string> {
 }
 
 /** Opens a stream and collects its text as it arrives. */
-async function open(cookie: string) {
+async function open(cookie: string, query = '') {
   const stop = new AbortController();
-  const res = await fetch(`${d.url}/ui/events/stream`, { headers: { cookie }, signal: stop.signal });
+  const res = await fetch(`${d.url}/ui/events/stream${query}`, { headers: { cookie }, signal: stop.signal });
   let text = '';
   const done = (async () => {
     if (!res.body) return;
@@ -63,20 +63,24 @@ test('streams name moved machines; a tenant hears only its own; a third stream i
   assert.equal(admin.res.headers.get('content-type'), 'text/event-stream; charset=utf-8');
   const third = await fetch(`${d.url}/ui/events/stream`, { headers: { cookie: await session(d.tokens.admin) } });
   assert.equal(third.status, 503, 'the cap');
+  const before = (await d.daemon.store.listEvents({ limit: 1 }))[0]!.id;
   assert.equal((await call(d.url, d.tokens.admin, 'POST', '/api/v1/machines/g-01/actions/fail', { reason: 'test' })).status, 200);
   assert.equal((await call(d.url, d.tokens.admin, 'POST', '/api/v1/machines/a-01/actions/fail', { reason: 'test' })).status, 200);
   await until(() => admin.text().includes('data: "a-01"') && tenant.text().includes('data: "a-01"'));
   assert.ok(admin.text().includes('event: machine\ndata: "g-01"\n\n'), admin.text());
   assert.ok(!tenant.text().includes('g-01'), `the tenant hears nothing of another's machine: ${tenant.text()}`);
-  // A freed slot can be taken again (once the server has seen the client leave).
+  // A freed slot can be taken again (once the server has seen the client leave); a stream opened
+  // with after=ID (the page's newest id when it was read) tells of what committed since.
   tenant.close();
   const cookie = await session(d.tokens.admin);
-  let again = await open(cookie);
+  let again = await open(cookie, `?after=${before}`);
   for (let i = 0; again.res.status === 503 && i < 50; i++) {
     await new Promise((r) => setTimeout(r, 20));
-    again = await open(cookie);
+    again = await open(cookie, `?after=${before}`);
   }
   assert.equal(again.res.status, 200);
+  await until(() => again.text().includes('data: "g-01"') && again.text().includes('data: "a-01"'));
+  assert.match(again.text(), /^id: \d+$/m, 'the stream names its position, for Last-Event-ID on reconnect');
   // The daemon closing ends the open streams (they do not hold the shutdown).
   const started = Date.now();
   await d.close();

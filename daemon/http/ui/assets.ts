@@ -14,11 +14,13 @@ export const htmxSource = (): string => (htmxText ??= readFileSync(require.resol
  * Live updates: one EventSource per page. A `machine` event names (as JSON) a machine whose
  * history moved; every element bound to it (data-live-machine) gets the `rh:live` htmx trigger and
  * fetches its own fresh HTML. An `any` event refreshes the elements that summarise everything.
- * The browser reconnects by itself; the server sends only names, never content.
+ * The browser reconnects by itself; the server sends only names, never content. `after` (the
+ * newest event id when the page was read) lets the stream tell of events committed in between.
  */
 export const LIVE_JS = `(function () {
   if (!window.EventSource || !window.htmx) return;
-  var source = new EventSource('/ui/events/stream');
+  var after = document.body.getAttribute('data-after');
+  var source = new EventSource('/ui/events/stream' + (after ? '?after=' + encodeURIComponent(after) : ''));
   function fire(selector, test) {
     document.querySelectorAll(selector).forEach(function (el) { if (test(el)) htmx.trigger(el, 'rh:live'); });
   }

@@ -6,6 +6,8 @@ import type { State } from '../../core/lifecycle.js';
 export interface PageContext {
   principal: Principal;
   csrf: string;
+  /** The newest event id when the page's reads began: its live stream starts after it (none lost between). */
+  after?: number;
 }
 
 // htmx may not eval, run scripts from swapped HTML or inject its own <style> (the CSP forbids it).
@@ -21,7 +23,7 @@ export function page(title: string, current: string, pc: PageContext, body: Html
 <meta name="htmx-config" content="${HTMX_CONFIG}">
 <title>${title} · Rackhand</title><link rel="stylesheet" href="/ui/assets/ui.css">
 <script src="/ui/assets/htmx.min.js" defer></script><script src="/ui/assets/live.js" defer></script></head>
-<body hx-headers="${jsonAttr({ 'X-CSRF-Token': pc.csrf })}">
+<body hx-headers="${jsonAttr({ 'X-CSRF-Token': pc.csrf })}" ${pc.after ? html`data-after="${pc.after}"` : ''}>
 <header class="top"><strong>Rackhand</strong><nav>${NAV.map(([href, label]) => html`<a href="${href}" ${href === current ? html`aria-current="page"` : ''}>${label}</a> `)}</nav>
 <form method="post" action="/ui/sign-out"><input type="hidden" name="_csrf" value="${pc.csrf}"><span class="who">${who(pc.principal)}</span> <button type="submit">Sign out</button></form></header>
 <main>${body}</main></body></html>`;

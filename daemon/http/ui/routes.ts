@@ -80,7 +80,7 @@ export function uiRouter(ctx: ApiContext, opts: UiOptions = {}): Router {
     if (req.method === 'POST' && !csrfMatches(session.csrf, req.get('x-csrf-token') ?? req.body?._csrf)) {
       return send(res, errorPage(403, 'missing or wrong CSRF token: reload the page and try again'), 403);
     }
-    res.locals.signed = { session, principal, pc: { principal, csrf: session.csrf } } satisfies Signed;
+    res.locals.signed = { session, principal, pc: { principal, csrf: session.csrf, after: ctx.eventFeed?.newest() } } satisfies Signed;
     next();
   });
 

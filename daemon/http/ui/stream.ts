@@ -15,6 +15,7 @@ export const HEARTBEAT_MS = 15_000;
 export const DEFAULT_MAX_STREAMS = 200;
 /** The longest a timer may be: the wait below ends on the feed's close or the client's leaving. */
 const FOREVER_MS = 2 ** 31 - 1;
+const MAX_BEHIND = 1000;
 
 export function eventStream(ctx: ApiContext, maxStreams = DEFAULT_MAX_STREAMS) {
   let open = 0;
@@ -24,7 +25,12 @@ export function eventStream(ctx: ApiContext, maxStreams = DEFAULT_MAX_STREAMS) {
     if (open >= maxStreams) return void res.status(503).set('Retry-After', '10').type('text/plain').send(`this daemon already serves ${maxStreams} live streams`);
     open++;
     const gone = new AbortController();
-    let cursor = Math.max(feed.newest(), (await ctx.store.listEvents({ limit: 1 }))[0]?.id ?? 0);
+    const latest = Math.max(feed.newest(), (await ctx.store.listEvents({ limit: 1 }))[0]?.id ?? 0);
+    // From where the page's reads began (`after`), so nothing committed in between is lost; at
+    // most MAX_BEHIND events back, whatever a client asks.
+    // A reconnecting browser sends the last id it was told (Last-Event-ID); a new page its `after`.
+    const after = Number(req.get('last-event-id') ?? req.query.after);
+    let cursor = Number.isSafeInteger(after) && after >= 0 ? Math.min(latest, Math.max(after, latest - MAX_BEHIND)) : latest;
     res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no', Connection: 'keep-alive' });
     res.write('retry: 3000\n: live\n\n');
     let reading: Promise<void> | undefined;
@@ -40,7 +46,7 @@ export function eventStream(ctx: ApiContext, maxStreams = DEFAULT_MAX_STREAMS) {
         const names = [...new Set(seen.map((e) => e.machine).filter((m): m is string => !!m))];
         if (gone.signal.aborted) return;
         for (const name of names) res.write(`event: machine\ndata: ${JSON.stringify(name)}\n\n`);
-        if (seen.length) res.write(`event: any\ndata: ${cursor}\n\n`);
+        if (seen.length) res.write(`id: ${cursor}\nevent: any\ndata: ${cursor}\n\n`);
         if (events.length === 1000) again = true;
       } while (again && !gone.signal.aborted);
     };
@@ -49,6 +55,7 @@ export function eventStream(ctx: ApiContext, maxStreams = DEFAULT_MAX_STREAMS) {
       reading = send().catch((err) => ctx.logger.warn({ err }, 'a live stream could not read events')).finally(() => { reading = undefined; if (again) wake(); });
     };
     const unsubscribe = feed.subscribe((newest) => { if (newest > cursor) wake(); });
+    if (cursor < latest) wake();
     const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS);
     heartbeat.unref();
     res.once('close', () => gone.abort());
