@@ -19,7 +19,9 @@ import { formatIPv4, parseCidr } from './core/net.js';
 import { createRegistry } from './metrics.js';
 import type { Logger } from './log.js';
 import { VERSION } from './version.js';
-import { createOrchestrator, type Orchestrator } from './orchestrate.js';
+import { createOrchestrator, manualOrchestrator, type Orchestrator } from './orchestrate.js';
+import { startRackServices, type RackServices } from './rack-services.js';
+import { startSecondarySegment } from './secondary-segment.js';
 import { startTftpServer } from './tftp/index.js';
 import { imagesTftpHandler } from './tftp-images.js';
 import { startDhcp, type DhcpServer } from './dhcp/index.js';
@@ -45,6 +47,8 @@ export interface ServeOptions {
   store?: string;
   /** The rack this daemon serves, when the inventory names racks (each rack one daemon). */
   rack?: string;
+  /** After the daemon closed itself because another daemon took its rack over (the CLI exits 1). */
+  onRackLost?: (reason: string) => void;
 }
 
 export class InventoryInvalid extends Error {
@@ -81,14 +85,28 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
   const power = powerFactory(store, () => loaded, logger, createPowerMetrics(registry));
   const transitions = createTransitions(store, logger);
   const orchestrator: Orchestrator = opts.powerActions === false
-    ? { started: (m, op) => logger.info({ machine: m.name }, `power actions are off: boot ${m.name} into ${op.kind} yourself`), idle: async () => {} }
-    : createOrchestrator({ store, transitions, power, logger });
-  transitions.onOperationStarted((m, op) => orchestrator.started(m, op));
+    ? manualOrchestrator(logger)
+    : createOrchestrator({ store, transitions, power, logger, rack: loaded.rack });
+  const site = loaded.inventory.site;
+  let stopOnLost: ((reason: string) => void) | undefined;
+  let racks: RackServices;
+  try {
+    racks = await startRackServices({
+      store, logger, loaded: () => loaded, boot: (item, m, op, ctl) => orchestrator.boot(item, m, op, ctl),
+      info: () => ({ http_port: opts.httpPort ?? site.http_port, address: site.address, interface: site.interface, version: VERSION }),
+      startSecondary: opts.httpOnly ? undefined : (entry) => startSecondarySegment(entry, () => loaded, store, registry, logger, (name, cause) => inspectDiscovered(store, transitions, name, cause, logger), opts.tftpPort),
+      onLost: (reason) => { logger.fatal(reason); stopOnLost?.(reason); },
+    });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  // A started operation's boot is durable work already: look for it at once.
+  transitions.onOperationStarted(() => racks.wake());
   // Started after the API: forgetting a machine reaches it once it runs (only its leases matter).
   let dhcpServer: DhcpServer | undefined;
   const forgotten = async (macs: string[]) => { for (const mac of macs) await dhcpServer?.forget(mac); };
   const app = createApp({ store, tokens, inventory: () => loaded, logger, registry, version: VERSION, startedAt: new Date(), stateDir, power, transitions, forgotten });
-  const site = loaded.inventory.site;
   const host = opts.httpListen ?? site.http_listen;
   const port = opts.httpPort ?? site.http_port;
   const server: Server = await new Promise((resolveListen, reject) => {
@@ -109,23 +127,30 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
       }, { logger, registry });
       bootServers.push({ name: 'tftp', close: () => tftp.close() });
       logger.info({ address: site.address, port: tftp.port }, `TFTP serving ${loaded.imagesDir} on ${site.address}:${tftp.port}`);
-      const dhcp = await startDhcp(site, store, { registry, logger, startInspection: (name, cause) => inspectDiscovered(store, transitions, name, cause, logger) });
+      const dhcp = await startDhcp(site, store, { registry, logger, rack: loaded.rack, startInspection: (name, cause) => inspectDiscovered(store, transitions, name, cause, logger) });
       bootServers.push({ name: 'dhcp', close: () => dhcp.close() });
       dhcpServer = dhcp;
       logger.info({ interface: site.interface, mode: site.dhcp.mode }, `DHCP (${site.dhcp.mode} mode) on ${site.interface}`);
     } catch (err) {
       for (const b of bootServers) await b.close().catch(() => undefined);
       server.close();
+      await racks.close();
       await store.close();
       throw new Error(`cannot serve PXE on ${site.interface} (${site.address}): ${(err as Error).message}`);
     }
   }
 
   // At start this recovers from a crash: anything whose deadline passed while we were down fails now.
+  let lastPrune = 0;
   const sweep = async () => {
     try {
       // Each failure is logged by the transition itself.
-      await sweepTimeouts(store, transitions, new Date(), (m) => machineTimeouts(loaded.inventory, m));
+      const served = racks.served();
+      await sweepTimeouts(store, transitions, new Date(), (m) => machineTimeouts(loaded.inventory, m), (m) => served.includes(m.rack));
+      if (Date.now() - lastPrune > 3600_000) {
+        lastPrune = Date.now();
+        await store.pruneWork(new Date(Date.now() - 7 * 86400_000).toISOString());
+      }
     } catch (err) {
       logger.error({ err }, 'timeout sweep failed');
     }
@@ -135,7 +160,7 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
   sweeper.unref();
 
   let closing: Promise<void> | undefined;
-  return {
+  const daemon: Daemon = {
     store,
     inventory: () => loaded,
     httpAddress: () => bound,
@@ -160,7 +185,8 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
     close() {
       closing ??= (async () => {
         clearInterval(sweeper);
-        await orchestrator.idle();
+        // Work under way ends, the heartbeat says we stopped (the standby takes over at once).
+        await racks.close();
         // BMCs cap their sessions: leave none behind.
         await closePowerSessions().catch((err) => logger.error({ err }, 'logging out of BMC sessions failed'));
         for (const b of bootServers) await b.close().catch((err) => logger.error({ err }, `closing ${b.name} failed`));
@@ -177,6 +203,8 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
       return closing;
     },
   };
+  stopOnLost = (reason) => { void daemon.close().then(() => opts.onRackLost?.(reason)); };
+  return daemon;
 }
 
 /**

@@ -173,3 +173,22 @@ export function needName(positionals: string[], verb: string): string {
   if (!name) throw new CliError(`usage: rackhand ${verb} MACHINE`, 2);
   return name;
 }
+
+interface RackView {
+  name: string; daemon: string | null; alive: boolean; silent_for: number | null; stopped_at: string | null;
+  address: string | null; subnets: string[]; standby: string | null; machines: number; open_work: number; standing_in_for: string[];
+}
+
+/** `rackhand racks`: each rack, its daemon and heartbeat, segments, machines, and who stands in for whom. */
+export async function racksCmd(api: ApiClient, o: { json: boolean }): Promise<void> {
+  const res = await api.get<{ racks: RackView[]; silent_after: number }>('/api/v1/racks');
+  if (o.json) return out(JSON.stringify(res, null, 2));
+  if (!res.racks.length) return out('no racks (this daemon serves the site alone)');
+  out(table(['RACK', 'STATUS', 'HEARD', 'DAEMON', 'ADDRESS', 'SUBNETS', 'MACHINES', 'WORK', 'STANDBY', 'STANDING IN FOR'], res.racks.map((r) => [
+    r.name,
+    r.daemon === null ? 'never seen' : r.alive ? 'alive' : r.stopped_at ? 'stopped' : 'SILENT',
+    r.silent_for === null ? null : `${r.silent_for.toFixed(1)}s ago`,
+    r.daemon, r.address, r.subnets.join(','), r.machines, r.open_work, r.standby, r.standing_in_for.join(','),
+  ])));
+  out(`a rack is silent after ${res.silent_after} s without a heartbeat; its standby then takes over its work`);
+}

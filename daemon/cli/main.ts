@@ -3,7 +3,7 @@
 // verb talks to the daemon's REST API. Exit codes: 0 ok, 1 failed, 2 bad usage.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { apiClient, CliError } from './client.js';
-import { acceptCmd, actionCmd, eventsCmd, machinesCmd, needName, powerCmd, showCmd } from './commands.js';
+import { acceptCmd, actionCmd, eventsCmd, machinesCmd, racksCmd, needName, powerCmd, showCmd } from './commands.js';
 import { forgetCmd } from './commands.js';
 import {
   allocateCmd, allocationsCmd, parseSize, positiveInt, releaseCmd, showAllocationCmd,
@@ -130,6 +130,11 @@ async function main(argv: string[]): Promise<number> {
       await machinesCmd(api(), { json: values.json!, state: values.state, all: values.all! });
       return 0;
     }
+    case 'racks': {
+      const { values } = parse(rest, {});
+      await racksCmd(api(), { json: values.json! });
+      return 0;
+    }
     case 'show': {
       const { values, positionals } = parse(rest, {});
       await showCmd(api(), name(positionals), { json: values.json! });
@@ -252,6 +257,8 @@ async function serveCmd(rest: string[]): Promise<number> {
       inventoryFile: values.inventory ?? defaultInventory(),
       stateDir: values['state-dir'] ?? defaultStateDir(),
       httpListen: values.listen, httpPort: port, logger, httpOnly: values['http-only'], powerActions: !values['no-power'], store: values.store, rack: values.rack,
+      // Another daemon took this rack over while we were cut off: two must never serve one rack.
+      onRackLost: (reason) => { process.stderr.write(`rackhand: ${reason}: stopped\n`); process.exit(1); },
     });
   } catch (err) {
     if (err instanceof InventoryInvalid) {

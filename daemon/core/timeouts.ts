@@ -24,10 +24,13 @@ export function machineTimeouts(inventory: Pick<Inventory, 'site' | 'profiles'>,
  * Fails every machine past its deadline, through the one transition path (so each is logged and
  * its operation ended like any other). Retired machines too: their work must end all the same.
  */
-export async function sweepTimeouts(store: Pick<Store, 'listMachines'>, transitions: Pick<Transitions, 'apply'>, now: Date, overridesOf: (m: MachineRecord) => TimeoutOverrides = () => ({})): Promise<MachineRecord[]> {
+export async function sweepTimeouts(store: Pick<Store, 'listMachines'>, transitions: Pick<Transitions, 'apply'>, now: Date,
+  overridesOf: (m: MachineRecord) => TimeoutOverrides = () => ({}), mine: (m: MachineRecord) => boolean = () => true): Promise<MachineRecord[]> {
   const failed: MachineRecord[] = [];
   for (const state of TRANSITIONAL) {
     for (const m of await store.listMachines({ state, includeRetired: true })) {
+      // Many racks: each daemon sweeps the racks it serves (its own, and a silent one it stands in for).
+      if (!mine(m)) continue;
       const limit = timeoutFor(state, overridesOf(m))!;
       const elapsed = (now.getTime() - Date.parse(m.stateChangedAt)) / 1000;
       if (elapsed < limit) continue;

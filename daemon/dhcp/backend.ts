@@ -62,6 +62,8 @@ export interface StoreBackendOptions {
    * the machine after; without it, discovered machines stay enrolled until an operator acts.
    */
   startInspection?: (name: string, cause: string) => Promise<MachineRecord | undefined>;
+  /** The rack whose segment this server answers: a machine it discovers belongs there. */
+  rack?: string | null;
 }
 
 /** The part of the store DHCP uses: its lease port, and discovery's few machine calls. */
@@ -103,7 +105,7 @@ export function storeBackend(store: DhcpStore, opts: StoreBackendOptions = {}): 
       return reserved.ips;
     },
     async enrolDiscovered(mac, cause) {
-      let rec = await store.enrolDiscovered(discoveredSpec(mac));
+      let rec = await store.enrolDiscovered(discoveredSpec(mac, opts.rack ?? null));
       if (rec.source === 'discovered' && rec.state === 'enrolled' && opts.startInspection) {
         rec = (await opts.startInspection(rec.name, cause)) ?? rec;
       }

@@ -14,8 +14,8 @@ export { decideBoot, ipxeScriptUrl, DEFAULT_LOADERS } from './bootfile.js';
 export { bindToInterface } from './socket-linux.js';
 
 export async function startDhcp(site: SiteLike, store: DhcpStore,
-  deps: { registry: Registry; logger?: Logger; startInspection?: StoreBackendOptions['startInspection'] }): Promise<DhcpServer> {
-  const backend = storeBackend(store, { ...(deps.startInspection && { startInspection: deps.startInspection }) });
+  deps: { registry: Registry; logger?: Logger; startInspection?: StoreBackendOptions['startInspection']; rack?: string | null }): Promise<DhcpServer> {
+  const backend = storeBackend(store, { ...(deps.startInspection && { startInspection: deps.startInspection }), rack: deps.rack ?? null });
   const server = new DhcpServer({ settings: dhcpSettingsFromSite(site), backend, registry: deps.registry, ...(deps.logger && { logger: deps.logger }) });
   await server.start();
   return server;

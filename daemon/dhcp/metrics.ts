@@ -21,7 +21,16 @@ export interface DhcpMetrics {
   poolExhausted: Counter<'subnet'>;
 }
 
+/** One set per registry: a daemon's DHCP servers (its own segment, a secondary one) count together. */
+const perRegistry = new WeakMap<Registry, DhcpMetrics>();
+
 export function dhcpMetrics(registry: Registry): DhcpMetrics {
+  let metrics = perRegistry.get(registry);
+  if (!metrics) { metrics = createDhcpMetrics(registry); perRegistry.set(registry, metrics); }
+  return metrics;
+}
+
+function createDhcpMetrics(registry: Registry): DhcpMetrics {
   return {
     messages: new Counter({ name: 'rackhand_dhcp_messages_total', help: 'DHCP messages received, by option 53 type', labelNames: ['type'], registers: [registry] }),
     drops: new Counter({ name: 'rackhand_dhcp_drops_total', help: 'DHCP packets dropped or not answered, by reason', labelNames: ['reason'], registers: [registry] }),

@@ -10,7 +10,7 @@ import { dirname } from 'node:path';
 import { z } from 'zod';
 import type { BootContext } from './context.js';
 import { authorizeAgent, tradeNonce, type BootAuth } from './boot-token.js';
-import { profileOf } from './render.js';
+import { profileOf, siteOf } from './render.js';
 import { imageDigest } from './image-digest.js';
 import { parseInput } from './validate.js';
 import { ApiError } from './errors.js';
@@ -56,7 +56,7 @@ export function agentRouter(ctx: BootContext): Router {
 
   router.get(`${bootPaths.agent}/next`, async (req: Request, res: Response) => {
     const auth = await authorizeAgent(ctx.store, req);
-    res.type('text/plain').set('cache-control', 'no-store').send(await stepVars(ctx, auth));
+    res.type('text/plain').set('cache-control', 'no-store').send(await stepVars(ctx, auth, req));
   });
 
   // The answer to a report is the agent's next step: the report that ends the operation is
@@ -78,7 +78,7 @@ export function agentRouter(ctx: BootContext): Router {
       });
     }
     const fresh = await ctx.store.getOperation(operation.id);
-    res.type('text/plain').send(await stepVars(ctx, { machine: (await ctx.store.getMachine(machine.name))!, operation: fresh! }));
+    res.type('text/plain').send(await stepVars(ctx, { machine: (await ctx.store.getMachine(machine.name))!, operation: fresh! }, req));
   });
 
   router.post(`${bootPaths.agent}/log`, text, async (req: Request, res: Response) => {
@@ -154,9 +154,9 @@ async function completeStep(ctx: BootContext, auth: BootAuth, step: AgentStep, f
   }
 }
 
-async function stepVars(ctx: BootContext, { machine, operation }: BootAuth): Promise<string> {
+async function stepVars(ctx: BootContext, { machine, operation }: BootAuth, req: Request): Promise<string> {
   const loaded = ctx.inventory();
-  const site = loaded.inventory.site;
+  const site = siteOf(req, loaded, machine);
   const active = await ctx.store.activeOperation(machine.name);
   const step = nextStep(operation as never, active !== undefined && active.id !== operation.id);
   const vars: Record<string, string | number | undefined> = { step, machine: machine.name, operation: operation.kind };

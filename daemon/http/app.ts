@@ -10,6 +10,7 @@ import { ApiError } from './errors.js';
 import { errorHandler } from './error-handler.js';
 import { machinesRouter } from './api/machines.js';
 import { eventsRouter } from './api/events.js';
+import { racksRouter } from './api/racks.js';
 import { operationsRouter } from './api/operations.js';
 import { authenticate } from './api/authenticate.js';
 import { allocationsRouter } from './api/allocations.js';
@@ -43,7 +44,7 @@ export function createApp(ctx: ApiContext): express.Express {
     res.json({ ok: true, version: ctx.version, uptime_s: Math.round((Date.now() - ctx.startedAt.getTime()) / 1000) });
   });
   // The operator's surface: not on the provisioning address unless the site says so.
-  const operatorSurface = operatorSurfaceOnly(() => ctx.inventory().inventory.site);
+  const operatorSurface = operatorSurfaceOnly(() => ctx.inventory().inventory);
   app.get('/metrics', operatorSurface, async (_req, res, next) => {
     try {
       res.type(ctx.registry.contentType).send(await ctx.registry.metrics());
@@ -73,6 +74,7 @@ export function createApp(ctx: ApiContext): express.Express {
   api.use('/allocations', markRouteBase, allocationsRouter(ctx));
   api.use('/tokens', markRouteBase, tenantTokensRouter(ctx));
   api.use('/events', markRouteBase, eventsRouter(ctx));
+  api.use('/racks', markRouteBase, racksRouter(ctx));
   api.get('/lifecycle', markRouteBase, (_req, res) => {
     res.json({ states: STATES, transitions: TRANSITIONS });
   });

@@ -8,7 +8,7 @@ import { Router } from 'express';
 import type { BootContext } from './context.js';
 import { bootFiles } from './boot-files.js';
 import { planBoot, renderScript, type BootPlan } from './ipxe.js';
-import { contextFor, profileOf } from './render.js';
+import { contextFor, profileOf, siteOf } from './render.js';
 import { keepNonce, newNonce, requireMachineSource } from './boot-token.js';
 import { sourceOf } from './machine-source.js';
 import { renderString, templateEnv } from '../core/templates.js';
@@ -30,8 +30,9 @@ export function bootRouter(ctx: BootContext): Router {
     const mac = normalizeMac(raw);
     if (!mac) return next();
     const loaded = ctx.inventory();
-    const site = { baseUrl: baseUrl(loaded.inventory.site), agentArgs: loaded.inventory.site.agent_args };
     const machine = await ctx.store.machineByMac(mac);
+    const served = siteOf(req, loaded, machine);
+    const site = { baseUrl: baseUrl(served), agentArgs: served.agent_args };
     if (!machine) {
       res.type('text/plain').set('cache-control', 'no-store').send(renderScript(planBoot({ mac, machine, operation: undefined, profile: undefined, site })));
       return;
@@ -41,7 +42,7 @@ export function bootRouter(ctx: BootContext): Router {
     const p = profileOf(machine, loaded);
     let installerArgs: string | undefined;
     if (operation && p?.profile.kind === 'installer') {
-      installerArgs = renderString(templateEnv(loaded.templatesDir), p.profile.cmdline, contextFor(machine, operation, loaded)!);
+      installerArgs = renderString(templateEnv(loaded.templatesDir), p.profile.cmdline, contextFor(machine, operation, loaded, served)!);
     }
     // Each agent script carries a new nonce, replacing the last: only the newest boot can trade.
     const nonce = newNonce();

@@ -5,7 +5,7 @@ import { Router, type Request, type Response } from 'express';
 import type { BootContext } from './context.js';
 import { authorizeBoot } from './boot-token.js';
 import { sourceOf } from './machine-source.js';
-import { contextFor, defaultNetworkConfig, profileOf, renderFile } from './render.js';
+import { contextFor, defaultNetworkConfig, profileOf, renderFile, siteOf } from './render.js';
 import { ApiError } from './errors.js';
 import { yamlQuoted } from '../core/template-filters.js';
 
@@ -19,7 +19,8 @@ export function metadataRouter(ctx: BootContext): Router {
     if (!NOCLOUD_FILES.includes(file)) throw new ApiError('NOT_FOUND', `NoCloud has no ${req.params.file}`);
     const { machine, operation } = await authorizeBoot(ctx.store, req, req.params.token, 'deployment');
     const loaded = ctx.inventory();
-    const tctx = contextFor(machine, operation, loaded);
+    const site = siteOf(req, loaded, machine);
+    const tctx = contextFor(machine, operation, loaded, site);
     const profile = profileOf(machine, loaded)?.profile;
     let body: string;
     switch (file) {
@@ -35,7 +36,7 @@ export function metadataRouter(ctx: BootContext): Router {
         break;
       case 'network-config':
         body = profile?.kind === 'image' && profile.network_config && tctx
-          ? renderFile(loaded, profile.network_config, tctx) : defaultNetworkConfig(machine, loaded);
+          ? renderFile(loaded, profile.network_config, tctx) : defaultNetworkConfig(machine, site);
         break;
     }
     res.type('text/plain').set('cache-control', 'no-store').send(body);
@@ -46,7 +47,7 @@ export function metadataRouter(ctx: BootContext): Router {
     const loaded = ctx.inventory();
     const p = profileOf(machine, loaded);
     if (p?.profile.kind !== 'installer') throw new ApiError('NOT_FOUND', `${machine.name}'s profile has no answer file`);
-    res.type('text/plain').set('cache-control', 'no-store').send(renderFile(loaded, p.profile.answer, contextFor(machine, operation, loaded)!));
+    res.type('text/plain').set('cache-control', 'no-store').send(renderFile(loaded, p.profile.answer, contextFor(machine, operation, loaded, siteOf(req, loaded, machine))!));
   });
 
   // GET as well as POST: installers and minimal systems may only have a fetcher that GETs.

@@ -59,3 +59,56 @@ export function servedInventory(parsed: ParsedInventory, rack?: string): Invento
 export function standingInFor(inv: Pick<ParsedInventory, 'racks'>, rack: string): string[] {
   return Object.entries(inv.racks).filter(([, r]) => r.standby === rack).map(([name]) => name);
 }
+
+/**
+ * The site as this daemon serves one machine: URLs on the local address the machine reached it
+ * by (the daemon's own, or its address on another rack's segment), DHCP settings (subnet,
+ * router) of the machine's own rack. `localAddress` counts only if it is one of this daemon's
+ * provisioning addresses; anything else (the API side) gets the daemon's own.
+ */
+export function siteFor(inv: Inventory, servedRack: string | null, machineRack: string | null, localAddress: string | undefined): Inventory['site'] {
+  const own = inv.site;
+  const secondary = servedRack ? inv.racks[servedRack]?.secondary ?? [] : [];
+  const address = localAddress !== undefined && secondary.some((s) => s.address === localAddress) ? localAddress : own.address;
+  const home = machineRack ? inv.racks[machineRack] : undefined;
+  return { ...own, address, dhcp: home?.dhcp ?? own.dhcp };
+}
+
+/** What one rack's daemon does right now, given who is heard from. */
+export interface RackDuties {
+  /** Racks whose machines' work (power, timeouts, takeovers) this daemon does: its own first. */
+  serves: string[];
+  /** Racks it stands in for now (silent, and naming it their standby). */
+  standingIn: string[];
+  /** Secondary segments to answer DHCP on now: their primary is silent. */
+  secondary: Rack['secondary'];
+}
+
+/**
+ * Pure: a rack is silent when it has not been heard from for `silentAfter` seconds (stopped or
+ * not), or never at all. A daemon serves its own rack always, and a silent rack's work when it
+ * is that rack's standby; it answers DHCP on a secondary segment while the segment's rack is silent.
+ */
+export function rackDuties(inv: Pick<ParsedInventory, 'racks'>, me: string, heard: ReadonlyMap<string, { silentFor: number }>, silentAfter: number): RackDuties {
+  // A clean stop counts like any silence, by its age: a daemon restarted for an upgrade is back
+  // before its standby would reboot its machines (the stop only lets its successor in at once).
+  const silent = (rack: string) => {
+    const h = heard.get(rack);
+    return h === undefined || h.silentFor >= silentAfter;
+  };
+  const standingIn = standingInFor(inv, me).filter(silent);
+  return {
+    serves: [me, ...standingIn],
+    standingIn,
+    secondary: (inv.racks[me]?.secondary ?? []).filter((s) => s.rack !== me && silent(s.rack)),
+  };
+}
+
+/** Every provisioning address and subnet of the fleet: the operator surface is served on none of them. */
+export function provisioningNetwork(inv: Inventory): { addresses: string[]; subnets: string[] } {
+  const racks = Object.values(inv.racks);
+  return {
+    addresses: [inv.site.address, ...racks.flatMap((r) => [r.address, ...r.secondary.map((s) => s.address)])],
+    subnets: [...rackSubnets(inv.site.dhcp), ...racks.flatMap((r) => rackSubnets(r.dhcp))],
+  };
+}

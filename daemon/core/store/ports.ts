@@ -173,8 +173,9 @@ export interface WorkStore {
   markWorkStep(id: number, daemon: string, step: string): Promise<boolean>;
   finishWork(id: number, daemon: string, outcome: string): Promise<boolean>;
   /**
-   * Enqueues a takeover boot for each running operation of `rack`'s machines whose boot is done,
-   * once per silent daemon (`silentDaemon`): standbys racing here enqueue it once. Returns those enqueued.
+   * Enqueues a takeover boot for each running operation of `rack`'s machines that `silentDaemon`
+   * booted last (the machine talks to it) and that has no open work: once per operation and
+   * silent daemon, however many standbys race here or how often. Returns those enqueued.
    */
   enqueueTakeovers(rack: string, silentDaemon: string): Promise<WorkRecord[]>;
   listOpenWork(): Promise<WorkRecord[]>;

@@ -8,29 +8,33 @@
 import type { NextFunction, Request, Response } from 'express';
 import { ApiError } from '../errors.js';
 import { inCidr, parseCidr, parseIPv4 } from '../../core/net.js';
-import type { Site } from '../../core/inventory/schema.js';
+import type { Inventory } from '../../core/inventory/schema.js';
+import { provisioningNetwork } from '../../core/inventory/racks.js';
 
 /** An IPv4 address as a number, unwrapping IPv4-mapped IPv6 (::ffff:a.b.c.d). */
 const ipv4Of = (addr: string | undefined): number | undefined => (addr ? parseIPv4(addr.replace(/^::ffff:/i, '')) : undefined);
 
 /** Why the operator surface is refused to this connection, or undefined when it is served. */
-export function provisioningRefusal(site: Site, local: string | undefined, remote: string | undefined): string | undefined {
-  if (site.api_on_provisioning) return undefined;
+export function provisioningRefusal(inv: Inventory, local: string | undefined, remote: string | undefined): string | undefined {
+  if (inv.site.api_on_provisioning) return undefined;
+  // With racks, every rack's addresses and segments are provisioning network, not only our own.
+  const net = provisioningNetwork(inv);
   const l = ipv4Of(local);
-  if (l !== undefined && l === parseIPv4(site.address)) {
-    return `not served on the provisioning address ${site.address}: use the management address (site.api_on_provisioning)`;
+  const onAddress = net.addresses.find((a) => l !== undefined && l === parseIPv4(a));
+  if (onAddress) {
+    return `not served on the provisioning address ${onAddress}: use the management address (site.api_on_provisioning)`;
   }
   const r = ipv4Of(remote);
-  const subnets = [site.dhcp.subnet, ...site.dhcp.relayed.map((s) => s.subnet)].flatMap((s) => (s ? [parseCidr(s)!] : []));
+  const subnets = net.subnets.map((s) => parseCidr(s)!);
   if (r !== undefined && subnets.some((c) => inCidr(r, c))) {
     return 'not served to the provisioning network (site.api_on_provisioning)';
   }
   return undefined;
 }
 
-export function operatorSurfaceOnly(site: () => Site) {
+export function operatorSurfaceOnly(inventory: () => Inventory) {
   return (req: Request, _res: Response, next: NextFunction) => {
-    const refusal = provisioningRefusal(site(), req.socket.localAddress, req.socket.remoteAddress);
+    const refusal = provisioningRefusal(inventory(), req.socket.localAddress, req.socket.remoteAddress);
     next(refusal ? new ApiError('FORBIDDEN', refusal) : undefined);
   };
 }

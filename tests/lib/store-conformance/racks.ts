@@ -86,7 +86,11 @@ export function describeRackStore(name: string, make: StoreFactory<Racks>): void
       const all = [...t1, ...t2];
       assert.deepEqual(all.map((w) => [w.machine, w.kind]), [['node-01', 'takeover']], 'node-02\'s boot is still open: it is claimed again, not taken over');
       assert.deepEqual(await store.enqueueTakeovers('rack-a', 'd1'), [], 'once per silent daemon');
-      assert.equal((await store.enqueueTakeovers('rack-a', 'd1-restarted')).length, 1, 'a later silence of another daemon is another takeover');
+      assert.deepEqual(await store.enqueueTakeovers('rack-a', 'd9'), [], 'only where the silent daemon did the last boot');
+      const [t] = await other.claimWork({ racks: ['rack-a'], daemon: 'd2', leaseSeconds: 30, limit: 5 }).then((ws) => ws.filter((w) => w.kind === 'takeover'));
+      await other.finishWork(t!.id, 'd2', 'booted');
+      assert.deepEqual(await store.enqueueTakeovers('rack-a', 'd1'), [], 'the standby booted it since');
+      assert.equal((await store.enqueueTakeovers('rack-a', 'd2')).length, 1, 'a later silence of the standby is another takeover');
       assert.ok(await store.pruneWork(new Date(Date.now() + 1000).toISOString()) >= 1, 'finished work is pruned');
     }));
   });

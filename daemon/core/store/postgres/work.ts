@@ -38,7 +38,8 @@ export function pgWorkStore(d: PgDb): WorkStore {
       const rows = await d.rows(`INSERT INTO work (machine, operation, kind, cause, created_at)
           SELECT o.machine, o.id, 'takeover', $2, now() FROM operations o JOIN machines m ON m.name = o.machine
           WHERE o.state = 'running' AND m.rack = $1 AND m.retired_at IS NULL
-            AND NOT EXISTS (SELECT 1 FROM work w WHERE w.operation = o.id AND w.kind = 'boot' AND w.done_at IS NULL)
+            AND NOT EXISTS (SELECT 1 FROM work w WHERE w.operation = o.id AND w.done_at IS NULL)
+            AND (SELECT w.claimed_by FROM work w WHERE w.operation = o.id AND w.done_at IS NOT NULL ORDER BY w.id DESC LIMIT 1) = $2
           ON CONFLICT (operation, kind, cause) DO NOTHING
           RETURNING *`, [rack, silentDaemon]);
       return rows.map(workFromRow);

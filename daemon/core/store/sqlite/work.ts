@@ -46,8 +46,9 @@ export function sqliteWorkStore(d: SqliteDb): WorkStore {
         const t = now();
         const ops = d.stmt(`SELECT o.id, o.machine FROM operations o JOIN machines m ON m.name = o.machine
             WHERE o.state = 'running' AND m.rack = ? AND m.retired_at IS NULL
-              AND NOT EXISTS (SELECT 1 FROM work w WHERE w.operation = o.id AND w.kind = 'boot' AND w.done_at IS NULL)`)
-          .all(rack) as { id: string; machine: string }[];
+              AND NOT EXISTS (SELECT 1 FROM work w WHERE w.operation = o.id AND w.done_at IS NULL)
+              AND (SELECT w.claimed_by FROM work w WHERE w.operation = o.id AND w.done_at IS NOT NULL ORDER BY w.id DESC LIMIT 1) = ?`)
+          .all(rack, silentDaemon) as { id: string; machine: string }[];
         const out: WorkRecord[] = [];
         for (const op of ops) {
           const r = d.stmt(`INSERT INTO work (machine, operation, kind, cause, created_at) VALUES (?, ?, 'takeover', ?, ?)

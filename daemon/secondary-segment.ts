@@ -1,0 +1,30 @@
+// One secondary segment, opened while its rack is silent (racks/secondary.ts decides when): TFTP
+// on this daemon's address there, and DHCP with that rack's settings (its subnets, pools,
+// reservations: leases come from the shared store) but this daemon's interface and address, so
+// machines there boot from this daemon.
+import type { Registry } from 'prom-client';
+import type { LoadedInventory } from './core/inventory/load.js';
+import { rackSite } from './core/inventory/racks.js';
+import type { MachineRecord, Store } from './core/store/types.js';
+import type { Logger } from './log.js';
+import type { Closable, SecondaryEntry } from './racks/secondary.js';
+import { startTftpServer } from './tftp/index.js';
+import { imagesTftpHandler } from './tftp-images.js';
+import { startDhcp } from './dhcp/index.js';
+
+export async function startSecondarySegment(entry: SecondaryEntry, loaded: () => LoadedInventory, store: Store, registry: Registry, logger: Logger,
+  startInspection: (name: string, cause: string) => Promise<MachineRecord | undefined>, tftpPort?: number): Promise<Closable> {
+  const inv = loaded().inventory;
+  const primary = inv.racks[entry.rack];
+  if (!primary) throw new Error(`no rack ${entry.rack} in the inventory`);
+  const site = { ...rackSite(inv.site, primary), interface: entry.interface, address: entry.address, http_port: inv.site.http_port };
+  const log = logger.child({ segment: entry.rack });
+  const tftp = await startTftpServer({ address: entry.address, port: tftpPort ?? 69, bindInterface: entry.interface, handler: imagesTftpHandler(loaded) }, { logger: log, registry });
+  try {
+    const dhcp = await startDhcp(site, store, { registry, logger: log, rack: entry.rack, startInspection });
+    return { async close() { await dhcp.close(); await tftp.close(); } };
+  } catch (err) {
+    await tftp.close();
+    throw err;
+  }
+}
