@@ -125,12 +125,12 @@ test('two racks: rack-a\'s daemon is killed mid-deploy, rack-b takes its machine
   const down = await cli(['lab', 'status', '--dir', dir]);
   assert.match(down.stdout, /rack-a\s+prov0\s+\S+\s+down/, 'the supervisor leaves a killed rack daemon down');
 
-  // rack-b hears rack-a fall silent: through its API when main has one, else in the racks table.
-  await waitFor('rack-a reported silent', async () => {
-    const listed = await api('/api/v1/racks');
-    if (listed.racks) return listed.racks.some((r: { name: string; silent?: boolean; state?: string }) => r.name === 'rack-a' && (r.silent === true || r.state === 'silent'));
-    const rows = await db<{ silent: boolean }>(`SELECT now() - heartbeat_at > interval '10 seconds' AS silent FROM racks WHERE name = 'rack-a'`);
-    return rows[0]?.silent === true;
+  // rack-b hears rack-a fall silent and stands in for it.
+  await waitFor('rack-a reported silent, rack-b standing in', async () => {
+    const { racks } = await api('/api/v1/racks') as { racks: { name: string; alive: boolean; standing_in_for: string[] }[] };
+    const a = racks.find((r) => r.name === 'rack-a');
+    const b = racks.find((r) => r.name === 'rack-b');
+    return a?.alive === false && b?.alive === true && b.standing_in_for.includes('rack-a');
   }, 60);
   console.log(`# rack-a silent at ${since()}`);
 
@@ -159,7 +159,11 @@ test('two racks: rack-a\'s daemon is killed mid-deploy, rack-b takes its machine
   const e1 = await events('node-01');
   const e2 = await events('node-02');
   assert.equal(boots(e1).length, 3, `node-01's boots: ${JSON.stringify(boots(e1))}`);
-  assert.equal(boots(e1).filter((e) => Date.parse(e.time) > killedAt).length, 1, 'one takeover reboot');
+  const takeover = boots(e1).filter((e) => Date.parse(e.time) > killedAt);
+  assert.equal(takeover.length, 1, 'one takeover reboot');
+  assert.match(takeover[0]!.cause, /^taking over deploy from a silent rack .* by rack rack-b: one-time network boot/);
+  assert.ok(boots(e1).slice(0, 2).every((e) => / by rack rack-a: /.test(e.cause)), 'rack-a booted its own machine before it died');
+  assert.ok(boots(e2).every((e) => / by rack rack-b: /.test(e.cause)), 'rack-b booted its own machine');
   assert.equal(boots(e2).length, 2, `node-02's boots: ${JSON.stringify(boots(e2))}`);
   for (const [name, es] of [['node-01', e1], ['node-02', e2]] as const) {
     assert.equal(es.filter((e) => e.kind === 'transition' && e.event === 'deployed').length, 1, `${name} deployed once`);
@@ -167,10 +171,26 @@ test('two racks: rack-a\'s daemon is killed mid-deploy, rack-b takes its machine
     assert.ok(!es.some((e) => e.kind === 'transition' && ['error', 'timeout', 'fail'].includes(e.event)), `${name} never failed`);
   }
   // The durable work: every boot done, none left open, none done twice.
-  const work = await db<{ machine: string; kind: string; cause: string; done_at: Date | null }>('SELECT machine, kind, cause, done_at FROM work ORDER BY id');
+  const work = await db<{ machine: string; kind: string; cause: string; claimed_by: string | null; done_at: Date | null }>('SELECT machine, kind, cause, claimed_by, done_at FROM work ORDER BY id');
   assert.deepEqual(work.filter((w) => !w.done_at), [], 'no work left open');
+  const daemons = Object.fromEntries((await db<{ name: string; daemon: string }>('SELECT name, daemon FROM racks')).map((r) => [r.name, r.daemon]));
+  const takeovers = work.filter((w) => w.kind === 'takeover');
+  assert.deepEqual(takeovers.map((w) => [w.machine, w.cause, w.claimed_by]), [['node-01', daemons['rack-a'], daemons['rack-b']]],
+    'one takeover, of rack-a\'s machine from its dead daemon, run by rack-b\'s');
   console.log(`# work: ${work.map((w) => `${w.machine} ${w.kind}${w.cause ? ` (${w.cause})` : ''}`).join(', ')}`);
+  const racks = await cli(['racks'], RACK_B);
+  console.log(racks.stdout.trimEnd().split('\n').map((l) => `# ${l}`).join('\n'));
   const machines = await cli(['machines'], RACK_B);
   console.log(machines.stdout.trimEnd().split('\n').map((l) => `# ${l}`).join('\n'));
+
+  // rack-a comes back on request (the supervisor left it down) and rack-b stops standing in.
+  const restarted = await cli(['lab', 'restart-rack', 'rack-a', '--dir', dir]);
+  assert.equal(restarted.code, 0, restarted.stdout + restarted.stderr);
+  assert.match(restarted.stdout, /rack-a's daemon is running again \(\d+\)/);
+  await waitFor('rack-a heard again, rack-b no longer standing in', async () => {
+    const { racks } = await api('/api/v1/racks', RACK_A) as { racks: { name: string; alive: boolean; standing_in_for: string[] }[] };
+    return racks.every((r) => r.alive && r.standing_in_for.length === 0);
+  }, 30);
+  for (const name of ['node-01', 'node-02']) assert.equal((await machine(name)).state, 'deployed');
   passed = true;
 });
