@@ -6,10 +6,12 @@
 // serve its agent and image over HTTP from rack-b (port 8081), and see the deploy through. No
 // machine ends stuck or failed, node-01's lease is in the database, renewed after the kill, and
 // every machine was powered exactly once per boot: no duplicate boot, one takeover reboot.
+// Then, rack-a still dead, rack-b's timeout sweep covers rack-a's machines (node-01's release
+// is given 5 s and times out), and `lab restart-rack rack-a` brings rack-a back.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -183,6 +185,28 @@ test('two racks: rack-a\'s daemon is killed mid-deploy, rack-b takes its machine
   const machines = await cli(['machines'], RACK_B);
   console.log(machines.stdout.trimEnd().split('\n').map((l) => `# ${l}`).join('\n'));
 
+  // Timeouts: while it stands in, rack-b sweeps rack-a's machines too. The lab image profile gets
+  // a 5 s limit on releasing (rack-b reloads its inventory), and node-01's release times out.
+  // rack-a's daemon is still dead: only rack-b can have failed it.
+  const inventory = join(dir, 'inventory.yaml');
+  const withLimit = readFileSync(inventory, 'utf8').replace(/^( {4}user_data: cloud-init\/user-data\.j2\n)/m, '$1    timeouts: { releasing: 5 }\n');
+  assert.match(withLimit, /timeouts: \{ releasing: 5 \}/);
+  writeFileSync(inventory, withLimit);
+  const logB = join(dir, 'daemon-rack-b.log');
+  const reloads = () => readFileSync(logB, 'utf8').split('inventory reloaded').length;
+  const before = reloads();
+  process.kill(Number(readFileSync(join(dir, 'daemon-rack-b.pid'), 'utf8')), 'SIGHUP');
+  await waitFor('rack-b reloaded its inventory', async () => reloads() > before, 20);
+  const releasedAt = Date.now();
+  assert.equal((await cli(['release', 'node-01'], RACK_B)).code, 0);
+  await waitFor('node-01\'s release timed out', async () => (await machine('node-01')).state === 'failed', 60);
+  const timedOut = (await events('node-01')).filter((e) => e.kind === 'transition' && e.event === 'timeout');
+  assert.equal(timedOut.length, 1);
+  assert.ok(Date.parse(timedOut[0]!.time) > releasedAt + 5000, 'not before its 5 s');
+  assert.match((await machine('node-01')).last_error ?? '', /timed out in releasing after 5 s/);
+  assert.equal(existsSync(`/proc/${daemonA}`), false, 'rack-a\'s daemon is still dead');
+  console.log(`# node-01's release timed out through rack-b's sweep at ${since()}`);
+
   // rack-a comes back on request (the supervisor left it down) and rack-b stops standing in.
   const restarted = await cli(['lab', 'restart-rack', 'rack-a', '--dir', dir]);
   assert.equal(restarted.code, 0, restarted.stdout + restarted.stderr);
@@ -191,6 +215,7 @@ test('two racks: rack-a\'s daemon is killed mid-deploy, rack-b takes its machine
     const { racks } = await api('/api/v1/racks', RACK_A) as { racks: { name: string; alive: boolean; standing_in_for: string[] }[] };
     return racks.every((r) => r.alive && r.standing_in_for.length === 0);
   }, 30);
-  for (const name of ['node-01', 'node-02']) assert.equal((await machine(name)).state, 'deployed');
+  assert.equal((await machine('node-02')).state, 'deployed');
+  assert.equal((await machine('node-01')).state, 'failed');
   passed = true;
 });
