@@ -130,12 +130,19 @@ export async function labRestartRack(o: { dir?: string; rack: string }): Promise
   const sup = pidIn(join(dir, 'supervisor.pid'));
   if (!sup || !processRunning(sup) || !argvOf(sup).join('\0').includes(dir)) throw new CliError('the lab supervisor is not running: rackhand lab down, then up');
   const f = rackFiles(dir, o.rack);
+  const oldPid = pidIn(f.pid);
   writeFileSync(f.restart, new Date().toISOString());
   process.kill(sup, 'SIGUSR2');
   for (let i = 0; i < 600; i++) {
     await sleep(100);
     const up = pidIn(f.up);
     if (up && processRunning(up)) return out(`${o.rack}'s daemon is running again (${up}) at ${d.api}`);
+    // Started and gone already: it refused to start (e.g. its rack still heard from the old daemon).
+    const pid = pidIn(f.pid);
+    if (pid && pid !== oldPid && !processRunning(pid)) {
+      const why = readFileSync(f.log, 'utf8').trimEnd().split('\n').slice(-3).join('\n');
+      throw new CliError(`${o.rack}'s daemon exited at once; the end of ${f.log}:\n${why}`);
+    }
   }
   throw new CliError(`${o.rack}'s daemon did not come back within 60 s: see ${f.log}`);
 }

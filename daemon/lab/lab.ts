@@ -211,7 +211,8 @@ export async function tearDown(dir: string): Promise<string[]> {
   // After a crash the supervisor's children outlive it (the daemon, BMCs, VMs): every one of
   // them names the lab's folder on its command line, which is how they are found.
   for (const pid of labProcesses(dir)) {
-    try { process.kill(pid, 'SIGKILL'); done.push(`stopped ${describe(pid)} (${pid})`); } catch { /* gone */ }
+    const what = describe(pid); // before the kill: a dead process has no command line to read
+    try { process.kill(pid, 'SIGKILL'); done.push(`stopped ${what} (${pid})`); } catch { /* gone */ }
   }
   if (nsExists()) { quiet('ip', ['netns', 'del', LAB_NS]); done.push(`deleted namespace ${LAB_NS}`); }
   quiet('ip', ['link', 'del', 'rhlab0']);
