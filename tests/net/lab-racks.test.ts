@@ -119,6 +119,8 @@ test('two racks: rack-a\'s daemon is killed mid-deploy, rack-b takes its machine
     const m = await machine('node-01');
     return m.operation?.kind === 'deploy' && m.operation.step === 'image';
   }, 240);
+  const leaseBefore = await db<{ ip: string }>('SELECT ip FROM leases WHERE mac = $1', ['52:54:00:00:01:01']);
+  assert.deepEqual(leaseBefore.map((l) => l.ip), ['10.20.0.11'], 'rack-a leased node-01 its address');
   const daemonA = Number(readFileSync(join(dir, 'daemon-rack-a.pid'), 'utf8'));
   const killedAt = Date.now();
   process.kill(daemonA, 'SIGKILL');
@@ -152,7 +154,8 @@ test('two racks: rack-a\'s daemon is killed mid-deploy, rack-b takes its machine
   // The leases: node-01's renewed after the kill (only rack-b answers prov0 then), both in the database.
   const leases = await db<{ mac: string; ip: string; state: string; expires_at: string; updated_at: string }>('SELECT mac, ip, state, expires_at, updated_at FROM leases ORDER BY mac');
   const lease = (mac: string) => leases.find((l) => l.mac === mac);
-  assert.equal(lease('52:54:00:00:01:01')?.ip, '10.20.0.11');
+  assert.equal(lease('52:54:00:00:01:01')?.ip, '10.20.0.11', 'the same address from rack-b');
+  assert.equal(lease('52:54:00:00:01:01')?.state, 'bound');
   assert.ok(Number(lease('52:54:00:00:01:01')!.updated_at) > killedAt, 'node-01\'s lease was renewed after rack-a died');
   assert.ok(Number(lease('52:54:00:00:01:01')!.expires_at) > Date.now());
   assert.equal(lease('52:54:00:00:01:02')?.ip, '10.21.0.12');
