@@ -32,7 +32,7 @@ export async function labUp(o: { dir?: string; machines: number; racks: number; 
     if (c.racks) {
       // The postgres user runs the lab's database in DIR/pg: it must be able to pass through DIR.
       chmodSync(dir, 0o711);
-      await startLabPostgres(dir);
+      await startLabPostgres(dir).catch((err: Error) => { throw new CliError(`the lab's PostgreSQL: ${err.message}`); });
     }
     const bridges = [...new Set(c.machines.map((m) => m.bridge).concat(c.racks?.map((r) => r.bridge) ?? [LAB_NET.bridge]))];
     const warning = startRouterAdverts(dir, LAB_NS, bridges);

@@ -6,8 +6,8 @@
 // TCP port, so nothing else on the host reaches it and nothing collides with another cluster.
 // `lab down` stops it by its postmaster's PID and removes the folder with the rest of the lab.
 import { spawn, type SpawnOptions } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
 /** The newest installed server's bin folder (/usr/lib/postgresql/NN/bin). */
 export function postgresBinDir(): string | undefined {
@@ -55,20 +55,29 @@ export async function startLabPostgres(labDir: string): Promise<string> {
   if (!bin) throw new Error('PostgreSQL is not installed (/usr/lib/postgresql/NN/bin): apt-get install postgresql');
   const as = postgresRunner();
   const dir = labPgDir(labDir);
+  const closed = as.uid === undefined ? undefined : closedAncestor(labDir, as.uid);
+  if (closed) throw new Error(`the postgres user cannot pass through ${closed} to reach the lab's database: chmod o+x ${closed}, or use another --dir`);
   mkdirSync(dir, { mode: 0o700 });
   if (as.uid !== undefined) chownSync(dir, as.uid, as.gid!);
   const tool = (name: string, args: string[]) => runPostgresTool(join(bin, name), args, as, { cwd: dir });
   const data = join(dir, 'data');
-  try {
-    await tool('initdb', ['-D', data, '-U', LAB_USER, '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync']);
-  } catch (err) {
-    throw new Error(`${(err as Error).message}\n(the postgres user must be able to reach ${dir}: every folder above it needs o+x)`);
-  }
+  await tool('initdb', ['-D', data, '-U', LAB_USER, '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync']);
   // listen_addresses empty: the Unix socket only. fsync off: the lab's data is thrown away anyway.
   await tool('pg_ctl', ['start', '-D', data, '-w', '-t', '60', '-l', join(dir, 'server.log'), '-o',
     `-c listen_addresses= -c unix_socket_directories=${dir} -c max_connections=100 -c fsync=off`]);
   await tool('createdb', ['-h', dir, '-U', LAB_USER, LAB_DATABASE]);
   return labPostgresUrl(labDir);
+}
+
+/** The first folder from `/` down to `dir` that user `uid` may not pass through (no x for it). */
+function closedAncestor(dir: string, uid: number): string | undefined {
+  const parts = resolve(dir).split('/').filter(Boolean);
+  for (let i = 0; i <= parts.length; i++) {
+    const p = '/' + parts.slice(0, i).join('/');
+    const st = statSync(p);
+    if (!(st.mode & 0o001) && !(st.uid === uid && st.mode & 0o100)) return p;
+  }
+  return undefined;
 }
 
 /** The lab's postmaster PID, from its data folder; undefined when it is not there. */
