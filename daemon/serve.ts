@@ -27,6 +27,8 @@ import { imagesTftpHandler } from './tftp-images.js';
 import { startDhcp, type DhcpServer } from './dhcp/index.js';
 import { refusalLog } from './http/boot-token.js';
 import { createTransitions, type Transitions } from './core/transitions.js';
+import { isConnectionFailure } from './core/store/availability.js';
+import { watchStore } from './store-watch.js';
 
 export interface ServeOptions {
   inventoryFile: string;
@@ -49,6 +51,8 @@ export interface ServeOptions {
   rack?: string;
   /** After the daemon closed itself because another daemon took its rack over (the CLI exits 1). */
   onRackLost?: (reason: string) => void;
+  /** API requests held waiting for events (GET /api/v1/events?wait=…) at most (default 1000). */
+  maxHeldEventReads?: number;
 }
 
 export class InventoryInvalid extends Error {
@@ -82,6 +86,7 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
   const tokens = new TokenBook(readTokenFile(tokenFile.path));
 
   const registry = createRegistry();
+  watchStore(store.availability, registry, logger);
   const power = powerFactory(store, () => loaded, logger, createPowerMetrics(registry));
   const transitions = createTransitions(store, logger);
   const orchestrator: Orchestrator = opts.powerActions === false
@@ -106,7 +111,8 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
   // Started after the API: forgetting a machine reaches it once it runs (only its leases matter).
   let dhcpServer: DhcpServer | undefined;
   const forgotten = async (macs: string[]) => { for (const mac of macs) await dhcpServer?.forget(mac); };
-  const app = createApp({ store, tokens, inventory: () => loaded, logger, registry, version: VERSION, startedAt: new Date(), stateDir, power, transitions, forgotten });
+  const app = createApp({ store, tokens, inventory: () => loaded, logger, registry, version: VERSION, startedAt: new Date(), stateDir, power, transitions, forgotten,
+    eventFeed: store.eventFeed, maxHeldEventReads: opts.maxHeldEventReads });
   const host = opts.httpListen ?? site.http_listen;
   const port = opts.httpPort ?? site.http_port;
   const server: Server = await new Promise((resolveListen, reject) => {
@@ -152,7 +158,8 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
         await store.pruneWork(new Date(Date.now() - 7 * 86400_000).toISOString());
       }
     } catch (err) {
-      logger.error({ err }, 'timeout sweep failed');
+      // An outage is logged once, when it starts (store-watch.ts); the sweep runs again after it.
+      if (!isConnectionFailure(err)) logger.error({ err }, 'timeout sweep failed');
     }
   };
   await sweep();
@@ -185,7 +192,9 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
     close() {
       closing ??= (async () => {
         clearInterval(sweeper);
-        // Work under way ends, the heartbeat says we stopped (the standby takes over at once).
+        // Held long-polls answer now (with what there is) instead of holding the drain below.
+        store.eventFeed.close();
+        // Work under way ends; the heartbeat says we stopped (a restarted daemon is let in at once).
         await racks.close();
         // BMCs cap their sessions: leave none behind.
         await closePowerSessions().catch((err) => logger.error({ err }, 'logging out of BMC sessions failed'));
@@ -221,7 +230,12 @@ async function openStore(url: string | undefined, stateDir: string, logger: Logg
   let store: Store;
   try {
     store = await openPostgresStore(url, {
-      onIdleError: (err) => logger.warn({ store: shown, error: err.message }, 'an idle PostgreSQL connection failed: it is replaced when next needed'),
+      // One line per connection; whether the server itself is away is probed and logged once (store-watch.ts).
+      onIdleError: (err) => logger.debug({ store: shown, error: err.message }, 'an idle PostgreSQL connection failed: it is replaced when next needed'),
+      onListener: {
+        lost: (err) => logger.warn({ store: shown, error: err.message }, 'the event feed lost its PostgreSQL listening connection: reconnecting; until then followers learn of other daemons\' events from the resync every 5 s'),
+        restored: (ms) => logger.info({ store: shown, down_ms: ms }, `the event feed listens to PostgreSQL again after ${Math.round(ms / 100) / 10} s`),
+      },
     });
   } catch (err) {
     throw new Error(`cannot open the PostgreSQL store ${shown}: ${(err as Error).message}`);

@@ -1,13 +1,15 @@
 // The CLI's side of the REST API. RACKHAND_URL and RACKHAND_TOKEN say where and who; without
 // them, the local daemon and the admin token from its state directory's token file.
 import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { readTokenFile, TOKEN_FILE } from '../http/api/tokens.js';
 import { defaultStateDir } from './paths.js';
 import { safeJson } from './safe-text.js';
 
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode: 1 | 2 = 1) {
+  /** `answer`: the daemon's HTTP status and the field its error named, when it answered. */
+  constructor(message: string, readonly exitCode: 1 | 2 = 1, readonly answer: { status?: number; field?: string } = {}) {
     super(message);
   }
 }
@@ -41,9 +43,10 @@ export function apiClient(opts: { url?: string; token?: string; stateDir?: strin
     // Everything the CLI prints of an answer comes from here: no server text reaches the terminal raw.
     parsed = safeJson(parsed);
     if (!res.ok) {
-      const e = (parsed as { error?: { message?: string; allowed?: string[] } }).error;
+      const e = (parsed as { error?: { message?: string; allowed?: string[]; field?: string } }).error;
       const allowed = e?.allowed ? ` (allowed: ${e.allowed.join(', ') || 'none'})` : '';
-      throw new CliError(`${e?.message ?? `HTTP ${res.status}`}${e?.message?.includes('allowed:') ? '' : allowed}`);
+      throw new CliError(`${e?.message ?? `HTTP ${res.status}`}${e?.message?.includes('allowed:') ? '' : allowed}`, 1,
+        { status: res.status, field: typeof e?.field === 'string' ? e.field : undefined });
     }
     return parsed as T;
   };
@@ -52,6 +55,22 @@ export function apiClient(opts: { url?: string; token?: string; stateDir?: strin
     post: (path, body) => call('POST', path, body ?? {}),
     del: (path) => call('DELETE', path),
   };
+}
+
+/**
+ * Retries while the daemon cannot be reached (a restart, a crash and its supervisor's restart)
+ * for up to two minutes; the work goes on without it, and so does the follower.
+ */
+export async function patiently<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!(err instanceof CliError && err.message.startsWith('cannot reach the daemon')) || attempt >= 120) throw err;
+      if (attempt === 0) process.stderr.write(`rackhand: ${err.message}; retrying\n`);
+      await sleep(1000);
+    }
+  }
 }
 
 function localToken(stateDir: string): string | undefined {

@@ -1,9 +1,9 @@
 // The CLI verbs that talk to the daemon: each reads its options, calls the API, and prints a
 // table or, with --json, the API's JSON unchanged.
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ApiClient } from './client.js';
-import { CliError } from './client.js';
+import { CliError, patiently } from './client.js';
 import { ago, fields, table } from './format.js';
+import { eventPoller, type Event } from './event-poll.js';
 
 type Machine = Record<string, unknown> & {
   name: string; state: string; mac: string; ip: string | null; profile: string | null; owner: string | null;
@@ -12,7 +12,6 @@ type Machine = Record<string, unknown> & {
   accepted: boolean;
   power: { driver: string; address: string | null; port: number | null };
 };
-type Event = { id: number; time: string; machine: string | null; kind: string; event: string | null; from: string | null; to: string | null; cause: string | null; actor: string };
 
 const out = (s: string): void => { process.stdout.write(s + "\n"); };
 const enc = encodeURIComponent;
@@ -55,7 +54,7 @@ export async function actionCmd(api: ApiClient, name: string, event: string, bod
     return true;
   }
   if (!o.json) out(`${res.machine.name}: ${res.event.from} → ${res.event.to}`);
-  return waitForMachine(api, name, o.json);
+  return waitForMachine(api, name, o.json, res.event.id);
 }
 
 const TRANSITIONAL = new Set(['inspecting', 'deploying', 'releasing']);
@@ -64,10 +63,15 @@ const mib = (n: unknown) => (typeof n === 'number' ? `${(n / 1048576).toFixed(1)
 /**
  * Follows a machine until it leaves its transitional state: live progress (state, step, bytes
  * written) on one rewritten line on a terminal, plain lines otherwise. True when it did not fail.
+ * Between reads of the machine it long-polls the machine's events (after `afterEvent`), so a
+ * state change shows at once; the wait is short because progress (step, bytes) is written
+ * without an event, and is re-read at least that often.
  */
-export async function waitForMachine(api: ApiClient, name: string, json: boolean): Promise<boolean> {
+export async function waitForMachine(api: ApiClient, name: string, json: boolean, afterEvent?: number): Promise<boolean> {
   const tty = process.stdout.isTTY && !json;
   let last = '';
+  const nextEvents = eventPoller(api, new URLSearchParams({ machine: name }), { waitS: 2, pollMs: 2000 });
+  let cursor = afterEvent ?? (await patiently(() => api.get<{ events: Event[] }>(`/api/v1/events?machine=${enc(name)}&limit=1`))).events.at(-1)?.id ?? 0;
   for (;;) {
     const { machine: m } = await patiently(() => api.get<{ machine: Machine & { operation: { kind: string; step: string | null; progress: { bytes?: number; total?: number } | null } | null } }>(`/api/v1/machines/${enc(name)}`));
     const op = m.operation;
@@ -84,7 +88,7 @@ export async function waitForMachine(api: ApiClient, name: string, json: boolean
       if (m.state === 'failed' && !json) out(`${m.name}: failed: ${m.last_error ?? 'no reason recorded'}`);
       return m.state !== 'failed';
     }
-    await sleep(2000);
+    cursor = (await nextEvents(cursor)).at(-1)?.id ?? cursor;
   }
 }
 
@@ -119,22 +123,6 @@ export async function powerCmd(api: ApiClient, name: string, action: string, o: 
   out(`${res.machine}: power ${res.state} (${res.driver})`);
 }
 
-/**
- * Retries while the daemon cannot be reached (a restart, a crash and its supervisor's restart)
- * for up to two minutes; the work goes on without it, and so does the follower.
- */
-async function patiently<T>(call: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await call();
-    } catch (err) {
-      if (!(err instanceof CliError && err.message.startsWith('cannot reach the daemon')) || attempt >= 120) throw err;
-      if (attempt === 0) process.stderr.write(`rackhand: ${err.message}; retrying\n`);
-      await sleep(1000);
-    }
-  }
-}
-
 function eventLine(e: Event): string {
   const move = e.from || e.to ? `${e.from ?? '∅'} → ${e.to ?? '∅'}` : '';
   return [e.time, e.machine ?? '-', e.kind, e.event ?? '', move, e.cause ? `(${e.cause})` : '', `by ${e.actor}`]
@@ -157,12 +145,12 @@ export async function eventsCmd(api: ApiClient, o: { json: boolean; machine?: st
     const newest = await api.get<{ events: Event[] }>('/api/v1/events?limit=1');
     last = newest.events.at(-1)?.id ?? 0;
   }
+  // Long-polls: the daemon answers as soon as an event after `last` commits, on any daemon of its database.
+  q.delete('since');
+  q.delete('limit');
+  const next = eventPoller(api, q, { waitS: 25, pollMs: 1000 });
   for (;;) {
-    await sleep(1000);
-    q.delete('since');
-    q.set('after', String(last));
-    q.set('limit', '1000');
-    ({ events } = await api.get<{ events: Event[] }>(`/api/v1/events?${q}`));
+    events = await next(last);
     print(events);
     last = events.at(-1)?.id ?? last;
   }

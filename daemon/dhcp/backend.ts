@@ -5,7 +5,9 @@
 // sets in motion (inspection) is handed in by whoever wires the daemon, as a hook.
 import { discoveredName, discoveredSpec } from '../core/names.js';
 import type { State } from '../core/lifecycle.js';
-import type { BootFacts, LeaseRecord, LeaseStore, MachineRecord, MachineStore } from '../core/store/types.js';
+import type { BootFacts, LeaseConflict, LeaseRecord, LeaseStore, MachineRecord, MachineStore } from '../core/store/types.js';
+import { holderKeeps } from '../core/store/lease-guard.js';
+import { isConnectionFailure, StoreUnavailable, type StoreAvailabilityView } from '../core/store/availability.js';
 
 export interface DhcpMachine {
   name: string;
@@ -40,11 +42,16 @@ export interface DhcpBackend {
   noteDiscoveryRefused(r: DiscoveryRefusals): Promise<void>;
   recordBootFacts(name: string, facts: BootFacts): Promise<void>;
   listLeases(): Promise<LeaseRecord[]>;
-  /** Durable when the promise resolves; one transaction for all. */
-  putLeases(leases: LeaseRecord[]): Promise<void>;
+  /**
+   * Durable when the promise resolves; one transaction for all. Leases whose address another MAC
+   * holds live (another daemon wrote it) are not written: they come back as conflicts.
+   */
+  putLeases(leases: LeaseRecord[]): Promise<LeaseConflict[]>;
   deleteLease(mac: string): Promise<void>;
   /** Drops what the backend remembers of `mac` (a forgotten machine); optional for test backends. */
   forgetMac?(mac: string): void;
+  /** False while the store is known to be away (no write is tried then); absent: always there. */
+  storeAvailable?(): boolean;
 }
 
 /** `discovered-525400000101`: a stable name for a machine first seen by PXE. */
@@ -67,7 +74,8 @@ export interface StoreBackendOptions {
 }
 
 /** The part of the store DHCP uses: its lease port, and discovery's few machine calls. */
-export type DhcpStore = LeaseStore & Pick<MachineStore, 'enrolDiscovered' | 'countPendingDiscovered' | 'appendEvent' | 'recordBootFacts'>;
+export type DhcpStore = LeaseStore & Pick<MachineStore, 'enrolDiscovered' | 'countPendingDiscovered' | 'appendEvent' | 'recordBootFacts'>
+  & { availability?: StoreAvailabilityView };
 
 /**
  * The store seen through DhcpBackend. Machine lookups are cached for `ttlMs` (unknown MACs too):
@@ -88,12 +96,22 @@ export function storeBackend(store: DhcpStore, opts: StoreBackendOptions = {}): 
     }).finally(() => { refreshing = undefined; });
     return refreshing;
   };
+  const available = () => store.availability?.available !== false;
   return {
     async machineByMac(mac) {
       const now = Date.now();
       const hit = machines.get(mac);
-      if (hit && now - hit.at < ttl) return hit.m;
-      const m = await store.machineBriefByMac(mac);
+      // While the store is away, what it said last stands, however old (machines known before the
+      // outage keep renewing); a MAC it never told us about waits for it.
+      if (hit && (now - hit.at < ttl || !available())) return hit.m;
+      if (!available()) throw new StoreUnavailable(`MAC ${mac} is not in the cache`);
+      let m: DhcpMachine | undefined;
+      try {
+        m = await store.machineBriefByMac(mac);
+      } catch (err) {
+        if (hit && isConnectionFailure(err)) return hit.m;
+        throw err;
+      }
       if (machines.size > 100_000) machines.clear();
       machines.set(mac, { at: now, m });
       return m;
@@ -127,6 +145,7 @@ export function storeBackend(store: DhcpStore, opts: StoreBackendOptions = {}): 
     putLeases: (leases) => store.putLeases(leases),
     deleteLease: (mac) => store.deleteLease(mac),
     forgetMac(mac) { machines.delete(mac); },
+    storeAvailable: available,
   };
 }
 
@@ -150,10 +169,14 @@ export function memoryBackend(initial: DhcpMachine[] = []) {
     async recordBootFacts(name, facts) { bootFacts.set(name, facts); },
     async listLeases() { return [...leases.values()]; },
     async putLeases(list) {
+      const conflicts: LeaseConflict[] = [];
       for (const l of list) {
-        for (const [mac, other] of leases) if (other.ip === l.ip && mac !== l.mac) leases.delete(mac);
+        const holder = [...leases.values()].find((other) => other.ip === l.ip && other.mac !== l.mac);
+        if (holder && holderKeeps(holder, l)) { conflicts.push({ lease: l, holder }); continue; }
+        if (holder) leases.delete(holder.mac);
         leases.set(l.mac, { ...l });
       }
+      return conflicts;
     },
     async deleteLease(mac) { leases.delete(mac); },
   };

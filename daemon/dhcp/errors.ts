@@ -22,6 +22,7 @@ export const DROP_REASONS = [
   'no_boot',            // no loader for this client arch
   'no_address',         // no reservation and no pool (or pool exhausted)
   'overload',           // shed by the intake queue: too many DISCOVERs waiting, or waited too long
+  'store_unavailable',  // the store is away: no new lease, and no renewal beyond what is durable (durable-answer.ts)
   'internal',           // a bug or store failure: logged at error level
 ] as const;
 

@@ -20,9 +20,36 @@ export class LeaseTable {
   private cursor = new Map<string, number>();
   /** MACs of machines outside the inventory: their offers and leases count against a pool's share. */
   private readonly outsiders = new Set<string>();
+  /**
+   * Each lease as last written to the store (byMac may be ahead of it while a write is on its
+   * way, or after one failed): what may still be promised while the store is away.
+   */
+  private readonly durableByMac = new Map<string, LeaseRecord>();
+  private readonly durableByIp = new Map<string, string>();
 
   load(records: LeaseRecord[]): void {
-    for (const r of records) this.set(r);
+    for (const r of records) {
+      this.set(r);
+      this.markDurable(r);
+    }
+  }
+
+  /** `l` is in the store now; a durable lease another MAC had on its address is not any more. */
+  markDurable(l: LeaseRecord): void {
+    this.dropDurable(l.mac);
+    const other = this.durableByIp.get(l.ip);
+    if (other !== undefined) this.durableByMac.delete(other);
+    this.durableByMac.set(l.mac, l);
+    this.durableByIp.set(l.ip, l.mac);
+  }
+
+  durable(mac: string): LeaseRecord | undefined { return this.durableByMac.get(mac); }
+
+  private dropDurable(mac: string): void {
+    const d = this.durableByMac.get(mac);
+    if (!d) return;
+    this.durableByMac.delete(mac);
+    if (this.durableByIp.get(d.ip) === mac) this.durableByIp.delete(d.ip);
   }
 
   get(mac: string): LeaseRecord | undefined { return this.byMac.get(mac); }
@@ -66,6 +93,9 @@ export class LeaseTable {
     this.declined.set(ip, until);
     const mac = this.byIp.get(ip);
     if (mac) { this.byIp.delete(ip); this.byMac.delete(mac); }
+    // Whatever the store still says, nobody is told this address again until it is written anew.
+    const holder = this.durableByIp.get(ip);
+    if (holder !== undefined) this.dropDurable(holder);
     const o = this.offeredIps.get(ip);
     if (o) this.release(o.mac);
   }
@@ -158,6 +188,7 @@ export class LeaseTable {
     if (l && this.byIp.get(l.ip) === mac) this.byIp.delete(l.ip);
     this.byMac.delete(mac);
     this.outsiders.delete(mac);
+    this.dropDurable(mac);
   }
 
   /** Forgets holds and declines that have run out (called now and then, not per packet). */

@@ -10,6 +10,9 @@ import { BROADCAST_FLAG, type Packet } from './packet.js';
 import { addBoot, destination, echoRelayAgent, skeleton } from './reply.js';
 import { discoveredPoolCap, type SubnetSettings } from './settings.js';
 import { DhcpError } from './errors.js';
+import { answerFromDurable } from './durable-answer.js';
+import { isConnectionFailure } from '../core/store/availability.js';
+import { LeaseTaken } from './persist.js';
 
 const ZERO = '0.0.0.0';
 
@@ -99,11 +102,14 @@ function addressFor(ctx: HandlerContext, inb: Inbound, m: DhcpMachine, subnet: S
   return { ip };
 }
 
-/** Options of an OFFER or ACK that carries an address (RFC 2132 §3.3, §3.5, §9.2, §9.11). */
-function addAddressOptions(ctx: HandlerContext, reply: Packet, req: Packet, m: DhcpMachine, subnet: SubnetSettings, lease: boolean): void {
+/**
+ * Options of an OFFER or ACK that carries an address (RFC 2132 §3.3, §3.5, §9.2, §9.11); `lease`:
+ * the lease time in seconds (false: none, for an INFORM's ACK).
+ */
+function addAddressOptions(ctx: HandlerContext, reply: Packet, req: Packet, m: DhcpMachine, subnet: SubnetSettings, lease: number | false): void {
   const o = reply.options;
-  if (lease) {
-    const t = ctx.settings.leaseTime;
+  if (lease !== false) {
+    const t = lease;
     o.setU32(Opt.LEASE_TIME, t).setU32(Opt.RENEWAL_TIME, Math.floor(t / 2)).setU32(Opt.REBINDING_TIME, Math.floor(t * 7 / 8));
   }
   o.setIp(Opt.SUBNET_MASK, subnet.mask);
@@ -112,12 +118,13 @@ function addAddressOptions(ctx: HandlerContext, reply: Packet, req: Packet, m: D
   if (m.hostname && (req.options.raw(Opt.PARAM_REQUEST)?.includes(Opt.HOSTNAME) ?? false)) o.setString(Opt.HOSTNAME, m.hostname);
 }
 
-/** An OFFER or ACK of `ip`: lease options, the boot decision, option 82 echoed, facts recorded. */
-function addressed(ctx: HandlerContext, inb: Inbound, type: typeof MessageType.OFFER | typeof MessageType.ACK, ip: string, m: DhcpMachine, subnet: SubnetSettings, boot: BootDecision): HandleResult {
+/** An OFFER or ACK of `ip` for `seconds`: lease options, the boot decision, option 82 echoed, facts recorded. */
+function addressed(ctx: HandlerContext, inb: Inbound, type: typeof MessageType.OFFER | typeof MessageType.ACK, ip: string, m: DhcpMachine, subnet: SubnetSettings, boot: BootDecision,
+  seconds = ctx.settings.leaseTime): HandleResult {
   const req = inb.packet;
   const reply = skeleton(req, type, ctx.settings.serverAddress);
   reply.yiaddr = ip;
-  addAddressOptions(ctx, reply, req, m, subnet, true);
+  addAddressOptions(ctx, reply, req, m, subnet, seconds);
   addBoot(reply, req, boot);
   echoRelayAgent(reply, req);
   recordFacts(ctx, inb, m, ip);
@@ -136,8 +143,25 @@ async function discover(ctx: HandlerContext, inb: Inbound): Promise<HandleResult
   const reserved = await ctx.backend.reservedIps();
   const addr = addressFor(ctx, inb, m, subnet, reserved, req.options.ip(Opt.REQUESTED_IP));
   if ('none' in addr) return drop('no_address', addr.none);
+  let seconds = ctx.settings.leaseTime;
+  if (!storeUp(ctx)) {
+    // Offer only what the REQUEST could be ACKed with (durable-answer.ts).
+    const durable = answerFromDurable(ctx.leases.durable(inb.mac), inb.mac, addr.ip, ctx.now());
+    if (!durable.answer) return drop('store_unavailable', durable.why);
+    seconds = durable.seconds;
+  }
   if (!m.ip) ctx.leases.hold(inb.mac, addr.ip, ctx.now() + ctx.settings.offerHold * 1000);
-  return addressed(ctx, inb, MessageType.OFFER, addr.ip, m, subnet, boot);
+  return addressed(ctx, inb, MessageType.OFFER, addr.ip, m, subnet, boot, seconds);
+}
+
+const storeUp = (ctx: HandlerContext) => ctx.backend.storeAvailable?.() ?? true;
+
+/** The store is away: an ACK of what is already durable, for the time it has left, or silence. */
+function ackFromDurable(ctx: HandlerContext, inb: Inbound, ip: string, m: DhcpMachine, subnet: SubnetSettings, boot: BootDecision): HandleResult {
+  const durable = answerFromDurable(ctx.leases.durable(inb.mac), inb.mac, ip, ctx.now());
+  if (!durable.answer) return drop('store_unavailable', durable.why);
+  ctx.leases.release(inb.mac);
+  return addressed(ctx, inb, MessageType.ACK, ip, m, subnet, boot, durable.seconds);
 }
 
 function nak(ctx: HandlerContext, inb: Inbound, message: string): HandleResult {
@@ -175,6 +199,8 @@ async function request(ctx: HandlerContext, inb: Inbound): Promise<HandleResult>
   if ('none' in addr) return serverId ? nak(ctx, inb, addr.none) : drop('no_address', addr.none);
   if (addr.ip !== requested) return nak(ctx, inb, `${requested} is not the address of ${inb.mac}; it is ${addr.ip}`);
 
+  // Known to be away: no write is tried (it would only fail, or wait out the connect timeout).
+  if (!storeUp(ctx)) return ackFromDurable(ctx, inb, addr.ip, m, subnet, boot);
   const now = ctx.now();
   const lease = {
     mac: inb.mac, ip: addr.ip, state: 'bound' as const, expiresAt: now + ctx.settings.leaseTime * 1000,
@@ -183,7 +209,21 @@ async function request(ctx: HandlerContext, inb: Inbound): Promise<HandleResult>
   ctx.leases.set(lease);
   ctx.leases.release(inb.mac);
   // SPEC §8: the lease is on disk before the client hears it is bound.
-  await ctx.writer.persist(lease);
+  try {
+    await ctx.writer.persist(lease);
+  } catch (err) {
+    // The store went away under this write: it promised nothing, what was written before still holds.
+    if (isConnectionFailure(err)) return ackFromDurable(ctx, inb, addr.ip, m, subnet, boot);
+    // Another daemon leased this address meanwhile: its client keeps it; this one starts over.
+    if (err instanceof LeaseTaken) {
+      ctx.leases.set(err.holder);
+      ctx.leases.markDurable(err.holder);
+      inb.log.warn({ ip: addr.ip, holder: err.holder.mac }, err.message);
+      // The client hears only that the address is taken, not by whom.
+      return nak(ctx, inb, `${addr.ip} is leased to another client`);
+    }
+    throw err;
+  }
   return addressed(ctx, inb, MessageType.ACK, addr.ip, m, subnet, boot);
 }
 

@@ -3,6 +3,13 @@ import type { BootFacts, LeaseRecord } from '../core/store/types.js';
 import type { DhcpBackend } from './backend.js';
 import { ChangeGate } from '../core/change-gate.js';
 
+/** The store kept another MAC's live lease on this address (written by another daemon): no ACK. */
+export class LeaseTaken extends Error {
+  constructor(readonly lease: LeaseRecord, readonly holder: LeaseRecord) {
+    super(`${lease.ip} is held by ${holder.mac} until ${new Date(holder.expiresAt).toISOString()} (a lease another server wrote)`);
+  }
+}
+
 /**
  * Leases are durable before their ACK leaves (SPEC §8: no lease lost on kill -9). Writes queued in
  * one turn of the event loop go to the store in one transaction; while it runs, the next batch fills.
@@ -13,7 +20,8 @@ export class LeaseWriter {
   private running: Promise<void> = Promise.resolve();
   batches = 0;
 
-  constructor(private readonly backend: DhcpBackend) {}
+  /** `onDurable`: the leases of a batch the store committed, in the order batches were queued. */
+  constructor(private readonly backend: DhcpBackend, private readonly onDurable: (leases: LeaseRecord[]) => void = () => {}) {}
 
   persist(lease: LeaseRecord): Promise<void> {
     return new Promise((done, fail) => {
@@ -31,11 +39,18 @@ export class LeaseWriter {
     this.queue = [];
     if (batch.length === 0) return;
     this.batches++;
+    // A failed batch fails its waiters (none of them is ACKed) and the next batch is tried as
+    // usual: batches run one after another, so none overtakes another across a failure.
     try {
       // Later writes for one MAC win; one row per MAC in the transaction.
-      const byMac = new Map(batch.map((b) => [b.lease.mac, b.lease]));
-      await this.backend.putLeases([...byMac.values()]);
-      for (const b of batch) b.done();
+      const leases = [...new Map(batch.map((b) => [b.lease.mac, b.lease])).values()];
+      const conflicts = new Map((await this.backend.putLeases(leases)).map((c) => [c.lease.mac, c]));
+      this.onDurable(leases.filter((l) => !conflicts.has(l.mac)));
+      for (const b of batch) {
+        const conflict = conflicts.get(b.lease.mac);
+        if (conflict) b.fail(new LeaseTaken(conflict.lease, conflict.holder));
+        else b.done();
+      }
     } catch (err) {
       for (const b of batch) b.fail(err);
     }

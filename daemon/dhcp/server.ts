@@ -19,12 +19,16 @@ import { BootFactsRecorder, LeaseWriter } from './persist.js';
 import { PXE_PORT, SERVER_PORT } from './reply.js';
 import type { DhcpSettings } from './settings.js';
 import { openInterfaceSocket, type DhcpSocket, type Remote, type SocketOptions } from './socket.js';
+import { isConnectionFailure } from '../core/store/availability.js';
+import { storeRefusedCounter } from '../metrics.js';
 
 const CLIENT_TYPES: ReadonlySet<number> = new Set([
   MessageType.DISCOVER, MessageType.REQUEST, MessageType.DECLINE, MessageType.RELEASE, MessageType.INFORM,
 ]);
 /** Reasons that are routine (other servers' clients, a storm of strangers): logged at debug only. */
-const QUIET: ReadonlySet<DropReason> = new Set(['unmanaged', 'not_for_us', 'overload', 'discovery_rate', 'discovery_cap', 'discovered_share']);
+const QUIET: ReadonlySet<DropReason> = new Set(['unmanaged', 'not_for_us', 'overload', 'discovery_rate', 'discovery_cap', 'discovered_share',
+  // An outage is logged once by whoever watches the store, and counted here per packet.
+  'store_unavailable']);
 
 export interface DhcpServerOptions {
   settings: DhcpSettings;
@@ -47,6 +51,7 @@ export class DhcpServer {
   private readonly countMessage: (type: string) => void;
   private readonly countReply: (type: string) => void;
   private readonly countDrop: (reason: string) => void;
+  private readonly countStoreRefusal: () => void;
   private readonly intake = new Intake(
     (d) => this.track(this.receive(d.msg, d.port, d.from)),
     (d, why) => this.dropped('overload', why, this.packetLog(() => ({ interface: this.opts.settings.interface, from: d.from.address }))),
@@ -58,11 +63,16 @@ export class DhcpServer {
     this.countMessage = counterBy(this.metrics.messages, 'type');
     this.countReply = counterBy(this.metrics.replies, 'type');
     this.countDrop = counterBy(this.metrics.drops, 'reason');
+    const refused = storeRefusedCounter(opts.registry).labels({ server: 'dhcp' });
+    this.countStoreRefusal = () => refused.inc();
     this.handler = opts.settings.mode === 'proxy' ? proxy.handle : full.handle;
     this.ctx = {
       settings: opts.settings, backend: opts.backend, leases: this.leases,
-      writer: new LeaseWriter(opts.backend),
-      bootFacts: new BootFactsRecorder(opts.backend, (err) => this.log.error({ err }, 'recording boot facts failed')),
+      writer: new LeaseWriter(opts.backend, (written) => { for (const l of written) this.leases.markDurable(l); }),
+      bootFacts: new BootFactsRecorder(opts.backend, (err) => {
+        // Facts are recorded again when they next change, or a minute on: an outage loses nothing that matters.
+        if (!isConnectionFailure(err)) this.log.error({ err }, 'recording boot facts failed');
+      }),
       metrics: this.metrics, now: opts.now ?? Date.now,
       ...(opts.settings.discovery && { enrolGate: this.enrolGate() }),
     };
@@ -130,6 +140,7 @@ export class DhcpServer {
 
   private dropped(reason: DropReason, detail: string, log: PacketLog): void {
     this.countDrop(reason);
+    if (reason === 'store_unavailable') this.countStoreRefusal();
     const level = reason === 'internal' ? 'error' : QUIET.has(reason) ? 'debug' : 'info';
     log[level]({ reason, detail }, 'DHCP packet not answered');
   }
@@ -179,6 +190,7 @@ export class DhcpServer {
       }
     } catch (err) {
       if (err instanceof DhcpError) return this.dropped(err.reason, err.message, log);
+      if (isConnectionFailure(err)) return this.dropped('store_unavailable', (err as Error).message, log);
       this.dropped('internal', err instanceof Error ? err.message : String(err), log);
     }
   }

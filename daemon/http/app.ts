@@ -22,6 +22,8 @@ import type { ApiContext } from './api/context.js';
 import { bootRouter } from './boot-routes.js';
 import { metadataRouter } from './metadata-routes.js';
 import { agentRouter } from './agent-routes.js';
+import { storeRefusedCounter } from '../metrics.js';
+import { isConnectionFailure } from '../core/store/availability.js';
 
 export type { ApiContext };
 
@@ -33,7 +35,15 @@ export function createApp(ctx: ApiContext): express.Express {
     name: 'rackhand_machines', help: 'Machines by lifecycle state', labelNames: ['state'], registers: [ctx.registry],
     async collect() {
       const counts = Object.fromEntries(ALL_STATES.map((s) => [s, 0]));
-      for (const m of await ctx.store.listMachines()) counts[m.state]!++;
+      let machines;
+      try {
+        machines = await ctx.store.listMachines();
+      } catch (err) {
+        // The store away: the other metrics (rackhand_store_available among them) still answer.
+        if (isConnectionFailure(err)) return;
+        throw err;
+      }
+      for (const m of machines) counts[m.state]!++;
       for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
     },
   });
@@ -41,7 +51,9 @@ export function createApp(ctx: ApiContext): express.Express {
   app.use(requestMetrics(ctx.registry));
 
   app.get('/healthz', (_req, res) => {
-    res.json({ ok: true, version: ctx.version, uptime_s: Math.round((Date.now() - ctx.startedAt.getTime()) / 1000) });
+    // The process is alive (ok) even while its database is away; `store` says whether it is.
+    const store = ctx.store.availability?.available === false ? 'unavailable' : 'available';
+    res.json({ ok: true, version: ctx.version, uptime_s: Math.round((Date.now() - ctx.startedAt.getTime()) / 1000), store });
   });
   // The operator's surface: not on the provisioning address unless the site says so.
   const operatorSurface = operatorSurfaceOnly(() => ctx.inventory().inventory);
@@ -81,6 +93,7 @@ export function createApp(ctx: ApiContext): express.Express {
   app.use('/api/v1', markRouteBase, api);
 
   app.use((req, _res, next) => next(new ApiError('NOT_FOUND', `no route ${req.method} ${req.path}`)));
-  app.use(errorHandler(ctx.logger));
+  const refused = storeRefusedCounter(ctx.registry).labels({ server: 'http' });
+  app.use(errorHandler(ctx.logger, () => refused.inc()));
   return app;
 }

@@ -11,6 +11,10 @@ import { IllegalTransition, OPERATOR_EVENTS } from '../core/lifecycle.js';
 import { MachineNotFound, TransitionConflict } from '../core/actions.js';
 import { AllocationBusy, NoFit, NotReleasable } from '../core/allocate.js';
 import { PowerError } from '../power/errors.js';
+import { StoreUnavailable } from '../core/store/availability.js';
+
+/** Seconds a client is told to wait before retrying while the store is away. */
+const STORE_RETRY_AFTER_S = 5;
 
 /** Body-parser and raw-body error types, with what to tell the client. */
 const CLIENT_ERRORS: Record<string, (e: ForeignError) => ApiError> = {
@@ -48,6 +52,10 @@ export function domainError(err: unknown): ApiError | undefined {
     return new ApiError('NO_FIT', err.message, { unmet, closest, fitting, ready, ...(unaccepted && { unaccepted }) });
   }
   if (err instanceof PowerError) return new ApiError('POWER_FAILED', err.message, { power_code: err.code });
+  if (err instanceof StoreUnavailable) {
+    // The cause (a host, a port) is the operator's, in the log; any client may read this body.
+    return new ApiError('STORE_UNAVAILABLE', 'the store (the daemon\'s database) is unavailable: retry later');
+  }
   return undefined;
 }
 
@@ -70,9 +78,14 @@ export function clientError(err: unknown): ApiError | undefined {
   return undefined;
 }
 
-export function errorHandler(logger: Logger) {
+/** `storeRefused`: counts each request refused because the store was away (logged once per outage elsewhere). */
+export function errorHandler(logger: Logger, storeRefused?: () => void) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
     let apiError = clientError(err);
+    if (apiError?.code === 'STORE_UNAVAILABLE') {
+      storeRefused?.();
+      if (!res.headersSent) res.set('retry-after', String(STORE_RETRY_AFTER_S));
+    }
     if (!apiError) {
       logger.error({ err, method: req.method, path: req.path }, 'request failed');
       apiError = new ApiError('INTERNAL', 'internal error; see the daemon log');

@@ -12,6 +12,8 @@ export const ERROR_CODES = {
   CONFLICT: { status: 409, says: 'the machine changed state meanwhile, or an allocation cannot be released yet; the message says which' },
   NO_FIT: { status: 409, says: 'no ready machines meet the allocation\'s constraints; `unmet` names the constraint to relax, `closest` how many machines came closest' },
   POWER_FAILED: { status: 502, says: 'the BMC call failed; `power_code` says how (AUTH_FAILED, UNREACHABLE, UNSUPPORTED, TIMEOUT, BMC_ERROR, CONFIG)' },
+  BUSY: { status: 503, says: 'the daemon holds as many waiting requests (`GET /api/v1/events?wait=…`) as it allows; retry shortly' },
+  STORE_UNAVAILABLE: { status: 503, says: 'the daemon cannot reach its database (PostgreSQL restarting, failing over, unreachable): retry after Retry-After seconds (a change whose connection broke mid-way may have been made: read before repeating it)' },
   INTERNAL: { status: 500, says: 'a bug or an unexpected failure; the daemon log has the cause' },
 } as const;
 

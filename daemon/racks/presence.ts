@@ -8,6 +8,7 @@ import { rackDuties, type RackDuties } from '../core/inventory/racks.js';
 import type { ParsedInventory } from '../core/inventory/schema.js';
 import type { RackRecord, RackStore } from '../core/store/types.js';
 import type { Logger } from '../log.js';
+import { StoreUnavailable } from '../core/store/availability.js';
 
 export class RackTaken extends Error {}
 
@@ -69,7 +70,7 @@ export class RackPresence {
       // Logged once per outage; the database being away is told by the store's own log too.
       if (this.failingSince === undefined) {
         this.failingSince = Date.now();
-        this.o.logger.warn({ rack: this.o.rack, error: (err as Error).message }, 'rack heartbeat failed: retrying');
+        if (!(err instanceof StoreUnavailable)) this.o.logger.warn({ rack: this.o.rack, error: (err as Error).message }, 'rack heartbeat failed: retrying');
       }
     }
   }

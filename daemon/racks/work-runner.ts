@@ -4,6 +4,7 @@
 // daemon, or its standby) claims them again, with the step the first one reached.
 import type { MachineRecord, OperationRecord, OperationStore, MachineStore, WorkRecord, WorkStore } from '../core/store/types.js';
 import type { Logger } from '../log.js';
+import { StoreUnavailable } from '../core/store/availability.js';
 
 const MAX_ATTEMPTS = 5;
 
@@ -67,9 +68,11 @@ export class WorkRunner {
     let items: WorkRecord[];
     try {
       items = await this.o.store.claimWork({ racks: this.o.racks(), daemon: this.o.daemon, leaseSeconds: this.lease, limit: room });
-      if (this.failing) { this.failing = false; this.o.logger.info('claiming work again'); }
+      this.failing = false;
     } catch (err) {
-      if (!this.failing) { this.failing = true; this.o.logger.warn({ error: (err as Error).message }, 'cannot claim work: retrying'); }
+      // The database being away is logged once by the store's watch (store-watch.ts), not here.
+      if (!this.failing && !(err instanceof StoreUnavailable)) this.o.logger.warn({ error: (err as Error).message }, 'cannot claim work: retrying');
+      this.failing = true;
       return;
     }
     for (const item of items) {

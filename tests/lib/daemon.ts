@@ -2,7 +2,7 @@
 // of an inventory, for API and CLI tests.
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startDaemon, type Daemon } from '../../daemon/serve.js';
+import { startDaemon, type Daemon, type ServeOptions } from '../../daemon/serve.js';
 import { silentLogger } from '../../daemon/log.js';
 import { tempDir } from './tmp.js';
 
@@ -39,11 +39,12 @@ export function inventoryCopy(): string {
   return join(dir, 'inventory.yaml');
 }
 
-export async function startTestDaemon(opts: { inventoryFile?: string; stateDir?: string } = {}): Promise<TestDaemon> {
+/** `serve` overrides the test defaults (a store URL, a cap) for tests that need them. */
+export async function startTestDaemon(opts: { inventoryFile?: string; stateDir?: string; serve?: Partial<ServeOptions> } = {}): Promise<TestDaemon> {
   const stateDir = opts.stateDir ?? tempDir('state');
   prepareStateDir(stateDir);
   const inventoryFile = opts.inventoryFile ?? inventoryCopy();
-  const daemon = await startDaemon({ inventoryFile, stateDir, logger: silentLogger, httpListen: '127.0.0.1', httpPort: 0, httpOnly: true, powerActions: false });
+  const daemon = await startDaemon({ inventoryFile, stateDir, logger: silentLogger, httpListen: '127.0.0.1', httpPort: 0, httpOnly: true, powerActions: false, ...opts.serve });
   const { port } = daemon.httpAddress();
   return {
     daemon, url: `http://127.0.0.1:${port}`, stateDir, inventoryFile,

@@ -30,6 +30,19 @@ export interface PgCluster {
   config(database: string): pg.PoolConfig;
   /** postgresql://rackhand:PASSWORD@127.0.0.1:PORT/DATABASE */
   url(database: string): string;
+  /**
+   * Restarts the server, fast mode: every connection is cut (clients see the server shut down),
+   * and the same server comes back on the same port with the same data, after `downMs` down
+   * (default: at once, pg_ctl restart).
+   */
+  restart(opts?: { downMs?: number }): Promise<void>;
+  /**
+   * Stops the server and keeps its data (`immediate`: no checkpoint, every connection cut, as in a
+   * crash; `fast`: a clean shutdown that tells clients 57P01). For outage tests.
+   */
+  halt(mode?: 'immediate' | 'fast'): Promise<void>;
+  /** Starts the halted server again on the same port and data. */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -128,18 +141,20 @@ export async function startPostgres(): Promise<PgCluster> {
   await run(join(bin, 'initdb'), ['-D', data, '-U', USER, `--pwfile=${join(dir, 'pwfile')}`, '--auth-local=trust',
     '--auth-host=scram-sha-256', '-E', 'UTF8', '--no-locale', '--no-sync'], as);
   let port = 0;
+  const pgCtlStart = () => run(join(bin, 'pg_ctl'), ['start', '-D', data, '-w', '-t', '60', '-l', join(dir, 'server.log'), '-o',
+    `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${dir} -c max_connections=200`], as);
   for (let attempt = 1; ; attempt++) {
     port = await freePort();
     try {
       // Another process may take the port between freePort() and the server's bind: try another.
-      await run(join(bin, 'pg_ctl'), ['start', '-D', data, '-w', '-t', '60', '-l', join(dir, 'server.log'), '-o',
-        `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${dir} -c max_connections=200`], as);
+      await pgCtlStart();
       break;
     } catch (err) {
       if (attempt >= 3) throw new Error(`${(err as Error).message}\n${readFileSync(join(dir, 'server.log'), 'utf8')}`);
     }
   }
-  const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const postmaster = () => Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  let pid = postmaster();
   live.set(pid, dir);
 
   const host = '127.0.0.1';
@@ -159,6 +174,31 @@ export async function startPostgres(): Promise<PgCluster> {
       }
       return name;
     },
-    stop: () => (live.has(pid) ? stopAsync(pid, dir) : Promise.resolve()),
+    async restart({ downMs = 0 } = {}) {
+      if (downMs > 0) {
+        await run(join(bin, 'pg_ctl'), ['stop', '-D', data, '-m', 'fast', '-w', '-t', '60'], as);
+        await new Promise((r) => setTimeout(r, downMs));
+        await pgCtlStart();
+      } else {
+        // pg_ctl restart starts it with the options it was started with (postmaster.opts).
+        await run(join(bin, 'pg_ctl'), ['restart', '-D', data, '-m', 'fast', '-w', '-t', '60', '-l', join(dir, 'server.log')], as);
+      }
+      live.delete(pid);
+      pid = postmaster();
+      live.set(pid, dir);
+    },
+    async halt(mode = 'immediate') {
+      await run(join(bin, 'pg_ctl'), ['stop', '-D', data, '-w', '-t', '60', '-m', mode], as);
+      live.delete(pid);
+    },
+    async resume() {
+      await pgCtlStart();
+      pid = postmaster();
+      live.set(pid, dir);
+    },
+    async stop() {
+      if (live.has(pid)) await stopAsync(pid, dir);
+      else rmSync(dir, { recursive: true, force: true });
+    },
   };
 }

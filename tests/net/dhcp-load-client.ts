@@ -1,13 +1,15 @@
-// A relay-style DHCP load client that remembers exactly what was ACKed, for the crash test:
-//   node --import tsx tests/net/dhcp-load-client.ts SERVER GIADDR COUNT RATE
-// Clients 02:00:00:00:HH:LL (0 ≤ n < COUNT) each run DISCOVER → OFFER → REQUEST → ACK, started at
-// RATE per second in turn, forever. Every ACK is printed at once as "ACK mac ip".
+// A relay-style DHCP load client that remembers exactly what was ACKed, for the crash and outage tests:
+//   node --import tsx tests/net/dhcp-load-client.ts SERVER GIADDR COUNT RATE [FIRST]
+// Clients 02:00:00:00:HH:LL (FIRST ≤ n < FIRST + COUNT) each run DISCOVER → OFFER → REQUEST → ACK,
+// started at RATE per second in turn, forever (from the second round on, each is a renewal of the
+// lease it holds). Every ACK is printed at once as "ACK mac ip lease-seconds epoch-ms".
 import dgram from 'node:dgram';
 import { MessageType, Opt, Options } from '../../daemon/dhcp/options.js';
 import { chaddrFromMac, decode, encode, macOf, type Packet } from '../../daemon/dhcp/packet.js';
 
-const [server = '10.20.0.1', giaddr = '10.20.0.3', countArg = '1000', rateArg = '500'] = process.argv.slice(2);
+const [server = '10.20.0.1', giaddr = '10.20.0.3', countArg = '1000', rateArg = '500', firstArg = '0'] = process.argv.slice(2);
 const count = Number(countArg);
+const first = Number(firstArg);
 const rate = Number(rateArg);
 export const loadMac = (n: number) => `02:00:00:00:${((n >> 8) & 255).toString(16).padStart(2, '0')}:${(n & 255).toString(16).padStart(2, '0')}`;
 
@@ -31,16 +33,16 @@ sock.on('message', (msg) => {
   if (type === MessageType.OFFER) {
     sock.send(packet(p.xid, MessageType.REQUEST, (o) => o.setIp(Opt.REQUESTED_IP, p.yiaddr).setIp(Opt.SERVER_ID, p.options.ip(Opt.SERVER_ID)!)), 67, server);
   } else if (type === MessageType.ACK) {
-    process.stdout.write(`ACK ${macOf(p)} ${p.yiaddr}\n`);
+    process.stdout.write(`ACK ${macOf(p)} ${p.yiaddr} ${p.options.u32(Opt.LEASE_TIME)} ${Date.now()}\n`);
   }
 });
 
-let n = 0;
+let n = first;
 const tick = 10;
 setInterval(() => {
   for (let i = 0; i < Math.max(1, Math.round(rate * tick / 1000)); i++) {
     sock.send(packet(n, MessageType.DISCOVER), 67, server);
-    n = (n + 1) % count;
+    n = first + ((n - first + 1) % count);
   }
 }, tick);
 process.stdout.write('started\n');

@@ -88,3 +88,10 @@ test('rack mistakes are errors at their line', () => {
     assert.ok(errors.includes(want), `${to}: ${errors.join(' | ')}`);
   }
 });
+
+test('the documented two-rack example validates', () => {
+  const f = new URL('../../docs/inventory-racks.yaml', import.meta.url).pathname;
+  const r = loadInventory(f, { anyRack: true });
+  assert.ok(r.ok, r.ok ? '' : r.errors.map(formatError).join('\n'));
+  assert.deepEqual(Object.keys(r.value.inventory.racks), ['rack-a', 'rack-b']);
+});

@@ -6,9 +6,10 @@
 // is a normal answer (undefined), never an exception. No port decides a lifecycle rule: what a
 // transition does to operations is decided in core and handed in (OperationPlan).
 import type { State } from '../lifecycle.js';
+import type { StoreAvailabilityView } from './availability.js';
 import type {
   AllocateRequest, AllocateResult, AllocationRecord, AllocationState, ApiTokenRecord, BootFacts,
-  ClaimRequest, EventQuery, HeartbeatResult, RackRecord, WorkRecord, EventRecord, ForgetResult, ForgetVerdict, ForgottenMachine, LeaseRecord, MachineBrief, MachineRecord,
+  ClaimRequest, EventQuery, HeartbeatResult, LeaseConflict, RackRecord, WorkRecord, EventRecord, ForgetResult, ForgetVerdict, ForgottenMachine, LeaseRecord, MachineBrief, MachineRecord,
   MachineSpec, NewApiToken, NewEvent, NonceTrade, OperationRecord, SyncChange, TransitionRequest,
   TransitionResult,
 } from './records.js';
@@ -103,11 +104,16 @@ export interface LeaseStore {
   listLeases(): Promise<LeaseRecord[]>;
   /**
    * Inserts or replaces the lease of `mac`; durable when the promise resolves. An address has
-   * one holder: any other MAC's lease of the same address is dropped in the same write.
+   * one holder: another MAC's lease of the same address is dropped in the same write if it is
+   * over (released, or expired by `lease.updatedAt`); if it is live, this lease is not written and
+   * comes back as a conflict (core/store/lease-guard.ts): two daemons never hand out one address.
    */
-  putLease(lease: LeaseRecord): Promise<void>;
-  /** Several lease writes in one transaction (one fsync for a burst of ACKs): all or none. */
-  putLeases(leases: LeaseRecord[]): Promise<void>;
+  putLease(lease: LeaseRecord): Promise<LeaseConflict | undefined>;
+  /**
+   * Several lease writes in one transaction (one fsync for a burst of ACKs), in order, each as
+   * putLease: written all (but the conflicts, returned) or none.
+   */
+  putLeases(leases: LeaseRecord[]): Promise<LeaseConflict[]>;
   deleteLease(mac: string): Promise<void>;
 
   /** Every address the inventory reserves for a live machine: the pool never hands these out. */
@@ -147,7 +153,27 @@ export interface ApiTokenStore {
   touchApiToken(name: string, at: string): Promise<void>;
 }
 
-/** The whole store, as the daemon's wiring opens it: every port, plus its schema and its end. */
+/**
+ * Tells readers of the event log that newer events have committed: this daemon's (SQLite, in
+ * process) or any daemon's on a shared database (PostgreSQL NOTIFY, with a periodic resync for
+ * what a lost connection missed). It carries only the newest event id it knows, never events: a
+ * woken reader reads the store, which stays the one source of truth. Implemented in
+ * core/event-feed.ts; a store feeds it, the API's long-polls (and streams) wait on it.
+ */
+export interface EventFeed {
+  /** The greatest event id known to have committed (0 before any). */
+  newest(): number;
+  /**
+   * Resolves true once an event with an id above `afterId` is known, false when `timeoutMs`
+   * passes, `signal` aborts or the feed closes first. Never rejects.
+   */
+  waitFor(afterId: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+  /** Calls `listener` with the newest id each time it grows; returns the unsubscribe. */
+  subscribe(listener: (newest: number) => void): () => void;
+  /** Wakes every waiter (false) and stops listening; later waits answer at once. Idempotent. */
+  close(): void;
+}
+
 /** Racks heartbeat here, and every daemon reads who is alive (many racks; one row with one daemon). */
 export interface RackStore {
   /**
@@ -183,8 +209,13 @@ export interface WorkStore {
   pruneWork(before: string): Promise<number>;
 }
 
+/** The whole store, as the daemon's wiring opens it: every port, plus its schema and its end. */
 export interface Store extends MachineStore, OperationStore, LeaseStore, AllocationStore, ApiTokenStore, RackStore, WorkStore {
+  /** Wakes event readers when events commit; closed with the store. */
+  readonly eventFeed: EventFeed;
   /** Applies pending schema migrations; returns the schema version after. */
   migrate(): Promise<number>;
   close(): Promise<void>;
+  /** A store on another host (PostgreSQL) may go away while the daemon runs; absent: always there (SQLite). */
+  availability?: StoreAvailabilityView;
 }

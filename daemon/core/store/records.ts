@@ -291,3 +291,9 @@ export interface ClaimRequest {
   leaseSeconds: number;
   limit: number;
 }
+
+/** A lease not written: another MAC holds its address, bound and unexpired (lease-guard.ts). */
+export interface LeaseConflict {
+  lease: LeaseRecord;
+  holder: LeaseRecord;
+}

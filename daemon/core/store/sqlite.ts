@@ -14,6 +14,7 @@ import { sqliteAllocationStore } from './sqlite/allocations.js';
 import { sqliteApiTokenStore } from './sqlite/api-tokens.js';
 import { sqliteRackStore } from './sqlite/racks.js';
 import { sqliteWorkStore } from './sqlite/work.js';
+import { EventSignal, resyncEvery } from '../event-feed.js';
 import type { Store } from './ports.js';
 
 export interface SqliteOptions {
@@ -36,9 +37,16 @@ export async function openSqliteStore(file: string, opts: SqliteOptions = {}): P
   return store;
 }
 
+/** How often the event feed rereads the newest id (another process may write the same file). */
+const RESYNC_MS = 5000;
+
 function sqliteStore(db: Database.Database): Store {
-  const d = new SqliteDb(db);
+  // Fed in process as this connection commits events; the resync catches other writers of the file.
+  const feed = new EventSignal();
+  const d = new SqliteDb(db, (newest) => feed.advance(newest));
+  const resync = resyncEvery(feed, async () => d.newestEventId(), RESYNC_MS);
   return {
+    eventFeed: feed,
     ...sqliteMachineStore(d),
     ...sqliteOperationStore(d),
     ...sqliteLeaseStore(d),
@@ -56,9 +64,13 @@ function sqliteStore(db: Database.Database): Store {
           db.pragma(`user_version = ${m.version}`);
         });
       }
+      // The feed starts from the newest event there is: a follower waits for the next one.
+      feed.advance(d.newestEventId());
       return current();
     },
     async close() {
+      resync.stop();
+      feed.close();
       if (db.open) db.close();
     },
   };

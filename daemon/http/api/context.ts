@@ -2,7 +2,7 @@
 // is a part of it). Kept apart from app.ts so the routes never import the app that mounts them.
 import type { Registry } from 'prom-client';
 import type { Principal, TokenBook } from './tokens.js';
-import type { MachineRecord, Store } from '../../core/store/types.js';
+import type { EventFeed, MachineRecord, Store } from '../../core/store/types.js';
 import type { ManagedPower } from '../../power/index.js';
 import type { Transitions } from '../../core/transitions.js';
 import type { LoadedInventory } from '../../core/inventory/load.js';
@@ -23,6 +23,10 @@ export interface ApiContext {
   power: (machine: MachineRecord) => ManagedPower;
   /** Tells the DHCP server that these MACs' machines were forgotten (absent: no DHCP here). */
   forgotten?: (macs: string[]) => Promise<void>;
+  /** Wakes held event reads (`GET /api/v1/events?wait=…`); absent, `wait` answers at once. */
+  eventFeed?: EventFeed;
+  /** Event reads held at once at most (default 1000); more are refused with 503. */
+  maxHeldEventReads?: number;
 }
 
 declare module 'express-serve-static-core' {

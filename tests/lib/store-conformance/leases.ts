@@ -21,9 +21,22 @@ export function describeLeaseStore(name: string, make: StoreFactory<Leases>): vo
       await store.putLease(lease(full.mac, '10.20.0.101'));
       assert.equal((await store.getLease(full.mac))?.ip, '10.20.0.101', 'the MAC\'s lease moved');
       assert.equal(await store.leaseByIp('10.20.0.100'), undefined, 'its old address is free');
-      await store.putLease(lease('aa:aa:aa:aa:aa:02', '10.20.0.101'));
+      // A live holder keeps its address (another daemon's client believes it is bound) …
+      const refused = await store.putLease(lease('aa:aa:aa:aa:aa:02', '10.20.0.101'));
+      assert.equal(refused?.holder.mac, full.mac);
+      assert.equal(refused?.lease.mac, 'aa:aa:aa:aa:aa:02');
+      assert.equal((await store.leaseByIp('10.20.0.101'))?.mac, full.mac);
+      assert.equal(await store.getLease('aa:aa:aa:aa:aa:02'), undefined, 'the refused lease is not written');
+      // … until its lease is over: expired by the time of the write, or released.
+      const later = Date.now() + 7200_000;
+      assert.equal(await store.putLease(lease('aa:aa:aa:aa:aa:02', '10.20.0.101', { updatedAt: later, expiresAt: later + 3600_000 })), undefined);
       assert.equal((await store.leaseByIp('10.20.0.101'))?.mac, 'aa:aa:aa:aa:aa:02');
-      assert.equal(await store.getLease(full.mac), undefined, 'the address\'s other holder was dropped');
+      assert.equal(await store.getLease(full.mac), undefined, 'the address\'s expired holder was dropped');
+      await store.putLease(lease('aa:aa:aa:aa:aa:02', '10.20.0.101', { state: 'released' }));
+      assert.equal(await store.putLease(lease(full.mac, '10.20.0.101')), undefined, 'a released address moves at once');
+      assert.equal((await store.leaseByIp('10.20.0.101'))?.mac, full.mac);
+      await store.deleteLease(full.mac);
+      await store.putLease(lease('aa:aa:aa:aa:aa:02', '10.20.0.101'));
       assert.equal((await store.listLeases()).length, 1);
       await store.deleteLease('aa:aa:aa:aa:aa:02');
       await store.deleteLease('aa:aa:aa:aa:aa:99');
@@ -31,14 +44,17 @@ export function describeLeaseStore(name: string, make: StoreFactory<Leases>): vo
       assert.equal(await store.getLease('aa:aa:aa:aa:aa:02'), undefined);
     }));
 
-    test('a batch is written in order: later writes win a MAC or an address', () => withStore(make, async (store) => {
-      await store.putLeases([
+    test('a batch is written in order: a later write wins its MAC, or an address whose lease just ended; a live one is refused alone', () => withStore(make, async (store) => {
+      const conflicts = await store.putLeases([
         lease('aa:aa:aa:aa:aa:01', '10.20.0.100'), lease('aa:aa:aa:aa:aa:02', '10.20.0.102'),
         lease('aa:aa:aa:aa:aa:03', '10.20.0.100'), lease('aa:aa:aa:aa:aa:02', '10.20.0.103'),
+        lease('aa:aa:aa:aa:aa:04', '10.20.0.104', { state: 'released' }), lease('aa:aa:aa:aa:aa:05', '10.20.0.104'),
       ]);
-      assert.deepEqual(byIp(await store.listLeases()).map((l) => `${l.mac}=${l.ip}`), ['aa:aa:aa:aa:aa:03=10.20.0.100', 'aa:aa:aa:aa:aa:02=10.20.0.103']);
-      await store.putLeases([]);
-      assert.equal((await store.listLeases()).length, 2, 'an empty batch writes nothing');
+      assert.deepEqual(conflicts.map((c) => `${c.lease.mac}: ${c.holder.mac}`), ['aa:aa:aa:aa:aa:03: aa:aa:aa:aa:aa:01']);
+      assert.deepEqual(byIp(await store.listLeases()).map((l) => `${l.mac}=${l.ip}`),
+        ['aa:aa:aa:aa:aa:01=10.20.0.100', 'aa:aa:aa:aa:aa:02=10.20.0.103', 'aa:aa:aa:aa:aa:05=10.20.0.104']);
+      assert.deepEqual(await store.putLeases([]), []);
+      assert.equal((await store.listLeases()).length, 3, 'an empty batch writes nothing');
     }));
 
     test('a batch is all or none: one write refused, none of it stays and what was there is untouched', () => withStore(make, async (store) => {

@@ -6,22 +6,35 @@
 import { UNIQUE_VIOLATION, type Client, type PgDb } from './db.js';
 import { leaseFromRow } from './rows.js';
 import type { LeaseStore } from '../ports.js';
-import type { LeaseRecord, MachineBrief } from '../records.js';
+import type { LeaseConflict, LeaseRecord, MachineBrief } from '../records.js';
+import { holderKeeps } from '../lease-guard.js';
 
-async function writeLease(c: Client, l: LeaseRecord): Promise<void> {
-  // An address moves between MACs only through expiry or release: drop any other holder first.
-  await c.query('DELETE FROM leases WHERE ip = $1 AND mac <> $2', [l.ip, l.mac]);
+async function writeLease(c: Client, l: LeaseRecord): Promise<LeaseConflict | undefined> {
+  // An address moves between MACs only through expiry or release: a live holder keeps it (its
+  // row locked until the transaction ends, so it cannot be renewed and dropped at once).
+  const { rows } = await c.query('SELECT * FROM leases WHERE ip = $1 AND mac <> $2 FOR UPDATE', [l.ip, l.mac]);
+  const holder = rows[0] && leaseFromRow(rows[0]);
+  if (holder && holderKeeps(holder, l)) return { lease: l, holder };
+  if (holder) await c.query('DELETE FROM leases WHERE mac = $1', [holder.mac]);
   await c.query(`INSERT INTO leases (mac, ip, state, expires_at, hostname, machine, updated_at)
       VALUES ($1, $2, $3, $4, $5, $6, $7)
       ON CONFLICT (mac) DO UPDATE SET ip = excluded.ip, state = excluded.state, expires_at = excluded.expires_at,
         hostname = excluded.hostname, machine = excluded.machine, updated_at = excluded.updated_at`,
   [l.mac, l.ip, l.state, l.expiresAt, l.hostname, l.machine, l.updatedAt]);
+  return undefined;
 }
 
 export function pgLeaseStore(d: PgDb): LeaseStore {
-  // Another connection committing a lease of the same address between our DELETE and our INSERT
-  // fails the INSERT on the UNIQUE constraint: the write runs again and drops that holder too.
-  const write = (leases: LeaseRecord[]) => d.tx(async (c) => { for (const l of leases) await writeLease(c, l); }, { retryOn: [UNIQUE_VIOLATION] });
+  // Another connection committing a lease of the same address between our SELECT and our INSERT
+  // fails the INSERT on the UNIQUE constraint: the write runs again and meets that holder.
+  const write = (leases: LeaseRecord[]) => d.tx(async (c) => {
+    const conflicts: LeaseConflict[] = [];
+    for (const l of leases) {
+      const conflict = await writeLease(c, l);
+      if (conflict) conflicts.push(conflict);
+    }
+    return conflicts;
+  }, { retryOn: [UNIQUE_VIOLATION] });
   return {
     async getLease(mac) {
       const row = await d.row('SELECT * FROM leases WHERE mac = $1', [mac]);
@@ -38,11 +51,11 @@ export function pgLeaseStore(d: PgDb): LeaseStore {
     },
 
     async putLease(lease) {
-      await write([lease]);
+      return (await write([lease]))[0];
     },
 
     async putLeases(leases) {
-      if (leases.length) await write(leases);
+      return leases.length ? write(leases) : [];
     },
 
     async deleteLease(mac) {

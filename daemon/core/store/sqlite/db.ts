@@ -11,8 +11,11 @@ export const now = () => new Date().toISOString();
 
 export class SqliteDb {
   private readonly statements = new Map<string, Database.Statement>();
+  /** The greatest event id the open write transaction inserted: announced only if it commits. */
+  private uncommittedEvent = 0;
 
-  constructor(readonly db: Database.Database) {}
+  /** `onEventsCommitted` hears the newest event id each time events commit (the event feed). */
+  constructor(readonly db: Database.Database, private readonly onEventsCommitted: (newest: number) => void = () => undefined) {}
 
   stmt(sql: string): Database.Statement {
     let st = this.statements.get(sql);
@@ -25,7 +28,15 @@ export class SqliteDb {
    * only the synchronous helpers below (and statements) may be used: nothing awaits in a transaction.
    */
   write<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    if (this.db.inTransaction) return this.db.transaction(fn).immediate();
+    this.uncommittedEvent = 0;
+    try {
+      const result = this.db.transaction(fn).immediate();
+      if (this.uncommittedEvent) this.onEventsCommitted(this.uncommittedEvent);
+      return result;
+    } finally {
+      this.uncommittedEvent = 0;
+    }
   }
 
   machine(name: string): MachineRecord | undefined {
@@ -38,6 +49,15 @@ export class SqliteDb {
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
       .run(now(), ev.machine, ev.kind, ev.event ?? null, ev.from ?? null, ev.to ?? null, ev.cause ?? null, ev.actor,
         ev.data ? json(ev.data) : null);
-    return eventFromRow(this.stmt('SELECT * FROM events WHERE id = ?').get(info.lastInsertRowid) as Row);
+    const event = eventFromRow(this.stmt('SELECT * FROM events WHERE id = ?').get(info.lastInsertRowid) as Row);
+    // Outside a transaction the insert has committed already (appendEvent).
+    if (this.db.inTransaction) this.uncommittedEvent = Math.max(this.uncommittedEvent, event.id);
+    else this.onEventsCommitted(event.id);
+    return event;
+  }
+
+  /** The newest event id in the file (another process may have written it): the feed's resync. */
+  newestEventId(): number {
+    return Number((this.stmt('SELECT coalesce(max(id), 0) AS id FROM events').get() as Row).id);
   }
 }

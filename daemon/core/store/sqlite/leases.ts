@@ -5,16 +5,21 @@
 import { leaseFromRow, type Row } from './rows.js';
 import type { SqliteDb } from './db.js';
 import type { LeaseStore } from '../ports.js';
-import type { LeaseRecord, MachineBrief } from '../records.js';
+import type { LeaseConflict, LeaseRecord, MachineBrief } from '../records.js';
+import { holderKeeps } from '../lease-guard.js';
 
 export function sqliteLeaseStore(d: SqliteDb): LeaseStore {
-  const writeLease = (l: LeaseRecord): void => {
-    // An address moves between MACs only through expiry or release: drop any other holder first.
-    d.stmt('DELETE FROM leases WHERE ip = ? AND mac != ?').run(l.ip, l.mac);
+  const writeLease = (l: LeaseRecord): LeaseConflict | undefined => {
+    // An address moves between MACs only through expiry or release: a live holder keeps it.
+    const held = d.stmt('SELECT * FROM leases WHERE ip = ? AND mac != ?').get(l.ip, l.mac) as Row | undefined;
+    const holder = held && leaseFromRow(held);
+    if (holder && holderKeeps(holder, l)) return { lease: l, holder };
+    if (holder) d.stmt('DELETE FROM leases WHERE mac = ?').run(holder.mac);
     d.stmt(`INSERT INTO leases (mac, ip, state, expires_at, hostname, machine, updated_at)
         VALUES (@mac, @ip, @state, @expiresAt, @hostname, @machine, @updatedAt)
         ON CONFLICT(mac) DO UPDATE SET ip = excluded.ip, state = excluded.state, expires_at = excluded.expires_at,
           hostname = excluded.hostname, machine = excluded.machine, updated_at = excluded.updated_at`).run(l);
+    return undefined;
   };
   return {
     async getLease(mac) {
@@ -32,11 +37,11 @@ export function sqliteLeaseStore(d: SqliteDb): LeaseStore {
     },
 
     async putLease(lease) {
-      d.write(() => writeLease(lease));
+      return d.write(() => writeLease(lease));
     },
 
     async putLeases(leases) {
-      d.write(() => { for (const l of leases) writeLease(l); });
+      return d.write(() => leases.flatMap((l) => writeLease(l) ?? []));
     },
 
     async deleteLease(mac) {
