@@ -45,9 +45,12 @@ export async function startRackServices(deps: RackServiceDeps): Promise<RackServ
   const rack = deps.loaded().rack;
   const secondary = deps.startSecondary ? new SecondarySegments(deps.startSecondary, logger) : undefined;
   let presence: RackPresence | undefined;
+  // Machines with no rack (discovered before the inventory named racks) are any daemon's: their
+  // work is claimed by one, and a timeout is one compare-and-set whoever sweeps it.
+  const served = (): (string | null)[] => (presence ? [...presence.duties().serves, null] : [null]);
   const runner = new WorkRunner({
     store, daemon, logger,
-    racks: () => (presence ? presence.duties().serves : [null]),
+    racks: served,
     handle: deps.boot,
   });
   const standing = new Set<string>();
@@ -86,7 +89,7 @@ export async function startRackServices(deps: RackServiceDeps): Promise<RackServ
 
   return {
     daemon,
-    served: () => (presence ? presence.duties().serves : [null]),
+    served,
     duties: () => presence?.duties(),
     racks: () => presence?.racks() ?? [],
     wake: () => runner.wake(),

@@ -94,11 +94,13 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
     : createOrchestrator({ store, transitions, power, logger, rack: loaded.rack });
   const site = loaded.inventory.site;
   let stopOnLost: ((reason: string) => void) | undefined;
+  let boundPort: number | undefined;
   let racks: RackServices;
   try {
     racks = await startRackServices({
       store, logger, loaded: () => loaded, boot: (item, m, op, ctl) => orchestrator.boot(item, m, op, ctl),
-      info: () => ({ http_port: opts.httpPort ?? site.http_port, address: site.address, interface: site.interface, version: VERSION }),
+      // Heartbeats from before the listener is up carry the configured port; later ones the bound one.
+      info: () => ({ http_port: boundPort ?? opts.httpPort ?? site.http_port, address: site.address, interface: site.interface, version: VERSION }),
       startSecondary: opts.httpOnly ? undefined : (entry) => startSecondarySegment(entry, () => loaded, store, registry, logger, (name, cause) => inspectDiscovered(store, transitions, name, cause, logger), opts.tftpPort),
       onLost: (reason) => { logger.fatal(reason); stopOnLost?.(reason); },
     });
@@ -122,6 +124,7 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
   server.keepAliveTimeout = 5000;
   limitConnections(server, () => loaded.inventory.site.http_connections, registry);
   const bound = server.address() as { address: string; port: number };
+  boundPort = bound.port;
   logger.info({ address: bound.address, port: bound.port, version: VERSION }, `HTTP listening on ${bound.address}:${bound.port}`);
 
   const bootServers: { name: string; close(): Promise<void> }[] = [];

@@ -224,7 +224,10 @@ async function request(ctx: HandlerContext, inb: Inbound): Promise<HandleResult>
     }
     throw err;
   }
-  return addressed(ctx, inb, MessageType.ACK, addr.ip, m, subnet, boot);
+  // The lease runs from before its write: a slow commit must not make the ACK promise time past
+  // the expiry on disk, so the ACK counts what is left of it now.
+  const left = Math.min(ctx.settings.leaseTime, Math.floor((lease.expiresAt - ctx.now()) / 1000));
+  return addressed(ctx, inb, MessageType.ACK, addr.ip, m, subnet, boot, left);
 }
 
 /** RFC 2131 §4.3.3: the client found the address in use; keep it out of the pool. */

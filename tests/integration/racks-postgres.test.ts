@@ -5,11 +5,11 @@
 // stops standing in. Power here is the manual driver: what counts is who records each boot.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ADMIN_TOKEN, prepareStateDir } from '../lib/daemon.js';
-import { CLI_MAIN, runCli } from '../lib/cli.js';
+import { runCli, serveProcess, type ServeProcess } from '../lib/cli.js';
 import { startPostgres, type PgCluster } from '../lib/postgres.js';
 import { tempDir } from '../lib/tmp.js';
 
@@ -42,23 +42,10 @@ after(async () => {
   await cluster?.stop();
 });
 
-interface Running { url: string; child: ChildProcess; log: () => string }
+type Running = ServeProcess;
 
 function serve(args: string[]): Promise<Running> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI_MAIN, 'serve', '--listen', '127.0.0.1', '--port', '0', '--http-only', ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PGPASSWORD: '' } });
-  daemons.push(child);
-  let log = '';
-  return new Promise((resolve, reject) => {
-    const take = (d: Buffer) => {
-      log += d;
-      const m = /HTTP listening on 127\.0\.0\.1:(\d+)/.exec(log);
-      if (m) resolve({ url: `http://127.0.0.1:${m[1]}`, child, log: () => log });
-    };
-    child.stdout!.on('data', take);
-    child.stderr!.on('data', take);
-    child.on('exit', (code) => reject(Object.assign(new Error(`serve exited ${code}: ${log}`), { code, log })));
-  });
+  return serveProcess(args, { PGPASSWORD: '' }).then((d) => { daemons.push(d.child); return d; }, (err: { child: ChildProcess }) => { daemons.push(err.child); throw err; });
 }
 
 async function api<T>(base: string, path: string, body?: unknown): Promise<T> {

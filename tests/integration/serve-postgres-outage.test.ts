@@ -5,9 +5,9 @@
 // are told 57P01 admin_shutdown) and `-m immediate` (connections simply cut).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { ADMIN_TOKEN, inventoryCopy, prepareStateDir } from '../lib/daemon.js';
-import { CLI_MAIN } from '../lib/cli.js';
+import { serveProcess } from '../lib/cli.js';
 import { startPostgres, type PgCluster } from '../lib/postgres.js';
 import { tempDir } from '../lib/tmp.js';
 
@@ -24,20 +24,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function serve(url: string): Promise<{ base: string; log: () => string }> {
   const state = tempDir('pg-outage-state');
   prepareStateDir(state);
-  daemon = spawn(process.execPath, ['--import', 'tsx', CLI_MAIN, 'serve', '--listen', '127.0.0.1', '--port', '0', '--http-only', '--no-power',
-    '--inventory', inventoryCopy(), '--state-dir', state, '--store', url], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PGPASSWORD: '' } });
-  let log = '';
-  const base = await new Promise<string>((resolve, reject) => {
-    const take = (d: Buffer) => {
-      log += d;
-      const m = /HTTP listening on 127\.0\.0\.1:(\d+)/.exec(log);
-      if (m) resolve(`http://127.0.0.1:${m[1]}`);
-    };
-    daemon!.stdout!.on('data', take);
-    daemon!.stderr!.on('data', take);
-    daemon!.once('exit', (code) => reject(new Error(`serve exited ${code}: ${log}`)));
-  });
-  return { base, log: () => log };
+  const d = await serveProcess(['--no-power', '--inventory', inventoryCopy(), '--state-dir', state, '--store', url], { PGPASSWORD: '' });
+  daemon = d.child;
+  return { base: d.url, log: d.log };
 }
 
 test('the API refuses clearly while PostgreSQL is down and serves again, by itself, once it is back', { timeout: 120_000 }, async () => {

@@ -4,12 +4,12 @@
 // `validate` judge the URL's form offline; a daemon that cannot reach its database says so, masked.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { ADMIN_TOKEN, inventoryCopy, prepareStateDir } from '../lib/daemon.js';
-import { CLI_MAIN, runCli } from '../lib/cli.js';
+import { runCli, serveProcess, type ServeProcess } from '../lib/cli.js';
 import { startPostgres, type PgCluster } from '../lib/postgres.js';
 import { tempDir } from '../lib/tmp.js';
 
@@ -21,22 +21,9 @@ after(async () => {
   await cluster?.stop();
 });
 
-/** Starts `serve` with `args`; resolves with its URL once it listens, and its log so far. */
-function serve(args: string[], env: Record<string, string> = { PGPASSWORD: '' }): Promise<{ url: string; child: ChildProcess; log: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI_MAIN, 'serve', '--listen', '127.0.0.1', '--port', '0', '--http-only', '--no-power', ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  daemons.push(child);
-  let log = '';
-  return new Promise((resolve, reject) => {
-    const take = (d: Buffer) => {
-      log += d;
-      const m = /HTTP listening on 127\.0\.0\.1:(\d+)/.exec(log);
-      if (m) resolve({ url: `http://127.0.0.1:${m[1]}`, child, log: () => log });
-    };
-    child.stdout!.on('data', take);
-    child.stderr!.on('data', take);
-    child.on('exit', (code) => reject(Object.assign(new Error(`serve exited ${code}: ${log}`), { code, log })));
-  });
+/** Starts `serve` with `args` (power actions off); resolves with its URL once it listens, and its log so far. */
+function serve(args: string[], env: Record<string, string> = { PGPASSWORD: '' }): Promise<ServeProcess> {
+  return serveProcess(['--no-power', ...args], env).then((d) => { daemons.push(d.child); return d; }, (err: { child: ChildProcess }) => { daemons.push(err.child); throw err; });
 }
 
 const inventoryNames = (file: string) => [...readFileSync(file, 'utf8').matchAll(/^ {2}- name: (\S+)$/gm)].map((m) => m[1]!);

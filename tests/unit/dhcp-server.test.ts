@@ -68,7 +68,10 @@ test('reserved PXE machine: OFFER and ACK with its IP, loader and next-server; l
   assert.equal(offer.port, 68);
   const [ack] = await send(req(RESERVED.mac, MessageType.REQUEST, { vc: PXE, arch: 0, requested: '10.20.0.11', serverId: '10.20.0.1' }));
   assert.equal(ack!.packet.options.u8(Opt.MESSAGE_TYPE), MessageType.ACK);
-  assert.equal(ack!.packet.options.u32(Opt.LEASE_TIME), 3600);
+  // What is left of the lease on disk when the ACK leaves: never more than was written.
+  const promised = ack!.packet.options.u32(Opt.LEASE_TIME)!;
+  assert.ok(promised >= 3599 && promised <= 3600, `lease time ${promised}`);
+  assert.ok(Date.now() + promised * 1000 <= mem.leases.get(RESERVED.mac)!.expiresAt, 'the ACK promises no time past the written expiry');
   assert.equal(mem.leases.get(RESERVED.mac)?.ip, '10.20.0.11');
   assert.equal(mem.leases.get(RESERVED.mac)?.state, 'bound');
   assert.equal(mem.bootFacts.get('node-01')?.arch, 0);
