@@ -8,7 +8,9 @@
 // claims the work after a daemon died past that point reads the power state instead of
 // changing it: a machine already on is booting (the firmware's DHCP finds whichever daemon
 // answers its segment now); one still off is powered on. A takeover (the daemon that booted the
-// machine fell silent mid-operation; the machine talks to it) boots it again on purpose, once.
+// machine fell silent mid-operation; the machine talks to it) boots it again on purpose, once
+// (a takeover re-claimed after `power_sent` is not cycled again; after only `power_sending` it
+// is: a second cycle is better than a machine left talking to a dead daemon).
 import type { MachineRecord, OperationRecord, Store, WorkRecord } from './core/store/types.js';
 import type { Transitions } from './core/transitions.js';
 import type { Logger } from './log.js';
@@ -50,6 +52,11 @@ export function createOrchestrator(deps: OrchestratorDeps): Orchestrator {
         // A daemon died after (maybe) sending the change: the machine is on, so it is booting.
         await record(machine, 'boot_resumed', `${why}: already powered on (the previous daemon's boot went out); not cycled again`);
         return 'already on';
+      }
+      if (item.kind === 'takeover' && item.step === 'power_sent') {
+        // The standby that claimed it first cycled it and died before saying so: once is enough.
+        await record(machine, 'boot_resumed', `${why}: the takeover's power cycle already went out; not cycled again`);
+        return 'already cycled';
       }
       if (!(await ctl.step('power_sending'))) return 'claim lost';
       if (power.driver.capabilities.bootDevice) {

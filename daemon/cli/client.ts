@@ -20,7 +20,7 @@ export interface ApiClient {
   del<T>(path: string): Promise<T>;
 }
 
-export function apiClient(opts: { url?: string; token?: string; stateDir?: string } = {}): ApiClient {
+export function apiClient(opts: { url?: string; token?: string; stateDir?: string; timeoutMs?: number } = {}): ApiClient {
   const base = (opts.url ?? process.env.RACKHAND_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
   // An empty RACKHAND_TOKEN counts as unset.
   const token = opts.token || process.env.RACKHAND_TOKEN || localToken(opts.stateDir ?? defaultStateDir());
@@ -31,7 +31,7 @@ export function apiClient(opts: { url?: string; token?: string; stateDir?: strin
         method,
         headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(30_000),
+        signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000),
       });
     } catch (err) {
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;

@@ -18,43 +18,8 @@ import { storeUrlProblem } from '../core/store/location.js';
 import { createLogger } from '../log.js';
 import { VERSION } from '../version.js';
 
-const USAGE = `usage: rackhand <verb> [options]
-
-  serve [--inventory FILE] [--state-dir DIR] [--store postgresql://…] [--rack NAME]
-        [--listen ADDR] [--port N] [--http-only] [--no-power]
-  validate [FILE]                       check an inventory and render its templates
-  machines [--state S] [--all]          list machines (--all: retired ones too)
-  racks                                 each rack: its daemon, heartbeat, segments, machines,
-                                        and who stands in for whom
-  show MACHINE                          one machine in full
-  events [MACHINE] [--since T] [--limit N] [--follow]
-  operations MACHINE [--limit N]        the machine's operations (inspect, deploy, erase), newest first
-  log MACHINE [OPERATION]               one operation's log (default the latest): events and agent lines
-  inspect MACHINE [--wait]              boot the agent to inspect the hardware
-  deploy MACHINE [--profile P] [--wait] deploy the machine's (or the given) profile
-  reimage|retry MACHINE [--wait]      --wait follows the work live; exit 1 if it fails
-  release ALLOCATION|MACHINE [--wait]  release an allocation (alloc-…) or one machine
-  allocate --profile P [--owner T] [--cpus N] [--memory 32G] [--disk 100G] [--arch A]
-           [--tag T]… [--count N] [--wait]
-                                        the smallest ready machines that fit, deployed for T
-  allocations [--owner T] [--all]       list allocations (--all: released ones too)
-  allocation ID                         one allocation in full
-  tokens create --owner T [--name N] [--expires 30d] | tokens list | tokens revoke NAME
-                                        owner-scoped tokens for tenants (admin)
-  tokens rotate [NAME]                  a new secret for a tokens.json token (default: the
-                                        caller's own); the old one is refused at once
-  maintenance MACHINE on|off [--reason TEXT]
-  accept MACHINE                        let allocations pick a discovered machine (operator)
-  forget MACHINE | forget --pending [--reason TEXT]
-                                        retire a discovered machine (--pending: every one
-                                        awaiting acceptance); its MAC may be discovered again
-  power MACHINE on|off|cycle|status [--boot pxe|disk]
-  lab up [--machines N] [--racks 2] [--auto-redeploy] | lab down | lab status | lab restart-rack RACK
-                                        (a virtual rack, or two on one PostgreSQL; root)
-
-  Read verbs take --json. The CLI reaches the daemon at RACKHAND_URL (default
-  http://127.0.0.1:8080) with RACKHAND_TOKEN (default: the admin token in the
-  state directory's tokens.json).`;
+import { USAGE, verbUsage } from './usage.js';
+import { completeCmd } from './complete-cmd.js';
 
 const COMMON = { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } as const;
 
@@ -76,6 +41,14 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(VERSION + '\n');
     return 0;
   }
+  // `rackhand VERB --help`: that verb's usage, before anything is parsed or any daemon reached.
+  if (rest.includes('--help') || rest.includes('-h')) {
+    const usage = verbUsage(verb);
+    if (!usage) throw new CliError(`unknown verb ${verb}\n${USAGE}`, 2);
+    process.stdout.write(usage + '\n');
+    return 0;
+  }
+  if (verb === '__complete') return completeCmd(rest);
   switch (verb) {
     case 'serve': return serveCmd(rest);
     case 'validate': {

@@ -4,6 +4,7 @@
 // silent. Two daemons never serve one rack: the first heartbeat is refused while another daemon
 // holds the rack and is heard from, and a daemon whose rack was taken over meanwhile (it was
 // silent too long, e.g. cut off from the database) learns so at its next heartbeat and stops.
+import { hostname } from 'node:os';
 import { rackDuties, type RackDuties } from '../core/inventory/racks.js';
 import type { ParsedInventory } from '../core/inventory/schema.js';
 import type { RackRecord, RackStore } from '../core/store/types.js';
@@ -11,6 +12,19 @@ import type { Logger } from '../log.js';
 import { StoreUnavailable } from '../core/store/availability.js';
 
 export class RackTaken extends Error {}
+
+/** A daemon id is HOST:PID:RANDOM (rack-services.ts): true when HOST is this one and PID runs no more. */
+export function deadOnThisHost(daemon: string, host = hostname()): boolean {
+  const m = /^(.*):(\d+):[0-9a-f]+$/.exec(daemon);
+  if (!m || m[1] !== host) return false;
+  try {
+    process.kill(Number(m[2]), 0);
+    return false;
+  } catch (err) {
+    // EPERM: a process of another user has that pid now; alive as far as we can tell.
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
 
 export interface PresenceOptions {
   store: RackStore;
@@ -41,7 +55,13 @@ export class RackPresence {
 
   /** The first heartbeat; refused (RackTaken) while another live daemon holds the rack. */
   async start(): Promise<void> {
-    const r = await this.o.store.heartbeat(this.o.rack, this.o.daemon, this.o.info(), this.o.silentAfter);
+    let r = await this.o.store.heartbeat(this.o.rack, this.o.daemon, this.o.info(), this.o.silentAfter);
+    // The holder is a daemon of this host whose process is gone (it crashed, and systemd restarts
+    // us): no need to wait out its silence.
+    if (!r.ok && deadOnThisHost(r.holder)) {
+      this.o.logger.warn({ rack: this.o.rack, previous: r.holder }, `the previous daemon of rack ${this.o.rack} on this host is gone: taking the rack over at once`);
+      r = await this.o.store.heartbeat(this.o.rack, this.o.daemon, this.o.info(), 0);
+    }
     if (!r.ok) throw new RackTaken(`rack ${this.o.rack} is served by daemon ${r.holder} (heard ${r.silentFor.toFixed(1)} s ago): one daemon per rack`);
     await this.look();
     // Several heartbeats per silence limit: one lost write or slow tick does not make it silent.

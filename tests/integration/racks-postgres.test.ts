@@ -139,3 +139,22 @@ test('rack daemons split the work, one per rack; a SIGKILLed rack\'s standby tak
   assert.deepEqual(await counts('a2'), ['on@rack-b']);
   assert.deepEqual(await counts('b1'), ['on@rack-b']);
 });
+
+test('a rack daemon restarted on the same host after a crash is let in at once; one still running is not', async () => {
+  const database = await cluster.createDatabase('restart');
+  const dir = tempDir('racks-pg-restart');
+  const inventory = join(dir, 'inventory.yaml');
+  mkdirSync(join(dir, 'templates'));
+  writeFileSync(inventory, INVENTORY.replace(`rack_silent_after: ${SILENT_AFTER}`, 'rack_silent_after: 60'));
+  const stateOf = (n: string) => { const s = join(dir, n); prepareStateDir(s); return s; };
+  const common = ['--inventory', inventory, '--store', cluster.url(database), '--rack', 'rack-a'];
+  const first = await serve([...common, '--state-dir', stateOf('1')]);
+  const refused = await serve([...common, '--state-dir', stateOf('2')]).then(() => undefined, (err: { code: number }) => err);
+  assert.equal(refused?.code, 1, 'the first one still runs: refused');
+  first.child.kill('SIGKILL');
+  await new Promise((r) => first.child.once('exit', r));
+  const t = Date.now();
+  const again = await serve([...common, '--state-dir', stateOf('3')]);
+  assert.ok(Date.now() - t < 15_000, 'not after waiting out the 60 s silence');
+  assert.match(again.log(), /the previous daemon of rack rack-a on this host is gone: taking the rack over at once/);
+});
