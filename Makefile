@@ -10,9 +10,11 @@ LAB_PACKAGES := iproute2 qemu-system-x86 ovmf ipxe-qemu openipmi ipmitool openss
 # mockup server: tests/lib/redfish-peers.ts); openssl (in LAB_PACKAGES) makes their test certificates.
 # postgresql: initdb and pg_ctl (/usr/lib/postgresql/NN/bin) for the throwaway clusters the
 # PostgreSQL store's tests start themselves (tests/lib/postgres.ts); its own service is not started.
+# chromium: the headless browser the dashboard tests drive through puppeteer-core
+# (tests/integration/ui-browser.test.ts); puppeteer-core itself never downloads a browser.
 TEST_PACKAGES := $(LAB_PACKAGES) nftables curl busybox-static isc-dhcp-client kea-admin \
                  tftp-hpa atftp dnsmasq-base systemd mtools postgresql \
-                 python3-flask python3-requests python3-tenacity python3-bcrypt python3-webob python3-pbr
+                 python3-flask python3-requests python3-tenacity python3-bcrypt python3-webob python3-pbr chromium
 # Debian packages the boot-image builds use (the agent, the lab OS image, the iPXE loaders).
 BUILD_PACKAGES := cpio busybox-static zstd util-linux nvme-cli syslinux syslinux-common syslinux-efi mtools dosfstools fdisk
 # tests/unit: no root, no Debian package beyond node, no boot image, no child process that takes

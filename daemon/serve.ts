@@ -53,6 +53,8 @@ export interface ServeOptions {
   onRackLost?: (reason: string) => void;
   /** API requests held waiting for events (GET /api/v1/events?wait=…) at most (default 1000). */
   maxHeldEventReads?: number;
+  /** Dashboard live streams (/ui/events/stream) open at once at most (default 200). */
+  maxUiStreams?: number;
 }
 
 export class InventoryInvalid extends Error {
@@ -114,7 +116,7 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
   let dhcpServer: DhcpServer | undefined;
   const forgotten = async (macs: string[]) => { for (const mac of macs) await dhcpServer?.forget(mac); };
   const app = createApp({ store, tokens, inventory: () => loaded, logger, registry, version: VERSION, startedAt: new Date(), stateDir, power, transitions, forgotten,
-    eventFeed: store.eventFeed, maxHeldEventReads: opts.maxHeldEventReads });
+    eventFeed: store.eventFeed, maxHeldEventReads: opts.maxHeldEventReads, maxUiStreams: opts.maxUiStreams });
   const host = opts.httpListen ?? site.http_listen;
   const port = opts.httpPort ?? site.http_port;
   const server: Server = await new Promise((resolveListen, reject) => {

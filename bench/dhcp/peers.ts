@@ -1,6 +1,7 @@
 // The three servers of the DHCP benchmark, each started inside the server namespace on prov0 with
 // the same subnet, pool and boot file, pinned to one core: Rackhand (SQLite leases), Kea 2.2
-// (memfile, persist) and dnsmasq 2.90 (lease file).
+// (memfile, persist) and dnsmasq 2.90 (lease file) — or, given a PostgreSQL database each
+// (--store pg), Rackhand and Kea with their leases there.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -20,6 +21,9 @@ export interface Peer {
 
 export type PeerName = 'rackhand' | 'kea' | 'dnsmasq';
 
+/** A database of its own on the shared server, reached over its Unix socket (the server namespace has no route to 127.0.0.1 of the host). */
+export interface PgLeases { socketDir: string; port: number; user: string; password: string; database: string }
+
 async function stopChild(child: ChildProcess): Promise<void> {
   if (!child.pid || child.exitCode !== null || child.signalCode !== null) return;
   const gone = new Promise((r) => child.once('exit', r));
@@ -35,7 +39,7 @@ function watch(child: ChildProcess, name: string): void {
   child.once('exit', (code, sig) => { if (code) process.stderr.write(`${name} exited ${code ?? sig}: ${err}\n`); });
 }
 
-export async function startPeer(name: PeerName, ns: Netns, dir: string, opts: { clients: number; core: string }): Promise<Peer> {
+export async function startPeer(name: PeerName, ns: Netns, dir: string, opts: { clients: number; core: string; pg?: PgLeases }): Promise<Peer> {
   const pin = ['taskset', '-c', opts.core];
   if (name === 'rackhand') {
     const site = {
@@ -43,7 +47,9 @@ export async function startPeer(name: PeerName, ns: Netns, dir: string, opts: { 
       dhcp: { mode: 'full', subnet: SUBNET, router: SERVER_ADDRESS, pool: POOL.join('-'), lease_time: 3600 },
     };
     const machines = perfdhcpMacs(opts.clients).map((mac, i) => ({ name: `perf-${i}`, mac }));
-    const s = await startServer(ns, dir, { site, machines }, { prefix: pin });
+    // Syncing thousands of machines into PostgreSQL on a loaded host can take longer than the usual 20 s.
+    const postgres = opts.pg && { host: opts.pg.socketDir, port: opts.pg.port, user: opts.pg.user, password: opts.pg.password, database: opts.pg.database };
+    const s = await startServer(ns, dir, { site, machines, ...(postgres ? { postgres } : {}) }, { prefix: pin, ...(postgres ? { readyTimeoutMs: 180_000 } : {}) });
     return { name, pid: s.pid, stop: () => s.stop() };
   }
   if (name === 'kea') {
@@ -51,7 +57,9 @@ export async function startPeer(name: PeerName, ns: Netns, dir: string, opts: { 
     writeFileSync(conf, JSON.stringify({
       Dhcp4: {
         'interfaces-config': { interfaces: ['prov0'], 'dhcp-socket-type': 'udp' },
-        'lease-database': { type: 'memfile', persist: true, name: join(dir, 'kea-leases4.csv'), 'lfc-interval': 0 },
+        'lease-database': opts.pg
+          ? { type: 'postgresql', name: opts.pg.database, host: opts.pg.socketDir, port: opts.pg.port, user: opts.pg.user, password: opts.pg.password }
+          : { type: 'memfile', persist: true, name: join(dir, 'kea-leases4.csv'), 'lfc-interval': 0 },
         'valid-lifetime': 3600,
         'subnet4': [{
           id: 1, subnet: SUBNET, pools: [{ pool: `${POOL[0]} - ${POOL[1]}` }],

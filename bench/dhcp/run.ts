@@ -1,17 +1,21 @@
 // DHCP benchmark (SPEC §8): perfdhcp DORA exchanges per second against Rackhand, Kea and dnsmasq on
 // the same veth pair, one after the other in one run, printed side by side.
-//   node --import tsx bench/dhcp/run.ts [--clients N] [--seconds S] [--only rackhand,kea,dnsmasq]
+//   node --import tsx bench/dhcp/run.ts [--clients N] [--seconds S] [--only rackhand,kea,dnsmasq] [--runs N] [--store pg]
+// --store pg: Rackhand and Kea (PostgreSQL lease backend, schema by kea-admin db-init pgsql) each
+// keep their leases in a database of their own on one throwaway PostgreSQL server.
+// --runs N: every server N times, round-robin, then medians with their ranges.
 // As root. Server on core 0, perfdhcp on core 1. "No loss" is the highest fixed rate (-r) at which
 // perfdhcp completed every exchange (exit 0, no drops); "at the limit" is the best ACK rate seen at
 // any tested rate, with its loss, and "flood" perfdhcp without -r (goodput under overload).
 // This host is shared and noisy: a step with loss is run once more (--retries) before it counts as
 // lossy, for every server alike, so one scheduling hiccup does not end a server's ladder.
 import { execFileSync } from 'node:child_process';
-import { loadavg } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { startPostgres, type PgCluster } from '../../tests/lib/postgres.js';
 import { twoHostLink } from '../../tests/lib/netns.js';
 import { removableTempDir } from '../../tests/lib/tmp.js';
 import { perfdhcp, perfdhcpArgs, type PerfdhcpResult } from '../../tests/lib/perfdhcp.js';
-import { SERVER_ADDRESS, startPeer, type PeerName } from './peers.js';
+import { SERVER_ADDRESS, startPeer, type PeerName, type PgLeases } from './peers.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -19,21 +23,40 @@ const arg = (name: string, dflt: string) => {
 };
 const CLIENTS = Number(arg('clients', '5000'));
 const SECONDS = Number(arg('seconds', '5'));
-const ONLY = arg('only', 'rackhand,kea,dnsmasq').split(',') as PeerName[];
+const PG = arg('store', 'file') === 'pg';
+const ONLY = arg('only', PG ? 'rackhand,kea' : 'rackhand,kea,dnsmasq').split(',') as PeerName[];
+const RUNS = Number(arg('runs', '1'));
 const RETRIES = Number(arg('retries', '1'));
-const LADDER = [250, 500, 1000, 2000, 4000, 6000, 8000, 10000, 12000, 14000, 16000, 20000];
+// With PostgreSQL (a commit per lease batch, an fsync each) both servers lose at 250/s on a busy
+// host: the ladder starts lower there, and the warm-up that leases every client runs slower.
+const LADDER = [...(PG ? [50, 100] : []), 250, 500, 1000, 2000, 4000, 6000, 8000, 10000, 12000, 14000, 16000, 20000];
+const WARMUP_RATE = Math.min(PG ? 250 : 2000, CLIENTS);
 
 interface Step { rate: number | undefined; r: PerfdhcpResult; acksPerSecond: number; loss: number }
-interface Row { name: string; noLoss: Step | undefined; best: Step | undefined; flood: Step | undefined; steps: Step[] }
+interface Row { name: string; load: string; noLoss: Step | undefined; best: Step | undefined; flood: Step | undefined; steps: Step[] }
 
 execFileSync('tests/setup/ensure-packages.sh', ['kea-admin', 'kea-dhcp4-server', 'dnsmasq-base'], { stdio: 'inherit' });
+const cluster: PgCluster | undefined = PG ? await startPostgres() : undefined;
+
+/** A fresh database for one server's run; Kea's gets its schema from kea-admin. */
+async function leaseDatabase(name: PeerName): Promise<PgLeases | undefined> {
+  if (!cluster) return undefined;
+  const db: PgLeases = { socketDir: cluster.socketDir, port: cluster.port, user: cluster.user, password: cluster.password, database: await cluster.createDatabase(name) };
+  if (name === 'kea') {
+    execFileSync('kea-admin', ['db-init', 'pgsql', '-h', db.socketDir, '-P', String(db.port), '-u', db.user, '-p', db.password, '-n', db.database], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  return db;
+}
 
 async function measure(name: PeerName): Promise<Row> {
+  const load = readFileSync('/proc/loadavg', 'utf8').trim();
+  process.stderr.write(`${name}: /proc/loadavg ${load}\n`);
   const tmp = removableTempDir(`bench-${name}`);
   const link = await twoHostLink({ tag: `b${name.slice(0, 3)}`, serverIf: 'prov0', serverAddress: SERVER_ADDRESS, prefixLength: 16, clientAddress: '10.20.0.2' });
-  const row: Row = { name, noLoss: undefined, best: undefined, flood: undefined, steps: [] };
+  const row: Row = { name, load, noLoss: undefined, best: undefined, flood: undefined, steps: [] };
   try {
-    const peer = await startPeer(name, link.server, tmp.dir, { clients: CLIENTS, core: '0' });
+    const pg = await leaseDatabase(name);
+    const peer = await startPeer(name, link.server, tmp.dir, { clients: CLIENTS, core: '0', ...(pg ? { pg } : {}) });
     try {
       const run = async (rate: number | undefined, seconds = SECONDS): Promise<Step> => {
         const r = await perfdhcp(link.client, { local: '10.20.0.2', server: SERVER_ADDRESS, clients: CLIENTS, rate, seconds, prefix: ['taskset', '-c', '1'] });
@@ -47,7 +70,7 @@ async function measure(name: PeerName): Promise<Row> {
         const probe = await run(50, 1);
         if (probe.r.acksReceived > 0) break;
       }
-      await run(Math.min(2000, CLIENTS), Math.max(2, Math.ceil(CLIENTS / 1000)));
+      await run(WARMUP_RATE, Math.max(2, Math.ceil(CLIENTS / WARMUP_RATE)));
       const clean = (s: Step) => s.r.exitCode === 0 && s.r.drops === 0 && s.r.acksReceived === s.r.discoverSent;
       const attempt = async (rate: number): Promise<Step> => {
         let s = await run(rate);
@@ -80,15 +103,28 @@ async function measure(name: PeerName): Promise<Row> {
 }
 
 const rows: Row[] = [];
-const load0 = loadavg()[0]!;
-for (const name of ONLY) rows.push(await measure(name));
+for (let run = 0; run < RUNS; run++) for (const name of ONLY) rows.push(await measure(name));
+await cluster?.stop();
 const fmt = (n: number | undefined) => (n === undefined ? '-' : Math.round(n).toLocaleString('en-US'));
-console.log(`\nperfdhcp DORA/s, ${CLIENTS} clients, ${SECONDS} s per step, ${RETRIES} retry of a lossy step, PXE options 60/93, relay mode (giaddr set)`);
-console.log(`load average at start ${load0.toFixed(1)}, at end ${loadavg()[0]!.toFixed(1)} (other work on this host skews all three alike)`);
-console.log('server     no loss (-r)   ACK/s at limit (loss, rate)    flood goodput (loss)');
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+console.log(`\nperfdhcp DORA/s, ${CLIENTS} clients, ${SECONDS} s per step, ${RETRIES} retry of a lossy step, PXE options 60/93, relay mode (giaddr set), leases ${PG ? 'in PostgreSQL' : 'in files'}`);
+console.log('server     /proc/loadavg before                no loss (-r)   ACK/s at limit (loss, rate)    flood goodput (loss)');
 for (const r of rows) {
-  const best = r.best ? `${fmt(r.best.acksPerSecond)} (${(r.best.loss * 100).toFixed(1)}%, -r ${r.best.rate ?? 'flood'})` : '-';
-  const flood = r.flood ? `${fmt(r.flood.acksPerSecond)} (${(r.flood.loss * 100).toFixed(1)}%)` : '-';
-  console.log(`${r.name.padEnd(10)} ${fmt(r.noLoss?.rate).padStart(12)}   ${best.padEnd(30)} ${flood}`);
+  const best = r.best ? `${fmt(r.best.acksPerSecond)} (${pct(r.best.loss)}, -r ${r.best.rate ?? 'flood'})` : '-';
+  const flood = r.flood ? `${fmt(r.flood.acksPerSecond)} (${pct(r.flood.loss)})` : '-';
+  console.log(`${r.name.padEnd(10)} ${r.load.padEnd(34)} ${fmt(r.noLoss?.rate).padStart(12)}   ${best.padEnd(30)} ${flood}`);
+}
+/** median (min–max) */
+const spread = (xs: number[]) => {
+  const v = [...xs].sort((a, b) => a - b);
+  return `${fmt(v[Math.floor((v.length - 1) / 2)])} (${fmt(v[0])}–${fmt(v[v.length - 1])})`;
+};
+if (RUNS > 1) {
+  console.log(`\nmedians of ${RUNS} runs (min–max)\nserver     no loss (-r)              flood goodput             flood loss`);
+  for (const name of ONLY) {
+    const mine = rows.filter((r) => r.name === name);
+    const lossRange = mine.map((r) => r.flood?.loss ?? 1).sort((a, b) => a - b);
+    console.log(`${name.padEnd(10)} ${spread(mine.map((r) => r.noLoss?.rate ?? 0)).padEnd(25)} ${spread(mine.map((r) => r.flood?.acksPerSecond ?? 0)).padEnd(25)} ${pct(lossRange[0]!)}–${pct(lossRange[lossRange.length - 1]!)}`);
+  }
 }
 console.log(`\ncommand per step: ip netns exec CLIENT ${perfdhcpArgs({ local: '10.20.0.2', server: SERVER_ADDRESS, clients: CLIENTS, rate: 1000, seconds: SECONDS, prefix: ['taskset', '-c', '1'] }).join(' ')}`);

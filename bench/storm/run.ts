@@ -2,20 +2,33 @@
 // through DHCP (PXE ROM, via a relay) → TFTP loader → DHCP (iPXE) → script → agent kernel and
 // initrd over HTTP → the agent's inspect report. Prints, per N: served, wall time, bytes, phase
 // percentiles, retransmissions, the daemon's DHCP/TFTP counters and its peak RSS.
-//   node --import tsx bench/storm/run.ts [--clients 100,300,500] [--spread-ms 1000]
-// As root, with the boot images built (make boot-images). The clients are one Node process, so
-// under load the phase times include the clients' own waiting; `served` and the counters are
-// the server's part.
+//   node --import tsx bench/storm/run.ts [--clients 100,300,500] [--spread-ms 1000] [--racks 2]
+// --racks 2: two rack daemons (`serve --rack`) on one throwaway PostgreSQL database, each on its
+// own namespace pair with its own relay and half of the machines; one row per rack, then the total.
+// As root, with the boot images built (make boot-images). The clients are one Node process per
+// rack, so under load the phase times include the clients' own waiting; `served` and the counters
+// are the server's part.
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { runStorm } from '../../tests/lib/storm.js';
+import { runStorm, type StormSummary } from '../../tests/lib/storm.js';
 
-const { values } = parseArgs({ options: { clients: { type: 'string', default: '100,300,500' }, 'spread-ms': { type: 'string', default: '1000' } } });
+const { values } = parseArgs({ options: { clients: { type: 'string', default: '100,300,500' }, 'spread-ms': { type: 'string', default: '1000' }, racks: { type: 'string', default: '1' } } });
 const sizes = values.clients!.split(',').map(Number);
+const racks = Number(values.racks);
 const rows: string[] = [];
-for (const n of sizes) {
-  const { summary: s, states, peakRssMiB, metrics } = await runStorm(n, Number(values['spread-ms']));
+const row = (label: string, s: StormSummary, ready: number | string, rss: number | string) => {
   const ph = (p: string) => `${s.phases[p]!.p50} / ${s.phases[p]!.p95}`;
-  rows.push(`| ${n} | ${s.served} | ${states.ready ?? 0} | ${(s.wallMs / 1000).toFixed(1)} | ${(s.bytes / 1e9).toFixed(2)} | ${ph('dhcp_pxe')} | ${ph('tftp')} | ${ph('dhcp_ipxe')} | ${ph('script')} | ${ph('kernel_initrd')} | ${ph('agent')} | ${s.dhcpRetransmits} / ${s.httpRetries} | ${peakRssMiB} |`);
+  rows.push(`| ${label} | ${s.served} | ${ready} | ${(s.wallMs / 1000).toFixed(1)} | ${(s.bytes / 1e9).toFixed(2)} | ${ph('dhcp_pxe')} | ${ph('tftp')} | ${ph('dhcp_ipxe')} | ${ph('script')} | ${ph('kernel_initrd')} | ${ph('agent')} | ${s.dhcpRetransmits} / ${s.httpRetries} | ${rss} |`);
+};
+for (const n of sizes) {
+  console.log(`${n} clients over ${racks} rack(s): /proc/loadavg ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
+  const { summary: s, states, peakRssMiB, metrics, racks: perRack } = await runStorm(n, Number(values['spread-ms']), { racks });
+  if (racks > 1) {
+    for (const r of perRack) row(`${n}, ${r.rack} (${r.summary.clients})`, r.summary, '', r.peakRssMiB);
+    rows.push(`| ${n}, total | ${s.served} | ${states.ready ?? 0} | ${(s.wallMs / 1000).toFixed(1)} | ${(s.bytes / 1e9).toFixed(2)} | | | | | | | ${s.dhcpRetransmits} / ${s.httpRetries} | ${perRack.map((r) => r.peakRssMiB).join(' / ')} |`);
+  } else {
+    row(String(n), s, states.ready ?? 0, peakRssMiB);
+  }
   console.log(`${n} clients: ${s.served} served, ${JSON.stringify(states)}; ${metrics.join('; ')}`);
   for (const f of s.failures.slice(0, 5)) console.log(`  failed: ${f.mac} at ${f.stoppedAt}: ${f.error}`);
 }

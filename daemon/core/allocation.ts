@@ -100,12 +100,23 @@ export function bySize(a: Candidate, b: Candidate): number {
 }
 
 /**
+ * Smallest first as bySize, but machines of equal size in the order of `rank` (lower first)
+ * instead of by name: requests racing for a pool of identical machines each take different ones.
+ */
+export function bySizeThenRank(rank: (name: string) => number) {
+  return (a: Candidate, b: Candidate): number => {
+    const sized = bySize({ ...a, name: '' }, { ...b, name: '' });
+    return sized !== 0 ? sized : rank(a.name) - rank(b.name) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  };
+}
+
+/**
  * Picks `count` machines from `ready` (all assumed ready): the smallest that meet every
  * constraint, all or nothing.
  */
-export function match<C extends Candidate>(ready: readonly C[], want: Constraints, count = 1): Match<C> {
+export function match<C extends Candidate>(ready: readonly C[], want: Constraints, count = 1, order: (a: C, b: C) => number = bySize): Match<C> {
   const scored = ready.map((c) => ({ c, miss: misses(c, want) }));
-  const fitting = scored.filter((s) => s.miss.length === 0).map((s) => s.c).sort(bySize);
+  const fitting = scored.filter((s) => s.miss.length === 0).map((s) => s.c).sort(order);
   if (fitting.length >= count) return { ok: true, machines: fitting.slice(0, count) };
 
   const fail = (unmet: Miss, closest: number, message: string): Match<C> => ({

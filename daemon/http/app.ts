@@ -1,7 +1,7 @@
 // The HTTP application, the daemon's one HTTP server: /healthz and /metrics open, /api/v1 behind
 // bearer tokens (api/), boot-time routes (iPXE scripts, images, metadata, the agent) beside them,
-// and one error handler for all (error-handler.ts). /metrics and /api/v1 are
-// the operator's surface, refused on the provisioning network (exposure.ts).
+// and one error handler for all (error-handler.ts); the dashboard at /ui (ui/). /metrics, /api/v1
+// and /ui are the operator's surface, refused on the provisioning network (exposure.ts).
 import express from 'express';
 import { Gauge } from 'prom-client';
 import { markRouteBase, requestMetrics } from './api/http-metrics.js';
@@ -20,6 +20,7 @@ import { powerRouter } from './api/power.js';
 import { ALL_STATES, TRANSITIONS, STATES } from '../core/lifecycle.js';
 import type { ApiContext } from './api/context.js';
 import { bootRouter } from './boot-routes.js';
+import { uiRouter } from './ui/routes.js';
 import { metadataRouter } from './metadata-routes.js';
 import { agentRouter } from './agent-routes.js';
 import { storeRefusedCounter } from '../metrics.js';
@@ -91,6 +92,8 @@ export function createApp(ctx: ApiContext): express.Express {
     res.json({ states: STATES, transitions: TRANSITIONS });
   });
   app.use('/api/v1', markRouteBase, api);
+  // The dashboard (ui/): the operator's surface too, never served on the provisioning network.
+  app.use('/ui', operatorSurface, markRouteBase, uiRouter(ctx, { maxStreams: ctx.maxUiStreams }));
 
   app.use((req, _res, next) => next(new ApiError('NOT_FOUND', `no route ${req.method} ${req.path}`)));
   const refused = storeRefusedCounter(ctx.registry).labels({ server: 'http' });

@@ -122,6 +122,10 @@ test('U+0000, which PostgreSQL cannot store, is kept as U+FFFD instead of failin
     await store.syncInventory([spec(1)], 'test');
     await store.recordBootFacts('node-01', { vendorClass: 'PXEClient\u0000evil', seenAt: '2024-01-01T00:00:00.000Z' });
     assert.equal((await store.getMachine('node-01'))!.bootFacts?.vendorClass, 'PXEClient\ufffdevil');
+    // A DHCP hostname inside a batch of leases (written as arrays): each element cleaned too.
+    const at = { state: 'bound' as const, expiresAt: 1_700_000_000_000, machine: null, updatedAt: 1_700_000_000_000 };
+    await store.putLeases([{ ...at, mac: 'aa:aa:aa:aa:aa:01', ip: '10.20.0.100', hostname: 'evil\u0000host' }, { ...at, mac: 'aa:aa:aa:aa:aa:02', ip: '10.20.0.101', hostname: 'h2' }]);
+    assert.equal((await store.getLease('aa:aa:aa:aa:aa:01'))!.hostname, 'evil\ufffdhost');
     const m = (await store.getMachine('node-01'))!;
     await store.transition(withOperationPlan({ machine: 'node-01', outcome: applyEvent(m, 'inspect'), cause: null, actor: 'test' }));
     const inspecting = (await store.getMachine('node-01'))!;

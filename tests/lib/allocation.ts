@@ -15,12 +15,17 @@ export interface RackMachine {
   arch?: string;
 }
 
-/** An inventory copy with these machines added (manual power, addresses from 10.20.0.20). */
+/**
+ * An inventory copy with these machines added (manual power, MACs from 52:54:00:00:02:20,
+ * addresses from 10.20.0.20 up to the pool at .100; the rest, as in bench/alloc, get none).
+ */
 export function rackInventory(machines: RackMachine[]): string {
   const file = inventoryCopy();
   const lines = machines.map((m, i) => {
-    const hex = (0x20 + i).toString(16).padStart(2, '0');
-    return `  - name: ${m.name}\n    mac: 52:54:00:00:02:${hex}\n    ip: 10.20.0.${20 + i}\n    profile: lab-image\n    tags: [${(m.tags ?? []).join(', ')}]\n    power: { driver: manual }\n`;
+    const n = 0x220 + i;
+    const mac = `52:54:00:00:${(n >> 8).toString(16).padStart(2, '0')}:${(n & 0xff).toString(16).padStart(2, '0')}`;
+    const ip = 20 + i < 100 ? `    ip: 10.20.0.${20 + i}\n` : '';
+    return `  - name: ${m.name}\n    mac: ${mac}\n${ip}    profile: lab-image\n    tags: [${(m.tags ?? []).join(', ')}]\n    power: { driver: manual }\n`;
   });
   appendFileSync(file, lines.join(''));
   return file;

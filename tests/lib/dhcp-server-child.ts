@@ -1,11 +1,13 @@
 // The DHCP server as a child process for network tests and benchmarks: run inside the server
 // namespace as `node --import tsx tests/lib/dhcp-server-child.ts CONFIG.json`. It opens the real
-// SQLite store, syncs the machines of the config into it, starts the server and prints one line,
+// store (SQLite, or PostgreSQL when the config names a database), syncs the machines of the config into it, starts the server and prints one line,
 // {"ready":true,...}. On stdin, a line "metrics" answers with {"metrics":{name{labels}: value}}.
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type pg from 'pg';
 import { openSqliteStore } from '../../daemon/core/store/sqlite.js';
+import { openPostgresStore } from '../../daemon/core/store/postgres.js';
 import type { MachineSpec } from '../../daemon/core/store/types.js';
 import { pino } from 'pino';
 import { createRegistry } from '../../daemon/metrics.js';
@@ -20,10 +22,14 @@ export interface ChildConfig {
   logLevel?: string;
   /** SQLite synchronous mode: `full` for the crash test (an fsync per commit). */
   synchronous?: 'normal' | 'full';
+  /** Leases in this PostgreSQL database instead of SQLite (bench/dhcp --store pg). */
+  postgres?: pg.PoolConfig;
 }
 
 const config = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as ChildConfig;
-const store = await openSqliteStore(config.db, { synchronous: config.synchronous ?? 'normal' });
+const store = config.postgres
+  ? await openPostgresStore(config.postgres)
+  : await openSqliteStore(config.db, { synchronous: config.synchronous ?? 'normal' });
 const specs: MachineSpec[] = config.machines.map((m) => ({
   name: m.name, mac: m.mac, ip: m.ip ?? null, hostname: m.name, profile: null, tags: [], power: { driver: 'manual' },
 }));

@@ -25,7 +25,7 @@ export interface ServerChild {
 }
 
 export async function startServer(ns: Netns, dir: string, config: Omit<ChildConfig, 'db'> & { db?: string },
-  opts: { nodeArgs?: string[]; prefix?: string[] } = {}): Promise<ServerChild> {
+  opts: { nodeArgs?: string[]; prefix?: string[]; readyTimeoutMs?: number } = {}): Promise<ServerChild> {
   const file = join(dir, `server-${Date.now()}.json`);
   writeFileSync(file, JSON.stringify({ db: join(dir, 'rackhand.db'), ...config }));
   const argv = [...(opts.prefix ?? []), process.execPath, ...(opts.nodeArgs ?? []), '--import', 'tsx', CHILD, file];
@@ -45,7 +45,7 @@ export async function startServer(ns: Netns, dir: string, config: Omit<ChildConf
     child.once('exit', onExit);
     waiting.push((m) => { clearTimeout(t); child.off('exit', onExit); resolve(m); });
   });
-  const ready = await next(20_000);
+  const ready = await next(opts.readyTimeoutMs ?? 20_000);
   const pid = ready.pid as number;
   const metrics = async () => {
     child.stdin!.write('metrics\n');

@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
-export const NETNS_PREFIX = 'rhT';
+// RACKHAND_NETNS_PREFIX: a prefix of one's own, so that parallel runs never sweep each other's.
+export const NETNS_PREFIX = process.env.RACKHAND_NETNS_PREFIX ?? 'rhT';
 
 const liveNamespaces = new Set<string>();
 const liveChildren = new Set<ChildProcess>();

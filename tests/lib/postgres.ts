@@ -48,7 +48,8 @@ export interface PgCluster {
 
 export { postgresBinDir };
 
-function freePort(): Promise<number> {
+/** A TCP port on 127.0.0.1 free a moment ago (the cluster's; bench/alloc's daemons too). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);

@@ -1,6 +1,6 @@
 // A rack powering on at once, as a child process in the client namespace (SPEC §8, boot storm):
-//   node --import tsx tests/lib/storm-client.ts SERVER RELAY COUNT SPREAD_MS
-// Each of COUNT machines (MAC stormMac(n)) does what PXE firmware, then iPXE, then the agent do:
+//   node --import tsx tests/lib/storm-client.ts SERVER RELAY COUNT SPREAD_MS [FIRST]
+// Each of COUNT machines (MAC stormMac(n), n from FIRST: a rack's share of a storm over racks) does what PXE firmware, then iPXE, then the agent do:
 // DHCP as a PXE ROM (arch 0) through a relay at RELAY → TFTP the loader it was told → DHCP again
 // as iPXE → its script over HTTP → the kernel and initrd the script names → the agent's `next`
 // and an inspect report. Starts are spread over SPREAD_MS. Every HTTP request leaves from the
@@ -16,8 +16,9 @@ import { stormMac } from './machines.js';
 import { MessageType, Opt, Options } from '../../daemon/dhcp/options.js';
 import { chaddrFromMac, decode, encode, macOf, type Packet } from '../../daemon/dhcp/packet.js';
 
-const [server = '10.20.0.1', relay = '10.30.0.1', countArg = '100', spreadArg = '1000'] = process.argv.slice(2);
+const [server = '10.20.0.1', relay = '10.30.0.1', countArg = '100', spreadArg = '1000', firstArg = '0'] = process.argv.slice(2);
 const count = Number(countArg);
+const firstMachine = Number(firstArg);
 const spreadMs = Number(spreadArg);
 
 const PHASES = ['dhcp_pxe', 'tftp', 'dhcp_ipxe', 'script', 'kernel_initrd', 'agent'] as const;
@@ -172,7 +173,7 @@ async function machine(n: number): Promise<ClientResult> {
 }
 
 const started = performance.now();
-const results = await Promise.all(Array.from({ length: count }, (_, n) => machine(n)));
+const results = await Promise.all(Array.from({ length: count }, (_, n) => machine(firstMachine + n)));
 const wallMs = Math.round(performance.now() - started);
 sock.close();
 

@@ -1,10 +1,13 @@
 // The boot-storm harness shared by tests/net/boot-storm.test.ts and bench/storm/run.ts: the
 // daemon (DHCP full mode, TFTP, HTTP) in one namespace, COUNT simulated machines behind a DHCP
 // relay in another (tests/lib/storm-client.ts), every machine being inspected. Returns what the
-// clients saw, the machines' states afterwards, and the daemon's peak RSS.
+// clients saw, the machines' states afterwards, and the daemon's peak RSS. With `racks`, as many
+// rack daemons on one PostgreSQL database, each with its own segment and share of the machines.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { twoHostLink } from './netns.js';
+import type { ChildProcess } from 'node:child_process';
+import { twoHostLink, type Link } from './netns.js';
+import { startPostgres } from './postgres.js';
 import { REPO, ADMIN_TOKEN, prepareStateDir } from './daemon.js';
 import { tempDir } from './tmp.js';
 import { stormMac } from './machines.js';
@@ -22,68 +25,117 @@ export interface StormSummary {
   failures: { mac: string; stoppedAt: string; error: string }[];
 }
 
-function inventory(count: number): string {
-  const machines = Array.from({ length: count }, (_, n) => `  - { name: storm-${String(n).padStart(3, '0')}, mac: "${stormMac(n)}", profile: lab-image }\n`).join('');
+/** Rack r (of a storm over racks): its server segment 10.(20+r).0.0/24, its relay's 10.(30+r).0.0/16. */
+const segment = (r: number) => ({ rack: `rack-${'ab'[r]}`, iface: `rh${'ab'[r]}0`, server: `10.${20 + r}.0.1`, client: `10.${20 + r}.0.2`, relay: `10.${30 + r}.0.1`, relayNet: `10.${30 + r}.0.0/16` });
+const machineName = (n: number) => `storm-${String(n).padStart(3, '0')}`;
+/** Machines [first, first + count) of `count` split as evenly as can be over `racks`. */
+const share = (count: number, racks: number, r: number) => {
+  const first = Math.floor((count * r) / racks);
+  return { first, count: Math.floor((count * (r + 1)) / racks) - first };
+};
+
+function dhcpOf(r: number): string {
+  const s = segment(r);
+  return `{ mode: full, subnet: 10.${20 + r}.0.0/24, relayed: [{ subnet: ${s.relayNet}, router: ${s.relay}, pool: 10.${30 + r}.1.0-10.${30 + r}.4.255 }] }`;
+}
+
+function inventory(count: number, racks: number): string {
+  const rackOf = (n: number) => Array.from({ length: racks }, (_, r) => r).find((r) => { const x = share(count, racks, r); return n < x.first + x.count; })!;
+  const machines = Array.from({ length: count }, (_, n) => `  - { name: ${machineName(n)}, mac: "${stormMac(n)}", profile: lab-image${racks > 1 ? `, rack: ${segment(rackOf(n)).rack}` : ''} }\n`).join('');
+  const where = racks > 1
+    ? `racks:\n${Array.from({ length: racks }, (_, r) => `  ${segment(r).rack}: { interface: ${segment(r).iface}, address: ${segment(r).server}, dhcp: ${dhcpOf(r)} }\n`).join('')}`
+    : '';
   return `site:
-  interface: prov0
+${racks > 1 ? '' : `  interface: prov0
   address: 10.20.0.1
-  http_port: 8080
+  dhcp: ${dhcpOf(0)}
+`}  http_port: 8080
   # Every simulated machine connects from the relay's one address, unlike a real rack.
   http_connections: { max: 100000, per_source: 100000 }
-  dhcp:
-    mode: full
-    subnet: 10.20.0.0/24
-    relayed:
-      - { subnet: 10.30.0.0/16, router: 10.30.0.1, pool: 10.30.1.0-10.30.4.255 }
   images_dir: ${join(REPO, 'boot-images')}
   templates_dir: ${join(REPO, 'templates')}
-profiles:
+${where}profiles:
 ${LAB_IMAGE_PROFILE}machines:
 ${machines}`;
 }
 
-export async function runStorm(count: number, spreadMs: number): Promise<{ summary: StormSummary; states: Record<string, number>; peakRssMiB: number; metrics: string[]; daemonLog: string }> {
+export interface RackStorm { rack: string; summary: StormSummary; peakRssMiB: number; metrics: string[] }
+
+/**
+ * `racks` > 1: one rack daemon each (`serve --rack`, its own namespace pair, relay and share of the
+ * machines) on one throwaway PostgreSQL database, reached over its Unix socket; the clients of
+ * every rack start together. The summary then adds the racks up (wall: the slowest rack's).
+ */
+export async function runStorm(count: number, spreadMs: number, opts: { racks?: number } = {}): Promise<{ summary: StormSummary; states: Record<string, number>; peakRssMiB: number; metrics: string[]; daemonLog: string; racks: RackStorm[] }> {
+  const racks = opts.racks ?? 1;
   const dir = tempDir('storm');
-  writeFileSync(join(dir, 'inventory.yaml'), inventory(count));
-  const state = join(dir, 'state');
-  prepareStateDir(state);
-  const link = await twoHostLink({ tag: 'storm', serverIf: 'prov0', serverAddress: '10.20.0.1', clientAddress: '10.20.0.2' });
+  writeFileSync(join(dir, 'inventory.yaml'), inventory(count, racks));
+  const cluster = racks > 1 ? await startPostgres() : undefined;
+  const links: Link[] = [];
   try {
-    // The relay's network: 10.30.0.0/16 behind the client side.
-    await link.client.ip('addr', 'add', '10.30.0.1/16', 'dev', 'eth0');
-    // Every address of the relay's network is local to the client side, so each simulated
-    // machine can speak HTTP from the address its lease gave it (boot secrets go nowhere else).
-    await link.client.ip('route', 'add', 'local', '10.30.0.0/16', 'dev', 'lo');
-    await link.server.ip('route', 'add', '10.30.0.0/16', 'via', '10.20.0.2', 'dev', 'prov0');
-    const daemon = link.server.spawn(process.execPath, ['--import', 'tsx', join(REPO, 'daemon/cli/main.ts'), 'serve', '--inventory', join(dir, 'inventory.yaml'), '--state-dir', state, '--no-power'], { cwd: REPO });
-    let log = '';
-    await new Promise<void>((resolve, reject) => {
-      daemon.stdout!.on('data', (b: Buffer) => { log += b; if (log.includes('DHCP listening')) resolve(); });
-      daemon.stderr!.on('data', (b: Buffer) => { log += b; });
-      daemon.once('exit', (code) => reject(new Error(`daemon exited ${code}: ${log.slice(-2000)}`)));
-    });
-    // Keep the last of the log: a failed storm shows it.
-    daemon.stdout!.on('data', (b: Buffer) => { log = (log + b).slice(-20_000); });
-    const api = (method: string, paths: string[]) => link.server.exec('curl', ['-sS', '-X', method, '-H', `authorization: Bearer ${ADMIN_TOKEN}`,
+    const store = cluster && `postgresql://${cluster.user}@localhost/${await cluster.createDatabase('storm')}?host=${encodeURIComponent(cluster.socketDir)}&port=${cluster.port}`;
+    const daemons: { child: ChildProcess; log: () => string; link: Link }[] = [];
+    for (let r = 0; r < racks; r++) {
+      const s = segment(r);
+      const link = await twoHostLink({ tag: `storm${r}`, serverIf: racks > 1 ? s.iface : 'prov0', serverAddress: s.server, clientAddress: s.client });
+      links.push(link);
+      // The relay's network behind the client side; every address of it local there, so each
+      // simulated machine can speak HTTP from the address its lease gave it (boot secrets go nowhere else).
+      await link.client.ip('addr', 'add', `${s.relay}/16`, 'dev', 'eth0');
+      await link.client.ip('route', 'add', 'local', s.relayNet, 'dev', 'lo');
+      await link.server.ip('route', 'add', s.relayNet, 'via', s.client, 'dev', link.serverIf);
+      const state = join(dir, `state-${r}`);
+      prepareStateDir(state);
+      const child = link.server.spawn(process.execPath, ['--import', 'tsx', join(REPO, 'daemon/cli/main.ts'), 'serve', '--inventory', join(dir, 'inventory.yaml'),
+        '--state-dir', state, '--no-power', ...(store ? ['--store', store, '--rack', s.rack] : [])], { cwd: REPO });
+      let log = '';
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.on('data', (b: Buffer) => { log = (log + b).slice(-20_000); if (log.includes('DHCP listening')) resolve(); });
+        child.stderr!.on('data', (b: Buffer) => { log = (log + b).slice(-20_000); });
+        child.once('exit', (code) => reject(new Error(`daemon exited ${code}: ${log.slice(-2000)}`)));
+      });
+      daemons.push({ child, log: () => log, link });
+    }
+    // The API is the operator's: reached on the management side (loopback), not a rack's address.
+    const api = (link: Link, method: string, paths: string[]) => link.server.exec('curl', ['-sS', '-X', method, '-H', `authorization: Bearer ${ADMIN_TOKEN}`,
       '-H', 'content-type: application/json', ...(method === 'POST' ? ['-d', '{}'] : []), '-w', '%{http_code}\n',
-      // The API is the operator's: reached on the management side (loopback), not site.address.
       ...paths.flatMap((p) => ['-o', '/dev/null', `http://127.0.0.1:8080${p}`])]);
-    const names = Array.from({ length: count }, (_, n) => `storm-${String(n).padStart(3, '0')}`);
-    const codes = (await api('POST', names.map((m) => `/api/v1/machines/${m}/actions/inspect`))).trim().split('\n');
-    if (codes.some((c) => c !== '200')) throw new Error(`inspect: ${codes.filter((c) => c !== '200').length} refused`);
-    const out = await link.client.exec(process.execPath, ['--import', 'tsx', join(REPO, 'tests/lib/storm-client.ts'), '10.20.0.1', '10.30.0.1', String(count), String(spreadMs)]);
-    const summary = JSON.parse(out.trim().split('\n').pop()!) as StormSummary;
-    const listing = JSON.parse(await link.server.exec('curl', ['-sS', '-H', `authorization: Bearer ${ADMIN_TOKEN}`, 'http://127.0.0.1:8080/api/v1/machines'])) as { machines: { state: string }[] };
-    const metrics = (await link.server.exec('curl', ['-sS', 'http://127.0.0.1:8080/metrics'])).split('\n')
-      .filter((l) => /^rackhand_(tftp|dhcp)_\w+(\{[^}]*\})? [1-9]/.test(l));
+    for (let r = 0; r < racks; r++) {
+      const { first, count: n } = share(count, racks, r);
+      const names = Array.from({ length: n }, (_, i) => machineName(first + i));
+      const codes = (await api(links[r]!, 'POST', names.map((m) => `/api/v1/machines/${m}/actions/inspect`))).trim().split('\n');
+      if (codes.some((c) => c !== '200')) throw new Error(`inspect: ${codes.filter((c) => c !== '200').length} refused`);
+    }
+    const summaries = await Promise.all(links.map(async (link, r) => {
+      const { first, count: n } = share(count, racks, r);
+      const out = await link.client.exec(process.execPath, ['--import', 'tsx', join(REPO, 'tests/lib/storm-client.ts'), segment(r).server, segment(r).relay, String(n), String(spreadMs), String(first)]);
+      return JSON.parse(out.trim().split('\n').pop()!) as StormSummary;
+    }));
+    // One store: the first daemon lists every rack's machines.
+    const listing = JSON.parse(await links[0]!.server.exec('curl', ['-sS', '-H', `authorization: Bearer ${ADMIN_TOKEN}`, 'http://127.0.0.1:8080/api/v1/machines'])) as { machines: { state: string }[] };
     const states: Record<string, number> = {};
     for (const m of listing.machines) states[m.state] = (states[m.state] ?? 0) + 1;
-    // The daemon is node under `ip netns exec`: its PID is the spawned one once ip execs.
-    const peakRss = peakRssMiB(daemon.pid!);
-    daemon.kill('SIGTERM');
-    await new Promise((r) => daemon.once('exit', r));
-    return { summary, states, peakRssMiB: peakRss, metrics, daemonLog: log };
+    const perRack: RackStorm[] = [];
+    for (const [r, d] of daemons.entries()) {
+      const metrics = (await d.link.server.exec('curl', ['-sS', 'http://127.0.0.1:8080/metrics'])).split('\n')
+        .filter((l) => /^rackhand_(tftp|dhcp)_\w+(\{[^}]*\})? [1-9]/.test(l));
+      // The daemon is node under `ip netns exec`: its PID is the spawned one once ip execs.
+      perRack.push({ rack: segment(r).rack, summary: summaries[r]!, peakRssMiB: peakRssMiB(d.child.pid!), metrics });
+      d.child.kill('SIGTERM');
+      await new Promise((res) => d.child.once('exit', res));
+    }
+    const summary: StormSummary = summaries.length === 1 ? summaries[0]! : {
+      ...summaries[0]!,
+      clients: count, served: summaries.reduce((a, x) => a + x.served, 0), wallMs: Math.max(...summaries.map((x) => x.wallMs)),
+      bytes: summaries.reduce((a, x) => a + x.bytes, 0), dhcpRetransmits: summaries.reduce((a, x) => a + x.dhcpRetransmits, 0),
+      httpRetries: summaries.reduce((a, x) => a + x.httpRetries, 0), failures: summaries.flatMap((x) => x.failures),
+    };
+    return {
+      summary, states, peakRssMiB: Math.max(...perRack.map((x) => x.peakRssMiB)), metrics: perRack.flatMap((x) => x.metrics),
+      daemonLog: daemons.map((d) => d.log()).join('\n'), racks: perRack,
+    };
   } finally {
-    await link.close();
+    for (const link of links) await link.close();
+    await cluster?.stop();
   }
 }

@@ -81,3 +81,11 @@ test('machines without facts match no size constraint; an empty pool says so', (
   const none = match([], { cpus: 1 });
   assert.ok(!none.ok && none.message === 'no machine is ready' && none.unmet.constraint === 'count');
 });
+
+test('after a lost race, equal machines come in the request\'s own random order; sizes still first', async () => {
+  const { bySizeThenRank } = await import('../../daemon/core/allocation.js');
+  const pool = [m('n-01', 4, 8, [100]), m('n-02', 4, 8, [100]), m('n-03', 4, 8, [100]), m('big', 64, 8, [100])];
+  const rank = (order: string[]) => (name: string) => order.indexOf(name);
+  assert.deepEqual(names(match(pool, {}, 4, bySizeThenRank(rank(['big', 'n-03', 'n-01', 'n-02'])))), ['n-03', 'n-01', 'n-02', 'big']);
+  assert.deepEqual(names(match(pool, {}, 1, bySizeThenRank(rank(['n-02', 'n-01', 'n-03'])))), ['n-02']);
+});

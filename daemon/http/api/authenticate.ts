@@ -18,7 +18,12 @@ export function tokenRefusal(t: ApiTokenRecord, now: number): string | undefined
   return undefined;
 }
 
-export function authenticate(ctx: ApiContext) {
+/**
+ * Resolves a token's secret to its principal (or throws 401): the file's tokens, then tenant tokens
+ * by digest, refused once revoked or expired. The API's bearer check and the dashboard's session
+ * (http/ui/) both use it, so a token means the same thing on both.
+ */
+export function tokenResolver(ctx: ApiContext): (secret: string) => Promise<Principal> {
   // Last writes by token name, so concurrent requests of one token do not all write.
   const written = new Map<string, number>();
   const touch = (t: ApiTokenRecord, now: number) => {
@@ -28,22 +33,31 @@ export function authenticate(ctx: ApiContext) {
     ctx.store.touchApiToken(t.name, new Date(now).toISOString())
       .catch((err) => ctx.logger.error({ err, token: t.name }, 'recording a token\'s last use failed'));
   };
-  return async (req: Request, _res: Response, next: NextFunction) => {
-    const header = req.get('authorization') ?? '';
-    const m = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!m) return next(new ApiError('UNAUTHENTICATED', 'send Authorization: Bearer TOKEN (the token file is in the state directory)'));
-    const file = ctx.tokens.find(m[1]!);
+  return async (secret: string) => {
+    const file = ctx.tokens.find(secret);
     // Tenant tokens are looked up by digest: the database never holds a usable secret.
-    const tenant = file ? undefined : await ctx.store.apiTokenByDigest(tokenDigest(m[1]!));
+    const tenant = file ? undefined : await ctx.store.apiTokenByDigest(tokenDigest(secret));
     const now = Date.now();
     if (tenant) {
       const refusal = tokenRefusal(tenant, now);
-      if (refusal) return next(new ApiError('UNAUTHENTICATED', refusal));
+      if (refusal) throw new ApiError('UNAUTHENTICATED', refusal);
       touch(tenant, now);
     }
     const principal: Principal | undefined = file ? { name: file.name, role: file.role }
       : tenant ? { name: tenant.name, role: 'owner', owner: tenant.owner } : undefined;
-    if (!principal) return next(new ApiError('UNAUTHENTICATED', 'unknown token'));
+    if (!principal) throw new ApiError('UNAUTHENTICATED', 'unknown token');
+    return principal;
+  };
+}
+
+export function authenticate(ctx: ApiContext) {
+  const resolve = tokenResolver(ctx);
+  return async (req: Request, _res: Response, next: NextFunction) => {
+    const header = req.get('authorization') ?? '';
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!m) return next(new ApiError('UNAUTHENTICATED', 'send Authorization: Bearer TOKEN (the token file is in the state directory)'));
+    let principal: Principal;
+    try { principal = await resolve(m[1]!); } catch (err) { return next(err); }
     req.principal = principal;
     if (req.method !== 'GET' && req.method !== 'HEAD' && principal.role === 'readonly') {
       return next(new ApiError('FORBIDDEN', `token ${principal.name} is read-only`));

@@ -27,6 +27,8 @@ export interface ApiContext {
   eventFeed?: EventFeed;
   /** Event reads held at once at most (default 1000); more are refused with 503. */
   maxHeldEventReads?: number;
+  /** Dashboard live streams open at once at most (default 200); more are refused with 503. */
+  maxUiStreams?: number;
 }
 
 declare module 'express-serve-static-core' {

@@ -46,7 +46,7 @@ export function eventsRouter(ctx: ApiContext): Router {
  * A tenant's view of the log: events about its allocations, and events of its machines while its
  * allocations held them. A machine's life before and after (other tenants, the pool) stays hidden.
  */
-async function ownEvents(store: Store, owner: string, events: EventRecord[]): Promise<EventRecord[]> {
+export async function ownEvents(store: Store, owner: string, events: EventRecord[]): Promise<EventRecord[]> {
   const allocations = await store.listAllocations({ owner });
   const ids = new Set(allocations.map((a) => a.id));
   // BMC details never reach a tenant, not even inside a power event's text.

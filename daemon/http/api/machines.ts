@@ -5,7 +5,8 @@ import { ApiError } from '../errors.js';
 import { parseInput } from '../validate.js';
 import { machineView, operationView, tenantEventView, tenantOperationView } from './views.js';
 import type { ApiContext } from './context.js';
-import { ALL_STATES, OPERATOR_EVENTS, type OperatorEvent } from '../../core/lifecycle.js';
+import { ALL_STATES, OPERATOR_EVENTS } from '../../core/lifecycle.js';
+import { isOperatorEvent, machineAction } from './machine-actions.js';
 import { isTenant, operatorOnly, visibleMachine } from './scope.js';
 import { actorOf, type Principal } from './tokens.js';
 import { machineTimeouts } from '../../core/timeouts.js';
@@ -46,39 +47,16 @@ export function machinesRouter(ctx: ApiContext): Router {
   });
 
   router.post('/:name/actions/:event', async (req, res) => {
-    const event = req.params.event;
-    if (!(OPERATOR_EVENTS as readonly string[]).includes(event)) {
-      throw new ApiError('NOT_FOUND', `no action ${event}; actions: ${OPERATOR_EVENTS.join(', ')}`);
-    }
     const p = req.principal!;
-    let data: Record<string, unknown> | undefined;
+    const event = req.params.event;
+    // Refusals come in this order (unknown action, a tenant's scope, the body): machineAction checks again.
+    if (!isOperatorEvent(event)) throw new ApiError('NOT_FOUND', `no action ${event}; actions: ${OPERATOR_EVENTS.join(', ')}`);
     if (isTenant(p)) {
-      // A tenant may only let go of its own machine; everything else is an operator's.
       await visibleMachine(ctx.store, p, req.params.name);
       if (event !== 'release') operatorOnly(p, event);
-      const allocation = (await ctx.store.allocationsOfMachine(req.params.name, p.owner))[0];
-      data = { owner: p.owner, ...(allocation ? { allocation: allocation.id } : {}) };
     }
     const body = parseInput(actionBody, req.body, 'body');
-    const inventory = ctx.inventory().inventory;
-    let deployProfile: string | undefined;
-    if (event === 'deploy' || event === 'reimage') {
-      const current = await ctx.store.getMachine(req.params.name);
-      deployProfile = body.profile ?? current?.deployProfile ?? current?.profile ?? undefined;
-      if (current && !deployProfile) throw new ApiError('BAD_REQUEST', 'body.profile: the machine has no profile; name one', { field: 'body.profile' });
-    } else if (body.profile !== undefined) {
-      throw new ApiError('BAD_REQUEST', `body.profile: only deploy and reimage take a profile`, { field: 'body.profile' });
-    }
-    if (deployProfile !== undefined && !(deployProfile in inventory.profiles)) {
-      throw new ApiError('BAD_REQUEST', `body.profile: no profile named ${deployProfile}`, { field: 'body.profile' });
-    }
-    if (event === 'allocate' && !body.owner) throw new ApiError('BAD_REQUEST', 'body.owner: allocate needs an owner', { field: 'body.owner' });
-    if (event === 'allocate') await mustBeAccepted(ctx, req.params.name);
-    const result = await ctx.transitions.apply({
-      machine: req.params.name, event: event as OperatorEvent, actor: actorOf(p),
-      reason: body.reason, owner: body.owner, cause: body.reason ?? `${event} requested through the API`,
-      deployProfile, data: deployProfile ? { profile: deployProfile, ...data } : data,
-    });
+    const result = await machineAction(ctx, p, req.params.name, event, body);
     res.json({ machine: view(result.machine, p), event: isTenant(p) ? tenantEventView(result.event, result.machine.power) : result.event });
   });
   // An operator accepts a discovered machine: from then on allocations may pick it.
@@ -127,8 +105,3 @@ export function machinesRouter(ctx: ApiContext): Router {
 const forgetOneBody = z.strictObject({ reason: z.string().max(500).optional() });
 /** `pending: true` is required: an empty body never forgets anything. */
 const forgetAllBody = z.strictObject({ pending: z.literal(true), reason: z.string().max(500).optional() });
-
-async function mustBeAccepted(ctx: ApiContext, name: string): Promise<void> {
-  const m = await ctx.store.getMachine(name);
-  if (m && !m.accepted) throw new ApiError('CONFLICT', `${name} was discovered on the network and no operator has accepted it: rackhand accept ${name} first`);
-}

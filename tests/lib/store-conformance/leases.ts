@@ -57,6 +57,20 @@ export function describeLeaseStore(name: string, make: StoreFactory<Leases>): vo
       assert.equal((await store.listLeases()).length, 3, 'an empty batch writes nothing');
     }));
 
+    test('a batch of distinct MACs and addresses takes addresses whose holders\' leases are over, swaps included, every field kept', () => withStore(make, async (store) => {
+      await store.putLeases([lease('aa:aa:aa:aa:aa:01', '10.20.0.100', { state: 'released' }), lease('aa:aa:aa:aa:aa:02', '10.20.0.101', { state: 'released' }),
+        lease('aa:aa:aa:aa:aa:04', '10.20.0.104', { expiresAt: 1_600_000_000_000 }), lease('aa:aa:aa:aa:aa:05', '10.20.0.105')]);
+      const full: LeaseRecord = { mac: 'aa:aa:aa:aa:aa:03', ip: '10.20.0.104', state: 'bound', expiresAt: 1_700_000_000_123, hostname: null, machine: null, updatedAt: 1_700_000_000_000 };
+      const conflicts = await store.putLeases([lease('aa:aa:aa:aa:aa:01', '10.20.0.101'), lease('aa:aa:aa:aa:aa:02', '10.20.0.100'), full, lease('aa:aa:aa:aa:aa:06', '10.20.0.105')]);
+      assert.deepEqual(conflicts.map((c) => c.lease.mac), ['aa:aa:aa:aa:aa:06'], 'only the live holder keeps its address');
+      assert.deepEqual(byIp(await store.listLeases()).map((l) => `${l.mac}=${l.ip}`),
+        ['aa:aa:aa:aa:aa:02=10.20.0.100', 'aa:aa:aa:aa:aa:01=10.20.0.101', 'aa:aa:aa:aa:aa:03=10.20.0.104', 'aa:aa:aa:aa:aa:05=10.20.0.105']);
+      assert.deepEqual(await store.getLease(full.mac), full);
+      // Fresh addresses in one batch (the storm's case): all written.
+      assert.deepEqual(await store.putLeases([lease('aa:aa:aa:aa:aa:07', '10.20.0.107'), lease('aa:aa:aa:aa:aa:08', '10.20.0.108')]), []);
+      assert.equal((await store.leaseByIp('10.20.0.108'))?.mac, 'aa:aa:aa:aa:aa:08');
+    }));
+
     test('a batch is all or none: one write refused, none of it stays and what was there is untouched', () => withStore(make, async (store) => {
       const kept = lease('aa:aa:aa:aa:aa:01', '10.20.0.100');
       await store.putLease(kept);

@@ -43,7 +43,8 @@ export interface Client {
 }
 
 const NUL = /\u0000/g;
-const clean = (v: unknown): unknown => (typeof v === 'string' ? v.replace(NUL, '\ufffd') : v);
+// Arrays too: a batch passes its columns as arrays (unnest), a lease's hostname among them.
+const clean = (v: unknown): unknown => (typeof v === 'string' ? v.replace(NUL, '\ufffd') : Array.isArray(v) ? v.map(clean) : v);
 const cleaned = (params: unknown[] | undefined) => params?.map(clean);
 
 export interface TxOptions {
