@@ -68,19 +68,26 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'lab': {
       const [sub, ...args] = rest;
-      const { values } = parse(args, { dir: { type: 'string' }, machines: { type: 'string' }, 'auto-redeploy': { type: 'boolean', default: false } });
+      const { values, positionals } = parse(args, { dir: { type: 'string' }, machines: { type: 'string' }, racks: { type: 'string' }, 'auto-redeploy': { type: 'boolean', default: false } });
       const lab = await import('./lab-cmd.js');
       switch (sub) {
         case 'up': {
           const n = Number(values.machines ?? 2);
           if (!Number.isInteger(n) || n < 1 || n > 16) throw new CliError('--machines takes 1 to 16', 2);
-          await lab.labUp({ dir: values.dir, machines: n, autoRedeploy: values['auto-redeploy']!, main: process.argv[1]! });
+          const racks = Number(values.racks ?? 1);
+          if (racks !== 1 && racks !== 2) throw new CliError('--racks takes 1 or 2', 2);
+          await lab.labUp({ dir: values.dir, machines: n, racks, autoRedeploy: values['auto-redeploy']!, main: process.argv[1]! });
           return 0;
         }
         case 'down': await lab.labDown({ dir: values.dir }); return 0;
         case 'status': await lab.labStatus({ dir: values.dir, json: values.json! }); return 0;
+        case 'restart-rack': {
+          if (positionals.length !== 1) throw new CliError('usage: rackhand lab restart-rack RACK', 2);
+          await lab.labRestartRack({ dir: values.dir, rack: positionals[0]! });
+          return 0;
+        }
         case 'supervise': await lab.labSupervise({ dir: values.dir, main: process.argv[1]! }); return 0;
-        default: throw new CliError('usage: rackhand lab up [--machines N] [--auto-redeploy] | down | status', 2);
+        default: throw new CliError('usage: rackhand lab up [--machines N] [--racks 2] [--auto-redeploy] | down | status | restart-rack RACK', 2);
       }
     }
     case 'diagram':

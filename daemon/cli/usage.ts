@@ -31,7 +31,8 @@ export const USAGE = `usage: rackhand <verb> [options]
                                         retire a discovered machine (--pending: every one
                                         awaiting acceptance); its MAC may be discovered again
   power MACHINE on|off|cycle|status [--boot pxe|disk]
-  lab up [--machines N] [--auto-redeploy] | lab down | lab status   (a virtual rack; root)
+  lab up [--machines N] [--racks 2] [--auto-redeploy] | lab down | lab status | lab restart-rack RACK
+                                        (a virtual rack, or two on one PostgreSQL; root)
 
   Read verbs take --json. The CLI reaches the daemon at RACKHAND_URL (default
   http://127.0.0.1:8080) with RACKHAND_TOKEN (default: the admin token in the

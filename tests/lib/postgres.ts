@@ -5,13 +5,13 @@
 // Each caller gets a fresh database (createDatabase) so suites stay independent. The cluster is
 // stopped and its folder deleted by stop() (a suite's after()), on process exit, and on
 // SIGINT/SIGTERM/SIGHUP; one left by a test process killed with -9 is swept at the next start.
-import { spawn, type SpawnOptions } from 'node:child_process';
-import { chownSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { tempDir } from './tmp.js';
+import { postgresBinDir, postgresRunner as runner, runPostgresTool as run } from '../../daemon/lab/postgres.js';
 
 const TAG = 'pg';
 const USER = 'rackhand';
@@ -46,35 +46,7 @@ export interface PgCluster {
   stop(): Promise<void>;
 }
 
-/** The newest installed server's bin folder (/usr/lib/postgresql/NN/bin). */
-export function postgresBinDir(): string | undefined {
-  const root = '/usr/lib/postgresql';
-  if (!existsSync(root)) return undefined;
-  const versions = readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a));
-  return versions[0] && join(root, versions[0], 'bin');
-}
-
-interface Runner { uid?: number; gid?: number }
-
-/** Root runs the server as `postgres` (created by Debian's postgresql-common); anyone else as themselves. */
-function runner(): Runner {
-  if (process.getuid?.() !== 0) return {};
-  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'));
-  if (!line) throw new Error('running as root and there is no postgres user: install postgresql (make test-deps)');
-  const [, , uid, gid] = line.split(':');
-  return { uid: Number(uid), gid: Number(gid) };
-}
-
-function run(bin: string, args: string[], as: Runner, opts: SpawnOptions = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { ...as, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' }, stdio: ['ignore', 'pipe', 'pipe'], ...opts });
-    let out = '';
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (out += d));
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${bin} ${args.join(' ')} exited ${code}: ${out.trim()}`))));
-  });
-}
+export { postgresBinDir };
 
 /** A TCP port on 127.0.0.1 free a moment ago (the cluster's; bench/alloc's daemons too). */
 export function freePort(): Promise<number> {
