@@ -52,11 +52,15 @@ before(async () => {
 
 after(async () => {
   if (skip) return;
-  // Open pages hold live streams: the daemon still closes at once (the feed's close ends them).
-  const started = Date.now();
-  await d.close();
-  assert.ok(Date.now() - started < 5000, `daemon closed in ${Date.now() - started} ms with live streams open`);
-  await browser.close();
+  try {
+    // Open pages hold live streams: the daemon still closes at once (the feed's close ends them).
+    const started = Date.now();
+    await d.close();
+    assert.ok(Date.now() - started < 5000, `daemon closed in ${Date.now() - started} ms with live streams open`);
+  } finally {
+    // Whatever failed above, no Chromium is left running behind the test.
+    await browser?.close();
+  }
 });
 
 async function signIn(token: string): Promise<{ context: BrowserContext; page: Page }> {
