@@ -97,8 +97,7 @@ export class RackPresence {
 
   private async look(): Promise<void> {
     this.known = await this.o.store.listRacks();
-    const heard = new Map(this.known.map((r) => [r.name, { silentFor: r.silentFor }]));
-    this.current = rackDuties(this.o.inventory(), this.o.rack, heard, this.o.silentAfter);
+    this.current = rackDuties(this.o.inventory(), this.o.rack, this.known, this.o.silentAfter);
     this.o.onTick(this.current, this.known);
   }
 

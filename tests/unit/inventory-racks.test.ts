@@ -95,3 +95,17 @@ test('the documented two-rack example validates', () => {
   assert.ok(r.ok, r.ok ? '' : r.errors.map(formatError).join('\n'));
   assert.deepEqual(Object.keys(r.value.inventory.racks), ['rack-a', 'rack-b']);
 });
+
+test('duties: a rack serves itself; it stands in for a rack naming it standby once that rack is silent or never heard; secondary segments follow', async () => {
+  const { rackDuties, isSilent } = await import('../../daemon/core/inventory/racks.js');
+  const r = loadInventory(file(RACKED), { rack: 'rack-a' });
+  assert.ok(r.ok);
+  const inv = r.value.inventory;
+  const heardB = (silentFor: number) => [{ name: 'rack-a', silentFor: 0 }, { name: 'rack-b', silentFor }];
+  assert.deepEqual(rackDuties(inv, 'rack-a', heardB(19.9), 20), { serves: ['rack-a'], standingIn: [], secondary: [] });
+  assert.deepEqual(rackDuties(inv, 'rack-a', heardB(20), 20).serves, ['rack-a', 'rack-b']);
+  assert.deepEqual(rackDuties(inv, 'rack-a', heardB(20), 20).secondary.map((s) => s.address), ['10.21.0.2']);
+  assert.deepEqual(rackDuties(inv, 'rack-a', [], 20).standingIn, ['rack-b'], 'never heard counts as silent');
+  assert.equal(isSilent(undefined, 20), true);
+  assert.equal(isSilent({ name: 'x', silentFor: 3 }, 20), false);
+});

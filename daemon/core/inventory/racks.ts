@@ -74,6 +74,17 @@ export function siteFor(inv: Inventory, servedRack: string | null, machineRack: 
   return { ...own, address, dhcp: home?.dhcp ?? own.dhcp };
 }
 
+/** A rack as last heard from: seconds since its heartbeat, by the store's clock. */
+export interface Heard {
+  name: string;
+  silentFor: number;
+}
+
+/** Silent: not heard from for `silentAfter` seconds (a clean stop counts by its age too), or never. */
+export function isSilent(h: Heard | undefined, silentAfter: number): boolean {
+  return h === undefined || h.silentFor >= silentAfter;
+}
+
 /** What one rack's daemon does right now, given who is heard from. */
 export interface RackDuties {
   /** Racks whose machines' work (power, timeouts, takeovers) this daemon does: its own first. */
@@ -89,13 +100,10 @@ export interface RackDuties {
  * not), or never at all. A daemon serves its own rack always, and a silent rack's work when it
  * is that rack's standby; it answers DHCP on a secondary segment while the segment's rack is silent.
  */
-export function rackDuties(inv: Pick<ParsedInventory, 'racks'>, me: string, heard: ReadonlyMap<string, { silentFor: number }>, silentAfter: number): RackDuties {
+export function rackDuties(inv: Pick<ParsedInventory, 'racks'>, me: string, heard: readonly Heard[], silentAfter: number): RackDuties {
   // A clean stop counts like any silence, by its age: a daemon restarted for an upgrade is back
   // before its standby would reboot its machines (the stop only lets its successor in at once).
-  const silent = (rack: string) => {
-    const h = heard.get(rack);
-    return h === undefined || h.silentFor >= silentAfter;
-  };
+  const silent = (rack: string) => isSilent(heard.find((h) => h.name === rack), silentAfter);
   const standingIn = standingInFor(inv, me).filter(silent);
   return {
     serves: [me, ...standingIn],

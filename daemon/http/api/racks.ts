@@ -5,7 +5,7 @@
 import { Router } from 'express';
 import type { ApiContext } from './context.js';
 import { operatorOnly } from './scope.js';
-import { rackDuties, rackSubnets } from '../../core/inventory/racks.js';
+import { isSilent, rackDuties, rackSubnets } from '../../core/inventory/racks.js';
 
 export function racksRouter(ctx: ApiContext): Router {
   const router = Router();
@@ -14,7 +14,6 @@ export function racksRouter(ctx: ApiContext): Router {
     const inv = ctx.inventory().inventory;
     const [records, machines, work] = await Promise.all([ctx.store.listRacks(), ctx.store.listMachines(), ctx.store.listOpenWork()]);
     const silentAfter = inv.site.rack_silent_after;
-    const heard = new Map(records.map((r) => [r.name, { silentFor: r.silentFor }]));
     const machineRack = new Map(machines.map((m) => [m.name, m.rack]));
     const names = [...new Set([...Object.keys(inv.racks), ...records.map((r) => r.name)])].sort();
     const racks = names.map((name) => {
@@ -23,7 +22,7 @@ export function racksRouter(ctx: ApiContext): Router {
       const own = machines.filter((m) => m.rack === name);
       const byState: Record<string, number> = {};
       for (const m of own) byState[m.state] = (byState[m.state] ?? 0) + 1;
-      const duties = conf ? rackDuties(inv, name, heard, silentAfter) : undefined;
+      const duties = conf ? rackDuties(inv, name, records, silentAfter) : undefined;
       return {
         name,
         in_inventory: conf !== undefined,
@@ -33,7 +32,7 @@ export function racksRouter(ctx: ApiContext): Router {
         heartbeat_at: rec?.heartbeatAt ?? null,
         silent_for: rec?.silentFor ?? null,
         stopped_at: rec?.stoppedAt ?? null,
-        alive: rec !== undefined && rec.silentFor < silentAfter,
+        alive: !isSilent(rec, silentAfter),
         interface: conf?.interface ?? null,
         address: conf?.address ?? null,
         subnets: conf ? rackSubnets(conf.dhcp) : [],
@@ -43,7 +42,7 @@ export function racksRouter(ctx: ApiContext): Router {
         machines_by_state: byState,
         open_work: work.filter((w) => machineRack.get(w.machine) === name).length,
         // Only meaningful while this rack is alive: a silent rack stands in for nobody.
-        standing_in_for: duties && rec && rec.silentFor < silentAfter ? duties.standingIn : [],
+        standing_in_for: duties && !isSilent(rec, silentAfter) ? duties.standingIn : [],
       };
     });
     res.json({ racks, silent_after: silentAfter });
