@@ -9,14 +9,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { act } from '../../daemon/core/actions.js';
 import { call, startReadyRack } from '../lib/allocation.js';
 import type { TestDaemon } from '../lib/daemon.js';
-import { haveChromium, launchChromium } from '../lib/browser.js';
+import { cookieOf, csrfOf, haveChromium, launchChromium, shot as shotIn, signIn as signInAs, textOf, waitText } from '../lib/browser.js';
 
 // What the functions run inside the page touch (the project's TypeScript has no DOM library).
-declare const document: { querySelector(s: string): { textContent: string | null } | null; body: { getAttribute(n: string): string | null } };
+declare const document: { body: { getAttribute(n: string): string | null } };
 declare const window: unknown;
 
 const HOSTILE = `<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>"'&amp;`;
@@ -63,28 +63,10 @@ after(async () => {
   }
 });
 
-async function signIn(token: string): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.createBrowserContext();
-  const page = await context.newPage();
-  await page.goto(`${d.url}/ui/`);
-  assert.ok(page.url().endsWith('/ui/sign-in'), 'an unsigned visit lands on the sign-in page');
-  await page.type('#token', token);
-  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
-  return { context, page };
-}
-
-const shot = (page: Page, name: string) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
-const text = (page: Page, selector: string) => page.$eval(selector, (e) => e.textContent ?? '');
-const cookieOf = async (page: Page) => {
-  const c = (await page.browserContext().cookies()).find((x) => x.name === 'rh_session')!;
-  return `rh_session=${c.value}`;
-};
-const csrfOf = (page: Page) => page.$eval('body', (b) => JSON.parse(b.getAttribute('hx-headers')!)['X-CSRF-Token'] as string);
+const signIn = (token: string) => signInAs(browser, d.url, token);
+const shot = (page: Page, name: string) => shotIn(page, shots, name);
+const text = textOf;
 const stateOf = async (name: string) => (await d.daemon.store.getMachine(name))!.state;
-/** Waits for a selector's text to contain `want`, on the page as it is (no reload). */
-const waitText = (page: Page, selector: string, want: string) =>
-  page.waitForFunction((s, w) => (document.querySelector(s)?.textContent ?? '').includes(w), { timeout: 5000 }, selector, want);
-
 test('admin signs in: session cookie is HttpOnly, SameSite=Strict, Path=/ui; the token is nowhere in the page', { skip }, async () => {
   const { page } = await signIn(d.tokens.admin);
   assert.equal(await text(page, 'h1'), 'Overview');
