@@ -13,10 +13,16 @@ import type {
   MachineSpec, NewApiToken, NewEvent, NonceTrade, OperationRecord, SyncChange, TransitionRequest,
   TransitionResult,
 } from './records.js';
+import type { MachinePage, MachineQuery } from './machine-query.js';
 
 /** Machines, their event history, inventory sync and discovery: what the API, core and sync use. */
 export interface MachineStore {
   listMachines(opts?: { includeRetired?: boolean; state?: State; owner?: string }): Promise<MachineRecord[]>;
+  /**
+   * One page of live machines matching every term of `q` (machine-query.ts says what each means),
+   * sorted with ties by name, and how many match in all: the database filters, sorts and counts.
+   */
+  queryMachines(q: MachineQuery): Promise<MachinePage>;
   /** The machine of that name, retired or not. */
   getMachine(name: string): Promise<MachineRecord | undefined>;
   /** The live machine with that MAC (any case); a retired machine's MAC finds nothing. */

@@ -2,3 +2,4 @@
 // need the whole store import `Store` from here; a consumer that needs one part takes that port.
 export type * from './records.js';
 export type * from './ports.js';
+export type * from './machine-query.js';

@@ -3,6 +3,7 @@
 // (storeFactory), and runs every suite with describeStore.
 import type { Store } from '../../../daemon/core/store/types.js';
 import { describeMachineStore } from './machines.js';
+import { describeMachineQuery } from './machine-query.js';
 import { describeForgetting } from './forgetting.js';
 import { describeOperationStore } from './operations.js';
 import { describeLeaseStore } from './leases.js';
@@ -11,7 +12,7 @@ import { describeApiTokenStore } from './api-tokens.js';
 import { describeRackStore } from './racks.js';
 import type { StoreFactory } from './support.js';
 
-export { describeMachineStore, describeForgetting, describeOperationStore, describeLeaseStore, describeAllocationStore, describeApiTokenStore, describeRackStore };
+export { describeMachineStore, describeMachineQuery, describeForgetting, describeOperationStore, describeLeaseStore, describeAllocationStore, describeApiTokenStore, describeRackStore };
 export type { StoreFactory };
 
 /**
@@ -32,6 +33,7 @@ export function storeFactory<P>(newPlace: () => P | Promise<P>, open: (place: P)
 /** Every port's suite against one backend. */
 export function describeStore(label: string, factory: StoreFactory<Store>): void {
   describeMachineStore(label, factory);
+  describeMachineQuery(label, factory);
   describeForgetting(label, factory);
   describeOperationStore(label, factory);
   describeLeaseStore(label, factory);

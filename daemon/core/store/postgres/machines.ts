@@ -6,6 +6,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { eventFromRow, machineFromRow, type Row } from './rows.js';
 import { insertEvent, jsonb, machineIn, now, type Client, type PgDb } from './db.js';
 import { writeTransition } from './transition.js';
+import { queryMachines } from './machine-query.js';
 import { forgetDiscovered, forgetPendingDiscovered } from './forget.js';
 import type { MachineStore } from '../ports.js';
 import type { EventQuery, EventRecord, MachineRecord, MachineSpec, SyncChange } from '../records.js';
@@ -27,6 +28,10 @@ export function pgMachineStore(d: PgDb): MachineStore {
       if (opts.owner) { params.push(opts.owner); where.push(`owner = $${params.length}`); }
       const sql = `SELECT * FROM machines ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY name`;
       return (await d.rows(sql, params)).map(machineFromRow);
+    },
+
+    queryMachines(q) {
+      return queryMachines(d, q);
     },
 
     async getMachine(name) {

@@ -3,6 +3,7 @@
 import { eventFromRow, json, machineFromRow, type Row } from './rows.js';
 import { now, type SqliteDb } from './db.js';
 import { writeTransition } from './transition.js';
+import { queryMachines } from './machine-query.js';
 import { forgetDiscovered, forgetPendingDiscovered } from './forget.js';
 import type { MachineStore } from '../ports.js';
 import type { EventQuery, EventRecord, MachineRecord, MachineSpec, SyncChange } from '../records.js';
@@ -20,6 +21,10 @@ export function sqliteMachineStore(d: SqliteDb): MachineStore {
       if (opts.owner) { where.push('owner = ?'); params.push(opts.owner); }
       const sql = `SELECT * FROM machines ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY name`;
       return (d.db.prepare(sql).all(...params) as Row[]).map(machineFromRow);
+    },
+
+    async queryMachines(q) {
+      return queryMachines(d, q);
     },
 
     async getMachine(name) {

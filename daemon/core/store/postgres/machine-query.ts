@@ -1,0 +1,24 @@
+// MachineStore.queryMachines on PostgreSQL: the shared query (../machine-query.ts) in PostgreSQL's
+// words. ILIKE folds case beyond ASCII; text sorts are COLLATE "C", bytewise as SQLite's. The
+// page and its count are one statement (a window count), so they see the same snapshot.
+import { machineFromRow, type Row } from './rows.js';
+import type { PgDb } from './db.js';
+import { machineQuerySql, pageBounds, type MachinePage, type MachineQuery, type QueryDialect } from '../machine-query.js';
+
+const POSTGRES: QueryDialect = {
+  param: (n) => `$${n}`,
+  hasTag: (p) => `EXISTS (SELECT 1 FROM jsonb_array_elements_text(tags) AS tag WHERE lower(tag) = ${p})`,
+  factsArch: "(facts->>'arch')",
+  bootArch: "(boot_facts->>'arch')",
+  contains: (column, p) => `${column} ILIKE ${p} ESCAPE '\\'`,
+  collate: ' COLLATE "C"',
+};
+
+export async function queryMachines(d: PgDb, q: MachineQuery): Promise<MachinePage> {
+  const { where, orderBy, params } = machineQuerySql(q, POSTGRES);
+  const { limit, offset } = pageBounds(q);
+  const rows = await d.rows(`SELECT *, count(*) OVER () AS matching FROM machines WHERE ${where} ORDER BY ${orderBy} LIMIT ${limit} OFFSET ${offset}`, params);
+  // Past the last page there is no row to carry the count: ask for it alone.
+  const total = rows[0] ? Number(rows[0].matching) : offset === 0 ? 0 : Number((await d.row(`SELECT count(*) AS n FROM machines WHERE ${where}`, params))!.n);
+  return { machines: (rows as Row[]).map(machineFromRow), total };
+}
