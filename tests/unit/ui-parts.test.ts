@@ -3,9 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { escapeHtml, html } from '../../daemon/http/ui/html.js';
-import { filterQuery, parseFilter, parseTerm, selectMachines } from '../../daemon/http/ui/filter.js';
+import { filterQuery, parseFilter, parseTerm } from '../../daemon/http/ui/filter.js';
 import { csrfMatches, IDLE_MS, SessionBook, sessionIdOf } from '../../daemon/http/ui/sessions.js';
-import type { MachineRecord } from '../../daemon/core/store/types.js';
 
 const HOSTILE = `"><script>alert(1)</script><img src=x onerror='alert(2)'>\`&amp;`;
 
@@ -44,37 +43,6 @@ test('parseFilter: bad sort, dir and page fall back to defaults; filterQuery wri
   assert.deepEqual([bad.sort, bad.dir, bad.page], ['name', 'asc', 1]);
   assert.equal(filterQuery(bad), '');
   assert.equal(parseFilter({ page: 'abc' }).page, 1);
-});
-
-const machine = (name: string, over: Partial<MachineRecord> = {}): MachineRecord => ({
-  name, mac: `52:54:00:00:00:${name.slice(-2)}`, ip: `10.0.0.${Number(name.slice(-2))}`, hostname: name, profile: 'lab-image', tags: [],
-  power: { driver: 'manual' }, rack: null, state: 'ready', previousState: null, lastError: null, owner: null, deployProfile: null,
-  facts: null, bootFacts: null, source: 'inventory', retiredAt: null, stateChangedAt: '2026-01-01T00:00:00.000Z',
-  createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z', version: 1, accepted: true, ...over,
-} as MachineRecord);
-
-test('selectMachines: state, owner, profile and text filters, negation, sort and pages', () => {
-  const all = Array.from({ length: 120 }, (_, i) => machine(`n-${String(i).padStart(3, '0')}`, {
-    state: i % 3 === 0 ? 'deployed' : 'ready', owner: i % 3 === 0 ? 'acme' : null,
-    mac: `52:54:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`, ip: `10.0.${i >> 8}.${i & 255}`,
-  }));
-  const deployed = selectMachines(all, parseFilter({ state: 'deployed' }));
-  assert.equal(deployed.total, 40);
-  assert.ok(deployed.rows.every((m) => m.state === 'deployed'), 'only deployed rows');
-  assert.equal(selectMachines(all, parseFilter({ state: '!deployed' })).total, 80);
-  assert.equal(selectMachines(all, parseFilter({ owner: 'ACME' })).total, 40, 'owner matches in any case');
-  assert.equal(selectMachines(all, parseFilter({ owner: '!acme' })).total, 80);
-  assert.equal(selectMachines(all, parseFilter({ profile: '!lab-image' })).total, 0);
-  assert.deepEqual(selectMachines(all, parseFilter({ q: '10.0.0.7' })).rows.map((m) => m.ip), ['10.0.0.7', '10.0.0.70', '10.0.0.71', '10.0.0.72', '10.0.0.73', '10.0.0.74', '10.0.0.75', '10.0.0.76', '10.0.0.77', '10.0.0.78', '10.0.0.79']);
-  assert.equal(selectMachines(all, parseFilter({ q: '52:54:00:00:00:0A' })).total, 1, 'MAC text in any case');
-  assert.equal(selectMachines(all, parseFilter({ q: '!n-1' })).total, 100, 'negated text');
-  const p1 = selectMachines(all, parseFilter({ sort: 'name', dir: 'desc' }));
-  assert.equal(p1.pages, 3);
-  assert.equal(p1.rows.length, 50);
-  assert.equal(p1.rows[0]!.name, 'n-119');
-  const last = selectMachines(all, parseFilter({ page: '99' }));
-  assert.equal(last.page, 3, 'a page past the end shows the last');
-  assert.equal(last.rows.length, 20);
 });
 
 test('csrfMatches: only the exact value; other lengths, types and empties refused', () => {

@@ -113,3 +113,11 @@ export function pageBounds(q: MachineQuery): { limit: number; offset: number } {
   const offset = Math.max(Math.trunc(q.offset ?? 0) || 0, 0);
   return { limit, offset };
 }
+
+/** A machine's arch as the query's arch term reads it (facts first, then boot facts), or undefined. */
+export function machineArch(m: Pick<MachineRecord, 'facts' | 'bootFacts'>): string | undefined {
+  const facts = m.facts?.arch;
+  if (facts !== undefined && facts !== null) return typeof facts === 'string' ? facts : JSON.stringify(facts);
+  const boot = m.bootFacts?.arch;
+  return boot === undefined ? undefined : BOOT_ARCH_NAMES[boot];
+}

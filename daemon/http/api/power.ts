@@ -10,6 +10,7 @@ import { ApiError } from '../errors.js';
 import { parseInput } from '../validate.js';
 import type { ApiContext } from './context.js';
 import { PowerStatusCache } from '../../power/status-cache.js';
+import { changePower } from './power-change.js';
 import type { MachineRecord } from '../../core/store/types.js';
 
 const powerBody = z.strictObject({
@@ -66,21 +67,12 @@ export function powerRouter(ctx: ApiContext, cache = new PowerStatusCache()): Ro
   router.post('/:name/power', async (req, res) => {
     const body = parseInput(powerBody, req.body, 'body');
     const m = await machine(req.params.name);
-    const power = ctx.power(m);
     const signal = clientGone(res);
     // The signal only takes these out of the BMC queue: once sent, a change runs to its end.
-    const state = await bmc(signal, async () => {
-      if (body.boot_device) await power.setBootDevice({ device: body.boot_device, persistent: false }, { signal });
-      cache.forget(m.name);
-      const after = await (body.action === 'on' ? power.on({ signal }) : body.action === 'off' ? power.off({ signal }) : power.cycle({ signal }));
-      cache.record(m.name, power, after);
-      return after;
-    });
+    const state = await bmc(signal, () => changePower(ctx, m, {
+      action: body.action, bootDevice: body.boot_device, actor: `operator:${req.principal!.name}`, via: 'the API', signal, cache,
+    }));
     if (state === undefined) return;
-    await ctx.store.appendEvent({
-      machine: m.name, kind: 'power', event: body.action, actor: `operator:${req.principal!.name}`,
-      cause: `power ${body.action}${body.boot_device ? ` (next boot: ${body.boot_device})` : ''} through the API; now ${state}`,
-    });
     res.json({ machine: m.name, driver: m.power.driver, state });
   });
   return router;

@@ -1,23 +1,32 @@
-// The machines list's filters, as they stand in the URL: state, owner, profile, free text (over
-// name, MAC, IP, hostname), each negated by a leading `!`; a sort column and direction; a page.
-// Parsing never throws: a bad value is dropped (a URL is shareable and must keep working).
-import type { MachineRecord } from '../../core/store/types.js';
+// The machines list's filters, as they stand in the URL: state, owner, profile, tag, arch, free
+// text (over name, MAC, IP, hostname), each negated by a leading `!`; a sort column and
+// direction; a page; the columns shown. Parsing never throws: a bad value is dropped (a URL is
+// shareable and must keep working). The store does the filtering (machineQueryOf): a page costs
+// one query, not a read of every machine.
+import { MACHINE_SORTS, type MachineQuery, type MachineSort, type QueryTerm } from '../../core/store/machine-query.js';
+import { isTenant } from '../api/scope.js';
+import type { Principal } from '../api/tokens.js';
 
-export const SORT_COLUMNS = ['name', 'state', 'owner', 'profile', 'mac', 'ip', 'changed'] as const;
-export type SortColumn = (typeof SORT_COLUMNS)[number];
+export const SORT_COLUMNS = MACHINE_SORTS;
+export type SortColumn = MachineSort;
 export const PAGE_SIZE = 50;
 
-export interface Term { value: string; negated: boolean }
+/** Every column the list can show, in order; `name` always is (the link, the checkbox's label). */
+export const COLUMNS = ['name', 'state', 'owner', 'profile', 'tags', 'arch', 'mac', 'ip', 'changed'] as const;
+export type Column = (typeof COLUMNS)[number];
+export const DEFAULT_COLUMNS: readonly Column[] = ['name', 'state', 'owner', 'profile', 'mac', 'ip', 'changed'];
 
-export interface MachineFilter {
-  state?: Term;
-  owner?: Term;
-  profile?: Term;
-  q?: Term;
+export type Term = QueryTerm;
+
+export const TERM_NAMES = ['state', 'owner', 'profile', 'tag', 'arch', 'q'] as const;
+export type TermName = (typeof TERM_NAMES)[number];
+
+export type MachineFilter = { [K in TermName]?: Term } & {
   sort: SortColumn;
   dir: 'asc' | 'desc';
   page: number;
-}
+  cols: readonly Column[];
+};
 
 const first = (v: unknown): string | undefined => (typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : undefined);
 
@@ -30,23 +39,42 @@ export function parseTerm(raw: unknown): Term | undefined {
   return value ? { value, negated } : undefined;
 }
 
+/**
+ * `cols=name,state,ip` (what links write) or `cols=state&cols=ip` (what the chooser's checkboxes
+ * send); unknown names dropped, shown in COLUMNS order, `name` always. Absent: the default.
+ */
+export function parseColumns(raw: unknown): readonly Column[] {
+  const given = (Array.isArray(raw) ? raw : [raw]).filter((v): v is string => typeof v === 'string').slice(0, COLUMNS.length * 2);
+  if (!given.length) return DEFAULT_COLUMNS;
+  const wanted = new Set(given.flatMap((v) => v.split(',')).map((v) => v.trim()));
+  return COLUMNS.filter((c) => c === 'name' || wanted.has(c));
+}
+
 export function parseFilter(query: Record<string, unknown>): MachineFilter {
   const sort = first(query.sort);
   const page = Number.parseInt(first(query.page) ?? '1', 10);
-  return {
-    state: parseTerm(query.state), owner: parseTerm(query.owner), profile: parseTerm(query.profile), q: parseTerm(query.q),
+  const f: MachineFilter = {
     sort: (SORT_COLUMNS as readonly string[]).includes(sort ?? '') ? sort as SortColumn : 'name',
     dir: first(query.dir) === 'desc' ? 'desc' : 'asc',
     page: Number.isSafeInteger(page) && page >= 1 ? page : 1,
+    cols: parseColumns(query.cols),
   };
+  for (const k of TERM_NAMES) {
+    const t = parseTerm(query[k]);
+    if (t) f[k] = t;
+  }
+  return f;
 }
+
+export const termText = (t?: Term): string => (t ? (t.negated ? '!' : '') + t.value : '');
+export const isDefaultColumns = (cols: readonly Column[]): boolean => cols.length === DEFAULT_COLUMNS.length && cols.every((c, i) => c === DEFAULT_COLUMNS[i]);
 
 /** The query string for a filter (with changes), for links: what the URL keeps. */
 export function filterQuery(f: MachineFilter, change: Partial<MachineFilter> = {}): string {
   const g = { ...f, ...change };
-  const term = (t?: Term) => (t ? (t.negated ? '!' : '') + t.value : undefined);
   const params = new URLSearchParams();
-  for (const [k, v] of [['state', term(g.state)], ['owner', term(g.owner)], ['profile', term(g.profile)], ['q', term(g.q)]] as const) if (v) params.set(k, v);
+  for (const k of TERM_NAMES) if (g[k]) params.set(k, termText(g[k]));
+  if (!isDefaultColumns(g.cols)) params.set('cols', g.cols.join(','));
   if (g.sort !== 'name') params.set('sort', g.sort);
   if (g.dir !== 'asc') params.set('dir', g.dir);
   if (g.page !== 1) params.set('page', String(g.page));
@@ -54,34 +82,16 @@ export function filterQuery(f: MachineFilter, change: Partial<MachineFilter> = {
   return s ? `?${s}` : '';
 }
 
-const exact = (t: Term | undefined, v: string | null) => !t || ((v ?? '').toLowerCase() === t.value.toLowerCase()) !== t.negated;
-
-/** Free text matches a substring of the name, MAC, IP or hostname (any case). */
-function textMatch(t: Term | undefined, m: MachineRecord): boolean {
-  if (!t) return true;
-  const needle = t.value.toLowerCase();
-  const hit = [m.name, m.mac, m.ip, m.hostname].some((x) => typeof x === 'string' && x.toLowerCase().includes(needle));
-  return hit !== t.negated;
+/**
+ * The store query for a filter as this principal may ask it: a tenant's is always limited to its
+ * owner (scopeOwner), whatever its URL's owner term says.
+ */
+export function machineQueryOf(f: MachineFilter, p: Principal, page: { offset: number; limit: number }): MachineQuery {
+  return {
+    state: f.state, owner: f.owner, profile: f.profile, tag: f.tag, arch: f.arch, text: f.q,
+    scopeOwner: isTenant(p) ? p.owner : undefined,
+    sort: f.sort, dir: f.dir, ...page,
+  };
 }
-
-export function matches(f: MachineFilter, m: MachineRecord): boolean {
-  return exact(f.state, m.state) && exact(f.owner, m.owner) && exact(f.profile, m.deployProfile ?? m.profile) && textMatch(f.q, m);
-}
-
-const sortKey: Record<SortColumn, (m: MachineRecord) => string> = {
-  name: (m) => m.name, state: (m) => m.state, owner: (m) => m.owner ?? '', profile: (m) => m.deployProfile ?? m.profile ?? '',
-  mac: (m) => m.mac, ip: (m) => m.ip ?? '', changed: (m) => m.stateChangedAt,
-};
 
 export interface Page<T> { rows: T[]; total: number; page: number; pages: number }
-
-/** Filters, sorts (ties by name) and cuts one page: only that page is rendered. */
-export function selectMachines(all: MachineRecord[], f: MachineFilter, size = PAGE_SIZE): Page<MachineRecord> {
-  const key = sortKey[f.sort];
-  const sign = f.dir === 'asc' ? 1 : -1;
-  const rows = all.filter((m) => matches(f, m))
-    .sort((a, b) => sign * (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0) || (a.name < b.name ? -1 : 1));
-  const pages = Math.max(1, Math.ceil(rows.length / size));
-  const page = Math.min(f.page, pages);
-  return { rows: rows.slice((page - 1) * size, page * size), total: rows.length, page, pages };
-}

@@ -1,53 +1,100 @@
-// The machines list: filters in the URL (a plain GET form), sortable headers, one page at a time.
+// The machines list: filters in the URL (a plain GET form), sortable headers, a column chooser,
+// one page at a time, a checkbox per row and the bulk-action form (bulk-page.ts renders what
+// follows it). Column widths are fixed by a <colgroup>, so a row swapped by a live update keeps
+// the table's layout; a ticked checkbox survives the swap (hx-preserve keeps the element).
 import { html, type Html } from './html.js';
 import { page, stateBadge, time, type PageContext } from './layout.js';
-import { filterQuery, type MachineFilter, type Page, type SortColumn, type Term } from './filter.js';
+import { COLUMNS, filterQuery, isDefaultColumns, termText, type Column, type MachineFilter, type Page, type SortColumn } from './filter.js';
+import { bulkForm } from './bulk-page.js';
 import { ALL_STATES } from '../../core/lifecycle.js';
+import { machineArch } from '../../core/store/machine-query.js';
 import type { MachineRecord } from '../../core/store/types.js';
 
 const machineUrl = (name: string) => `/ui/machines/${encodeURIComponent(name)}`;
 
-/** One row; it refreshes itself when its machine's history moves (same cells, same height). */
-export function machineRow(m: MachineRecord): Html {
-  return html`<tr data-live-machine="${m.name}" hx-get="${machineUrl(m.name)}/row" hx-trigger="rh:live delay:100ms" hx-swap="outerHTML">
-<td><a href="${machineUrl(m.name)}">${m.name}</a></td><td>${stateBadge(m.state)}</td><td>${m.owner ?? ''}</td><td class="hide-narrow">${m.deployProfile ?? m.profile ?? ''}</td>
-<td class="hide-narrow">${m.mac}</td><td>${m.ip ?? ''}</td><td class="hide-narrow">${time(m.stateChangedAt)}</td></tr>`;
+interface ColumnSpec { label: string; sort?: SortColumn; narrow: boolean; cell: (m: MachineRecord) => Html | string }
+
+const SPECS: Record<Column, ColumnSpec> = {
+  name: { label: 'Name', sort: 'name', narrow: false, cell: (m) => html`<a href="${machineUrl(m.name)}">${m.name}</a>` },
+  state: { label: 'State', sort: 'state', narrow: false, cell: (m) => stateBadge(m.state) },
+  owner: { label: 'Owner', sort: 'owner', narrow: false, cell: (m) => m.owner ?? '' },
+  profile: { label: 'Profile', sort: 'profile', narrow: true, cell: (m) => m.deployProfile ?? m.profile ?? '' },
+  tags: { label: 'Tags', narrow: true, cell: (m) => m.tags.join(', ') },
+  arch: { label: 'Arch', narrow: true, cell: (m) => machineArch(m) ?? '' },
+  mac: { label: 'MAC', sort: 'mac', narrow: true, cell: (m) => m.mac },
+  ip: { label: 'IP', sort: 'ip', narrow: false, cell: (m) => m.ip ?? '' },
+  changed: { label: 'State since', sort: 'changed', narrow: true, cell: (m) => time(m.stateChangedAt) },
+};
+
+const narrow = (c: Column) => (SPECS[c].narrow ? html` class="hide-narrow"` : '');
+
+export interface RowOptions {
+  cols: readonly Column[];
+  /** Whether the principal may act at all (a read-only token's checkboxes are disabled). */
+  canAct: boolean;
 }
 
-const COLUMNS: [SortColumn, string, boolean][] = [
-  ['name', 'Name', false], ['state', 'State', false], ['owner', 'Owner', false], ['profile', 'Profile', true],
-  ['mac', 'MAC', true], ['ip', 'IP', false], ['changed', 'State since', true],
-];
+/** One row; it refreshes itself (same columns) when its machine's history moves. */
+export function machineRow(m: MachineRecord, o: RowOptions): Html {
+  const id = `sel-${m.name}`;
+  return html`<tr data-live-machine="${m.name}" hx-get="${machineUrl(m.name)}/row?cols=${o.cols.join(',')}" hx-trigger="rh:live delay:100ms" hx-swap="outerHTML">
+<td class="select"><input type="checkbox" form="bulk" name="machine" value="${m.name}" id="${id}" hx-preserve="true" aria-label="select ${m.name}" ${o.canAct ? '' : html`disabled`}></td>${o.cols.map((c) => html`<td${narrow(c)}>${SPECS[c].cell(m)}</td>`)}</tr>`;
+}
 
 function header(f: MachineFilter): Html {
-  return html`<tr>${COLUMNS.map(([col, label, narrow]) => {
-    const active = f.sort === col;
+  return html`<tr><th class="select"><span class="visually-hidden">Select</span></th>${f.cols.map((c) => {
+    const spec = SPECS[c];
+    if (!spec.sort) return html`<th${narrow(c)}>${spec.label}</th>`;
+    const active = f.sort === spec.sort;
     const dir = active && f.dir === 'asc' ? 'desc' : 'asc';
     const sort = active ? (f.dir === 'asc' ? 'ascending' : 'descending') : 'none';
-    return html`<th aria-sort="${sort}" ${narrow ? html`class="hide-narrow"` : ''}><a href="/ui/machines${filterQuery(f, { sort: col, dir, page: 1 })}">${label}${active ? (f.dir === 'asc' ? ' ▲' : ' ▼') : ''}</a></th>`;
+    return html`<th aria-sort="${sort}"${narrow(c)}><a href="/ui/machines${filterQuery(f, { sort: spec.sort, dir, page: 1 })}">${spec.label}${active ? (f.dir === 'asc' ? ' ▲' : ' ▼') : ''}</a></th>`;
   })}</tr>`;
 }
 
-const termText = (t?: Term) => (t ? (t.negated ? '!' : '') + t.value : '');
+const hidden = (name: string, value: string) => html`<input type="hidden" name="${name}" value="${value}">`;
+
+/** The fields of `f` a form must carry besides its own (sort, direction, columns, filters). */
+function carried(f: MachineFilter, own: 'filters' | 'columns'): Html[] {
+  const out: Html[] = [];
+  if (own === 'columns') for (const k of ['state', 'owner', 'profile', 'tag', 'arch', 'q'] as const) if (f[k]) out.push(hidden(k, termText(f[k])));
+  if (own === 'filters' && !isDefaultColumns(f.cols)) out.push(hidden('cols', f.cols.join(',')));
+  if (f.sort !== 'name') out.push(hidden('sort', f.sort));
+  if (f.dir !== 'asc') out.push(hidden('dir', f.dir));
+  return out;
+}
 
 function filters(f: MachineFilter): Html {
   const stateText = termText(f.state);
+  const input = (name: 'owner' | 'profile' | 'tag' | 'arch', label: string, placeholder = '') =>
+    html`<label>${label}<input name="${name}" value="${termText(f[name])}" size="10" placeholder="${placeholder}"></label>`;
   return html`<form class="filters" method="get" action="/ui/machines" role="search">
-<label>Text (name, MAC, IP)<input name="q" value="${termText(f.q)}" placeholder="node-0 or !10.20."></label>
+<label>Text (name, MAC, IP, hostname)<input name="q" value="${termText(f.q)}" placeholder="node-0 or !10.20."></label>
 <label>State<select name="state"><option value="">any</option>${ALL_STATES.flatMap((s) => [
     html`<option value="${s}" ${stateText === s ? html`selected` : ''}>${s}</option>`,
     html`<option value="!${s}" ${stateText === `!${s}` ? html`selected` : ''}>not ${s}</option>`])}</select></label>
-<label>Owner<input name="owner" value="${termText(f.owner)}" size="12"></label>
-<label>Profile<input name="profile" value="${termText(f.profile)}" size="12"></label>
-${f.sort !== 'name' ? html`<input type="hidden" name="sort" value="${f.sort}">` : ''}${f.dir !== 'asc' ? html`<input type="hidden" name="dir" value="${f.dir}">` : ''}
-<button type="submit">Filter</button> <a href="/ui/machines">Clear</a>
+${input('owner', 'Owner')}${input('profile', 'Profile')}${input('tag', 'Tag', 'gpu or !gpu')}${input('arch', 'Arch', 'x86_64')}
+${carried(f, 'filters')}<button type="submit">Filter</button> <a href="/ui/machines${filterQuery({ ...f, state: undefined, owner: undefined, profile: undefined, tag: undefined, arch: undefined, q: undefined, page: 1 })}">Clear</a>
 <span class="muted">A leading ! negates a filter.</span></form>`;
 }
 
+/** Which columns are shown: a GET form, so the choice is in the URL like the filters. */
+function columnChooser(f: MachineFilter): Html {
+  return html`<details class="columns"><summary>Columns</summary><form method="get" action="/ui/machines" id="column-chooser">
+${carried(f, 'columns')}<input type="hidden" name="cols" value="name">
+${COLUMNS.filter((c) => c !== 'name').map((c) => html`<label><input type="checkbox" name="cols" value="${c}" ${f.cols.includes(c) ? html`checked` : ''}> ${SPECS[c].label}</label> `)}
+<button type="submit">Show</button></form></details>`;
+}
+
+/** Fixed widths per column: the layout does not move when a live row arrives. */
+const colgroup = (cols: readonly Column[]) => html`<colgroup><col class="c-select">${cols.map((c) => html`<col class="c-${c}${SPECS[c].narrow ? ' hide-narrow' : ''}">`)}</colgroup>`;
+
 export function machinesPage(pc: PageContext, f: MachineFilter, p: Page<MachineRecord>): Html {
-  return page('Machines', '/ui/machines', pc, html`<h1>Machines</h1>${filters(f)}
+  const canAct = pc.principal.role !== 'readonly';
+  return page('Machines', '/ui/machines', pc, html`<h1>Machines</h1>${filters(f)}${columnChooser(f)}
 <p class="muted" id="machine-count">${p.total} machine${p.total === 1 ? '' : 's'} match; page ${p.page} of ${p.pages}.</p>
-<table class="machines"><thead>${header(f)}</thead><tbody>${p.rows.map(machineRow)}</tbody></table>
+${bulkForm(pc, f, p.total)}
+<table class="machines">${colgroup(f.cols)}<thead>${header(f)}</thead><tbody>${p.rows.map((m) => machineRow(m, { cols: f.cols, canAct }))}</tbody></table>
 <nav class="pager" aria-label="Pages">${p.page > 1 ? html`<a rel="prev" href="/ui/machines${filterQuery(f, { page: p.page - 1 })}">← Previous</a>` : ''}
 ${p.page < p.pages ? html`<a rel="next" href="/ui/machines${filterQuery(f, { page: p.page + 1 })}">Next →</a>` : ''}</nav>`);
 }

@@ -13,8 +13,8 @@ import { html, type Html } from './html.js';
 import { errorPage, signInPage, type PageContext } from './layout.js';
 import { clearedCookie, csrfMatches, SessionBook, sessionCookie, sessionIdOf, type Session } from './sessions.js';
 import { htmxSource, LIVE_JS, UI_CSS } from './assets.js';
-import { parseFilter, selectMachines } from './filter.js';
-import { machinesPage, machineRow } from './machines-page.js';
+import { machineListRoutes } from './machines-routes.js';
+import { compressText } from './compress.js';
 import { overviewLive, overviewPage } from './overview.js';
 import { machineLive, machinePage, UI_ACTIONS } from './machine-page.js';
 import { eventsFor, machineFor, machinesFor } from './scoped-reads.js';
@@ -41,7 +41,9 @@ export function uiRouter(ctx: ApiContext, opts: UiOptions = {}): Router {
     if (req.method === 'POST' && !sameOrigin(req)) return send(res, errorPage(403, 'cross-site request refused'), 403);
     next();
   });
-  router.use(express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 }));
+  router.use(compressText());
+  // Up to 100 ticked rows of the machines list (bulk actions) and a few fields more.
+  router.use(express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 120 }));
 
   const asset = (type: string, body: () => string) => (_req: Request, res: Response) => void res.set('Cache-Control', 'max-age=3600').type(type).send(body());
   router.get('/assets/htmx.min.js', asset('text/javascript', htmxSource));
@@ -97,17 +99,12 @@ export function uiRouter(ctx: ApiContext, opts: UiOptions = {}): Router {
     const { principal } = signed(res);
     send(res, overviewLive(await machinesFor(ctx, principal), await eventsFor(ctx, principal, { limit: 20 })));
   });
-  router.get('/machines', async (req, res) => {
-    const { principal, pc } = signed(res);
-    const f = parseFilter(req.query as Record<string, unknown>);
-    send(res, machinesPage(pc, f, selectMachines(await machinesFor(ctx, principal), f)));
-  });
+  machineListRoutes(router, ctx);
   router.get('/machines/:name', async (req, res) => {
     const { principal, pc } = signed(res);
     const m = await machineFor(ctx, principal, req.params.name);
     send(res, machinePage(pc, m, await eventsFor(ctx, principal, { machine: m.name, limit: 50 })));
   });
-  router.get('/machines/:name/row', async (req, res) => send(res, machineRow(await machineFor(ctx, signed(res).principal, req.params.name))));
   router.get('/machines/:name/live', async (req, res) => {
     const { principal, pc } = signed(res);
     const m = await machineFor(ctx, principal, req.params.name);
