@@ -1,10 +1,9 @@
 // The machines list's own styles (the list, its column chooser, the bulk form and pages), served
 // within the dashboard's one stylesheet (assets.ts).
 export const MACHINES_CSS = `
-table.machines col.c-select { width: 2.2rem; } table.machines col.c-state { width: 11rem; } table.machines col.c-mac { width: 10.5rem; }
+table.machines col.c-state { width: 11rem; } table.machines col.c-mac { width: 10.5rem; }
 table.machines col.c-ip { width: 8.5rem; } table.machines col.c-changed { width: 13rem; } table.machines col.c-arch { width: 6rem; }
-table.machines td.select, table.machines th.select { text-align: center; padding: .35rem .2rem; }
-.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
+table.machines input[type=checkbox] { margin: 0 .5rem 0 0; vertical-align: middle; }
 details.columns { margin: -.3rem 0 .6rem; } details.columns form { display: flex; flex-wrap: wrap; gap: .3rem .9rem; align-items: center; padding: .4rem 0; }
 form.bulk { display: flex; flex-wrap: wrap; gap: .5rem .9rem; align-items: center; margin: 0 0 .6rem; padding: .5rem .6rem; background: var(--bg); border: 1px solid var(--line); }
 form.bulk fieldset { display: contents; } form.bulk legend { font-weight: 600; float: left; margin-right: .4rem; }

@@ -34,15 +34,18 @@ export interface RowOptions {
   canAct: boolean;
 }
 
-/** One row; it refreshes itself (same columns) when its machine's history moves. */
+/**
+ * One row; it refreshes itself (same columns) when its machine's history moves. The checkbox sits
+ * in the name's cell (no text of its own: the cell reads as the name).
+ */
 export function machineRow(m: MachineRecord, o: RowOptions): Html {
-  const id = `sel-${m.name}`;
+  const box = html`<input type="checkbox" form="bulk" name="machine" value="${m.name}" id="sel-${m.name}" hx-preserve="true" aria-label="select ${m.name}"${o.canAct ? '' : html` disabled`}>`;
   return html`<tr data-live-machine="${m.name}" hx-get="${machineUrl(m.name)}/row?cols=${o.cols.join(',')}" hx-trigger="rh:live delay:100ms" hx-swap="outerHTML">
-<td class="select"><input type="checkbox" form="bulk" name="machine" value="${m.name}" id="${id}" hx-preserve="true" aria-label="select ${m.name}" ${o.canAct ? '' : html`disabled`}></td>${o.cols.map((c) => html`<td${narrow(c)}>${SPECS[c].cell(m)}</td>`)}</tr>`;
+${o.cols.map((c) => html`<td${narrow(c)}>${c === 'name' ? box : ''}${SPECS[c].cell(m)}</td>`)}</tr>`;
 }
 
 function header(f: MachineFilter): Html {
-  return html`<tr><th class="select"><span class="visually-hidden">Select</span></th>${f.cols.map((c) => {
+  return html`<tr>${f.cols.map((c) => {
     const spec = SPECS[c];
     if (!spec.sort) return html`<th${narrow(c)}>${spec.label}</th>`;
     const active = f.sort === spec.sort;
@@ -87,7 +90,7 @@ ${COLUMNS.filter((c) => c !== 'name').map((c) => html`<label><input type="checkb
 }
 
 /** Fixed widths per column: the layout does not move when a live row arrives. */
-const colgroup = (cols: readonly Column[]) => html`<colgroup><col class="c-select">${cols.map((c) => html`<col class="c-${c}${SPECS[c].narrow ? ' hide-narrow' : ''}">`)}</colgroup>`;
+const colgroup = (cols: readonly Column[]) => html`<colgroup>${cols.map((c) => html`<col class="c-${c}${SPECS[c].narrow ? ' hide-narrow' : ''}">`)}</colgroup>`;
 
 export function machinesPage(pc: PageContext, f: MachineFilter, p: Page<MachineRecord>): Html {
   const canAct = pc.principal.role !== 'readonly';
