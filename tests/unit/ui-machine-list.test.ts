@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { DEFAULT_COLUMNS, filterQuery, machineQueryOf, parseColumns, parseFilter } from '../../daemon/http/ui/filter.js';
 import { containsPattern, machineArch, machineQuerySql, type QueryDialect } from '../../daemon/core/store/machine-query.js';
-import { BULK_CAP, bulkRefusal, parseBulkRequest } from '../../daemon/http/ui/bulk.js';
+import { BULK_CAP, bulkRefusal, parseBulkRequest, resolveTargets } from '../../daemon/http/ui/bulk.js';
 import { acceptsGzip } from '../../daemon/http/ui/compress.js';
 import { machineListPage } from '../../daemon/http/ui/machines-routes.js';
 import { openSqliteStore } from '../../daemon/core/store/sqlite.js';
@@ -125,4 +125,22 @@ test('machineRow: hostile machine text is escaped; the columns asked for, the ch
   assert.equal((row.match(/<td/g) ?? []).length, 4, 'four columns, the checkbox in the name\'s');
   assert.match(row, /hx-preserve="true"/);
   assert.match(row, /row\?cols=name,owner,tags,arch"/);
+});
+
+test('resolveTargets: a filter matching more than BULK_CAP machines is refused with the count; at the cap it resolves', async () => {
+  const store = await openSqliteStore(join(tempDir('ui-list'), 'rackhand.db'));
+  try {
+    const many = Array.from({ length: BULK_CAP + 1 }, (_, i) => spec(i + 1, { name: `m-${String(i).padStart(4, '0')}`, mac: `02:00:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`, ip: null }));
+    await store.syncInventory(many, 'test');
+    const ctx = { store } as unknown as ApiContext;
+    const all = parseBulkRequest({ action: 'maintenance_on', scope: 'filter', filter: 'q=m-' });
+    await assert.rejects(resolveTargets(ctx, admin, all), new RegExp(`this filter matches ${BULK_CAP + 1} machines; a bulk action takes at most ${BULK_CAP}`));
+    const fewer = parseBulkRequest({ action: 'maintenance_on', scope: 'filter', filter: 'q=!m-0000' });
+    const targets = await resolveTargets(ctx, admin, fewer);
+    assert.deepEqual([targets.length, targets[0]!.name, targets.every((t) => !t.skip)], [BULK_CAP, 'm-0001', true]);
+    const ro = await resolveTargets(ctx, readonly, parseBulkRequest({ action: 'power_cycle', scope: 'selected', machine: ['m-0001', 'nobody'] }));
+    assert.deepEqual(ro.map((t) => [t.name, t.skip]), [['m-0001', 'token ro is read-only: it can look, not act'], ['nobody', 'not found']]);
+  } finally {
+    await store.close();
+  }
 });
