@@ -6,15 +6,13 @@
 //   node --import tsx bench/alloc/run.ts [--machines 500] [--seconds 15] [--clients 16] [--runs 3] [--only pg2,sqlite1]
 // --clients in all, split evenly over the daemons (keep-alive fetches from this process, each
 // waiting for its answer before the next). As root or not; no namespace, loopback only.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { call, makeReady, rackInventory, type RackMachine } from '../../tests/lib/allocation.js';
-import { ADMIN_TOKEN, prepareStateDir, REPO } from '../../tests/lib/daemon.js';
-import { freePort, startPostgres, type PgCluster } from '../../tests/lib/postgres.js';
-import { MAIN } from '../../tests/lib/serve-in-ns.js';
-import { tempDir } from '../../tests/lib/tmp.js';
+import { ADMIN_TOKEN } from '../../tests/lib/daemon.js';
+import { startPostgres, type PgCluster } from '../../tests/lib/postgres.js';
+import { serve, stop } from '../serve.js';
 import { openPostgresStore } from '../../daemon/core/store/postgres.js';
 import { openSqliteStore } from '../../daemon/core/store/sqlite.js';
 import type { Store } from '../../daemon/core/store/types.js';
@@ -30,35 +28,6 @@ const SECONDS = Number(values.seconds);
 const CLIENTS = Number(values.clients);
 const RACK: RackMachine[] = Array.from({ length: N }, (_, i) => ({ name: `bench-${String(i).padStart(4, '0')}`, cpus: 8, memoryGib: 32, diskGib: 100 }));
 const WANT = { profile: 'lab-image', constraints: { cpus: 8, memory_gib: 32, arch: 'x86_64' } };
-
-interface Served { child: ChildProcess; url: string; stateDir: string }
-
-async function serve(inventory: string, store: string | undefined): Promise<Served> {
-  const stateDir = tempDir('alloc-state');
-  prepareStateDir(stateDir);
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--inventory', inventory, '--state-dir', stateDir,
-    '--listen', '127.0.0.1', '--port', String(port), '--http-only', '--no-power', '--log-level', 'warn', ...(store ? ['--store', store] : [])],
-  { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stdout!.on('data', (d: Buffer) => { log = (log + d).slice(-4000); });
-  child.stderr!.on('data', (d: Buffer) => { log = (log + d).slice(-4000); });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}: ${log}`);
-    if (await fetch(`${url}/metrics`).then((r) => r.ok, () => false)) break;
-    if (i > 600) throw new Error(`serve did not listen in 60 s: ${log}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { child, url, stateDir };
-}
-
-async function stop(s: Served): Promise<void> {
-  if (s.child.exitCode !== null || s.child.signalCode !== null) return;
-  const gone = new Promise((r) => s.child.once('exit', r));
-  s.child.kill('SIGTERM');
-  await gone;
-}
 
 interface Outcome { ok: number; statuses: Record<string, number>; machines: string[]; lastOkMs: number; elapsedMs: number }
 
