@@ -37,7 +37,7 @@ $(NODE_MODULES): package.json package-lock.json
 	npm_config_build_from_source=true npm ci --no-audit --no-fund
 	@touch $@
 
-.PHONY: deps node-modules test-deps lab-deps build-deps boot-images build lint unit test demo clean
+.PHONY: deps node-modules test-deps lab-deps build-deps boot-images build lint unit test demo clean bench-ui
 deps: $(NODE_MODULES)
 
 # What unit and lint need: node_modules as it is. They install nothing and need no root, so a
@@ -88,6 +88,13 @@ unit: node-modules
 # node:test through tsx; its closing "# pass N / # fail N" lines are the verdict.
 test: test-deps lint build boot-images
 	node --import tsx --test --test-concurrency=$(TEST_CONCURRENCY) $(wildcard $(TESTS))
+
+# The dashboard's machines list with 10,000 machines, on SQLite and on a throwaway PostgreSQL:
+# render time, gzip bytes, live-update latency (BENCHMARKS.md, "Dashboard"). BENCH_UI_ARGS passes
+# options (--machines, --requests, --transitions, --only sqlite,pg).
+bench-ui: deps
+	@tests/setup/ensure-packages.sh postgresql
+	node --import tsx bench/ui/run.ts $(BENCH_UI_ARGS)
 
 demo: lab-deps build boot-images
 	@tests/setup/demo.sh

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import { act } from '../../daemon/core/actions.js';
-import { call, startReadyRack } from '../lib/allocation.js';
+import { call, startReadyRack, tenantsWithAllocations } from '../lib/allocation.js';
 import type { TestDaemon } from '../lib/daemon.js';
 import { cookieOf, csrfOf, haveChromium, launchChromium, shot as shotIn, signIn as signInAs, textOf, waitText } from '../lib/browser.js';
 
@@ -35,13 +35,7 @@ before(async () => {
     { name: 'spare-01', cpus: 8, memoryGib: 32, diskGib: 100 },
     { name: 'hostile-01', cpus: 8, memoryGib: 32, diskGib: 100 },
   ]);
-  for (const owner of ['acme', 'globex']) {
-    const t = await call(d.url, d.tokens.admin, 'POST', '/api/v1/tokens', { owner });
-    assert.equal(t.status, 201, JSON.stringify(t.body));
-    tenant[owner] = t.body.secret;
-    const a = await call(d.url, d.tokens.admin, 'POST', '/api/v1/allocations', { owner, profile: 'lab-image', constraints: { tags: [owner] } });
-    assert.equal(a.status, 201, JSON.stringify(a.body));
-  }
+  Object.assign(tenant, await tenantsWithAllocations(d, ['acme', 'globex']));
   // An agent's error message and facts carrying markup: they must render as text.
   const store = d.daemon.store;
   await act(store, { machine: 'hostile-01', event: 'inspect', actor: 'test' });

@@ -11,7 +11,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
-import { call, startReadyRack, type RackMachine } from '../lib/allocation.js';
+import { call, startReadyRack, tenantsWithAllocations, type RackMachine } from '../lib/allocation.js';
 import type { TestDaemon } from '../lib/daemon.js';
 import { cookieOf, csrfOf, haveChromium, launchChromium, shot as shotIn, signIn as signInAs, textOf, waitText } from '../lib/browser.js';
 
@@ -35,23 +35,19 @@ const RACK: RackMachine[] = [
 ];
 let d: TestDaemon;
 let browser: Browser;
-const tenant: Record<string, string> = {};
+let tenant: Record<string, string> = {};
 
-before(async () => {
-  if (skip) return;
+/** The rack, its tenants (acme-01 and globex-01 deploying for them) and a hostile arch fact. */
+async function setUp(): Promise<void> {
   console.log(`screenshots: ${shots}`);
   d = await startReadyRack(RACK);
-  for (const owner of ['acme', 'globex']) {
-    const t = await call(d.url, d.tokens.admin, 'POST', '/api/v1/tokens', { owner });
-    assert.equal(t.status, 201, JSON.stringify(t.body));
-    tenant[owner] = t.body.secret;
-    const a = await call(d.url, d.tokens.admin, 'POST', '/api/v1/allocations', { owner, profile: 'lab-image', constraints: { tags: [owner] } });
-    assert.equal(a.status, 201, JSON.stringify(a.body));
-  }
+  tenant = await tenantsWithAllocations(d, ['acme', 'globex']);
   // An agent's facts carrying markup: the arch column must show it as text.
   await d.daemon.store.setFacts('hostile-01', { cpus: 8, arch: HOSTILE });
   browser = await launchChromium();
-});
+}
+
+before(async () => { if (!skip) await setUp(); });
 
 after(async () => {
   if (skip) return;

@@ -68,3 +68,19 @@ export async function call(url: string, token: string, method: string, path: str
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : {} } as { status: number; body: any };
 }
+
+/**
+ * A tenant token for each owner, and one allocation of lab-image for each, of the machines tagged
+ * with the owner's name (deploying then): the dashboard tests' tenants. The secrets by owner.
+ */
+export async function tenantsWithAllocations(d: TestDaemon, owners: string[]): Promise<Record<string, string>> {
+  const secrets: Record<string, string> = {};
+  for (const owner of owners) {
+    const t = await call(d.url, d.tokens.admin, 'POST', '/api/v1/tokens', { owner });
+    if (t.status !== 201) throw new Error(`tokens create ${owner}: ${t.status} ${JSON.stringify(t.body)}`);
+    secrets[owner] = t.body.secret;
+    const a = await call(d.url, d.tokens.admin, 'POST', '/api/v1/allocations', { owner, profile: 'lab-image', constraints: { tags: [owner] } });
+    if (a.status !== 201) throw new Error(`allocate for ${owner}: ${a.status} ${JSON.stringify(a.body)}`);
+  }
+  return secrets;
+}

@@ -107,6 +107,16 @@ export function machineQuerySql(q: MachineQuery, d: QueryDialect): QuerySql {
   return { where: where.join(' AND '), orderBy, params };
 }
 
+/**
+ * The page's rows: the sort runs over names and sort keys only, then the page's few whole rows
+ * are joined in by name. Sorting whole rows (facts and all) to cut a late page of 10,000 made the
+ * database carry every row through the sort, on disk past its sort memory.
+ */
+export function pageSelect(where: string, orderBy: string, limit: string, offset: string): string {
+  return `SELECT machines.* FROM machines JOIN (SELECT name AS page_name FROM machines WHERE ${where} ORDER BY ${orderBy} LIMIT ${limit} OFFSET ${offset}) AS page
+    ON machines.name = page.page_name ORDER BY ${orderBy}`;
+}
+
 /** The limit and offset a query may ask for. */
 export function pageBounds(q: MachineQuery): { limit: number; offset: number } {
   const limit = Math.min(Math.max(Math.trunc(q.limit) || 1, 1), MAX_QUERY_LIMIT);

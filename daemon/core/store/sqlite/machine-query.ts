@@ -4,7 +4,7 @@
 // LIKE is SQLite's own, case-insensitive for ASCII letters (PRAGMA case_sensitive_like is off).
 import { machineFromRow, type Row } from './rows.js';
 import type { SqliteDb } from './db.js';
-import { machineQuerySql, pageBounds, type MachinePage, type MachineQuery, type QueryDialect } from '../machine-query.js';
+import { machineQuerySql, pageBounds, pageSelect, type MachinePage, type MachineQuery, type QueryDialect } from '../machine-query.js';
 
 const SQLITE: QueryDialect = {
   param: (n) => `@p${n}`,
@@ -22,7 +22,7 @@ export function queryMachines(d: SqliteDb, q: MachineQuery): MachinePage {
   // One read transaction: the page and the count see the same machines.
   return d.db.transaction(() => {
     const total = d.stmt(`SELECT count(*) FROM machines WHERE ${where}`).pluck().get(named) as number;
-    const rows = d.stmt(`SELECT * FROM machines WHERE ${where} ORDER BY ${orderBy} LIMIT @limit OFFSET @offset`).all(named) as Row[];
+    const rows = d.stmt(pageSelect(where, orderBy, '@limit', '@offset')).all(named) as Row[];
     return { machines: rows.map(machineFromRow), total };
   }).deferred();
 }
