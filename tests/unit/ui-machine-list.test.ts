@@ -106,6 +106,8 @@ test('machineListPage: pages from a real SQLite store, the last page past the en
     assert.deepEqual([p1.total, p1.pages, p1.rows.length, p1.rows[0]!.name], [120, 3, 50, 'n-119']);
     const last = await machineListPage(ctx, admin, parseFilter({ page: '99' }));
     assert.deepEqual([last.page, last.rows.length], [3, 20], 'a page past the end shows the last');
+    const far = await machineListPage(ctx, admin, parseFilter({ page: String(Number.MAX_SAFE_INTEGER) }));
+    assert.deepEqual([far.page, far.rows.length], [3, 20], 'however far');
     assert.equal((await machineListPage(ctx, admin, parseFilter({ tag: 'gpu' }))).total, 40);
     assert.equal((await machineListPage(ctx, admin, parseFilter({ tag: '!gpu', q: 'n-00' }))).total, 6, 'n-001,002,004,005,007,008');
     assert.equal((await machineListPage(ctx, tenant, parseFilter({}))).total, 0, 'acme owns nothing yet');

@@ -42,6 +42,8 @@ export interface MachinePage {
 }
 
 export const MAX_QUERY_LIMIT = 10_000;
+/** Past any fleet, and an integer every database binds as one. */
+const MAX_QUERY_OFFSET = 1_000_000_000;
 
 /**
  * RFC 4578 client architecture (DHCP option 93) → the name `uname -m` gives (what the agent
@@ -120,7 +122,7 @@ export function pageSelect(where: string, orderBy: string, limit: string, offset
 /** The limit and offset a query may ask for. */
 export function pageBounds(q: MachineQuery): { limit: number; offset: number } {
   const limit = Math.min(Math.max(Math.trunc(q.limit) || 1, 1), MAX_QUERY_LIMIT);
-  const offset = Math.max(Math.trunc(q.offset ?? 0) || 0, 0);
+  const offset = Math.min(Math.max(Math.trunc(q.offset ?? 0) || 0, 0), MAX_QUERY_OFFSET);
   return { limit, offset };
 }
 
