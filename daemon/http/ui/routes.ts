@@ -19,6 +19,8 @@ import { overviewLive, overviewPage } from './overview.js';
 import { machineLive, machinePage, UI_ACTIONS } from './machine-page.js';
 import { eventsFor, machineFor, machinesFor } from './scoped-reads.js';
 import { eventStream } from './stream.js';
+import { registerAllocationRoutes } from './allocations-routes.js';
+import { registerTokenRoutes } from './tokens-routes.js';
 
 // No inline script or style anywhere: a string that escaped escaping still could not run.
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -135,6 +137,8 @@ export function uiRouter(ctx: ApiContext, opts: UiOptions = {}): Router {
     send(res, notice);
   });
   router.get('/events/stream', (req, res) => stream(req, res, signed(res).principal));
+  registerAllocationRoutes(router, ctx);
+  registerTokenRoutes(router, ctx);
 
   // The dashboard's errors are pages, not the API's JSON.
   router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
