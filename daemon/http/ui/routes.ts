@@ -15,7 +15,7 @@ import { clearedCookie, csrfMatches, SessionBook, sessionCookie, sessionIdOf, ty
 import { htmxSource, LIVE_JS, UI_CSS } from './assets.js';
 import { parseFilter, selectMachines } from './filter.js';
 import { machinesPage, machineRow } from './machines-page.js';
-import { overviewLive, overviewPage } from './overview.js';
+import { registerOverviewRoutes } from './overview-routes.js';
 import { machineLive, machinePage, UI_ACTIONS } from './machine-page.js';
 import { eventsFor, machineFor, machinesFor } from './scoped-reads.js';
 import { eventStream } from './stream.js';
@@ -91,14 +91,7 @@ export function uiRouter(ctx: ApiContext, opts: UiOptions = {}): Router {
     res.set('Set-Cookie', clearedCookie()).redirect(303, '/ui/sign-in');
   });
 
-  router.get('/', async (_req, res) => {
-    const { principal, pc } = signed(res);
-    send(res, overviewPage(pc, await machinesFor(ctx, principal), await eventsFor(ctx, principal, { limit: 20 })));
-  });
-  router.get('/overview/live', async (_req, res) => {
-    const { principal } = signed(res);
-    send(res, overviewLive(await machinesFor(ctx, principal), await eventsFor(ctx, principal, { limit: 20 })));
-  });
+  registerOverviewRoutes(router, ctx);
   router.get('/machines', async (req, res) => {
     const { principal, pc } = signed(res);
     const f = parseFilter(req.query as Record<string, unknown>);

@@ -1,0 +1,34 @@
+// The overview's routes: the page, its live section and (operators only) its health section.
+import type { Response, Router } from 'express';
+import type { ApiContext } from '../api/context.js';
+import type { Principal } from '../api/tokens.js';
+import { ApiError } from '../errors.js';
+import { isTenant } from '../api/scope.js';
+import { rackStatus } from '../api/racks.js';
+import { bmcQueue } from '../../power/queue.js';
+import { eventsFor, machinesFor } from './scoped-reads.js';
+import { failuresFor, workFor } from './overview-data.js';
+import { healthOf, readHealthMetrics } from './health.js';
+import { overviewHealth, overviewLive, overviewPage, type OverviewData } from './overview.js';
+import { sendHtml, signedIn } from './signed.js';
+
+export function registerOverviewRoutes(router: Router, ctx: ApiContext): void {
+  const data = async (p: Principal): Promise<OverviewData> => {
+    const machines = await machinesFor(ctx, p);
+    const [events, failures, { work, more }] = await Promise.all([eventsFor(ctx, p, { limit: 20 }), failuresFor(ctx, p), workFor(ctx, machines)]);
+    return { machines, events, failures, work, moreWork: more };
+  };
+  const health = async () => overviewHealth(healthOf(await readHealthMetrics(ctx.registry), bmcQueue.lanesNow()), (await rackStatus(ctx)).racks);
+  // A tenant has no business with the provisioning infrastructure (as GET /api/v1/racks).
+  const operator = (res: Response) => !isTenant(signedIn(res).principal);
+
+  router.get('/', async (_req, res) => {
+    const { principal, pc } = signedIn(res);
+    sendHtml(res, overviewPage(pc, await data(principal), operator(res) ? await health() : undefined));
+  });
+  router.get('/overview/live', async (_req, res) => sendHtml(res, overviewLive(await data(signedIn(res).principal))));
+  router.get('/overview/health', async (_req, res) => {
+    if (!operator(res)) throw new ApiError('FORBIDDEN', 'service health is for operator tokens');
+    sendHtml(res, await health());
+  });
+}
