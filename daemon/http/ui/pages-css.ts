@@ -24,7 +24,7 @@ table.work td, table.failures td { white-space: nowrap; }
   main { padding: .6rem; }
   header.top { gap: .4rem 1rem; padding: .5rem .6rem; }
   header.top form { margin-left: 0; }
-  .table-scroll table { min-width: 0; }
+  .table-scroll table { min-width: 28rem; }
   input.secret { width: 100%; }
   .counts { grid-template-columns: repeat(auto-fill, minmax(9.5rem, 1fr)); }
   .health { grid-template-columns: 1fr; }
