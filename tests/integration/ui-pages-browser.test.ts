@@ -18,7 +18,7 @@ import type { TestDaemon } from '../lib/daemon.js';
 import { cookieOf, csrfOf, haveChromium, launchChromium, shot as shotIn, signIn as signInAs, textOf, waitText } from '../lib/browser.js';
 
 // What the functions run inside the page touch (the project's TypeScript has no DOM library).
-declare const document: { documentElement: { scrollWidth: number }; activeElement: { className: string } | null };
+declare const document: { documentElement: { scrollWidth: number }; activeElement: { className: string } | null; body: { getAttribute(n: string): string | null } };
 declare const window: unknown;
 
 const HOSTILE = `<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>"'&amp;`;
@@ -240,6 +240,7 @@ test('tokens: an admin creates one, its secret is shown once, it signs in; revok
   assert.equal(await textOf(t.page, 'h1'), 'Overview');
   assert.match(await textOf(t.page, 'header .who'), /initech-ui \(tenant initech\)/);
   const tenantCookie = await cookieOf(t.page);
+  await t.page.waitForFunction(() => document.body.getAttribute('data-live') === 'open', { timeout: 5000 });
 
   let asked = '';
   page.once('dialog', (dialog) => { asked = dialog.message(); void dialog.accept(); });
@@ -247,6 +248,8 @@ test('tokens: an admin creates one, its secret is shown once, it signs in; revok
   assert.match(asked, /^Revoke token initech-ui of owner initech/);
   assert.match(await textOf(page, 'tr[data-token="initech-ui"]'), /revoked/);
   await shot(page, 'tokens-after-revoke');
+  // Its open page's live stream ends at once (the revoke's own event wakes it), not at the next heartbeat.
+  await t.page.waitForFunction(() => document.body.getAttribute('data-live') === 'lost', { timeout: 5000 });
   await t.page.goto(`${d.url}/ui/allocations`);
   assert.ok(t.page.url().endsWith('/ui/sign-in'), `the revoked token's session ended: ${t.page.url()}`);
   const r = await fetch(`${d.url}/ui/`, { redirect: 'manual', headers: { cookie: tenantCookie } });

@@ -129,7 +129,8 @@ export function uiRouter(ctx: ApiContext, opts: UiOptions = {}): Router {
     if (!req.get('hx-request')) return res.redirect(303, `/ui/machines/${encodeURIComponent(name)}`);
     send(res, notice);
   });
-  router.get('/events/stream', (req, res) => stream(req, res, signed(res).principal));
+  router.get('/events/stream', (req, res) => stream(req, res, signed(res).principal, () => resolve(signed(res).session.token).then(() => true,
+    (err) => !(err instanceof ApiError && err.code === 'UNAUTHENTICATED'))));
   registerAllocationRoutes(router, ctx);
   registerTokenRoutes(router, ctx);
 
