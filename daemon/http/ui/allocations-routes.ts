@@ -8,8 +8,7 @@ import { ApiError } from '../errors.js';
 import { domainError } from '../error-handler.js';
 import { allocateBody, allocateFields, parseAllocationFilter, type AllocateFields } from './allocation-form.js';
 import { allocationsLive, allocationsPage } from './allocations-page.js';
-import { hxRefusal, queryText, redirectAfterPost, sendHtml, signedIn } from './signed.js';
-import { html } from './html.js';
+import { buttonPost, queryText, redirectAfterPost, sendHtml, signedIn } from './signed.js';
 import type { Principal } from '../api/tokens.js';
 
 export function registerAllocationRoutes(router: Router, ctx: ApiContext): void {
@@ -51,16 +50,8 @@ export function registerAllocationRoutes(router: Router, ctx: ApiContext): void 
     }
   });
 
-  router.post('/allocations/:id/release', async (req, res) => {
-    const hx = !!req.get('hx-request');
-    try {
-      const a = await releaseFor(ctx, signedIn(res).principal, req.params.id);
-      redirectAfterPost(res, hx, `/ui/allocations?released=${encodeURIComponent(a.id)}`);
-    } catch (err) {
-      const e = err instanceof ApiError ? err : domainError(err);
-      // A plain form's refusal is an error page (the router's handler); htmx shows it in the notice.
-      if (!e || !hx) throw err;
-      hxRefusal(res, '#allocation-notice', html`<span class="error">${req.params.id}: release refused: ${e.message}</span>`);
-    }
-  });
+  router.post('/allocations/:id/release', (req, res) => buttonPost(req, res, '#allocation-notice', `${req.params.id}: release`, async () => {
+    const a = await releaseFor(ctx, signedIn(res).principal, req.params.id);
+    return `/ui/allocations?released=${encodeURIComponent(a.id)}`;
+  }));
 }

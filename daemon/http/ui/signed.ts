@@ -1,7 +1,9 @@
 // What a dashboard route module needs from the session check in routes.ts: who is signed in (set
 // on res.locals by its middleware) and the one way to answer with a page.
-import type { Response } from 'express';
-import type { Html } from './html.js';
+import type { Request, Response } from 'express';
+import { html, type Html } from './html.js';
+import { ApiError } from '../errors.js';
+import { domainError } from '../error-handler.js';
 import type { PageContext } from './layout.js';
 import type { Principal } from '../api/tokens.js';
 import type { Session } from './sessions.js';
@@ -33,4 +35,19 @@ export function redirectAfterPost(res: Response, hx: boolean, url: string): void
 export function hxRefusal(res: Response, target: string, body: Html): void {
   res.set({ 'HX-Retarget': target, 'HX-Reswap': 'innerHTML' });
   sendHtml(res, body);
+}
+
+/**
+ * A confirmed button's POST (release, revoke): `act` does it and names the page to go to next. A
+ * refusal of an htmx request is shown in the page's `notice`; a plain form's is the router's error page.
+ */
+export async function buttonPost(req: Request, res: Response, notice: string, what: string, act: () => Promise<string>): Promise<void> {
+  const hx = !!req.get('hx-request');
+  try {
+    redirectAfterPost(res, hx, await act());
+  } catch (err) {
+    const e = err instanceof ApiError ? err : domainError(err);
+    if (!e || !hx) throw err;
+    hxRefusal(res, notice, html`<span class="error">${what} refused: ${e.message}</span>`);
+  }
 }

@@ -8,9 +8,8 @@ import type { Request, Response, Router } from 'express';
 import type { ApiContext } from '../api/context.js';
 import { createTenantToken, revokeTenantToken, tenantTokenView } from '../api/tenant-tokens.js';
 import { ApiError } from '../errors.js';
-import { html } from './html.js';
 import { createdPage, tokensPage, tokensRefusal, type CreateFields, type TenantTokenView } from './tokens-page.js';
-import { hxRefusal, queryText, redirectAfterPost, sendHtml, signedIn } from './signed.js';
+import { buttonPost, queryText, sendHtml, signedIn } from './signed.js';
 import type { Session } from './sessions.js';
 
 export function registerTokenRoutes(router: Router, ctx: ApiContext): void {
@@ -56,14 +55,8 @@ export function registerTokenRoutes(router: Router, ctx: ApiContext): void {
     sendHtml(res, createdPage(pc, made));
   });
 
-  router.post('/tokens/:name/revoke', async (req, res) => {
-    const hx = !!req.get('hx-request');
-    try {
-      const t = await revokeTenantToken(ctx, signedIn(res).principal, req.params.name);
-      redirectAfterPost(res, hx, `/ui/tokens?revoked=${encodeURIComponent(t.name)}`);
-    } catch (err) {
-      if (!(err instanceof ApiError) || !hx) throw err;
-      hxRefusal(res, '#token-notice', html`<span class="error">${req.params.name}: revoke refused: ${err.message}</span>`);
-    }
-  });
+  router.post('/tokens/:name/revoke', (req, res) => buttonPost(req, res, '#token-notice', `${req.params.name}: revoke`, async () => {
+    const t = await revokeTenantToken(ctx, signedIn(res).principal, req.params.name);
+    return `/ui/tokens?revoked=${encodeURIComponent(t.name)}`;
+  }));
 }
