@@ -1,4 +1,4 @@
-// The overview's routes: the page, its live section and (operators only) its health section.
+// The overview's routes: the page and its live sections (state, events and, operators only, health).
 import type { Response, Router } from 'express';
 import type { ApiContext } from '../api/context.js';
 import type { Principal } from '../api/tokens.js';
@@ -9,14 +9,14 @@ import { bmcQueue } from '../../power/queue.js';
 import { eventsFor, machinesFor } from './scoped-reads.js';
 import { failuresFor, workFor } from './overview-data.js';
 import { healthOf, readHealthMetrics } from './health.js';
-import { overviewHealth, overviewLive, overviewPage, type OverviewData } from './overview.js';
+import { overviewEvents, overviewHealth, overviewLive, overviewPage, type OverviewData } from './overview.js';
 import { sendHtml, signedIn } from './signed.js';
 
 export function registerOverviewRoutes(router: Router, ctx: ApiContext): void {
   const data = async (p: Principal): Promise<OverviewData> => {
     const machines = await machinesFor(ctx, p);
-    const [events, failures, { work, more }] = await Promise.all([eventsFor(ctx, p, { limit: 20 }), failuresFor(ctx, p), workFor(ctx, machines)]);
-    return { machines, events, failures, work, moreWork: more };
+    const [failures, { work, more }] = await Promise.all([failuresFor(ctx, p), workFor(ctx, machines)]);
+    return { machines, failures, work, moreWork: more };
   };
   const health = async () => overviewHealth(healthOf(await readHealthMetrics(ctx.registry), bmcQueue.lanesNow()), (await rackStatus(ctx)).racks);
   // A tenant has no business with the provisioning infrastructure (as GET /api/v1/racks).
@@ -24,9 +24,11 @@ export function registerOverviewRoutes(router: Router, ctx: ApiContext): void {
 
   router.get('/', async (_req, res) => {
     const { principal, pc } = signedIn(res);
-    sendHtml(res, overviewPage(pc, await data(principal), operator(res) ? await health() : undefined));
+    const events = await eventsFor(ctx, principal, { limit: 20 });
+    sendHtml(res, overviewPage(pc, await data(principal), events, operator(res) ? await health() : undefined));
   });
   router.get('/overview/live', async (_req, res) => sendHtml(res, overviewLive(await data(signedIn(res).principal))));
+  router.get('/overview/events', async (_req, res) => sendHtml(res, overviewEvents(await eventsFor(ctx, signedIn(res).principal, { limit: 20 }))));
   router.get('/overview/health', async (_req, res) => {
     if (!operator(res)) throw new ApiError('FORBIDDEN', 'service health is for operator tokens');
     sendHtml(res, await health());

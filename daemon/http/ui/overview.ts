@@ -1,6 +1,6 @@
-// The overview page: machines per state, failures of the last 24 h with their reasons, work in
-// flight with its progress, and the latest events, refreshed live as one section (on every `any`
-// event, and every few seconds while work runs: progress moves without events). Operators also
+// The overview page: machines per state, failures of the last 24 h with their reasons and work in
+// flight with its progress, refreshed live as one section (on every `any` event, and every few
+// seconds while work runs: progress moves without events); the latest events in another. Operators also
 // see the health of this daemon's services, its BMC queues and the racks, in a section of its own
 // that refreshes by itself; a tenant sees its own machines' counts, failures and work, and no
 // infrastructure.
@@ -47,7 +47,7 @@ ${work.map((w) => html`<tr data-work="${w.machine}"><td>${machineLink(w.machine)
 </tbody></table></div>${more ? html`<p class="muted">and ${more} more.</p>` : ''}`;
 }
 
-export interface OverviewData { machines: MachineRecord[]; events: EventRecord[]; failures: FailureReport; work: Work[]; moreWork: number }
+export interface OverviewData { machines: MachineRecord[]; failures: FailureReport; work: Work[]; moreWork: number }
 
 export function overviewLive(d: OverviewData): Html {
   const counts = new Map<string, number>(ALL_STATES.map((s) => [s, 0]));
@@ -59,9 +59,11 @@ export function overviewLive(d: OverviewData): Html {
 <ul class="counts">${ALL_STATES.map((s) => html`<li title="${STATES[s]}"><a href="/ui/machines?state=${s}">${stateBadge(s)}</a><span class="n" data-state-count="${s}">${counts.get(s) ?? 0}</span></li>`)}</ul>
 <h2>Failures, last 24 h <span class="muted">(${d.failures.failures.length})</span></h2>${failuresTable(d.failures)}
 <h2>Work in flight <span class="muted">(${d.work.length + d.moreWork})</span></h2>${workTable(d.work, d.moreWork)}
-<h2>Latest events</h2><div class="table-scroll">${eventsTable(d.events, { machineColumn: true })}</div>
 </section>`;
 }
+
+export const overviewEvents = (events: EventRecord[]): Html => html`<section id="overview-events" data-live-any hx-get="/ui/overview/events" hx-trigger="rh:live delay:150ms" hx-swap="outerHTML">
+<h2>Latest events</h2><div class="table-scroll">${eventsTable(events, { machineColumn: true })}</div></section>`;
 
 function racksTable(racks: RackStatus[]): Html {
   return html`<h3>Racks</h3><div class="table-scroll"><table class="racks"><thead><tr><th>Rack</th><th>Daemon</th><th>Heard</th><th>Machines</th><th class="hide-narrow">Open work</th><th class="hide-narrow">Standing in for</th></tr></thead><tbody>
@@ -79,5 +81,6 @@ ${s.detail.map((line) => html`<span class="detail">${line}</span>`)}</li>`)}</ul
 ${racks.length ? racksTable(racks) : ''}</section>`;
 }
 
-export const overviewPage = (pc: PageContext, d: OverviewData, health?: Html): Html =>
-  page('Overview', '/ui/', pc, html`<h1>Overview</h1>${overviewLive(d)}${health ?? ''}`);
+/** Counts, failures and work first; then (operators) health; then the latest events. */
+export const overviewPage = (pc: PageContext, d: OverviewData, events: EventRecord[], health?: Html): Html =>
+  page('Overview', '/ui/', pc, html`<h1>Overview</h1>${overviewLive(d)}${health ?? ''}${overviewEvents(events)}`);

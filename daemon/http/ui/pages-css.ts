@@ -19,7 +19,10 @@ input.secret { font-family: ui-monospace, monospace; width: 36rem; }
 .health .detail { display: block; color: var(--muted); font-size: .85rem; font-variant-numeric: tabular-nums; }
 progress { width: 9rem; height: 1rem; vertical-align: middle; }
 .progress-text { font-variant-numeric: tabular-nums; margin-left: .4rem; }
-table.work td, table.failures td { white-space: nowrap; }
+table.work th:nth-child(4) { width: 40%; } table.failures th:nth-child(4) { width: 45%; }
+table.failures th:nth-child(2), table.work th:nth-child(5) { width: 12.5rem; }
+/* A failure's reason is what matters: it wraps rather than being cut (rows change only when failures do). */
+table.failures td.cause { white-space: normal; overflow-wrap: anywhere; }
 @media (max-width: 700px) {
   main { padding: .6rem; }
   header.top { gap: .4rem 1rem; padding: .5rem .6rem; }
