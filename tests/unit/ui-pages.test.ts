@@ -8,7 +8,7 @@ import { failuresIn, progressText, workOf } from '../../daemon/http/ui/overview-
 import { healthOf, type Readings } from '../../daemon/http/ui/health.js';
 import { allocationRefusal, refusalText } from '../../daemon/http/ui/allocations-page.js';
 import { tokensRefusal } from '../../daemon/http/ui/tokens-page.js';
-import { progressCell } from '../../daemon/http/ui/overview.js';
+import { overviewHealth, progressCell } from '../../daemon/http/ui/overview.js';
 import { KeyedQueue } from '../../daemon/power/queue.js';
 import { dashboardHint } from '../../daemon/lab/dashboard-hint.js';
 import { ApiError } from '../../daemon/http/errors.js';
@@ -104,4 +104,12 @@ test('lab up prints the dashboard URL and the admin token, saying which; read-on
   ]);
   assert.match(dashboardHint('http://x', '/s/tokens.json', [viewer]).join('\n'), /read-only token \(can look, not act\) "viewer"[^]*rh_viewer_secret_000/);
   assert.deepEqual(dashboardHint('http://x', '/s/tokens.json', undefined), ['  dashboard: http://x/ui/', '  sign in with a token from /s/tokens.json']);
+});
+
+test('health section: each service with its state and lines; racks (when any) with who is silent, as text', () => {
+  const rack = { name: 'r2<b>', alive: false, daemon: 'host-b', heartbeat_at: '2026-01-01T00:00:00.000Z', machines: 3, open_work: 1, standing_in_for: [] } as unknown as Parameters<typeof overviewHealth>[1][number];
+  const out = overviewHealth([{ name: 'DHCP', status: 'off', detail: ['not served by this daemon'] }], [rack]).text;
+  assert.match(out, /<li data-service="DHCP"><strong class="off">DHCP<\/strong>/);
+  assert.match(out, /<tr data-rack="r2&lt;b&gt;"><td>r2&lt;b&gt;<\/td><td><span class="down">silent<\/span> host-b/);
+  assert.doesNotMatch(overviewHealth([], []).text, /<table/, 'no racks: no racks table');
 });
