@@ -107,9 +107,10 @@ test('lab up prints the dashboard URL and the admin token, saying which; read-on
 });
 
 test('health section: each service with its state and lines; racks (when any) with who is silent, as text', () => {
-  const rack = { name: 'r2<b>', alive: false, daemon: 'host-b', heartbeat_at: '2026-01-01T00:00:00.000Z', machines: 3, open_work: 1, standing_in_for: [] } as unknown as Parameters<typeof overviewHealth>[1][number];
+  const rack = { name: 'r2<b>', alive: false, daemon: 'host-b', heartbeat_at: '2026-01-01T00:00:00.000Z', machines: 3, open_work: 1, standing_in_for: [] } as unknown as NonNullable<Parameters<typeof overviewHealth>[1]>[number];
   const out = overviewHealth([{ name: 'DHCP', status: 'off', detail: ['not served by this daemon'] }], [rack]).text;
   assert.match(out, /<li data-service="DHCP"><strong class="off">DHCP<\/strong>/);
   assert.match(out, /<tr data-rack="r2&lt;b&gt;"><td>r2&lt;b&gt;<\/td><td><span class="down">silent<\/span> host-b/);
   assert.doesNotMatch(overviewHealth([], []).text, /<table/, 'no racks: no racks table');
+  assert.match(overviewHealth([], undefined).text, /Racks: unknown while the store is unavailable/);
 });

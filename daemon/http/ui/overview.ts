@@ -73,14 +73,20 @@ ${racks.map((r) => html`<tr data-rack="${r.name}"><td>${r.name}</td><td>${r.aliv
 }
 
 /** Operators only: this daemon's services, its BMC queues and (with racks) every rack. */
-export function overviewHealth(services: ServiceHealth[], racks: RackStatus[]): Html {
+export function overviewHealth(services: ServiceHealth[], racks: RackStatus[] | undefined): Html {
   return html`<section id="overview-health" hx-get="/ui/overview/health" hx-trigger="every 10s, rh:live delay:500ms" data-live-any hx-swap="outerHTML">
 <h2>Rack and service health <span class="muted">(this daemon)</span></h2>
 <ul class="health">${services.map((s) => html`<li data-service="${s.name}"><strong class="${s.status}">${s.name}</strong> <span class="muted">${s.status === 'off' ? 'off' : s.status}</span>
 ${s.detail.map((line) => html`<span class="detail">${line}</span>`)}</li>`)}</ul>
-${racks.length ? racksTable(racks) : ''}</section>`;
+${racks === undefined ? html`<p class="muted" id="racks-unknown">Racks: unknown while the store is unavailable.</p>` : racks.length ? racksTable(racks) : ''}</section>`;
 }
 
 /** Counts, failures and work first; then (operators) health; then the latest events. */
 export const overviewPage = (pc: PageContext, d: OverviewData, events: EventRecord[], health?: Html): Html =>
   page('Overview', '/ui/', pc, html`<h1>Overview</h1>${overviewLive(d)}${health ?? ''}${overviewEvents(events)}`);
+
+/** During a store outage: what is known without it (this daemon's services), and why the rest is missing. */
+export const overviewWithoutStore = (pc: PageContext, health: Html): Html =>
+  page('Overview', '/ui/', pc, html`<h1>Overview</h1>
+<p class="error" role="alert" id="store-unavailable">The store (the daemon's database) is unavailable: machines, failures, work and events cannot be read. The daemon reconnects by itself; the machines show here again once it is back.</p>
+<div id="overview-live" hx-get="/ui/overview/live" hx-trigger="every 5s" hx-swap="outerHTML"></div>${health}`);
