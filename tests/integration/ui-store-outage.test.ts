@@ -2,21 +2,13 @@
 // a page, 503, that says the store is unavailable and shows this daemon's services with the store
 // down (their counters live in the process); the racks are said to be unknown. A tenant gets an
 // ordinary 503 page with no infrastructure in it. Once the database is back, the overview is whole.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { ADMIN_TOKEN, inventoryCopy, prepareStateDir } from '../lib/daemon.js';
 import { serveProcess } from '../lib/cli.js';
 import { startPostgres, type PgCluster } from '../lib/postgres.js';
 import { tempDir } from '../lib/tmp.js';
-
-let cluster: PgCluster;
-let daemon: ChildProcess | undefined;
-before(async () => { cluster = await startPostgres(); });
-after(async () => {
-  if (daemon?.exitCode === null) daemon.kill('SIGKILL');
-  await cluster?.stop();
-});
 
 /** Signs in with `token` (as a browser's form would) and returns the session cookie. */
 async function signIn(base: string, token: string): Promise<string> {
@@ -26,10 +18,21 @@ async function signIn(base: string, token: string): Promise<string> {
 }
 
 test('during a store outage an operator\'s overview shows the outage and the services; a tenant\'s shows nothing of them', { timeout: 120_000 }, async () => {
+  const cluster = await startPostgres();
+  let daemon: ChildProcess | undefined;
+  try {
+    await outage(cluster, (child) => { daemon = child; });
+  } finally {
+    if (daemon?.exitCode === null) daemon.kill('SIGKILL');
+    await cluster.stop();
+  }
+});
+
+async function outage(cluster: PgCluster, started: (child: ChildProcess) => void): Promise<void> {
   const state = tempDir('ui-outage-state');
   prepareStateDir(state);
   const d = await serveProcess(['--no-power', '--inventory', inventoryCopy(), '--state-dir', state, '--store', cluster.url(await cluster.createDatabase('uioutage'))], { PGPASSWORD: '' });
-  daemon = d.child;
+  started(d.child);
   const made = await fetch(`${d.url}/api/v1/tokens`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ owner: 'acme' }) });
   const tenantSecret = ((await made.json()) as { secret: string }).secret;
   const admin = await signIn(d.url, ADMIN_TOKEN);
@@ -64,6 +67,6 @@ test('during a store outage an operator\'s overview shows the outage and the ser
   while (back.status !== 200 && Date.now() - start < 10_000) { await new Promise((r) => setTimeout(r, 200)); back = await overview(admin); }
   assert.equal(back.status, 200);
   assert.match(back.body, /<li data-service="Store"><strong class="up">Store/);
-  daemon.kill('SIGTERM');
-  await new Promise((r) => daemon!.once('exit', r));
-});
+  d.child.kill('SIGTERM');
+  await new Promise((r) => d.child.once('exit', r));
+}
