@@ -11,7 +11,7 @@ LAB_PACKAGES := iproute2 qemu-system-x86 ovmf ipxe-qemu openipmi ipmitool openss
 # postgresql: initdb and pg_ctl (/usr/lib/postgresql/NN/bin) for the throwaway clusters the
 # PostgreSQL store's tests start themselves (tests/lib/postgres.ts); its own service is not started.
 # chromium: the headless browser the dashboard tests drive through puppeteer-core
-# (tests/integration/ui-browser.test.ts); puppeteer-core itself never downloads a browser.
+# (tests/integration/ui-browser.test.ts, ui-pages-browser.test.ts); puppeteer-core itself never downloads a browser.
 TEST_PACKAGES := $(LAB_PACKAGES) nftables curl busybox-static isc-dhcp-client kea-admin \
                  tftp-hpa atftp dnsmasq-base systemd mtools postgresql \
                  python3-flask python3-requests python3-tenacity python3-bcrypt python3-webob python3-pbr chromium

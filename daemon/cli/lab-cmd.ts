@@ -7,6 +7,7 @@ import { LAB_API, LAB_NET, LAB_NS, argvOf, buildRack, labProcesses, defaultLabDi
 import { rackFiles } from '../lab/lab-racks.js';
 import { startLabPostgres } from '../lab/postgres.js';
 import { startRouterAdverts } from '../lab/router-adverts.js';
+import { labDashboardHint } from '../lab/dashboard-hint.js';
 import { processRunning } from '../lab/ipmi-sim.js';
 import { PACKAGE_ROOT } from '../version.js';
 import { createLogger } from '../log.js';
@@ -54,6 +55,7 @@ export async function labUp(o: { dir?: string; machines: number; racks: number; 
   const daemons = c.racks ? c.racks.map((r) => `${r.name}'s daemon at ${apiUrl(c, r.port)}`).join(', ') : `daemon at ${apiUrl(c)}`;
   out(`lab up: ${machines}; ${daemons}`);
   out(`  export ${labEnv(c)}`);
+  out(labDashboardHint(apiUrl(c), stateDir(c)).join('\n'));
 }
 
 export async function labDown(o: { dir?: string }): Promise<void> {
@@ -117,6 +119,7 @@ export async function labStatus(o: { dir?: string; json: boolean }): Promise<voi
   }
   out(`\n  IPv6 router advertisements on ${bridges}: ${adverts}`);
   out(`\n  export ${labEnv(c)}`);
+  out(labDashboardHint(apiUrl(c), stateDir(c)).join('\n'));
 }
 
 /** Starts again a rack daemon that was stopped or killed (the supervisor leaves a dead rack down). */

@@ -61,6 +61,11 @@ export class KeyedQueue {
   /** Keys with work queued or running (for tests and /metrics). */
   get busy(): number { return this.lanes.size; }
 
+  /** Each BMC with work now: whether a call is in flight and how many wait behind it (the dashboard). */
+  lanesNow(): { key: string; running: boolean; waiting: number }[] {
+    return [...this.lanes].map(([key, l]) => ({ key, running: l.running, waiting: l.waiting.length }));
+  }
+
   /** Jobs waiting (not yet started) for one key. */
   waiting(key: string): number { return this.lanes.get(key)?.waiting.length ?? 0; }
 }

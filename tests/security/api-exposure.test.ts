@@ -1,4 +1,4 @@
-// The API and /metrics are not served to the provisioning network: a deployed tenant machine on
+// The API, the dashboard (/ui) and /metrics are not served to the provisioning network: a deployed tenant machine on
 // it (the attacker, in its own namespace) gets 403 for them on the provisioning address, and also
 // when it routes its request to the management address through the daemon's host (Linux answers
 // for any of its addresses on any interface). /healthz and the boot routes stay open to it. The
@@ -40,13 +40,19 @@ async function get(where: 'attacker' | 'operator', url: string): Promise<{ statu
   return { status: Number(out.slice(i + 1)), body: out.slice(0, i) };
 }
 
-test('on the provisioning address: the API and /metrics are refused, /healthz and /boot are served', async () => {
-  for (const path of ['/api/v1/machines', '/API/V1/machines', '/api/v1/tokens', '/metrics', '/METRICS', '/api/v1/nothing']) {
+// The dashboard's pages, fragments, assets, stream and sign-in: refused before any session exists.
+const UI_PATHS = ['/ui/', '/ui/sign-in', '/UI/machines', '/ui/allocations', '/ui/tokens', '/ui/tokens/created', '/ui/overview/health', '/ui/assets/ui.css', '/ui/events/stream'];
+
+test('on the provisioning address: the API, /ui and /metrics are refused, /healthz and /boot are served', async () => {
+  for (const path of ['/api/v1/machines', '/API/V1/machines', '/api/v1/tokens', '/metrics', '/METRICS', '/api/v1/nothing', ...UI_PATHS]) {
     const r = await get('attacker', `http://10.20.0.1:${PORT}${path}`);
     assert.equal(r.status, 403, `${path}: ${r.status} ${r.body.slice(0, 200)}`);
     assert.match(JSON.parse(r.body).error.message, /provisioning/, path);
     assert.doesNotMatch(r.body, /node-01|rackhand_/, `${path}: nothing of the API leaks`);
   }
+  const signIn = await link.client.exec('curl', ['-sS', '-m', '5', '-o', '/dev/null', '-D', '-', '-d', `token=${ADMIN_TOKEN}`, `http://10.20.0.1:${PORT}/ui/sign-in`]);
+  assert.match(signIn, /^HTTP\/1\.1 403/, 'a sign-in with a good token is refused there');
+  assert.doesNotMatch(signIn, /set-cookie/i, 'no session is opened');
   assert.equal((await get('attacker', `http://10.20.0.1:${PORT}/healthz`)).status, 200);
   assert.equal((await get('attacker', `http://10.20.0.1:${PORT}/boot/no-such-loader.efi`)).status, 404, 'boot routes are served');
 });
@@ -57,6 +63,7 @@ test('routed through the host to the management address: still refused to the pr
   const r = await get('attacker', `http://${MGMT}:${PORT}/api/v1/machines`);
   assert.equal(r.status, 403, r.body);
   assert.equal((await get('attacker', `http://${MGMT}:${PORT}/metrics`)).status, 403);
+  for (const path of UI_PATHS) assert.equal((await get('attacker', `http://${MGMT}:${PORT}${path}`)).status, 403, path);
 });
 
 test('the operator on the management side is served', async () => {
@@ -65,6 +72,7 @@ test('the operator on the management side is served', async () => {
     assert.equal(r.status, 200, `${base}: ${r.body.slice(0, 200)}`);
     assert.ok(JSON.parse(r.body).machines.length > 0);
     assert.equal((await get('operator', `${base}/metrics`)).status, 200);
+    assert.equal((await get('operator', `${base}/ui/sign-in`)).status, 200, `${base}: the dashboard is served`);
   }
 });
 
@@ -77,4 +85,5 @@ test('site.api_on_provisioning: true serves it there (applied on reload)', async
   }
   assert.equal((await get('attacker', `http://10.20.0.1:${PORT}/api/v1/machines`)).status, 200);
   assert.equal((await get('attacker', `http://10.20.0.1:${PORT}/metrics`)).status, 200);
+  assert.equal((await get('attacker', `http://10.20.0.1:${PORT}/ui/sign-in`)).status, 200);
 });

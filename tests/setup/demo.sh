@@ -12,6 +12,7 @@ trap 'echo; echo "== tearing the lab down"; rh lab down --dir "$dir"; rm -rf "$(
 
 say lab up --machines 2
 rh lab up --machines 2 --dir "$dir"
+echo "(open the dashboard above in a browser on this host to watch the machines change live)"
 export RACKHAND_URL=http://169.254.210.2:8080 RACKHAND_STATE_DIR="$dir/state"
 say machines; rh machines
 say "inspect node-01 --wait & inspect node-02 --wait"

@@ -22,3 +22,8 @@ export async function visibleMachine(store: Store, p: Principal, name: string, o
 export function operatorOnly(p: Principal, what: string): void {
   if (isTenant(p)) throw new ApiError('FORBIDDEN', `token ${p.name} is a tenant token (owner ${p.owner}): it may not ${what}`);
 }
+
+/** A read-only token looks, never acts: what every change checks, whoever calls it (API or dashboard). */
+export function mayAct(p: Principal): void {
+  if (p.role === 'readonly') throw new ApiError('FORBIDDEN', `token ${p.name} is read-only`);
+}

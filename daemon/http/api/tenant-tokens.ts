@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { ApiError } from '../errors.js';
 import { parseInput } from '../validate.js';
-import { operatorOnly } from './scope.js';
-import { actorOf, newToken, rotateFileToken, TOKEN_FILE, tokenDigest } from './tokens.js';
+import { mayAct, operatorOnly } from './scope.js';
+import { actorOf, type Principal, newToken, rotateFileToken, TOKEN_FILE, tokenDigest } from './tokens.js';
 import { tokenRefusal } from './authenticate.js';
 import { join } from 'node:path';
 import type { ApiContext } from './context.js';
@@ -22,31 +22,52 @@ const futureTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), { erro
 const createBody = z.strictObject({ owner: slug, name: slug.optional(), expires_at: futureTime.optional() });
 const rotateBody = z.strictObject({ name: z.string().min(1).optional() });
 
-const view = (t: ApiTokenRecord) => ({
+export const tenantTokenView = (t: ApiTokenRecord) => ({
   name: t.name, owner: t.owner, role: 'owner', created_by: t.createdBy, created_at: t.createdAt,
   expires_at: t.expiresAt, revoked_at: t.revokedAt, last_used_at: t.lastUsedAt,
   state: t.revokedAt ? 'revoked' : tokenRefusal(t, Date.now()) ? 'expired' : 'active',
 });
+
+/** POST /api/v1/tokens's rule, for the API and the dashboard: an admin makes a tenant token; its secret is returned once. */
+export async function createTenantToken(ctx: ApiContext, p: Principal, input: unknown): Promise<{ token: ReturnType<typeof tenantTokenView>; secret: string }> {
+  operatorOnly(p, 'create tokens');
+  mayAct(p);
+  const body = parseInput(createBody, input, 'body');
+  const name = body.name ?? `${body.owner}-${randomBytes(3).toString('hex')}`;
+  const taken = ctx.tokens.names().includes(name) || (await ctx.store.listApiTokens()).some((t) => t.name === name);
+  if (taken) throw new ApiError('CONFLICT', `a token named ${name} exists; choose another name`);
+  const secret = newToken();
+  const rec = await ctx.store.createApiToken({ name, owner: body.owner, digest: tokenDigest(secret), createdBy: actorOf(p), expiresAt: body.expires_at ?? null });
+  await ctx.store.appendEvent({ machine: null, kind: 'auth', event: 'token_created', actor: actorOf(p), cause: `token ${name} for owner ${body.owner}${rec.expiresAt ? `, expires ${rec.expiresAt}` : ''}`, data: { name, owner: body.owner, expires_at: rec.expiresAt } });
+  return { token: tenantTokenView(rec), secret };
+}
+
+/** DELETE /api/v1/tokens/NAME's rule: an admin revokes a tenant token (file tokens are rotated, not revoked). */
+export async function revokeTenantToken(ctx: ApiContext, p: Principal, name: string): Promise<ReturnType<typeof tenantTokenView>> {
+  operatorOnly(p, 'revoke tokens');
+  mayAct(p);
+  if (ctx.tokens.names().includes(name)) {
+    throw new ApiError('BAD_REQUEST', `${name} is a ${TOKEN_FILE} token: rotate it (POST /api/v1/tokens/rotate) or remove it from the file`, { field: 'name' });
+  }
+  const before = (await ctx.store.listApiTokens()).find((t) => t.name === name);
+  if (!before) throw new ApiError('NOT_FOUND', `no tenant token named ${name}`);
+  const rec = (await ctx.store.revokeApiToken(name))!;
+  if (!before.revokedAt) {
+    await ctx.store.appendEvent({ machine: null, kind: 'auth', event: 'token_revoked', actor: actorOf(p), cause: `token ${name} of owner ${rec.owner} revoked`, data: { name, owner: rec.owner } });
+  }
+  return tenantTokenView(rec);
+}
 
 export function tenantTokensRouter(ctx: ApiContext): Router {
   const router = Router();
 
   router.get('/', async (req, res) => {
     operatorOnly(req.principal!, 'list tokens');
-    res.json({ tokens: (await ctx.store.listApiTokens()).map(view) });
+    res.json({ tokens: (await ctx.store.listApiTokens()).map(tenantTokenView) });
   });
 
   router.post('/', async (req, res) => {
-    const p = req.principal!;
-    operatorOnly(p, 'create tokens');
-    const body = parseInput(createBody, req.body, 'body');
-    const name = body.name ?? `${body.owner}-${randomBytes(3).toString('hex')}`;
-    const taken = ctx.tokens.names().includes(name) || (await ctx.store.listApiTokens()).some((t) => t.name === name);
-    if (taken) throw new ApiError('CONFLICT', `a token named ${name} exists; choose another name`);
-    const secret = newToken();
-    const rec = await ctx.store.createApiToken({ name, owner: body.owner, digest: tokenDigest(secret), createdBy: actorOf(p), expiresAt: body.expires_at ?? null });
-    await ctx.store.appendEvent({ machine: null, kind: 'auth', event: 'token_created', actor: actorOf(p), cause: `token ${name} for owner ${body.owner}${rec.expiresAt ? `, expires ${rec.expiresAt}` : ''}`, data: { name, owner: body.owner, expires_at: rec.expiresAt } });
-    res.status(201).json({ token: view(rec), secret });
+    res.status(201).json(await createTenantToken(ctx, req.principal!, req.body));
   });
 
   // A file token (admin, readonly) gets a new secret, by default the caller's own. The file is
@@ -64,19 +85,7 @@ export function tenantTokensRouter(ctx: ApiContext): Router {
   });
 
   router.delete('/:name', async (req, res) => {
-    const p = req.principal!;
-    operatorOnly(p, 'revoke tokens');
-    const name = req.params.name;
-    if (ctx.tokens.names().includes(name)) {
-      throw new ApiError('BAD_REQUEST', `${name} is a ${TOKEN_FILE} token: rotate it (POST /api/v1/tokens/rotate) or remove it from the file`, { field: 'name' });
-    }
-    const before = (await ctx.store.listApiTokens()).find((t) => t.name === name);
-    if (!before) throw new ApiError('NOT_FOUND', `no tenant token named ${name}`);
-    const rec = (await ctx.store.revokeApiToken(name))!;
-    if (!before.revokedAt) {
-      await ctx.store.appendEvent({ machine: null, kind: 'auth', event: 'token_revoked', actor: actorOf(p), cause: `token ${name} of owner ${rec.owner} revoked`, data: { name, owner: rec.owner } });
-    }
-    res.json({ token: view(rec) });
+    res.json({ token: await revokeTenantToken(ctx, req.principal!, req.params.name) });
   });
   return router;
 }

@@ -70,6 +70,11 @@ export class TokenBook {
     return this.entries.map((e) => e.entry.name);
   }
 
+  /** The file's tokens as a list may show them: name and role, never the secret. */
+  list(): { name: string; role: Role }[] {
+    return this.entries.map((e) => ({ name: e.entry.name, role: e.entry.role }));
+  }
+
   find(token: string): TokenEntry | undefined {
     const d = digest(token);
     let found: TokenEntry | undefined;

@@ -13,7 +13,9 @@ export interface PageContext {
 // htmx may not eval, run scripts from swapped HTML or inject its own <style> (the CSP forbids it).
 const HTMX_CONFIG = JSON.stringify({ includeIndicatorStyles: false, allowEval: false, allowScriptTags: false, selfRequestsOnly: true });
 
-const NAV = [['/ui/', 'Overview'], ['/ui/machines', 'Machines']] as const;
+// The tokens page is an admin's only: other tokens are not shown its link.
+const NAV = [['/ui/', 'Overview'], ['/ui/machines', 'Machines'], ['/ui/allocations', 'Allocations'], ['/ui/tokens', 'Tokens']] as const;
+const navFor = (p: Principal) => NAV.filter(([href]) => href !== '/ui/tokens' || p.role === 'admin');
 
 export const who = (p: Principal): string => (p.role === 'owner' ? `${p.name} (tenant ${p.owner})` : `${p.name} (${p.role === 'readonly' ? 'read-only' : 'admin'})`);
 
@@ -24,9 +26,10 @@ export function page(title: string, current: string, pc: PageContext, body: Html
 <title>${title} · Rackhand</title><link rel="stylesheet" href="/ui/assets/ui.css">
 <script src="/ui/assets/htmx.min.js" defer></script><script src="/ui/assets/live.js" defer></script></head>
 <body hx-headers="${jsonAttr({ 'X-CSRF-Token': pc.csrf })}" ${pc.after ? html`data-after="${pc.after}"` : ''}>
-<header class="top"><strong>Rackhand</strong><nav>${NAV.map(([href, label]) => html`<a href="${href}" ${href === current ? html`aria-current="page"` : ''}>${label}</a> `)}</nav>
+<a class="skip" href="#main">Skip to the content</a>
+<header class="top"><strong>Rackhand</strong><nav aria-label="Dashboard">${navFor(pc.principal).map(([href, label]) => html`<a href="${href}" ${href === current ? html`aria-current="page"` : ''}>${label}</a> `)}</nav>
 <form method="post" action="/ui/sign-out"><input type="hidden" name="_csrf" value="${pc.csrf}"><span class="who">${who(pc.principal)}</span> <button type="submit">Sign out</button></form></header>
-<main>${body}</main></body></html>`;
+<main id="main" tabindex="-1">${body}</main></body></html>`;
 }
 
 export const stateBadge = (s: State | string): Html => html`<span class="state s-${s}">${s}</span>`;

@@ -15,10 +15,12 @@ import { clearedCookie, csrfMatches, SessionBook, sessionCookie, sessionIdOf, ty
 import { htmxSource, LIVE_JS, UI_CSS } from './assets.js';
 import { machineListRoutes } from './machines-routes.js';
 import { compressText } from './compress.js';
-import { overviewLive, overviewPage } from './overview.js';
+import { registerOverviewRoutes } from './overview-routes.js';
 import { machineLive, machinePage, UI_ACTIONS } from './machine-page.js';
-import { eventsFor, machineFor, machinesFor } from './scoped-reads.js';
+import { eventsFor, machineFor } from './scoped-reads.js';
 import { eventStream } from './stream.js';
+import { registerAllocationRoutes } from './allocations-routes.js';
+import { registerTokenRoutes } from './tokens-routes.js';
 
 // No inline script or style anywhere: a string that escaped escaping still could not run.
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -91,14 +93,7 @@ export function uiRouter(ctx: ApiContext, opts: UiOptions = {}): Router {
     res.set('Set-Cookie', clearedCookie()).redirect(303, '/ui/sign-in');
   });
 
-  router.get('/', async (_req, res) => {
-    const { principal, pc } = signed(res);
-    send(res, overviewPage(pc, await machinesFor(ctx, principal), await eventsFor(ctx, principal, { limit: 20 })));
-  });
-  router.get('/overview/live', async (_req, res) => {
-    const { principal } = signed(res);
-    send(res, overviewLive(await machinesFor(ctx, principal), await eventsFor(ctx, principal, { limit: 20 })));
-  });
+  registerOverviewRoutes(router, ctx);
   machineListRoutes(router, ctx);
   router.get('/machines/:name', async (req, res) => {
     const { principal, pc } = signed(res);
@@ -131,7 +126,10 @@ export function uiRouter(ctx: ApiContext, opts: UiOptions = {}): Router {
     if (!req.get('hx-request')) return res.redirect(303, `/ui/machines/${encodeURIComponent(name)}`);
     send(res, notice);
   });
-  router.get('/events/stream', (req, res) => stream(req, res, signed(res).principal));
+  router.get('/events/stream', (req, res) => stream(req, res, signed(res).principal, () => resolve(signed(res).session.token).then(() => true,
+    (err) => !(err instanceof ApiError && err.code === 'UNAUTHENTICATED'))));
+  registerAllocationRoutes(router, ctx);
+  registerTokenRoutes(router, ctx);
 
   // The dashboard's errors are pages, not the API's JSON.
   router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {

@@ -19,7 +19,9 @@ const MAX_BEHIND = 1000;
 
 export function eventStream(ctx: ApiContext, maxStreams = DEFAULT_MAX_STREAMS) {
   let open = 0;
-  return async (req: Request, res: Response, principal: Principal) => {
+  // `valid` says whether the session's token still works (checked before each send and at each
+  // heartbeat): a revoked token's open page stops hearing anything, and the stream ends.
+  return async (req: Request, res: Response, principal: Principal, valid: () => Promise<boolean> = async () => true) => {
     const feed = ctx.eventFeed;
     if (!feed) return void res.status(503).type('text/plain').send('no event feed on this daemon');
     if (open >= maxStreams) return void res.status(503).set('Retry-After', '10').type('text/plain').send(`this daemon already serves ${maxStreams} live streams`);
@@ -45,6 +47,7 @@ export function eventStream(ctx: ApiContext, maxStreams = DEFAULT_MAX_STREAMS) {
         const seen = isTenant(principal) ? await ownEvents(ctx.store, principal.owner, events) : events;
         const names = [...new Set(seen.map((e) => e.machine).filter((m): m is string => !!m))];
         if (gone.signal.aborted) return;
+        if (!(await valid())) return void gone.abort();
         for (const name of names) res.write(`event: machine\ndata: ${JSON.stringify(name)}\n\n`);
         if (seen.length) res.write(`id: ${cursor}\nevent: any\ndata: ${cursor}\n\n`);
         if (events.length === 1000) again = true;
@@ -56,7 +59,9 @@ export function eventStream(ctx: ApiContext, maxStreams = DEFAULT_MAX_STREAMS) {
     };
     const unsubscribe = feed.subscribe((newest) => { if (newest > cursor) wake(); });
     if (cursor < latest) wake();
-    const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS);
+    const heartbeat = setInterval(() => {
+      void valid().then((ok) => (ok ? res.write(': heartbeat\n\n') : gone.abort()), () => gone.abort());
+    }, HEARTBEAT_MS);
     heartbeat.unref();
     res.once('close', () => gone.abort());
     try {
