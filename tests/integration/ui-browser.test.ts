@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import { act } from '../../daemon/core/actions.js';
-import { call, startReadyRack, tenantsWithAllocations } from '../lib/allocation.js';
+import { call, startReadyRack, tenantsWithAllocations, TENANT_MACHINES } from '../lib/allocation.js';
 import type { TestDaemon } from '../lib/daemon.js';
 import { cookieOf, csrfOf, haveChromium, launchChromium, shot as shotIn, signIn as signInAs, textOf, waitText } from '../lib/browser.js';
 
@@ -30,8 +30,7 @@ before(async () => {
   if (skip) return;
   console.log(`screenshots: ${shots}`);
   d = await startReadyRack([
-    { name: 'web-01', cpus: 8, memoryGib: 32, diskGib: 100, tags: ['acme'] },
-    { name: 'web-02', cpus: 8, memoryGib: 32, diskGib: 100, tags: ['globex'] },
+    ...TENANT_MACHINES,
     { name: 'spare-01', cpus: 8, memoryGib: 32, diskGib: 100 },
     { name: 'hostile-01', cpus: 8, memoryGib: 32, diskGib: 100 },
   ]);

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import { act } from '../../daemon/core/actions.js';
-import { call, startReadyRack } from '../lib/allocation.js';
+import { call, startReadyRack, TENANT_MACHINES } from '../lib/allocation.js';
 import type { TestDaemon } from '../lib/daemon.js';
 import { cookieOf, csrfOf, haveChromium, launchChromium, shot as shotIn, signIn as signInAs, textOf, waitText } from '../lib/browser.js';
 
@@ -34,8 +34,7 @@ before(async () => {
   if (skip) return;
   console.log(`screenshots: ${shots}`);
   d = await startReadyRack([
-    { name: 'web-01', cpus: 8, memoryGib: 32, diskGib: 100, tags: ['acme'] },
-    { name: 'web-02', cpus: 8, memoryGib: 32, diskGib: 100, tags: ['globex'] },
+    ...TENANT_MACHINES,
     { name: 'pool-01', cpus: 4, memoryGib: 16, diskGib: 50, tags: ['pool'] },
     { name: 'pool-02', cpus: 4, memoryGib: 16, diskGib: 50, tags: ['pool'] },
     { name: 'fail-01', cpus: 8, memoryGib: 32, diskGib: 100 },

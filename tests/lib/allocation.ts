@@ -42,7 +42,6 @@ export async function makeReady(store: Store, machines: RackMachine[]): Promise<
   }
 }
 
-/** Drives a deploying machine to deployed (the deployed system phoning home). */
 /** A daemon whose inventory is `machines`, every one of them inspected and ready. */
 export async function startReadyRack(machines: RackMachine[]): Promise<TestDaemon> {
   const d = await startTestDaemon({ inventoryFile: rackInventory(machines) });
@@ -50,6 +49,7 @@ export async function startReadyRack(machines: RackMachine[]): Promise<TestDaemo
   return d;
 }
 
+/** Drives a deploying machine to deployed (the deployed system phoning home). */
 export async function phoneHome(store: Store, name: string): Promise<void> {
   await act(store, { machine: name, event: 'deployed', actor: 'agent' });
 }
@@ -68,6 +68,12 @@ export async function call(url: string, token: string, method: string, path: str
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : {} } as { status: number; body: any };
 }
+
+/** Two machines tagged for the dashboard tests' tenants acme and globex (see tenantsWithAllocations). */
+export const TENANT_MACHINES: RackMachine[] = [
+  { name: 'web-01', cpus: 8, memoryGib: 32, diskGib: 100, tags: ['acme'] },
+  { name: 'web-02', cpus: 8, memoryGib: 32, diskGib: 100, tags: ['globex'] },
+];
 
 /**
  * A tenant token for each owner, and one allocation of lab-image for each, of the machines tagged
