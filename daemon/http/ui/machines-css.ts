@@ -8,5 +8,10 @@ details.columns { margin: -.3rem 0 .6rem; } details.columns form { display: flex
 form.bulk { display: flex; flex-wrap: wrap; gap: .5rem .9rem; align-items: center; margin: 0 0 .6rem; padding: .5rem .6rem; background: var(--bg); border: 1px solid var(--line); }
 form.bulk fieldset { display: contents; } form.bulk legend { font-weight: 600; float: left; margin-right: .4rem; }
 ul.targets { columns: 16rem auto; margin: .3rem 0 .8rem; } table.bulk-result td.accepted { color: #00573f; } table.bulk-result td.refused { color: #7a2600; }
-@media (max-width: 700px) { table.machines col.hide-narrow { display: none; } }
+/* On a phone the name keeps the room: the state badge and address shrink, the owner is the rest. */
+@media (max-width: 700px) {
+  table.machines col.hide-narrow { display: none; }
+  table.machines col.c-name { width: 30%; } table.machines col.c-state { width: 6.4rem; } table.machines col.c-ip { width: 6.6rem; }
+  table.machines .state { font-size: .85rem; padding: 0 .25rem; }
+}
 `;
