@@ -71,7 +71,15 @@ $(SENDFILE_ADDON): daemon/native/sendfile.c
 	@mkdir -p $(@D)
 	cc -O2 -Wall -Wextra -Werror -shared -fPIC -I$(NODE_INCLUDE) -o $@ $< -lpthread
 
-build: deps $(SENDFILE_ADDON)
+# The batched UDP addon for the DHCP server (daemon/native/udpbatch.c: recvmmsg/sendmmsg), the
+# same way. Without it (RACKHAND_UDPBATCH=0, or never built) DHCP runs on Node's dgram.
+UDPBATCH_ADDON := build/native/udpbatch.node
+$(UDPBATCH_ADDON): daemon/native/udpbatch.c
+	@test -f $(NODE_INCLUDE)/node_api.h || { echo "node_api.h not found in $(NODE_INCLUDE) (Node.js headers; Debian ships them in the nodejs package)"; exit 1; }
+	@mkdir -p $(@D)
+	cc -O2 -Wall -Wextra -Werror -shared -fPIC -I$(NODE_INCLUDE) -o $@ $<
+
+build: deps $(SENDFILE_ADDON) $(UDPBATCH_ADDON)
 	npx tsc -p tsconfig.json
 	@chmod +x dist/daemon/cli/main.js
 
