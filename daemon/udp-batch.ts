@@ -14,6 +14,7 @@ export interface UdpBatchAddon {
   open(port: number, ifindex: number, rcvbuf: number, onBatch: (buf: Buffer, meta: Uint32Array) => void): unknown;
   send(handle: unknown, buf: Buffer, meta: Uint32Array, errs: Int32Array, start: number): number;
   close(handle: unknown): void;
+  port(handle: unknown): number;
 }
 
 export const UDPBATCH_PATH = join(PACKAGE_ROOT, 'build', 'native', 'udpbatch.node');
@@ -152,6 +153,7 @@ export class SendQueue {
 }
 
 export interface BatchedSocket {
+  readonly port: number;
   send(msg: Buffer, port: number, address: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -165,6 +167,7 @@ export function openBatchedSocket(addon: UdpBatchAddon, opts: { port: number; if
     return addon.send(handle, buf, meta, errs, start);
   });
   return {
+    port: addon.port(handle),
     send: (msg, port, address) => queue.send(msg, port, address),
     async close() {
       queue.close();

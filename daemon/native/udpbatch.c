@@ -19,6 +19,7 @@
 //   send(handle, buf, meta, errs, start) → next index           meta as above, errs Int32Array:
 //       0 sent, else the errno of that datagram. Stops early (returns < count) only on EAGAIN.
 //   close(handle)
+//   port(handle) → the bound port (for port 0)
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/in.h>
@@ -284,11 +285,27 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value js_port(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) { napi_throw_type_error(env, NULL, "port(handle)"); return NULL; }
+  usock_t *s = handle_of(env, argv[0]);
+  if (!s) return NULL;
+  struct sockaddr_in addr;
+  socklen_t len = sizeof addr;
+  if (getsockname(s->fd, (struct sockaddr *)&addr, &len) < 0) return throw_errno(env, "getsockname", errno);
+  napi_value out;
+  CHECK(napi_create_uint32(env, ntohs(addr.sin_port), &out));
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     { "open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL },
     { "send", NULL, js_send, NULL, NULL, NULL, napi_default, NULL },
     { "close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL },
+    { "port", NULL, js_port, NULL, NULL, NULL, napi_default, NULL },
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;
