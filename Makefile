@@ -96,6 +96,15 @@ unit: node-modules
 # node:test through tsx; its closing "# pass N / # fail N" lines are the verdict.
 test: test-deps lint build boot-images
 	node --import tsx --test --test-concurrency=$(TEST_CONCURRENCY) $(wildcard $(TESTS))
+	$(MAKE) --no-print-directory test-dgram
+
+# DHCP on Node's dgram (the fallback when the batched UDP addon is missing), the tests that matter
+# most for it: real clients, the malformed corpus, kill -9 durability. (tests/net/dhcp-batched.test.ts
+# runs both transports itself.)
+DGRAM_TESTS := tests/net/dhcp-clients.test.ts tests/net/dhcp-malformed.test.ts tests/net/dhcp-crash.test.ts
+.PHONY: test-dgram
+test-dgram: node-modules
+	RACKHAND_UDPBATCH=0 node --import tsx --test --test-concurrency=1 $(DGRAM_TESTS)
 
 # The dashboard's machines list with 10,000 machines, on SQLite and on a throwaway PostgreSQL:
 # render time, gzip bytes, live-update latency (BENCHMARKS.md, "Dashboard"). BENCH_UI_ARGS passes
