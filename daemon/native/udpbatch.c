@@ -207,12 +207,19 @@ static usock_t *handle_of(napi_env env, napi_value v) {
   return s;
 }
 
+// The arguments of a call whose first one is a handle; NULL (an exception pending) if they are wrong.
+static usock_t *handle_call(napi_env env, napi_callback_info info, size_t want, napi_value *argv, const char *usage) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) {
+    napi_throw_type_error(env, NULL, usage);
+    return NULL;
+  }
+  return handle_of(env, argv[0]);
+}
+
 static napi_value js_send(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
   napi_value argv[5];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 5) { napi_throw_type_error(env, NULL, "send(handle, buf, meta, errs, start)"); return NULL; }
-  usock_t *s = handle_of(env, argv[0]);
+  usock_t *s = handle_call(env, info, 5, argv, "send(handle, buf, meta, errs, start)");
   if (!s) return NULL;
   void *data; size_t len;
   CHECK(napi_get_buffer_info(env, argv[1], &data, &len));
@@ -286,11 +293,8 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_port(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1) { napi_throw_type_error(env, NULL, "port(handle)"); return NULL; }
-  usock_t *s = handle_of(env, argv[0]);
+  usock_t *s = handle_call(env, info, 1, argv, "port(handle)");
   if (!s) return NULL;
   struct sockaddr_in addr;
   socklen_t len = sizeof addr;
