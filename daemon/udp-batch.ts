@@ -39,7 +39,19 @@ export interface Datagram {
   port: number;
 }
 
+let lastAddress = '';
+let lastNumber = 0;
+
+/** Replies go to a handful of addresses (relays, broadcast): the last one converted is kept. */
 export function ipv4ToNumber(address: string): number {
+  if (address === lastAddress) return lastNumber;
+  const n = parseIpv4(address);
+  lastAddress = address;
+  lastNumber = n;
+  return n;
+}
+
+function parseIpv4(address: string): number {
   const parts = address.split('.');
   if (parts.length !== 4) throw new Error(`${address}: not an IPv4 address`);
   let n = 0;
@@ -65,20 +77,24 @@ export function splitBatch(buf: Buffer, meta: Uint32Array): Datagram[] {
   return out;
 }
 
-interface Pending extends Datagram { done: (err?: Error) => void }
+interface Pending extends Datagram { ip: number; done: (err?: Error) => void }
 
 /** The datagrams of a queue packed for one send call: one buffer, one meta array. */
-export function packBatch(queue: readonly Datagram[]): { buf: Buffer; meta: Uint32Array } {
+export function packBatch(queue: readonly (Datagram & { ip?: number })[]): { buf: Buffer; meta: Uint32Array } {
   let total = 0;
   for (const d of queue) total += d.msg.length;
   const buf = Buffer.allocUnsafe(total);
   const meta = new Uint32Array(queue.length * META);
   let off = 0;
-  queue.forEach((d, i) => {
+  for (let i = 0, m = 0; i < queue.length; i++, m += META) {
+    const d = queue[i]!;
     d.msg.copy(buf, off);
-    meta.set([off, d.msg.length, ipv4ToNumber(d.address), d.port], i * META);
+    meta[m] = off;
+    meta[m + 1] = d.msg.length;
+    meta[m + 2] = d.ip ?? ipv4ToNumber(d.address);
+    meta[m + 3] = d.port;
     off += d.msg.length;
-  });
+  }
   return { buf, meta };
 }
 
@@ -105,8 +121,9 @@ export class SendQueue {
   send(msg: Buffer, port: number, address: string): Promise<void> {
     if (this.closed) return Promise.reject(new Error('socket is closed'));
     return new Promise((resolve, reject) => {
-      try { ipv4ToNumber(address); } catch (err) { return reject(err as Error); }
-      this.queue.push({ msg, port, address, done: (err) => (err ? reject(err) : resolve()) });
+      let ip: number;
+      try { ip = ipv4ToNumber(address); } catch (err) { return reject(err as Error); }
+      this.queue.push({ msg, port, address, ip, done: (err) => (err ? reject(err) : resolve()) });
       this.schedule(false);
     });
   }
