@@ -71,7 +71,15 @@ $(SENDFILE_ADDON): daemon/native/sendfile.c
 	@mkdir -p $(@D)
 	cc -O2 -Wall -Wextra -Werror -shared -fPIC -I$(NODE_INCLUDE) -o $@ $< -lpthread
 
-build: deps $(SENDFILE_ADDON)
+# The batched UDP addon for the DHCP server (daemon/native/udpbatch.c: recvmmsg/sendmmsg), the
+# same way. Without it (RACKHAND_UDPBATCH=0, or never built) DHCP runs on Node's dgram.
+UDPBATCH_ADDON := build/native/udpbatch.node
+$(UDPBATCH_ADDON): daemon/native/udpbatch.c
+	@test -f $(NODE_INCLUDE)/node_api.h || { echo "node_api.h not found in $(NODE_INCLUDE) (Node.js headers; Debian ships them in the nodejs package)"; exit 1; }
+	@mkdir -p $(@D)
+	cc -O2 -Wall -Wextra -Werror -shared -fPIC -I$(NODE_INCLUDE) -o $@ $<
+
+build: deps $(SENDFILE_ADDON) $(UDPBATCH_ADDON)
 	npx tsc -p tsconfig.json
 	@chmod +x dist/daemon/cli/main.js
 
@@ -88,6 +96,15 @@ unit: node-modules
 # node:test through tsx; its closing "# pass N / # fail N" lines are the verdict.
 test: test-deps lint build boot-images
 	node --import tsx --test --test-concurrency=$(TEST_CONCURRENCY) $(wildcard $(TESTS))
+	$(MAKE) --no-print-directory test-dgram
+
+# DHCP on Node's dgram (the fallback when the batched UDP addon is missing), the tests that matter
+# most for it: real clients, the malformed corpus, kill -9 durability. (tests/net/dhcp-batched.test.ts
+# runs both transports itself.)
+DGRAM_TESTS := tests/net/dhcp-clients.test.ts tests/net/dhcp-malformed.test.ts tests/net/dhcp-crash.test.ts
+.PHONY: test-dgram
+test-dgram: node-modules
+	RACKHAND_UDPBATCH=0 node --import tsx --test --test-concurrency=1 $(DGRAM_TESTS)
 
 # The dashboard's machines list with 10,000 machines, on SQLite and on a throwaway PostgreSQL:
 # render time, gzip bytes, live-update latency (BENCHMARKS.md, "Dashboard"). BENCH_UI_ARGS passes

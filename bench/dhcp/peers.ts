@@ -19,7 +19,8 @@ export interface Peer {
   stop(): Promise<void>;
 }
 
-export type PeerName = 'rackhand' | 'kea' | 'dnsmasq';
+// rackhand-dgram: Rackhand with RACKHAND_UDPBATCH=0 (Node's dgram, not the batched UDP addon).
+export type PeerName = 'rackhand' | 'rackhand-dgram' | 'kea' | 'dnsmasq';
 
 /** A database of its own on the shared server, reached over its Unix socket (the server namespace has no route to 127.0.0.1 of the host). */
 export interface PgLeases { socketDir: string; port: number; user: string; password: string; database: string }
@@ -41,7 +42,7 @@ function watch(child: ChildProcess, name: string): void {
 
 export async function startPeer(name: PeerName, ns: Netns, dir: string, opts: { clients: number; core: string; pg?: PgLeases }): Promise<Peer> {
   const pin = ['taskset', '-c', opts.core];
-  if (name === 'rackhand') {
+  if (name === 'rackhand' || name === 'rackhand-dgram') {
     const site = {
       interface: 'prov0', address: SERVER_ADDRESS, http_port: 8080,
       dhcp: { mode: 'full', subnet: SUBNET, router: SERVER_ADDRESS, pool: POOL.join('-'), lease_time: 3600 },
@@ -49,7 +50,7 @@ export async function startPeer(name: PeerName, ns: Netns, dir: string, opts: { 
     const machines = perfdhcpMacs(opts.clients).map((mac, i) => ({ name: `perf-${i}`, mac }));
     // Syncing thousands of machines into PostgreSQL on a loaded host can take longer than the usual 20 s.
     const postgres = opts.pg && { host: opts.pg.socketDir, port: opts.pg.port, user: opts.pg.user, password: opts.pg.password, database: opts.pg.database };
-    const s = await startServer(ns, dir, { site, machines, ...(postgres ? { postgres } : {}) }, { prefix: pin, ...(postgres ? { readyTimeoutMs: 180_000 } : {}) });
+    const s = await startServer(ns, dir, { site, machines, ...(postgres ? { postgres } : {}) }, { prefix: [...(name === 'rackhand-dgram' ? ['env', 'RACKHAND_UDPBATCH=0'] : []), ...pin], ...(postgres ? { readyTimeoutMs: 180_000 } : {}) });
     return { name, pid: s.pid, stop: () => s.stop() };
   }
   if (name === 'kea') {

@@ -1,6 +1,6 @@
 // DHCP benchmark (SPEC §8): perfdhcp DORA exchanges per second against Rackhand, Kea and dnsmasq on
 // the same veth pair, one after the other in one run, printed side by side.
-//   node --import tsx bench/dhcp/run.ts [--clients N] [--seconds S] [--only rackhand,kea,dnsmasq] [--runs N] [--store pg]
+//   node --import tsx bench/dhcp/run.ts [--clients N] [--seconds S] [--only rackhand,rackhand-dgram,kea,dnsmasq] [--runs N] [--store pg]
 // --store pg: Rackhand and Kea (PostgreSQL lease backend, schema by kea-admin db-init pgsql) each
 // keep their leases in a database of their own on one throwaway PostgreSQL server.
 // --runs N: every server N times, round-robin, then medians with their ranges.
@@ -108,11 +108,11 @@ await cluster?.stop();
 const fmt = (n: number | undefined) => (n === undefined ? '-' : Math.round(n).toLocaleString('en-US'));
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 console.log(`\nperfdhcp DORA/s, ${CLIENTS} clients, ${SECONDS} s per step, ${RETRIES} retry of a lossy step, PXE options 60/93, relay mode (giaddr set), leases ${PG ? 'in PostgreSQL' : 'in files'}`);
-console.log('server     /proc/loadavg before                no loss (-r)   ACK/s at limit (loss, rate)    flood goodput (loss)');
+console.log('server         /proc/loadavg before                no loss (-r)   ACK/s at limit (loss, rate)    flood goodput (loss)');
 for (const r of rows) {
   const best = r.best ? `${fmt(r.best.acksPerSecond)} (${pct(r.best.loss)}, -r ${r.best.rate ?? 'flood'})` : '-';
   const flood = r.flood ? `${fmt(r.flood.acksPerSecond)} (${pct(r.flood.loss)})` : '-';
-  console.log(`${r.name.padEnd(10)} ${r.load.padEnd(34)} ${fmt(r.noLoss?.rate).padStart(12)}   ${best.padEnd(30)} ${flood}`);
+  console.log(`${r.name.padEnd(14)} ${r.load.padEnd(34)} ${fmt(r.noLoss?.rate).padStart(12)}   ${best.padEnd(30)} ${flood}`);
 }
 /** median (min–max) */
 const spread = (xs: number[]) => {
@@ -120,11 +120,11 @@ const spread = (xs: number[]) => {
   return `${fmt(v[Math.floor((v.length - 1) / 2)])} (${fmt(v[0])}–${fmt(v[v.length - 1])})`;
 };
 if (RUNS > 1) {
-  console.log(`\nmedians of ${RUNS} runs (min–max)\nserver     no loss (-r)              flood goodput             flood loss`);
+  console.log(`\nmedians of ${RUNS} runs (min–max)\nserver         no loss (-r)              flood goodput             flood loss`);
   for (const name of ONLY) {
     const mine = rows.filter((r) => r.name === name);
     const lossRange = mine.map((r) => r.flood?.loss ?? 1).sort((a, b) => a - b);
-    console.log(`${name.padEnd(10)} ${spread(mine.map((r) => r.noLoss?.rate ?? 0)).padEnd(25)} ${spread(mine.map((r) => r.flood?.acksPerSecond ?? 0)).padEnd(25)} ${pct(lossRange[0]!)}–${pct(lossRange[lossRange.length - 1]!)}`);
+    console.log(`${name.padEnd(14)} ${spread(mine.map((r) => r.noLoss?.rate ?? 0)).padEnd(25)} ${spread(mine.map((r) => r.flood?.acksPerSecond ?? 0)).padEnd(25)} ${pct(lossRange[0]!)}–${pct(lossRange[lossRange.length - 1]!)}`);
   }
 }
 console.log(`\ncommand per step: ip netns exec CLIENT ${perfdhcpArgs({ local: '10.20.0.2', server: SERVER_ADDRESS, clients: CLIENTS, rate: 1000, seconds: SECONDS, prefix: ['taskset', '-c', '1'] }).join(' ')}`);

@@ -1,5 +1,5 @@
 // DHCP counters on the process registry (served at /metrics).
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 
 /** inc() by label value through cached children: prom-client hashes label objects on every call. */
 export function counterBy<L extends string>(counter: Counter<L>, label: L): (value: string) => void {
@@ -19,6 +19,8 @@ export interface DhcpMetrics {
   drops: Counter<'reason'>;
   replies: Counter<'type'>;
   poolExhausted: Counter<'subnet'>;
+  /** 1 for the datagram transport in use: batched (the recvmmsg/sendmmsg addon) or dgram. */
+  transport: Gauge<'transport'>;
 }
 
 /** One set per registry: a daemon's DHCP servers (its own segment, a secondary one) count together. */
@@ -36,5 +38,6 @@ function createDhcpMetrics(registry: Registry): DhcpMetrics {
     drops: new Counter({ name: 'rackhand_dhcp_drops_total', help: 'DHCP packets dropped or not answered, by reason', labelNames: ['reason'], registers: [registry] }),
     replies: new Counter({ name: 'rackhand_dhcp_replies_total', help: 'DHCP replies sent (OFFER, ACK, NAK), by type', labelNames: ['type'], registers: [registry] }),
     poolExhausted: new Counter({ name: 'rackhand_dhcp_pool_exhausted_total', help: 'Requests that found no free address in a pool', labelNames: ['subnet'], registers: [registry] }),
+    transport: new Gauge({ name: 'rackhand_dhcp_transport', help: 'The DHCP sockets\' datagram transport: 1 for batched (recvmmsg/sendmmsg addon) or dgram (Node)', labelNames: ['transport'], registers: [registry] }),
   };
 }

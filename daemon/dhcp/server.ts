@@ -18,7 +18,7 @@ import { BOOTREQUEST, decode, encode, macOf, type Packet } from './packet.js';
 import { BootFactsRecorder, LeaseWriter } from './persist.js';
 import { PXE_PORT, SERVER_PORT } from './reply.js';
 import type { DhcpSettings } from './settings.js';
-import { openInterfaceSocket, type DhcpSocket, type Remote, type SocketOptions } from './socket.js';
+import { dhcpTransport, openInterfaceSocket, type DhcpSocket, type Remote, type SocketOptions } from './socket.js';
 import { isConnectionFailure } from '../core/store/availability.js';
 import { storeRefusedCounter } from '../metrics.js';
 
@@ -109,7 +109,10 @@ export class DhcpServer {
       this.sockets.set(port, sock);
     }
     this.sweeper = setInterval(() => this.leases.sweep(this.ctx.now()), 30_000).unref();
-    this.log.info({ interface: this.opts.settings.interface, mode: this.opts.settings.mode, ports, leases: this.leases.all().length }, 'DHCP listening');
+    const transport = this.sockets.get(SERVER_PORT)?.transport;
+    if (transport) this.metrics.transport.labels({ transport }).set(1);
+    this.log.info({ interface: this.opts.settings.interface, mode: this.opts.settings.mode, ports, leases: this.leases.all().length, transport,
+      ...(transport === 'dgram' && dhcpTransport.why && { why_not_batched: dhcpTransport.why }) }, 'DHCP listening');
   }
 
   async close(): Promise<void> {
