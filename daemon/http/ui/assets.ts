@@ -3,6 +3,7 @@
 // nothing to copy. All are served with a strict Content-Security-Policy (no inline script).
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { MACHINE_CSS } from './machine-sections.js';
 
 const require = createRequire(import.meta.url);
 
@@ -82,4 +83,4 @@ dl.kv { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; 
 .signin { max-width: 28rem; margin: 4rem auto; background: var(--bg); padding: 1.5rem; border: 1px solid var(--line); }
 .signin input { width: 100%; box-sizing: border-box; margin: .4rem 0 1rem; }
 @media (max-width: 700px) { .hide-narrow { display: none; } th, td { padding: .3rem; } .state { min-width: 0; } }
-`;
+` + MACHINE_CSS;

@@ -19,6 +19,7 @@ import { overviewLive, overviewPage } from './overview.js';
 import { machineLive, machinePage, UI_ACTIONS } from './machine-page.js';
 import { eventsFor, machineFor, machinesFor } from './scoped-reads.js';
 import { eventStream } from './stream.js';
+import { machineRoutes } from './machine-routes.js';
 
 // No inline script or style anywhere: a string that escaped escaping still could not run.
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -135,6 +136,7 @@ export function uiRouter(ctx: ApiContext, opts: UiOptions = {}): Router {
     send(res, notice);
   });
   router.get('/events/stream', (req, res) => stream(req, res, signed(res).principal));
+  machineRoutes(router, ctx);
 
   // The dashboard's errors are pages, not the API's JSON.
   router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
