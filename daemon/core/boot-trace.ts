@@ -89,8 +89,13 @@ export interface TraceRecorderOptions {
   dropped?(reason: TraceDrop, n: number): void;
   /** How often pending entries are written (default 500 ms). */
   intervalMs?: number;
-  /** Entries waiting at most (default 2000); more are dropped: a flood cannot grow memory. */
+  /** Entries waiting at most (default 1000); more are dropped: a flood cannot grow memory. */
   maxPending?: number;
+  /**
+   * Entries per store write (default 100). SQLite writes block the event loop: a batch is written
+   * in chunks with a turn of the loop between them, so a DHCP answer waits a few ms at most.
+   */
+  chunk?: number;
   now?: () => number;
 }
 
@@ -108,7 +113,7 @@ export class BootTraceRecorder {
   private readonly now: () => number;
 
   constructor(private readonly opts: TraceRecorderOptions) {
-    this.max = opts.maxPending ?? 2000;
+    this.max = opts.maxPending ?? 1000;
     this.now = opts.now ?? Date.now;
   }
 
@@ -151,12 +156,16 @@ export class BootTraceRecorder {
       entries.push(boundEntry({ ...rest, machine }));
     }
     if (unknown) this.opts.dropped?.('unknown', unknown);
-    if (!entries.length) return;
-    try {
-      await this.opts.write(entries);
-    } catch {
-      // The store away or failing: a diagnostic view loses these rather than holding memory.
-      this.opts.dropped?.('write_failed', entries.length);
+    const chunk = this.opts.chunk ?? 100;
+    for (let i = 0; i < entries.length; i += chunk) {
+      if (i > 0) await new Promise((r) => setImmediate(r));
+      const part = entries.slice(i, i + chunk);
+      try {
+        await this.opts.write(part);
+      } catch {
+        // The store away or failing: a diagnostic view loses these rather than holding memory.
+        this.opts.dropped?.('write_failed', part.length);
+      }
     }
   }
 

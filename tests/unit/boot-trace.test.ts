@@ -157,3 +157,13 @@ test('DHCP edge: a known machine\'s DISCOVER/REQUEST are told with the answer, l
   assert.equal(stranger[0]!.outcome, 'no_answer');
   assert.equal(stranger[0]!.detail.reason, 'unmanaged');
 });
+
+test('recorder: a batch is written in chunks with a turn of the event loop between them (SQLite blocks the loop)', async () => {
+  const order: string[] = [];
+  const rec = new BootTraceRecorder({ write: async (es) => { order.push(`write ${es.length}`); }, resolveAddress: async () => undefined, chunk: 2 });
+  for (let i = 0; i < 5; i++) rec.record(step({ machine: 'node-01' }));
+  const flushed = rec.flush();
+  setImmediate(() => order.push('packet'));
+  await flushed;
+  assert.deepEqual(order, ['write 2', 'packet', 'write 2', 'write 1']);
+});
