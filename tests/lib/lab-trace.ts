@@ -1,0 +1,61 @@
+// What the QEMU lab test checks of the boot trace and the dashboard (tests/net/lab-e2e.test.ts):
+// a machine's real firmware and iPXE steps in GET /api/v1/machines/M/boot-trace, and a Chromium
+// page on /ui/machines/M that follows the machine's state live and shows the trace.
+import assert from 'node:assert/strict';
+import type { Browser, Page } from 'puppeteer-core';
+import { launchChromium, shot, signIn, waitText } from './browser.js';
+
+export interface TraceEntry { kind: string; outcome: string; summary: string; detail: Record<string, unknown>; text?: string }
+
+const line = (e: TraceEntry) => `${e.kind} ${e.outcome} ${e.summary}`;
+
+/**
+ * The machine's boot as its trace tells it: DHCP DISCOVER/OFFER and REQUEST/ACK from the firmware
+ * (the loader named), then again from iPXE (user class iPXE, handed its script URL); the loader
+ * over TFTP; the script, the agent's kernel and initrd over HTTP, every boot secret redacted.
+ */
+export function assertRealBoot(entries: TraceEntry[], mac: string, loader: string): void {
+  const all = entries.map(line).join('\n');
+  const dhcp = entries.filter((e) => e.kind === 'dhcp' && e.outcome === 'ok');
+  const exchange = (type: string, answer: string, ipxe: boolean) => dhcp.findIndex((e) => e.detail.type === type && e.detail.answer === answer && e.detail.ipxe === ipxe);
+  const firmware = [exchange('DISCOVER', 'OFFER', false), exchange('REQUEST', 'ACK', false)];
+  const ipxe = [exchange('DISCOVER', 'OFFER', true), exchange('REQUEST', 'ACK', true)];
+  assert.ok(firmware.every((i) => i >= 0), `firmware DHCP exchanges:\n${all}`);
+  assert.ok(ipxe.every((i) => i >= 0), `iPXE DHCP exchanges:\n${all}`);
+  assert.ok(ipxe[0]! > firmware[0]!, `iPXE asks after the firmware:\n${all}`);
+  assert.equal(dhcp[firmware[0]!]!.detail.file, loader);
+  assert.equal(dhcp[ipxe[1]!]!.detail.user_class, 'iPXE');
+  assert.ok(String(dhcp[ipxe[1]!]!.detail.file).endsWith(`/boot/${mac}.ipxe`), `iPXE is handed its script:\n${all}`);
+  assert.ok(entries.some((e) => e.kind === 'tftp' && e.outcome === 'ok' && e.detail.file === loader && Number(e.detail.bytes) > 0), `TFTP ${loader}:\n${all}`);
+  const http = entries.filter((e) => e.kind === 'http' && e.outcome === 'ok');
+  const script = http.find((e) => e.detail.path === `/boot/${mac}.ipxe` && e.text?.includes('rackhand.nonce='));
+  assert.ok(script, `the agent's script over HTTP:\n${all}`);
+  assert.match(script.text!, /rackhand\.nonce=\[redacted\]/);
+  for (const path of ['/boot/agent/vmlinuz', '/boot/agent/initrd.img']) {
+    assert.ok(http.some((e) => e.detail.path === path), `HTTP ${path}:\n${all}`);
+  }
+  assert.ok(!/nonce=(?!\[redacted\])[A-Za-z0-9_-]{8,}|\/v1\/(?:nocloud|answer|phone-home)\/(?!\[redacted\])[^/\s"]+/.test(JSON.stringify(entries)), 'no boot secret in the trace');
+}
+
+/** A Chromium page on the machine's dashboard page; undefined when this host has no Chromium. */
+export async function openMachinePage(url: string, token: string, machine: string): Promise<{ browser: Browser; page: Page } | undefined> {
+  let browser: Browser;
+  try { browser = await launchChromium(); } catch { return undefined; }
+  try {
+    const { page } = await signIn(browser, url, token);
+    await page.goto(`${url}/ui/machines/${machine}`);
+    return { browser, page };
+  } catch (err) {
+    await browser.close();
+    throw err;
+  }
+}
+
+/** The page shows `state` (live, no reload) and a boot trace with DHCP, TFTP and HTTP rows; a screenshot in `folder`. */
+export async function pageFollows(page: Page, state: string, folder: string, name: string, timeoutMs: number): Promise<void> {
+  await waitText(page, '#machine-state', state, timeoutMs);
+  await page.waitForSelector('#trace-list', { timeout: 10_000 });
+  const kinds = new Set(await page.$$eval('#trace-list > li', (lis) => lis.map((li) => li.getAttribute('data-kind'))));
+  assert.deepEqual([...kinds].sort(), ['dhcp', 'http', 'tftp']);
+  await shot(page, folder, name);
+}
