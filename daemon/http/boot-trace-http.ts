@@ -23,20 +23,24 @@ export function traceBootRequests(sink: TraceSink | undefined) {
   return (req: Request, res: Response, next: NextFunction): void => {
     if (!sink || !BOOT_PATHS.test(req.path)) return next();
     const started = performance.now();
-    res.once('finish', () => {
+    // Read now: a router mounted at /boot rewrites req.path (/boot/x → /x) while it handles it.
+    const requested = req.path;
+    // 'close' rather than 'finish': a transfer cut short (the client gone, a read error) is a step too.
+    res.once('close', () => {
       const address = sourceOf(req);
-      const path = redactSecrets(req.path);
+      const path = redactSecrets(requested);
       const status = res.statusCode;
-      if (REPEATED.test(req.path) && !gate.pass(`${address} ${req.method} ${path}`, String(status))) return;
+      const cut = !res.writableFinished;
+      if (REPEATED.test(requested) && !gate.pass(`${address} ${req.method} ${path}`, `${status}${cut}`)) return;
       const locals = res.locals as TraceLocals;
-      const outcome: TraceOutcome = status < 400 ? 'ok' : status < 500 ? 'refused' : 'error';
+      const outcome: TraceOutcome = cut || status >= 500 ? 'error' : status < 400 ? 'ok' : 'refused';
       const bytes = Number(res.getHeader('content-length') ?? NaN);
       const range = req.get('range');
       sink({
         kind: 'http', outcome, address, ...(locals.traceMachine && { machine: locals.traceMachine }),
-        summary: `${req.method} ${path} → ${status}`,
+        summary: `${req.method} ${path} → ${status}${cut ? ', cut short' : ''}`,
         detail: {
-          method: req.method, path, status, client: address, ms: Math.round(performance.now() - started),
+          method: req.method, path, status, client: address, ms: Math.round(performance.now() - started), ...(cut && { cut_short: true }),
           ...(Number.isFinite(bytes) && { bytes }), ...(range && { range: redactSecrets(range) }),
           ...(req.get('user-agent') && { user_agent: req.get('user-agent')! }),
         },
