@@ -89,7 +89,7 @@ export interface TraceRecorderOptions {
   dropped?(reason: TraceDrop, n: number): void;
   /** How often pending entries are written (default 500 ms). */
   intervalMs?: number;
-  /** Entries waiting at most (default 1000); more are dropped: a flood cannot grow memory. */
+  /** Entries waiting at most (default 500: at most 1,000 written a second); more are dropped and counted. */
   maxPending?: number;
   /**
    * Entries per store write (default 100). SQLite writes block the event loop: a batch is written
@@ -113,7 +113,7 @@ export class BootTraceRecorder {
   private readonly now: () => number;
 
   constructor(private readonly opts: TraceRecorderOptions) {
-    this.max = opts.maxPending ?? 1000;
+    this.max = opts.maxPending ?? 500;
     this.now = opts.now ?? Date.now;
   }
 
