@@ -56,7 +56,14 @@ before(async () => {
 
 after(async () => {
   if (skip) return;
-  try { await d.close(); } finally { await browser?.close(); }
+  try {
+    // Pages still open poll their sections: their connections must not hold the shutdown.
+    const started = Date.now();
+    await d.close();
+    assert.ok(Date.now() - started < 5000, `daemon closed in ${Date.now() - started} ms with polling pages open`);
+  } finally {
+    await browser?.close();
+  }
 });
 
 const signIn = (token: string) => signInAs(browser, d.url, token);

@@ -34,6 +34,14 @@ function powerFailure(ctx: ApiContext, p: Principal, name: string, err: unknown)
 
 const unchanged = (req: Request, version: string) => req.query.v === version;
 
+/**
+ * The sections poll every few seconds: each answer closes its connection, or an open page's polls
+ * would keep a keep-alive connection busy forever and hold a daemon's shutdown (server.close()
+ * waits for busy connections) until its 10 s hard close. A new TCP connection every few seconds
+ * per open page costs nothing on the management network.
+ */
+const polled = (res: Response) => void res.set('Connection', 'close');
+
 export function machineRoutes(router: Router, ctx: ApiContext): void {
   router.get('/machines/:name/power', async (req, res) => {
     const { principal } = signedOf(res);
@@ -71,6 +79,7 @@ export function machineRoutes(router: Router, ctx: ApiContext): void {
     const { principal } = signedOf(res);
     const m = await machineFor(ctx, principal, req.params.name);
     operatorOnly(principal, 'read operation history');
+    polled(res);
     const operations = await ctx.store.listOperations(m.name, 20);
     const shown = operations.find((o) => o.state === 'running') ?? operations[0];
     const log = shown ? { op: shown, entries: await operationLog(ctx, shown) } : undefined;
@@ -83,6 +92,7 @@ export function machineRoutes(router: Router, ctx: ApiContext): void {
     const { principal } = signedOf(res);
     const m = await machineFor(ctx, principal, req.params.name);
     operatorOnly(principal, 'read boot traces');
+    polled(res);
     const entries = await ctx.store.listBootTrace(m.name, TRACE_KEEP);
     const version = `${entries.at(-1)?.id ?? 0}.${entries.length}`;
     if (unchanged(req, version)) return void res.status(204).end();
