@@ -15,7 +15,7 @@ import { agentLogPath, formatAgentLine } from '../../daemon/core/oplog.js';
 import { TRACE_KEEP, type NewTraceEntry } from '../../daemon/core/boot-trace.js';
 import { call, startReadyRack } from '../lib/allocation.js';
 import type { TestDaemon } from '../lib/daemon.js';
-import { cookieOf, csrfOf, haveChromium, launchChromium, shot as shotIn, signIn as signInAs, textOf, waitText } from '../lib/browser.js';
+import { closeDaemonThenBrowser, cookieOf, csrfOf, haveChromium, launchChromium, shot as shotIn, signIn as signInAs, textOf, waitText } from '../lib/browser.js';
 
 declare const window: { __pwned?: number };
 
@@ -54,17 +54,8 @@ before(async () => {
   browser = await launchChromium();
 });
 
-after(async () => {
-  if (skip) return;
-  try {
-    // Pages still open poll their sections: their connections must not hold the shutdown.
-    const started = Date.now();
-    await d.close();
-    assert.ok(Date.now() - started < 5000, `daemon closed in ${Date.now() - started} ms with polling pages open`);
-  } finally {
-    await browser?.close();
-  }
-});
+// Pages still open poll their sections: their connections must not hold the shutdown.
+after(() => (skip ? undefined : closeDaemonThenBrowser(d, browser)));
 
 const signIn = (token: string) => signInAs(browser, d.url, token);
 const shot = (page: Page, name: string) => shotIn(page, shots, name);

@@ -5,7 +5,7 @@
 // released (disks erased) and returned to ready. In the middle of a deploy the daemon is killed
 // with SIGKILL and restarted: the deploy still completes, and no step runs twice. Each machine's
 // boot trace shows its real DHCP, TFTP and HTTP steps, and (with Chromium) a dashboard page follows
-// node-01's deploy live and shows the trace.
+// node-02's deploy live and shows the trace.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -95,17 +95,20 @@ test('two machines: inspect, deploy (with a kill -9 of the daemon), phone home, 
   assert.equal(m1.facts.nics[0].mac, '52:54:00:00:01:01');
   console.log(`# inspected both in ${since()}`);
 
-  // A dashboard page opened before the deploy follows node-01 live (while this daemon lives:
-  // sessions are in its memory, so the kill -9 below signs the page out and a new one is opened).
+  // A dashboard page opened before the deploy follows node-02 (UEFI: firmware PXE, so its trace has
+  // all three kinds) live, while this daemon lives: sessions are in its memory, so the kill -9
+  // below signs the page out, and a new page is opened after it.
+  const afterInspect = (await api('/api/v1/machines/node-02/boot-trace')).entries as TraceEntry[];
+  console.log(`# node-02's boot trace after inspect:\n${afterInspect.map((e) => `#   ${e.kind} ${e.outcome} ${e.summary}`).join('\n')}`);
   const token = JSON.parse(readFileSync(join(dir, 'state/tokens.json'), 'utf8')).tokens[0].token as string;
   const shots = tempDir('lab-ui-shots');
-  let ui = await openMachinePage(env.RACKHAND_URL, token, 'node-01');
+  let ui = await openMachinePage(env.RACKHAND_URL, token, 'node-02');
   if (ui) console.log(`# dashboard screenshots: ${shots}`);
 
   // Deploy both; kill -9 the daemon once node-02's image is written, before it reports configure.
   const deploy1 = cli(['deploy', 'node-01', '--wait']);
   try {
-    if (ui) await pageFollows(ui.page, 'deploying', shots, 'node-01-deploying', 60_000);
+    if (ui) await pageFollows(ui.page, 'deploying', shots, 'node-02-deploying', 60_000);
   } finally {
     await ui?.browser.close();
   }
@@ -127,15 +130,16 @@ test('two machines: inspect, deploy (with a kill -9 of the daemon), phone home, 
     assert.match(readFileSync(join(dir, `${m}.console.log`), 'utf8'), /RACKHAND-LAB-OS: phoned home/);
   }
   console.log(`# both deployed and phoned home at ${since()}`);
-  // Their boot traces: the firmware's and iPXE's DHCP, the loader over TFTP, the script, kernel and initrd over HTTP.
-  for (const [m, mac, loader] of [['node-01', '52:54:00:00:01:01', 'undionly.kpxe'], ['node-02', '52:54:00:00:01:02', 'ipxe.efi']] as const) {
+  // Their boot traces: DHCP (OVMF's PXE, then iPXE; node-01's BIOS NIC ROM is QEMU's iPXE, which
+  // asks as iPXE at once), the loader over TFTP, the script, kernel and initrd over HTTP.
+  for (const [m, mac, loader] of [['node-01', '52:54:00:00:01:01', undefined], ['node-02', '52:54:00:00:01:02', 'ipxe.efi']] as const) {
     const trace = (await api(`/api/v1/machines/${m}/boot-trace`)).entries as TraceEntry[];
     assertRealBoot(trace, mac, loader);
     console.log(`# ${m}: ${trace.length} boot trace entries, e.g. ${trace.filter((e) => e.kind === 'dhcp').slice(0, 2).map((e) => e.summary).join(' | ')}`);
   }
-  ui = await openMachinePage(env.RACKHAND_URL, token, 'node-01');
+  ui = await openMachinePage(env.RACKHAND_URL, token, 'node-02');
   try {
-    if (ui) await pageFollows(ui.page, 'deployed', shots, 'node-01-deployed', 30_000);
+    if (ui) await pageFollows(ui.page, 'deployed', shots, 'node-02-deployed', 30_000);
   } finally {
     await ui?.browser.close();
   }
