@@ -18,13 +18,18 @@ export const REPEAT_MS = 30_000;
 /** What a boot route tells the trace about the response it sent. */
 export interface TraceLocals { traceMachine?: string; traceText?: string }
 
+const decoded = (path: string): string => {
+  try { return decodeURIComponent(path); } catch { return path; }
+};
+
 export function traceBootRequests(sink: TraceSink | undefined) {
   const gate = new ChangeGate(REPEAT_MS, 10_000);
   return (req: Request, res: Response, next: NextFunction): void => {
     if (!sink || !BOOT_PATHS.test(req.path)) return next();
     const started = performance.now();
     // Read now: a router mounted at /boot rewrites req.path (/boot/x → /x) while it handles it.
-    const requested = req.path;
+    // iPXE percent-encodes the colons of a MAC: the trace shows the path decoded when it decodes.
+    const requested = decoded(req.path);
     // 'close' rather than 'finish': a transfer cut short (the client gone, a read error) is a step too.
     res.once('close', () => {
       const address = sourceOf(req);

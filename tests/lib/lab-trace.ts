@@ -10,27 +10,19 @@ export interface TraceEntry { kind: string; outcome: string; summary: string; de
 const line = (e: TraceEntry) => `${e.kind} ${e.outcome} ${e.summary}`;
 
 /**
- * The machine's boot as its trace tells it. With a `loader` (firmware PXE, e.g. OVMF's): DHCP
- * DISCOVER/OFFER and REQUEST/ACK from the firmware naming the loader, the loader over TFTP, then
- * the same exchanges from iPXE (user class iPXE, handed its script URL). Without one (QEMU's BIOS
- * NIC ROM is iPXE itself): iPXE's exchanges only. Then the script, the agent's kernel and initrd
- * over HTTP, every boot secret redacted.
+ * The machine's boot as its trace tells it: DHCP DISCOVER/OFFER and REQUEST/ACK from iPXE (user
+ * class iPXE, handed its script URL), then the script, the agent's kernel and initrd over HTTP,
+ * every boot secret redacted. (The lab's NICs boot iPXE from their option ROM: no TFTP step.)
  */
-export function assertRealBoot(entries: TraceEntry[], mac: string, loader: string | undefined): void {
+export function assertRealBoot(entries: TraceEntry[], mac: string): void {
   const all = entries.map(line).join('\n');
   const dhcp = entries.filter((e) => e.kind === 'dhcp' && e.outcome === 'ok');
-  const exchange = (type: string, answer: string, ipxe: boolean) => dhcp.findIndex((e) => e.detail.type === type && e.detail.answer === answer && e.detail.ipxe === ipxe);
-  const ipxe = [exchange('DISCOVER', 'OFFER', true), exchange('REQUEST', 'ACK', true)];
+  const exchange = (type: string, answer: string) => dhcp.findIndex((e) => e.detail.type === type && e.detail.answer === answer && e.detail.ipxe === true);
+  const ipxe = [exchange('DISCOVER', 'OFFER'), exchange('REQUEST', 'ACK')];
   assert.ok(ipxe.every((i) => i >= 0), `iPXE DHCP exchanges:\n${all}`);
+  assert.ok(ipxe[1]! > ipxe[0]!, `REQUEST after DISCOVER:\n${all}`);
   assert.equal(dhcp[ipxe[1]!]!.detail.user_class, 'iPXE');
   assert.ok(String(dhcp[ipxe[1]!]!.detail.file).endsWith(`/boot/${mac}.ipxe`), `iPXE is handed its script:\n${all}`);
-  if (loader) {
-    const firmware = [exchange('DISCOVER', 'OFFER', false), exchange('REQUEST', 'ACK', false)];
-    assert.ok(firmware.every((i) => i >= 0), `firmware DHCP exchanges:\n${all}`);
-    assert.ok(ipxe[0]! > firmware[0]!, `iPXE asks after the firmware:\n${all}`);
-    assert.equal(dhcp[firmware[0]!]!.detail.file, loader);
-    assert.ok(entries.some((e) => e.kind === 'tftp' && e.outcome === 'ok' && e.detail.file === loader && Number(e.detail.bytes) > 0), `TFTP ${loader}:\n${all}`);
-  }
   const http = entries.filter((e) => e.kind === 'http' && e.outcome === 'ok');
   const script = http.find((e) => e.detail.path === `/boot/${mac}.ipxe` && e.text?.includes('rackhand.nonce='));
   assert.ok(script, `the agent's script over HTTP:\n${all}`);
@@ -55,11 +47,11 @@ export async function openMachinePage(url: string, token: string, machine: strin
   }
 }
 
-/** The page shows `state` (live, no reload) and a boot trace with DHCP, TFTP and HTTP rows; a screenshot in `folder`. */
+/** The page shows `state` (live, no reload) and a boot trace with DHCP and HTTP rows; a screenshot in `folder`. */
 export async function pageFollows(page: Page, state: string, folder: string, name: string, timeoutMs: number): Promise<void> {
   await waitText(page, '#machine-state', state, timeoutMs);
   await page.waitForSelector('#trace-list', { timeout: 10_000 });
   const kinds = new Set(await page.$$eval('#trace-list > li', (lis) => lis.map((li) => li.getAttribute('data-kind'))));
-  assert.deepEqual([...kinds].sort(), ['dhcp', 'http', 'tftp']);
+  assert.ok(kinds.has('dhcp') && kinds.has('http'), `trace rows: ${[...kinds].join(', ')}`);
   await shot(page, folder, name);
 }
