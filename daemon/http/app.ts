@@ -18,6 +18,7 @@ import { allocationsRouter } from './api/allocations.js';
 import { tenantTokensRouter } from './api/tenant-tokens.js';
 import { isTenant, operatorOnly, visibleMachine } from './api/scope.js';
 import { powerRouter } from './api/power.js';
+import { powerCacheOf } from './api/power-read.js';
 import { ALL_STATES, TRANSITIONS, STATES } from '../core/lifecycle.js';
 import type { ApiContext } from './api/context.js';
 import { bootRouter } from './boot-routes.js';
@@ -87,7 +88,7 @@ export function createApp(ctx: ApiContext): express.Express {
     if (req.method !== 'GET' && req.method !== 'HEAD') operatorOnly(p, 'drive power');
     next();
   });
-  api.use('/machines', markRouteBase, powerRouter(ctx));
+  api.use('/machines', markRouteBase, powerRouter(ctx, powerCacheOf(ctx)));
   api.use('/allocations', markRouteBase, allocationsRouter(ctx));
   api.use('/tokens', markRouteBase, tenantTokensRouter(ctx));
   api.use('/events', markRouteBase, eventsRouter(ctx));

@@ -9,7 +9,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO } from '../lib/daemon.js';
@@ -98,7 +99,8 @@ test('two machines: inspect, deploy (with a kill -9 of the daemon), phone home, 
   // A dashboard page opened before the deploy follows node-02 live, while this daemon lives:
   // sessions are in its memory, so the kill -9 below signs the page out, and a new page is opened after it.
   const token = JSON.parse(readFileSync(join(dir, 'state/tokens.json'), 'utf8')).tokens[0].token as string;
-  const shots = tempDir('lab-ui-shots');
+  // Kept after the run (not a tempDir, which goes with the process) so a person can look.
+  const shots = mkdtempSync(join(tmpdir(), 'rackhand-lab-ui-shots-'));
   let ui = await openMachinePage(env.RACKHAND_URL, token, 'node-02');
   if (ui) console.log(`# dashboard screenshots: ${shots}`);
 

@@ -10,13 +10,15 @@ import type { ApiContext } from '../api/context.js';
 import type { Principal } from '../api/tokens.js';
 import { ApiError } from '../errors.js';
 import { domainError } from '../error-handler.js';
-import { changePower, clientGone, readPower } from '../api/power.js';
+import { clientGone } from '../api/power.js';
+import { changePower, POWER_ACTIONS, type PowerAction } from '../api/power-change.js';
+import { powerCacheOf, readPower } from '../api/power-read.js';
 import { operationLog } from '../api/operations.js';
 import { isTenant, operatorOnly } from '../api/scope.js';
 import { html, type Html } from './html.js';
 import { errorPage, type PageContext } from './layout.js';
 import { machineFor } from './scoped-reads.js';
-import { operationsSection, POWER_ACTIONS, powerError, powerRefusal, powerStateText, traceSection, type PowerAction } from './machine-sections.js';
+import { operationsSection, powerError, powerRefusal, powerStateText, traceSection } from './machine-sections.js';
 import { TRACE_KEEP } from '../../core/boot-trace.js';
 
 interface Signed { principal: Principal; pc: PageContext }
@@ -47,7 +49,7 @@ export function machineRoutes(router: Router, ctx: ApiContext): void {
     const { principal } = signedOf(res);
     const m = await machineFor(ctx, principal, req.params.name);
     try {
-      const read = await readPower(ctx, principal, m.name, { signal: clientGone(res) });
+      const read = await readPower(ctx, principal, async () => m, { signal: clientGone(res) });
       if (read) send(res, powerStateText(read));
     } catch (err) {
       send(res, powerFailure(ctx, principal, m.name, err));
@@ -65,10 +67,11 @@ export function machineRoutes(router: Router, ctx: ApiContext): void {
     if (refusal) return send(res, errorPage(403, refusal, pc), 403);
     let notice: Html;
     try {
-      const done = await changePower(ctx, principal, m.name, { action, signal: clientGone(res), via: 'the dashboard' });
-      if (!done) return;
-      notice = html`<strong data-power-state="${done.state}">${done.state}</strong> <span class="muted">(power ${action} accepted)</span>`;
+      const signal = clientGone(res);
+      const state = await changePower(ctx, m, { action, actor: `operator:${principal.name}`, via: 'the dashboard', signal, cache: powerCacheOf(ctx) });
+      notice = html`<strong data-power-state="${state}">${state}</strong> <span class="muted">(power ${action} accepted)</span>`;
     } catch (err) {
+      if (res.destroyed) return; // the browser went away: nobody to tell
       notice = powerFailure(ctx, principal, m.name, err);
     }
     if (!req.get('hx-request')) return res.redirect(303, `/ui/machines/${encodeURIComponent(m.name)}`);

@@ -10,9 +10,8 @@ import type { Principal } from '../api/tokens.js';
 import type { TraceEntry } from '../../core/boot-trace.js';
 import type { OplogEntry } from '../../core/oplog.js';
 import type { OperationRecord } from '../../core/store/types.js';
+import { POWER_ACTIONS, type PowerAction } from '../api/power-change.js';
 
-export const POWER_ACTIONS = ['on', 'off', 'cycle'] as const;
-export type PowerAction = (typeof POWER_ACTIONS)[number];
 const enc = encodeURIComponent;
 
 export function powerConfirmation(name: string, a: PowerAction): string {
