@@ -29,6 +29,7 @@ import { refusalLog } from './http/boot-token.js';
 import { createTransitions, type Transitions } from './core/transitions.js';
 import { isConnectionFailure } from './core/store/availability.js';
 import { watchStore } from './store-watch.js';
+import { startBootTrace } from './boot-trace-recorder.js';
 
 export interface ServeOptions {
   inventoryFile: string;
@@ -90,6 +91,7 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
   const registry = createRegistry();
   watchStore(store.availability, registry, logger);
   const power = powerFactory(store, () => loaded, logger, createPowerMetrics(registry));
+  const bootTrace = startBootTrace(store, registry);
   const transitions = createTransitions(store, logger);
   const orchestrator: Orchestrator = opts.powerActions === false
     ? manualOrchestrator(logger)
@@ -103,7 +105,7 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
       store, logger, loaded: () => loaded, boot: (item, m, op, ctl) => orchestrator.boot(item, m, op, ctl),
       // Heartbeats from before the listener is up carry the configured port; later ones the bound one.
       info: () => ({ http_port: boundPort ?? opts.httpPort ?? site.http_port, address: site.address, interface: site.interface, version: VERSION }),
-      startSecondary: opts.httpOnly ? undefined : (entry) => startSecondarySegment(entry, () => loaded, store, registry, logger, (name, cause) => inspectDiscovered(store, transitions, name, cause, logger), opts.tftpPort),
+      startSecondary: opts.httpOnly ? undefined : (entry) => startSecondarySegment(entry, () => loaded, store, registry, logger, (name, cause) => inspectDiscovered(store, transitions, name, cause, logger), opts.tftpPort, bootTrace.record),
       onLost: (reason) => { logger.fatal(reason); stopOnLost?.(reason); },
     });
   } catch (err) {
@@ -116,7 +118,7 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
   let dhcpServer: DhcpServer | undefined;
   const forgotten = async (macs: string[]) => { for (const mac of macs) await dhcpServer?.forget(mac); };
   const app = createApp({ store, tokens, inventory: () => loaded, logger, registry, version: VERSION, startedAt: new Date(), stateDir, power, transitions, forgotten,
-    eventFeed: store.eventFeed, maxHeldEventReads: opts.maxHeldEventReads, maxUiStreams: opts.maxUiStreams });
+    eventFeed: store.eventFeed, maxHeldEventReads: opts.maxHeldEventReads, maxUiStreams: opts.maxUiStreams, bootTrace: bootTrace.record });
   const host = opts.httpListen ?? site.http_listen;
   const port = opts.httpPort ?? site.http_port;
   const server: Server = await new Promise((resolveListen, reject) => {
@@ -135,10 +137,10 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
       const tftp = await startTftpServer({
         address: site.address, port: opts.tftpPort ?? 69, bindInterface: site.interface,
         handler: imagesTftpHandler(() => loaded),
-      }, { logger, registry });
+      }, { logger, registry, trace: bootTrace.record });
       bootServers.push({ name: 'tftp', close: () => tftp.close() });
       logger.info({ address: site.address, port: tftp.port }, `TFTP serving ${loaded.imagesDir} on ${site.address}:${tftp.port}`);
-      const dhcp = await startDhcp(site, store, { registry, logger, rack: loaded.rack, startInspection: (name, cause) => inspectDiscovered(store, transitions, name, cause, logger) });
+      const dhcp = await startDhcp(site, store, { registry, logger, rack: loaded.rack, startInspection: (name, cause) => inspectDiscovered(store, transitions, name, cause, logger), trace: bootTrace.record });
       bootServers.push({ name: 'dhcp', close: () => dhcp.close() });
       dhcpServer = dhcp;
       logger.info({ interface: site.interface, mode: site.dhcp.mode }, `DHCP (${site.dhcp.mode} mode) on ${site.interface}`);
@@ -146,6 +148,7 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
       for (const b of bootServers) await b.close().catch(() => undefined);
       server.close();
       await racks.close();
+      await bootTrace.close();
       await store.close();
       throw new Error(`cannot serve PXE on ${site.interface} (${site.address}): ${(err as Error).message}`);
     }
@@ -210,8 +213,9 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
           server.closeIdleConnections();
           setTimeout(() => server.closeAllConnections(), 10_000).unref();
         });
-        // Refusals counted but not yet written become their event.
+        // Refusals counted but not yet written become their event; the trace's last batch is written.
         refusalLog(store).close();
+        await bootTrace.close();
         await store.close();
       })();
       return closing;

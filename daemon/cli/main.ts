@@ -10,6 +10,7 @@ import {
 } from './alloc-cmd.js';
 import { tokensCreateCmd, tokensListCmd, tokensRevokeCmd, tokensRotateCmd } from './tokens-cmd.js';
 import { logCmd, operationsCmd } from './oplog-cmd.js';
+import { traceCmd } from './trace-cmd.js';
 import { defaultInventory, defaultStateDir } from './paths.js';
 import { formatError, formatWarning } from '../core/inventory/load.js';
 import { validateInventory } from '../core/inventory/validate.js';
@@ -128,6 +129,11 @@ async function main(argv: string[]): Promise<number> {
     case 'log': {
       const { values, positionals } = parse(rest, {});
       await logCmd(api(), name(positionals), { json: values.json!, operation: positionals[1] });
+      return 0;
+    }
+    case 'trace': {
+      const { values, positionals } = parse(rest, { limit: { type: 'string' } });
+      await traceCmd(api(), name(positionals), { json: values.json!, limit: positiveInt(values.limit, '--limit') });
       return 0;
     }
     case 'release': {

@@ -12,6 +12,8 @@ export const USAGE = `usage: rackhand <verb> [options]
   events [MACHINE] [--since T] [--limit N] [--follow]
   operations MACHINE [--limit N]        the machine's operations (inspect, deploy, erase), newest first
   log MACHINE [OPERATION]               one operation's log (default the latest): events and agent lines
+  trace MACHINE [--limit N]             the machine's boot trace, newest last: DHCP, TFTP and HTTP
+                                        steps, what each was answered and why
   inspect MACHINE [--wait]              boot the agent to inspect the hardware
   deploy MACHINE [--profile P] [--wait] deploy the machine's (or the given) profile
   reimage|retry MACHINE [--wait]      --wait follows the work live; exit 1 if it fails
@@ -66,6 +68,6 @@ export function verbOptions(verb: string): string[] {
 
 /** Whether the word after `verb` (and after `before`, the words already given) names a machine. */
 export function wantsMachine(verb: string, before: string[]): boolean {
-  const first = ['show', 'events', 'operations', 'log', 'inspect', 'deploy', 'reimage', 'retry', 'release', 'maintenance', 'accept', 'forget', 'power'];
+  const first = ['show', 'events', 'operations', 'log', 'trace', 'inspect', 'deploy', 'reimage', 'retry', 'release', 'maintenance', 'accept', 'forget', 'power'];
   return first.includes(verb) && before.filter((w) => !w.startsWith('-')).length === 0;
 }

@@ -32,6 +32,8 @@ export interface Inbound {
   port: number;
   from: { address: string; port: number };
   log: PacketLog;
+  /** The store's machine of this MAC, once the mode looked it up: the boot trace is kept for it alone. */
+  machine?: string;
 }
 
 /** A logger bound to one packet: every line carries its mac, xid and interface. */

@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import { storeBackend, type DhcpStore, type StoreBackendOptions } from './backend.js';
 import { DhcpServer } from './server.js';
 import { dhcpSettingsFromSite, type SiteLike } from './settings.js';
+import type { TraceSink } from '../core/boot-trace.js';
 
 export { DhcpServer, startDhcpServer } from './server.js';
 export { storeBackend, memoryBackend, discoveredName, type DhcpBackend, type DhcpMachine, type DhcpStore, type StoreBackendOptions } from './backend.js';
@@ -14,9 +15,9 @@ export { decideBoot, ipxeScriptUrl, DEFAULT_LOADERS } from './bootfile.js';
 export { bindToInterface } from './socket-linux.js';
 
 export async function startDhcp(site: SiteLike, store: DhcpStore,
-  deps: { registry: Registry; logger?: Logger; startInspection?: StoreBackendOptions['startInspection']; rack?: string | null }): Promise<DhcpServer> {
+  deps: { registry: Registry; logger?: Logger; startInspection?: StoreBackendOptions['startInspection']; rack?: string | null; trace?: TraceSink }): Promise<DhcpServer> {
   const backend = storeBackend(store, { ...(deps.startInspection && { startInspection: deps.startInspection }), rack: deps.rack ?? null });
-  const server = new DhcpServer({ settings: dhcpSettingsFromSite(site), backend, registry: deps.registry, ...(deps.logger && { logger: deps.logger }) });
+  const server = new DhcpServer({ settings: dhcpSettingsFromSite(site), backend, registry: deps.registry, ...(deps.logger && { logger: deps.logger }), ...(deps.trace && { trace: deps.trace }) });
   await server.start();
   return server;
 }

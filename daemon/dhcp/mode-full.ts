@@ -51,6 +51,12 @@ export function fromProvisioningNetwork(ctx: HandlerContext, req: Packet): boole
  * machine still merely enrolled has its inspection started here too.
  */
 export async function findMachine(ctx: HandlerContext, inb: Inbound, enrol: boolean): Promise<DhcpMachine | undefined> {
+  const m = await lookUpMachine(ctx, inb, enrol);
+  if (m) inb.machine = m.name;
+  return m;
+}
+
+async function lookUpMachine(ctx: HandlerContext, inb: Inbound, enrol: boolean): Promise<DhcpMachine | undefined> {
   const m = await ctx.backend.machineByMac(inb.mac);
   if (!enrol || !ctx.settings.discovery || !inb.facts.pxe || !fromProvisioningNetwork(ctx, inb.packet)) return m;
   if (m && !(m.source === 'discovered' && m.state === 'enrolled')) return m;

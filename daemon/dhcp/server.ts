@@ -21,6 +21,8 @@ import type { DhcpSettings } from './settings.js';
 import { dhcpTransport, openInterfaceSocket, type DhcpSocket, type Remote, type SocketOptions } from './socket.js';
 import { isConnectionFailure } from '../core/store/availability.js';
 import { storeRefusedCounter } from '../metrics.js';
+import type { TraceSink } from '../core/boot-trace.js';
+import { dhcpTraceEntry } from './trace.js';
 
 const CLIENT_TYPES: ReadonlySet<number> = new Set([
   MessageType.DISCOVER, MessageType.REQUEST, MessageType.DECLINE, MessageType.RELEASE, MessageType.INFORM,
@@ -37,6 +39,8 @@ export interface DhcpServerOptions {
   logger?: Logger;
   openSocket?: (opts: SocketOptions) => Promise<DhcpSocket>;
   now?: () => number;
+  /** Where each exchange with a known machine is told (the boot trace); called after the answer is sent. */
+  trace?: TraceSink;
 }
 
 export class DhcpServer {
@@ -180,17 +184,24 @@ export class DhcpServer {
       if (!CLIENT_TYPES.has(type)) return this.dropped('bad_message_type', `option 53 is ${type}, not a client message`, log);
       const inb: Inbound = { packet, mac, type, facts: clientFacts(packet, mac), port, from, log };
       const result = await this.handler(this.ctx, inb);
-      if ('drop' in result) return this.dropped(result.drop, result.detail, log);
+      if ('drop' in result) {
+        this.dropped(result.drop, result.detail, log);
+        return this.opts.trace?.(dhcpTraceEntry(inb, result, []));
+      }
+      const sent: Packet[] = [];
       for (const out of result.replies) {
         const sock = this.sockets.get(out.via) ?? this.sockets.get(SERVER_PORT);
         if (!sock) continue;
         const replyType = out.packet.options.u8(Opt.MESSAGE_TYPE)!;
         await sock.send(encode(out.packet, { maxSize: out.maxSize }), out.port, out.address);
         this.countReply(MESSAGE_TYPE_NAMES[replyType] ?? 'unknown');
+        sent.push(out.packet);
         if (this.log.isLevelEnabled('debug')) {
           log.debug({ reply: MESSAGE_TYPE_NAMES[replyType], to: `${out.address}:${out.port}`, yiaddr: out.packet.yiaddr, file: out.packet.file }, 'DHCP reply sent');
         }
       }
+      // After the answer went out: the trace costs the client nothing (one push into memory).
+      this.opts.trace?.(dhcpTraceEntry(inb, result, sent));
     } catch (err) {
       if (err instanceof DhcpError) return this.dropped(err.reason, err.message, log);
       if (isConnectionFailure(err)) return this.dropped('store_unavailable', (err as Error).message, log);

@@ -12,14 +12,17 @@ import { machinesRouter } from './api/machines.js';
 import { eventsRouter } from './api/events.js';
 import { racksRouter } from './api/racks.js';
 import { operationsRouter } from './api/operations.js';
+import { bootTraceRouter } from './api/boot-trace.js';
 import { authenticate } from './api/authenticate.js';
 import { allocationsRouter } from './api/allocations.js';
 import { tenantTokensRouter } from './api/tenant-tokens.js';
 import { isTenant, operatorOnly, visibleMachine } from './api/scope.js';
 import { powerRouter } from './api/power.js';
+import { powerCacheOf } from './api/power-read.js';
 import { ALL_STATES, TRANSITIONS, STATES } from '../core/lifecycle.js';
 import type { ApiContext } from './api/context.js';
 import { bootRouter } from './boot-routes.js';
+import { traceBootRequests } from './boot-trace-http.js';
 import { uiRouter } from './ui/routes.js';
 import { metadataRouter } from './metadata-routes.js';
 import { agentRouter } from './agent-routes.js';
@@ -65,6 +68,7 @@ export function createApp(ctx: ApiContext): express.Express {
   });
 
   // Boot-time routes: machines authenticate with their operation's token in the path.
+  app.use(traceBootRequests(ctx.bootTrace));
   app.use(bootRouter(ctx));
   app.use(metadataRouter(ctx));
   app.use(agentRouter(ctx));
@@ -75,6 +79,7 @@ export function createApp(ctx: ApiContext): express.Express {
   api.use(express.json({ limit: '256kb' }));
   api.use('/machines', markRouteBase, machinesRouter(ctx));
   api.use('/machines', markRouteBase, operationsRouter(ctx));
+  api.use('/machines', markRouteBase, bootTraceRouter(ctx));
   // Power is an operator's tool: a tenant sees only its own machines' power, and changes none.
   api.use('/machines/:name/power', async (req, _res, next) => {
     const p = req.principal!;
@@ -83,7 +88,7 @@ export function createApp(ctx: ApiContext): express.Express {
     if (req.method !== 'GET' && req.method !== 'HEAD') operatorOnly(p, 'drive power');
     next();
   });
-  api.use('/machines', markRouteBase, powerRouter(ctx));
+  api.use('/machines', markRouteBase, powerRouter(ctx, powerCacheOf(ctx)));
   api.use('/allocations', markRouteBase, allocationsRouter(ctx));
   api.use('/tokens', markRouteBase, tenantTokensRouter(ctx));
   api.use('/events', markRouteBase, eventsRouter(ctx));

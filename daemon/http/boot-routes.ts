@@ -15,6 +15,7 @@ import { renderString, templateEnv } from '../core/templates.js';
 import { baseUrl } from '../core/urls.js';
 import { normalizeMac } from '../core/net.js';
 import { ChangeGate } from '../core/change-gate.js';
+import type { TraceLocals } from './boot-trace-http.js';
 
 /** A script event is written when the plan changes, or at most once a minute per machine. */
 const SCRIPT_EVENT_EVERY_MS = 60_000;
@@ -52,7 +53,10 @@ export function bootRouter(ctx: BootContext): Router {
     if (scriptEvents.pass(machine.name, `${operation?.id}|${plan.kind}|${plan.why}`)) {
       await ctx.store.appendEvent({ machine: machine.name, kind: 'boot', event: `script_${plan.kind}`, cause: plan.why, actor: `http:${sourceOf(req)}` });
     }
-    res.type('text/plain').set('cache-control', 'no-store').send(renderScript(plan));
+    const script = renderScript(plan);
+    // The boot trace keeps the script as it was handed out, its nonce redacted (boot-trace-http.ts).
+    Object.assign(res.locals, { traceMachine: machine.name, traceText: script } satisfies TraceLocals);
+    res.type('text/plain').set('cache-control', 'no-store').send(script);
   });
 
   // The images directory: only what boot needs, under TFTP's path rules (boot-files.ts).

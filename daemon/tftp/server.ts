@@ -14,6 +14,8 @@ import { effectiveMaxBlockSize, resolveSettings, type TftpSettings, type TftpSet
 import { udpSocketFactory, type Peer, type SocketFactory, type TftpSocket } from './socket.js';
 import { startTransfer, type Transfer } from './transfer.js';
 import { tftpMetrics, type TftpStats } from './metrics.js';
+import type { TraceSink } from '../core/boot-trace.js';
+import { tftpTraceEntry, type TftpFetch } from './trace.js';
 
 export interface TftpDeps {
   logger?: Logger;
@@ -21,6 +23,8 @@ export interface TftpDeps {
   socketFactory?: SocketFactory;
   /** Restricts a socket to settings.bindInterface (SO_BINDTODEVICE), when the daemon has a way. */
   bindToDevice?: (socket: dgram.Socket, ifname: string) => void;
+  /** Where each read request's outcome is told (the boot trace); a synchronous push, never awaited. */
+  trace?: TraceSink;
 }
 
 export interface TftpServer {
@@ -92,9 +96,11 @@ export async function startTftpServer(input: TftpSettingsInput, deps: TftpDeps =
   async function onRequest(rrq: RequestPacket, peer: Peer): Promise<void> {
     const key = `${peer.address}:${peer.port}`;
     const mode = rrq.mode.toLowerCase();
+    const told = (f: Omit<TftpFetch, 'address' | 'file'>) => deps.trace?.(tftpTraceEntry({ address: peer.address, file: rrq.filename, ...f }));
     if (mode === 'mail') { refuse(peer, 'unsupported_mode', ERROR_CODE.illegalOperation, 'mail mode is not supported'); return; }
     if (active.has(key)) { metrics.drop('duplicate_request'); return; }
     if (active.size >= settings.maxTransfers) {
+      told({ result: 'busy', detail: `${active.size} transfers in progress` });
       refuse(peer, 'busy', ERROR_CODE.notDefined, `server busy: ${active.size} transfers in progress, retry later`);
       log.warn({ client: key, file: rrq.filename, limit: settings.maxTransfers }, 'tftp request refused: too many transfers');
       return;
@@ -103,6 +109,7 @@ export async function startTftpServer(input: TftpSettingsInput, deps: TftpDeps =
       negotiate(rrq.options, limits, 0); // values checked before touching any file
     } catch (err) {
       if (!(err instanceof TftpOptionError)) throw err;
+      told({ result: 'bad_option', detail: err.message });
       refuse(peer, 'bad_option', ERROR_CODE.optionRefused, err.message);
       log.info({ client: key, file: rrq.filename, err: err.message }, 'tftp request refused: bad option');
       return;
@@ -121,6 +128,7 @@ export async function startTftpServer(input: TftpSettingsInput, deps: TftpDeps =
       const code = refusal?.code ?? ERROR_CODE.notDefined;
       const result = code === ERROR_CODE.accessViolation ? 'access_violation' : code === ERROR_CODE.fileNotFound ? 'not_found' : 'failed';
       metrics.transfer(result);
+      told({ result, detail: refusal?.message ?? 'internal error' });
       listener.send(errorPacket(code, refusal?.message ?? 'internal error'), peer);
       log.warn({ ...fields, result, detail: refusal?.detail ?? (err as Error).message }, 'tftp request refused');
       return;
@@ -128,6 +136,7 @@ export async function startTftpServer(input: TftpSettingsInput, deps: TftpDeps =
     if (!file) {
       release(key);
       metrics.transfer('not_found');
+      told({ result: 'not_found', detail: 'file not found' });
       listener.send(errorPacket(ERROR_CODE.fileNotFound, 'file not found'), peer);
       log.info({ ...fields, result: 'not_found' }, 'tftp file not found');
       return;
@@ -173,6 +182,7 @@ export async function startTftpServer(input: TftpSettingsInput, deps: TftpDeps =
         retransmissions: o.retransmissions, rtoMs: o.rtoMs, ...(o.detail ? { detail: o.detail } : {}),
       };
       if (o.result === 'ok') log.info(line, 'tftp transfer done'); else log.warn(line, 'tftp transfer failed');
+      told({ result: o.result, bytes: size, ms, blksize: n.blockSize, windowsize: n.windowSize, ...(o.detail && { detail: o.detail }) });
     });
     finished.add(done);
     void done.finally(() => finished.delete(done));

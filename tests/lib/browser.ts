@@ -44,3 +44,18 @@ export const csrfOf = (page: Page) => page.$eval('body', (b) => JSON.parse(b.get
 /** Waits for a selector's text to contain `want`, on the page as it is (no reload). */
 export const waitText = (page: Page, selector: string, want: string, timeout = 5000) =>
   page.waitForFunction((s, w) => (document.querySelector(s)?.textContent ?? '').includes(w), { timeout }, selector, want);
+
+/**
+ * A browser test's end: the daemon must close within `withinMs` with the test's pages still open
+ * (live streams, polling sections), and Chromium is closed whatever happened before.
+ */
+export async function closeDaemonThenBrowser(daemon: { close(): Promise<void> }, browser: Browser | undefined, withinMs = 5000): Promise<void> {
+  try {
+    const started = Date.now();
+    await daemon.close();
+    const took = Date.now() - started;
+    if (took >= withinMs) throw new Error(`daemon closed in ${took} ms with pages open (live streams, polling sections)`);
+  } finally {
+    await browser?.close();
+  }
+}

@@ -3,15 +3,19 @@
 // Each is powered on through its BMC, PXE-boots the agent from Rackhand, is inspected, deployed
 // (the lab OS image written and verified, the machine rebooted into it, the OS phones home),
 // released (disks erased) and returned to ready. In the middle of a deploy the daemon is killed
-// with SIGKILL and restarted: the deploy still completes, and no step runs twice.
+// with SIGKILL and restarted: the deploy still completes, and no step runs twice. Each machine's
+// boot trace shows its real DHCP and HTTP steps, and (with Chromium) a dashboard page follows
+// node-02's deploy live and shows the trace.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO } from '../lib/daemon.js';
 import { tempDir } from '../lib/tmp.js';
+import { assertRealBoot, openMachinePage, pageFollows, type TraceEntry } from '../lib/lab-trace.js';
 
 const run = promisify(execFile);
 const MAIN = join(REPO, 'daemon/cli/main.ts');
@@ -92,9 +96,22 @@ test('two machines: inspect, deploy (with a kill -9 of the daemon), phone home, 
   assert.equal(m1.facts.nics[0].mac, '52:54:00:00:01:01');
   console.log(`# inspected both in ${since()}`);
 
+  // A dashboard page opened before the deploy follows node-02 live, while this daemon lives:
+  // sessions are in its memory, so the kill -9 below signs the page out, and a new page is opened after it.
+  const token = JSON.parse(readFileSync(join(dir, 'state/tokens.json'), 'utf8')).tokens[0].token as string;
+  // Kept after the run (not a tempDir, which goes with the process) so a person can look.
+  const shots = mkdtempSync(join(tmpdir(), 'rackhand-lab-ui-shots-'));
+  let ui = await openMachinePage(env.RACKHAND_URL, token, 'node-02');
+  if (ui) console.log(`# dashboard screenshots: ${shots}`);
+
   // Deploy both; kill -9 the daemon once node-02's image is written, before it reports configure.
   const deploy1 = cli(['deploy', 'node-01', '--wait']);
   assert.equal((await cli(['deploy', 'node-02'])).code, 0);
+  try {
+    if (ui) await pageFollows(ui.page, 'deploying', shots, 'node-02-deploying', 60_000);
+  } finally {
+    await ui?.browser.close();
+  }
   await waitFor('node-02 image written', async () => (await events('node-02')).some((e) => e.event === 'image_done'), 400);
   const daemonPid = Number(readFileSync(join(dir, 'daemon.pid'), 'utf8'));
   process.kill(daemonPid, 'SIGKILL');
@@ -112,6 +129,20 @@ test('two machines: inspect, deploy (with a kill -9 of the daemon), phone home, 
     assert.match(readFileSync(join(dir, `${m}.console.log`), 'utf8'), /RACKHAND-LAB-OS: phoned home/);
   }
   console.log(`# both deployed and phoned home at ${since()}`);
+  // Their boot traces: iPXE's DHCP (QEMU's NIC ROMs are iPXE, BIOS and UEFI alike: no firmware
+  // round and no TFTP loader here; tests/net/boot-trace.test.ts has those), the script, kernel and
+  // initrd over HTTP, then the agent's and the deployed OS's own DHCP and HTTP calls.
+  for (const [m, mac] of [['node-01', '52:54:00:00:01:01'], ['node-02', '52:54:00:00:01:02']] as const) {
+    const trace = (await api(`/api/v1/machines/${m}/boot-trace`)).entries as TraceEntry[];
+    assertRealBoot(trace, mac);
+    console.log(`# ${m}'s boot trace (${trace.length} steps), the first ten:\n${trace.slice(0, 10).map((e) => `#   ${e.kind} ${e.outcome} ${e.summary}`).join('\n')}`);
+  }
+  ui = await openMachinePage(env.RACKHAND_URL, token, 'node-02');
+  try {
+    if (ui) await pageFollows(ui.page, 'deployed', shots, 'node-02-deployed', 30_000);
+  } finally {
+    await ui?.browser.close();
+  }
   // The deploy's operation log: the daemon's side and the real agent's lines, in one timeline.
   const log = await cli(['log', 'node-01']);
   assert.equal(log.code, 0, log.stderr);

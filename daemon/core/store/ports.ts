@@ -14,6 +14,7 @@ import type {
   TransitionResult,
 } from './records.js';
 import type { MachinePage, MachineQuery } from './machine-query.js';
+import type { NewTraceEntry, TraceEntry } from '../boot-trace.js';
 
 /** Machines, their event history, inventory sync and discovery: what the API, core and sync use. */
 export interface MachineStore {
@@ -215,8 +216,19 @@ export interface WorkStore {
   pruneWork(before: string): Promise<number>;
 }
 
+/**
+ * Each machine's boot trace (core/boot-trace.ts): written in batches by the daemon whose DHCP,
+ * TFTP and HTTP boot servers saw the steps, read by any daemon's API and dashboard.
+ */
+export interface BootTraceStore {
+  /** Appends entries in one transaction; each machine in the batch keeps only its newest `keep` (pruned in that transaction). */
+  appendBootTrace(entries: NewTraceEntry[], keep: number): Promise<void>;
+  /** The machine's latest `limit` entries, oldest first (newest last). */
+  listBootTrace(machine: string, limit: number): Promise<TraceEntry[]>;
+}
+
 /** The whole store, as the daemon's wiring opens it: every port, plus its schema and its end. */
-export interface Store extends MachineStore, OperationStore, LeaseStore, AllocationStore, ApiTokenStore, RackStore, WorkStore {
+export interface Store extends MachineStore, OperationStore, LeaseStore, AllocationStore, ApiTokenStore, RackStore, WorkStore, BootTraceStore {
   /** Wakes event readers when events commit; closed with the store. */
   readonly eventFeed: EventFeed;
   /** Applies pending schema migrations; returns the schema version after. */

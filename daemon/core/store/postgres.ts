@@ -12,6 +12,7 @@ import { pgAllocationStore } from './postgres/allocations.js';
 import { pgApiTokenStore } from './postgres/api-tokens.js';
 import { pgRackStore } from './postgres/racks.js';
 import { pgWorkStore } from './postgres/work.js';
+import { pgBootTraceStore } from './postgres/boot-trace.js';
 import { listenForEvents, type ListenerNotes } from './postgres/listen.js';
 import { EventSignal, resyncEvery } from '../event-feed.js';
 import type { Store } from './ports.js';
@@ -89,6 +90,7 @@ function postgresStore(d: PgDb, availability: StoreAvailability, feed: EventSign
     ...pgApiTokenStore(d),
     ...pgRackStore(d),
     ...pgWorkStore(d),
+    ...pgBootTraceStore(d),
     migrate: () => migrate(d),
     availability,
     close() {

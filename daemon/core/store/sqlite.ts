@@ -14,6 +14,7 @@ import { sqliteAllocationStore } from './sqlite/allocations.js';
 import { sqliteApiTokenStore } from './sqlite/api-tokens.js';
 import { sqliteRackStore } from './sqlite/racks.js';
 import { sqliteWorkStore } from './sqlite/work.js';
+import { sqliteBootTraceStore } from './sqlite/boot-trace.js';
 import { EventSignal, resyncEvery } from '../event-feed.js';
 import type { Store } from './ports.js';
 
@@ -54,6 +55,7 @@ function sqliteStore(db: Database.Database): Store {
     ...sqliteApiTokenStore(d),
     ...sqliteRackStore(d),
     ...sqliteWorkStore(d),
+    ...sqliteBootTraceStore(d),
     async migrate() {
       const current = () => db.pragma('user_version', { simple: true }) as number;
       for (const m of MIGRATIONS) {

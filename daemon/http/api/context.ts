@@ -7,6 +7,7 @@ import type { ManagedPower } from '../../power/index.js';
 import type { Transitions } from '../../core/transitions.js';
 import type { LoadedInventory } from '../../core/inventory/load.js';
 import type { Logger } from '../../log.js';
+import type { TraceSink } from '../../core/boot-trace.js';
 
 export interface ApiContext {
   store: Store;
@@ -29,6 +30,8 @@ export interface ApiContext {
   maxHeldEventReads?: number;
   /** Dashboard live streams open at once at most (default 200); more are refused with 503. */
   maxUiStreams?: number;
+  /** Where boot-time HTTP requests are told (the boot trace); absent: not traced. */
+  bootTrace?: TraceSink;
 }
 
 declare module 'express-serve-static-core' {

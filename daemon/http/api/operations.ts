@@ -8,7 +8,8 @@ import { ApiError } from '../errors.js';
 import { parseInput } from '../validate.js';
 import { operatorOnly, visibleMachine } from './scope.js';
 import type { ApiContext } from './context.js';
-import { agentLogPath, mergeOplog, parseAgentLines } from '../../core/oplog.js';
+import { agentLogPath, mergeOplog, parseAgentLines, type OplogEntry } from '../../core/oplog.js';
+import type { OperationRecord } from '../../core/store/types.js';
 import { operationView } from './views.js';
 
 const listQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).optional() });
@@ -28,14 +29,19 @@ export function operationsRouter(ctx: ApiContext): Router {
     operatorOnly(req.principal!, 'read operation logs');
     const op = req.params.id === 'latest' ? await ctx.store.latestOperation(m.name) : await ctx.store.getOperation(req.params.id);
     if (!op || op.machine !== m.name) throw new ApiError('NOT_FOUND', `${m.name} has no operation ${req.params.id}`);
-    const events = await ctx.store.listEvents({ machine: m.name, since: op.createdAt, limit: 10_000 });
-    let agent = '';
-    try {
-      agent = await readFile(agentLogPath(ctx.stateDir, m.name, op.id), 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    res.json({ operation: operationView(op), entries: mergeOplog(op, events, parseAgentLines(agent)) });
+    res.json({ operation: operationView(op), entries: await operationLog(ctx, op) });
   });
   return router;
+}
+
+/** One operation's log: the events recorded while it ran merged with the agent's own lines (the API's and the dashboard's). */
+export async function operationLog(ctx: Pick<ApiContext, 'store' | 'stateDir'>, op: OperationRecord): Promise<OplogEntry[]> {
+  const events = await ctx.store.listEvents({ machine: op.machine, since: op.createdAt, limit: 10_000 });
+  let agent = '';
+  try {
+    agent = await readFile(agentLogPath(ctx.stateDir, op.machine, op.id), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  return mergeOplog(op, events, parseAgentLines(agent));
 }

@@ -5,6 +5,7 @@
 // they ask for ?fresh=false. A client that hangs up takes its BMC call with it (dequeued, or
 // aborted if it is a read already running); a power change already sent to the BMC finishes.
 import { Router, type Response } from 'express';
+import { readPower } from './power-read.js';
 import { z } from 'zod';
 import { ApiError } from '../errors.js';
 import { parseInput } from '../validate.js';
@@ -21,7 +22,7 @@ const powerBody = z.strictObject({
 const powerQuery = z.object({ fresh: z.enum(['true', 'false']).optional() });
 
 /** Aborts when the client goes away before its answer was written. */
-function clientGone(res: Response): AbortSignal {
+export function clientGone(res: Response): AbortSignal {
   const ac = new AbortController();
   res.once('close', () => { if (!res.writableFinished) ac.abort(); });
   return ac.signal;
@@ -46,22 +47,9 @@ export function powerRouter(ctx: ApiContext, cache = new PowerStatusCache()): Ro
 
   router.get('/:name/power', async (req, res) => {
     const query = parseInput(powerQuery, req.query, 'query');
-    const admin = req.principal!.role === 'admin';
-    if (query.fresh === 'true' && !admin) {
-      throw new ApiError('FORBIDDEN', `token ${req.principal!.name} may read power state only from the cache; fresh=true is for admin tokens`, { field: 'fresh' });
-    }
-    const m = await machine(req.params.name);
-    const power = ctx.power(m);
-    const signal = clientGone(res);
-    const fresh = admin && query.fresh !== 'false';
-    const read = await bmc(signal, async () => {
-      if (!fresh) return cache.read(m.name, power, { signal });
-      const state = await power.status({ signal });
-      cache.record(m.name, power, state);
-      return { state, readAt: new Date(), cached: false };
-    });
-    if (!read) return;
-    res.json({ machine: m.name, driver: m.power.driver, state: read.state, read_at: read.readAt.toISOString(), cached: read.cached });
+    const fresh = query.fresh === undefined ? undefined : query.fresh === 'true';
+    const read = await readPower(ctx, req.principal!, () => machine(req.params.name), { fresh, signal: clientGone(res), cache });
+    if (read) res.json(read);
   });
 
   router.post('/:name/power', async (req, res) => {

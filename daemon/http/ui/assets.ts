@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { MACHINES_CSS } from './machines-css.js';
 import { PAGES_CSS } from './pages-css.js';
+import { MACHINE_CSS } from './machine-sections.js';
 
 const require = createRequire(import.meta.url);
 
@@ -84,4 +85,4 @@ dl.kv { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; 
 .signin { max-width: 28rem; margin: 4rem auto; background: var(--bg); padding: 1.5rem; border: 1px solid var(--line); }
 .signin input { width: 100%; box-sizing: border-box; margin: .4rem 0 1rem; }
 @media (max-width: 700px) { .hide-narrow { display: none; } th, td { padding: .3rem; } .state { min-width: 0; } }
-` + MACHINES_CSS + PAGES_CSS;
+` + MACHINES_CSS + PAGES_CSS + MACHINE_CSS;

@@ -3,6 +3,7 @@
 import { html, type Html } from './html.js';
 import { page, stateBadge, time, type PageContext } from './layout.js';
 import { eventsTable } from './overview.js';
+import { factsTables, operationsSection, powerSection, traceSection } from './machine-sections.js';
 import { isTenant } from '../api/scope.js';
 import type { Principal } from '../api/tokens.js';
 import { machineEvents, OPERATOR_EVENTS } from '../../core/lifecycle.js';
@@ -56,11 +57,6 @@ function actions(pc: PageContext, m: MachineRecord): Html {
   return html`<div class="actions">${buttons}${shared ? html`<span class="reason" id="action-reason">${shared}</span>` : ''}</div>`;
 }
 
-function facts(m: MachineRecord): Html {
-  if (!m.facts) return html`<p class="muted">No facts yet: inspect the machine to collect them.</p>`;
-  return html`<pre id="facts">${JSON.stringify(m.facts, null, 2)}</pre>`;
-}
-
 export function machineLive(pc: PageContext, m: MachineRecord, events: EventRecord[]): Html {
   return html`<section id="machine-live" data-live-machine="${m.name}" hx-get="/ui/machines/${encodeURIComponent(m.name)}/live" hx-trigger="rh:live delay:100ms" hx-swap="outerHTML">
 <dl class="kv"><dt>State</dt><dd id="machine-state">${stateBadge(m.state)} since ${time(m.stateChangedAt)}${m.previousState ? html` <span class="muted">(was ${m.previousState})</span>` : ''}</dd>
@@ -68,7 +64,7 @@ export function machineLive(pc: PageContext, m: MachineRecord, events: EventReco
 <dt>Profile</dt><dd>${profileOf(m) ?? html`<span class="muted">none</span>`}</dd></dl>
 <h2>Last error</h2>${m.lastError ? html`<p class="error" id="last-error">${m.lastError}</p>` : html`<p class="muted">None.</p>`}
 <h2>Actions</h2>${actions(pc, m)}
-<h2>Facts</h2>${facts(m)}
+<h2>Facts</h2>${factsTables(m.facts)}
 <h2>Timeline</h2>${eventsTable(events, { machineColumn: false })}
 </section>`;
 }
@@ -79,5 +75,8 @@ export function machinePage(pc: PageContext, m: MachineRecord, events: EventReco
 <dl class="kv"><dt>MAC</dt><dd>${m.mac}</dd><dt>IP</dt><dd>${m.ip ?? ''}</dd><dt>Hostname</dt><dd>${m.hostname}</dd>
 <dt>Tags</dt><dd>${m.tags.join(', ')}</dd><dt>Power</dt><dd>${power}</dd><dt>Source</dt><dd>${m.source}${m.accepted ? '' : ' (not accepted yet)'}</dd></dl>
 <p class="notice" id="action-notice" role="status" aria-live="polite"></p>
-${machineLive(pc, m, events)}`);
+${powerSection(pc, m.name)}
+${machineLive(pc, m, events)}
+${isTenant(pc.principal) ? html`<p class="muted" id="operator-only">Operations and the boot trace are shown to operators only: a machine's past may belong to an earlier tenant.</p>`
+    : [operationsSection(m.name), traceSection(m.name)]}`);
 }

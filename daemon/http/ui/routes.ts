@@ -21,6 +21,7 @@ import { eventsFor, machineFor } from './scoped-reads.js';
 import { eventStream } from './stream.js';
 import { registerAllocationRoutes } from './allocations-routes.js';
 import { registerTokenRoutes } from './tokens-routes.js';
+import { machineRoutes } from './machine-routes.js';
 
 // No inline script or style anywhere: a string that escaped escaping still could not run.
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -130,6 +131,7 @@ export function uiRouter(ctx: ApiContext, opts: UiOptions = {}): Router {
     (err) => !(err instanceof ApiError && err.code === 'UNAUTHENTICATED'))));
   registerAllocationRoutes(router, ctx);
   registerTokenRoutes(router, ctx);
+  machineRoutes(router, ctx);
 
   // The dashboard's errors are pages, not the API's JSON.
   router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {

@@ -10,9 +10,10 @@ import { describeLeaseStore } from './leases.js';
 import { describeAllocationStore } from './allocations.js';
 import { describeApiTokenStore } from './api-tokens.js';
 import { describeRackStore } from './racks.js';
+import { describeBootTraceStore } from './boot-trace.js';
 import type { StoreFactory } from './support.js';
 
-export { describeMachineStore, describeMachineQuery, describeForgetting, describeOperationStore, describeLeaseStore, describeAllocationStore, describeApiTokenStore, describeRackStore };
+export { describeMachineStore, describeMachineQuery, describeForgetting, describeOperationStore, describeLeaseStore, describeAllocationStore, describeApiTokenStore, describeRackStore, describeBootTraceStore };
 export type { StoreFactory };
 
 /**
@@ -40,4 +41,5 @@ export function describeStore(label: string, factory: StoreFactory<Store>): void
   describeAllocationStore(label, factory);
   describeApiTokenStore(label, factory);
   describeRackStore(label, factory);
+  describeBootTraceStore(label, factory);
 }

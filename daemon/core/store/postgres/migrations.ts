@@ -173,6 +173,24 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX work_once ON work (operation, kind, cause);
     `,
   },
+  {
+    version: 3,
+    says: 'boot trace: each machine\'s latest DHCP, TFTP and HTTP boot steps (core/boot-trace.ts)',
+    sql: `
+      -- Written by the daemon serving the machine's rack, read by any daemon's API and dashboard.
+      CREATE TABLE boot_trace (
+        id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        machine text COLLATE "C" NOT NULL,
+        at      timestamptz NOT NULL,
+        kind    text NOT NULL,
+        outcome text NOT NULL,
+        summary text NOT NULL,
+        detail  jsonb NOT NULL DEFAULT '{}',
+        text    text
+      );
+      CREATE INDEX boot_trace_machine ON boot_trace (machine, id);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -174,6 +174,23 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX work_once ON work(operation, kind, cause);
     `,
   },
+  {
+    version: 7,
+    says: 'boot trace: each machine\'s latest DHCP, TFTP and HTTP boot steps (core/boot-trace.ts)',
+    sql: `
+      CREATE TABLE boot_trace (
+        id      INTEGER PRIMARY KEY AUTOINCREMENT,
+        machine TEXT NOT NULL,
+        at      TEXT NOT NULL,
+        kind    TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        detail  TEXT NOT NULL DEFAULT '{}',
+        text    TEXT
+      );
+      CREATE INDEX boot_trace_machine ON boot_trace(machine, id);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
