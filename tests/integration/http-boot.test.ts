@@ -134,7 +134,7 @@ test('deploy: image, configure, reboot into the disk, phone home → deployed; N
   assert.equal(user.hostname, 'node-01');
   assert.equal(user.phone_home.url, `http://10.20.0.1:8080/v1/phone-home/${op}`);
   const net = parseYaml((await get(seed.replace(d.url, '') + 'network-config')).text);
-  assert.deepEqual(net.ethernets.prov, { match: { macaddress: '52:54:00:00:01:01' }, dhcp4: false, addresses: ['10.20.0.11/24'], routes: [{ to: 'default', via: '10.20.0.1' }], nameservers: { addresses: ['10.20.0.1'] } });
+  assert.deepEqual(net.ethernets.prov, { match: { macaddress: '52:54:00:00:01:01' }, dhcp4: false, addresses: ['10.20.0.11/24'], routes: [{ to: '0.0.0.0/0', via: '10.20.0.1' }], nameservers: { addresses: ['10.20.0.1'] } });
   assert.equal((await get(seed.replace(d.url, '') + 'vendor-data')).status, 200);
   assert.equal(vars((await report(token, { step: 'configure', status: 'done' })).text).step, 'reboot');
   assert.equal(vars((await report(token, { step: 'configure', status: 'done' })).text).step, 'reboot', 'a repeated report is harmless');
