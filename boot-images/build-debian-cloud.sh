@@ -28,8 +28,11 @@ security=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 # The cloud kernel: virtio, ext4 and the hypervisors' drivers, a third of the generic one's modules.
 # No ifupdown: cloud-init 22.4's ENI renderer writes routes as `route add` (net-tools); without
 # ifup it renders for systemd-networkd, which is in systemd and enabled below.
+# usr-is-merged: /usr is merged already; usrmerge (which apt still installs) and perl are purged
+# below (perl-modules and libperl stay: the purge does not take them, a further 24 MiB).
+# cloud-guest-utils: growpart, with which cloud-init grows the root partition to the disk.
 packages="systemd systemd-sysv udev dbus cloud-init openssh-server sudo iproute2 netbase
-          linux-image-cloud-amd64 initramfs-tools zstd"
+          linux-image-cloud-amd64 initramfs-tools zstd usr-is-merged cloud-guest-utils"
 root_uuid=6c1f3c2e-7e2a-4b8e-9d1a-2b5d0e0a1c01   # fixed: the kernel command line and fstab name it
 disk_id=0x52684431
 key=$(printf '%s\n' "$packages" "$suite" | cat "$0" - | sha256sum | cut -c1-16)
@@ -63,6 +66,7 @@ mmdebstrap --mode=root --variant=apt --format=directory \
   --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
   --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/lintian/*' \
   --include="$(echo $packages | tr ' ' ',')" \
+  --customize-hook='chroot "$1" apt-get -y -q purge --autoremove usrmerge perl >/dev/null' \
   --customize-hook='chroot "$1" dpkg-query -W -f "\${Package}\t\${Version}\n" > "$1/.manifest"' \
   --customize-hook='chroot "$1" apt-get clean' \
   --customize-hook='chroot "$1" systemctl enable systemd-networkd' \
@@ -83,8 +87,12 @@ rm -f "$rootfs"/etc/ssh/ssh_host_*                      # cloud-init generates t
 rm -f "$rootfs/etc/hostname"
 printf 'UUID=%s / ext4 errors=remount-ro 0 1\n' "$root_uuid" > "$rootfs/etc/fstab"
 # Rackhand's agent adds the seed URL (99-rackhand.cfg) when it configures the written disk.
-# Host keys: ed25519 and ECDSA only (an RSA key takes seconds to generate under emulation).
-printf 'datasource_list: [ NoCloud, None ]\nssh_genkeytypes: [ ed25519, ecdsa ]\n' > "$rootfs/etc/cloud/cloud.cfg.d/90-rackhand-image.cfg"
+# Host keys: ed25519 and ECDSA only (an RSA key takes seconds to generate under emulation);
+# C.UTF-8 needs no locale-gen (Debian's default en_US.UTF-8 runs it at first boot).
+printf 'datasource_list: [ NoCloud, None ]\nssh_genkeytypes: [ ed25519, ecdsa ]\nlocale: C.UTF-8\n' \
+  > "$rootfs/etc/cloud/cloud.cfg.d/90-rackhand-image.cfg"
+# /etc and /var are as new as /usr: no hwdb and ldconfig rebuild at first boot (ConditionNeedsUpdate).
+touch -r "$rootfs/usr" "$rootfs/etc/.updated" "$rootfs/var/.updated"
 
 # The boot partition: kernel, initramfs, syslinux for both firmwares.
 export MTOOLS_SKIP_CHECK=1
@@ -100,12 +108,15 @@ mcopy -i "$part_boot" /usr/lib/SYSLINUX.EFI/efi64/syslinux.efi ::/EFI/BOOT/BOOTX
 mcopy -i "$part_boot" /usr/lib/syslinux/modules/efi64/ldlinux.e64 ::/EFI/BOOT/ldlinux.e64
 mcopy -i "$part_boot" "$work/syslinux.cfg" ::/EFI/BOOT/syslinux.cfg
 syslinux --install "$part_boot"
+# The root file system keeps no second copy of them: the boot partition is the one booted.
+rm -f "$rootfs/boot/vmlinuz-$kver" "$rootfs/boot/initrd.img-$kver"
 
-# The root partition: the tree's size, an eighth more for ext4's own blocks and 48 MiB for
-# first-boot writes (keys, logs, cloud-init's state). Zeroes too are written by the agent.
+# The root partition: the tree's size, a sixteenth more for ext4's own blocks (journal, inodes)
+# and 32 MiB for first-boot writes; cloud-init's growpart then grows it to the disk. Every byte,
+# zeroes too, is written by the agent.
 du -xm --max-depth=3 "$rootfs" | sort -rn | head -n 12 > "$work/sizes" || true
 used_mib=$(du -sm "$rootfs" | cut -f1)
-root_mib=$(( used_mib + used_mib / 8 + 48 ))
+root_mib=$(( used_mib + used_mib / 16 + 32 ))
 part_root="$work/root.img"
 # 4 KiB blocks (mke2fs picks 1 KiB for a file system this small) and inodes for the files there
 # are and 16384 more: the default ratio would spend some 30 MiB on inode tables nobody uses.
@@ -113,8 +124,7 @@ inodes=$(( $(find "$rootfs" -xdev | wc -l) + 16384 ))
 E2FSPROGS_FAKE_TIME=0 mkfs.ext4 -q -F -b 4096 -N "$inodes" -L debian-root -U "$root_uuid" -E root_owner=0:0,hash_seed="$root_uuid" \
   -d "$rootfs" "$part_root" "${root_mib}M" >/dev/null
 
-# 1 MiB for the MBR, then the two partitions; no room after them (cloud-init's growpart could
-# grow the root partition on a larger disk, but cloud-guest-utils is not installed).
+# 1 MiB for the MBR, then the two partitions; the root partition last, so that it can grow.
 disk="$work/$name.raw"
 disk_mib=$((1 + boot_mib + root_mib))
 truncate -s ${disk_mib}M "$disk"
