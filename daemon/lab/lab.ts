@@ -139,7 +139,7 @@ export function buildRack(c: LabConfig, inventory: string): void {
     // The host reaches the machines (ssh into a deployed one) through the namespace, whose
     // address on prov0 is their default route. The route goes away with rhlab0.
     sh('ip', ['netns', 'exec', LAB_NS, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
-    sh('ip', ['route', 'add', `${LAB_NET.address.replace(/\.\d+$/, '.0')}/${LAB_NET.prefix}`, 'via', LAB_API.host, 'dev', 'rhlab0']);
+    sh('ip', ['route', 'replace', `${LAB_NET.address.replace(/\.\d+$/, '.0')}/${LAB_NET.prefix}`, 'via', LAB_API.host, 'dev', 'rhlab0']);
   }
 }
 
