@@ -5,8 +5,9 @@
 // own cloud-init reads Rackhand's NoCloud data, applies the static network-config, creates the
 // user with the test's SSH key and phones home with its phone_home module, which moves the
 // machine to deployed. Then the host logs in over SSH with that key and looks at the system.
-// Measured here (TCG, 2 shared cores): 640 s, of which 394–478 s the agent writing and verifying
-// the 494 MiB image and 86–126 s from the reboot to the phone-home (README, Real operating systems).
+// Measured here (TCG, 2 shared cores): 523–640 s, of which 301–478 s the agent writing and
+// verifying the 494 MiB image and 75–126 s from the reboot to the phone-home (README, Real
+// operating systems).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
