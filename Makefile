@@ -10,13 +10,17 @@ LAB_PACKAGES := iproute2 qemu-system-x86 ovmf ipxe-qemu openipmi ipmitool openss
 # mockup server: tests/lib/redfish-peers.ts); openssl (in LAB_PACKAGES) makes their test certificates.
 # postgresql: initdb and pg_ctl (/usr/lib/postgresql/NN/bin) for the throwaway clusters the
 # PostgreSQL store's tests start themselves (tests/lib/postgres.ts); its own service is not started.
+# openssh-client: the host logs in to the deployed Debian cloud image (tests/net/debian-cloud-e2e.test.ts).
 # chromium: the headless browser the dashboard tests drive through puppeteer-core
 # (tests/integration/ui-browser.test.ts, ui-pages-browser.test.ts); puppeteer-core itself never downloads a browser.
 TEST_PACKAGES := $(LAB_PACKAGES) nftables curl busybox-static isc-dhcp-client kea-admin \
                  tftp-hpa atftp dnsmasq-base systemd mtools postgresql \
-                 python3-flask python3-requests python3-tenacity python3-bcrypt python3-webob python3-pbr chromium
-# Debian packages the boot-image builds use (the agent, the lab OS image, the iPXE loaders).
-BUILD_PACKAGES := cpio busybox-static zstd util-linux nvme-cli syslinux syslinux-common syslinux-efi mtools dosfstools fdisk
+                 python3-flask python3-requests python3-tenacity python3-bcrypt python3-webob python3-pbr chromium \
+                 openssh-client
+# Debian packages the boot-image builds use (the agent, the lab OS image, the iPXE loaders, and
+# the Debian cloud image: mmdebstrap, and e2fsprogs for mkfs.ext4 -d).
+BUILD_PACKAGES := cpio busybox-static zstd util-linux nvme-cli syslinux syslinux-common syslinux-efi mtools dosfstools fdisk \
+                  mmdebstrap e2fsprogs
 # tests/unit: no root, no Debian package beyond node, no boot image, no child process that takes
 # seconds (make unit). tests/integration: real processes and tools (the CLI, curl, systemd-analyze,
 # the Python Redfish peers, kill -9), without root but for one test that skips itself. tests/security: the attacks, some in
@@ -55,12 +59,15 @@ lab-deps:
 build-deps:
 	@tests/setup/ensure-packages.sh $(BUILD_PACKAGES)
 
-# The agent (kernel + initrd), the lab OS disk image and the iPXE loaders, from Debian's
-# packages; each script rebuilds only when its inputs changed (cached in boot-images/cache/).
+# The agent (kernel + initrd), the lab OS disk image, the iPXE loaders and the Debian 12 cloud
+# image, from Debian's packages; each script rebuilds only when its inputs changed (cached in
+# boot-images/cache/; the cloud image, minutes to build, in /var/cache/rackhand/, outside the
+# checkout, so that CI's fresh clones on the same machine reuse it).
 boot-images: build-deps
 	@boot-images/fetch-ipxe.sh
 	@boot-images/build-agent.sh
 	@boot-images/build-lab-image.sh
+	@boot-images/build-debian-cloud.sh
 
 # The sendfile(2) addon for the image server (daemon/native/sendfile.c): one C file against
 # Node's own N-API headers, with the compiler npm ci already needs for better-sqlite3.

@@ -19,7 +19,7 @@ const stateDir = (c: LabConfig) => (c.racks ? rackFiles(c.dir, c.racks[0]!.name)
 const labEnv = (c: LabConfig) => `RACKHAND_URL=${apiUrl(c)} RACKHAND_STATE_DIR=${stateDir(c)}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function labUp(o: { dir?: string; machines: number; racks: number; autoRedeploy: boolean; main: string }): Promise<void> {
+export async function labUp(o: { dir?: string; machines: number; racks: number; autoRedeploy: boolean; sshKey?: string; main: string }): Promise<void> {
   const dir = o.dir ?? defaultLabDir();
   if (process.getuid?.() !== 0) throw new CliError('rackhand lab needs root (network namespaces, taps, QEMU)');
   if (nsExists()) throw new CliError(`a lab is already up (namespace ${LAB_NS}); rackhand lab down first`);
@@ -27,7 +27,9 @@ export async function labUp(o: { dir?: string; machines: number; racks: number; 
   for (const f of ['agent/initrd.img', 'agent/vmlinuz', 'images/lab.raw.gz', 'images/lab.raw.sha256']) {
     if (!existsSync(join(images, f))) throw new CliError(`boot-images/${f} is missing: run make boot-images`);
   }
-  const c = labConfig(dir, o.machines, { autoRedeploy: o.autoRedeploy, racks: o.racks });
+  if (o.sshKey && !existsSync(o.sshKey)) throw new CliError(`--ssh-key ${o.sshKey}: no such file`);
+  const sshKeys = o.sshKey ? readFileSync(o.sshKey, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')) : [];
+  const c = labConfig(dir, o.machines, { autoRedeploy: o.autoRedeploy, racks: o.racks, sshKeys });
   try {
     buildRack(c, labInventory(c, images, join(PACKAGE_ROOT, 'templates')));
     if (c.racks) {

@@ -69,7 +69,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'lab': {
       const [sub, ...args] = rest;
-      const { values, positionals } = parse(args, { dir: { type: 'string' }, machines: { type: 'string' }, racks: { type: 'string' }, 'auto-redeploy': { type: 'boolean', default: false } });
+      const { values, positionals } = parse(args, { dir: { type: 'string' }, machines: { type: 'string' }, racks: { type: 'string' }, 'auto-redeploy': { type: 'boolean', default: false }, 'ssh-key': { type: 'string' } });
       const lab = await import('./lab-cmd.js');
       switch (sub) {
         case 'up': {
@@ -77,7 +77,7 @@ async function main(argv: string[]): Promise<number> {
           if (!Number.isInteger(n) || n < 1 || n > 16) throw new CliError('--machines takes 1 to 16', 2);
           const racks = Number(values.racks ?? 1);
           if (racks !== 1 && racks !== 2) throw new CliError('--racks takes 1 or 2', 2);
-          await lab.labUp({ dir: values.dir, machines: n, racks, autoRedeploy: values['auto-redeploy']!, main: process.argv[1]! });
+          await lab.labUp({ dir: values.dir, machines: n, racks, autoRedeploy: values['auto-redeploy']!, sshKey: values['ssh-key'], main: process.argv[1]! });
           return 0;
         }
         case 'down': await lab.labDown({ dir: values.dir }); return 0;
@@ -88,7 +88,7 @@ async function main(argv: string[]): Promise<number> {
           return 0;
         }
         case 'supervise': await lab.labSupervise({ dir: values.dir, main: process.argv[1]! }); return 0;
-        default: throw new CliError('usage: rackhand lab up [--machines N] [--racks 2] [--auto-redeploy] | down | status | restart-rack RACK', 2);
+        default: throw new CliError('usage: rackhand lab up [--machines N] [--racks 2] [--auto-redeploy] [--ssh-key FILE] | down | status | restart-rack RACK', 2);
       }
     }
     case 'diagram':

@@ -33,7 +33,7 @@ export const USAGE = `usage: rackhand <verb> [options]
                                         retire a discovered machine (--pending: every one
                                         awaiting acceptance); its MAC may be discovered again
   power MACHINE on|off|cycle|status [--boot pxe|disk]
-  lab up [--machines N] [--racks 2] [--auto-redeploy] | lab down | lab status | lab restart-rack RACK
+  lab up [--machines N] [--racks 2] [--auto-redeploy] [--ssh-key FILE] | lab down | lab status | lab restart-rack RACK
                                         (a virtual rack, or two on one PostgreSQL; root)
 
   Read verbs take --json. The CLI reaches the daemon at RACKHAND_URL (default

@@ -48,7 +48,9 @@ export function defaultNetworkConfig(machine: MachineRecord, site: Site): string
   const subnet = dhcp.subnet ? parseCidr(dhcp.subnet) : undefined;
   if (machine.ip && subnet && dhcp.mode === 'full') {
     lines.push('    dhcp4: false', `    addresses: ["${machine.ip}/${subnet.prefix}"]`);
-    if (dhcp.router) lines.push('    routes:', '      - to: default', `        via: ${dhcp.router}`);
+    // 0.0.0.0/0, not `default`: cloud-init before 23.1 (Debian 12 has 22.4) refuses `to: default`
+    // ("Address default is not a valid ip address") and then configures no network at all.
+    if (dhcp.router) lines.push('    routes:', '      - to: 0.0.0.0/0', `        via: ${dhcp.router}`);
     if (dhcp.dns?.length) lines.push('    nameservers:', `      addresses: [${dhcp.dns.join(', ')}]`);
   } else {
     lines.push('    dhcp4: true');

@@ -22,7 +22,7 @@ export const LAB_NET = { address: '10.20.0.1', prefix: 24, bridge: 'prov0' };
 export type { LabConfig, LabMachine, LabRack } from './types.js';
 export { REDFISH_PORT } from './types.js';
 
-export function labConfig(dir: string, count: number, opts: { autoRedeploy?: boolean; racks?: number } = {}): LabConfig {
+export function labConfig(dir: string, count: number, opts: { autoRedeploy?: boolean; racks?: number; sshKeys?: string[] } = {}): LabConfig {
   const racks = (opts.racks ?? 1) > 1 ? labRacks(opts.racks!) : undefined;
   const machines = Array.from({ length: count }, (_, i): LabMachine => {
     const n = i + 1;
@@ -36,7 +36,10 @@ export function labConfig(dir: string, count: number, opts: { autoRedeploy?: boo
       bmcPort: uefi ? REDFISH_PORT : 9000 + n, serialPort: 9100 + n,
     };
   });
-  return { dir, machines, timeouts: { inspecting: 600, deploying: 900, releasing: 600 }, autoRedeploy: opts.autoRedeploy ?? false, ...(racks ? { racks } : {}) };
+  return {
+    dir, machines, timeouts: { inspecting: 600, deploying: 900, releasing: 600 }, autoRedeploy: opts.autoRedeploy ?? false,
+    ...(racks ? { racks } : {}), ...(opts.sshKeys?.length ? { sshKeys: opts.sshKeys } : {}),
+  };
 }
 
 /** The lab OS image as a profile, indented for an inventory's `profiles:` (tests reuse it). */
@@ -45,6 +48,19 @@ export const LAB_IMAGE_PROFILE = `  lab-image:
     image: { url: images/lab.raw.gz, sha256_file: images/lab.raw.sha256 }
     user_data: cloud-init/user-data.j2
 `;
+
+/**
+ * The real Debian 12 cloud image (boot-images/build-debian-cloud.sh) as a profile: its own
+ * cloud-init reads the NoCloud data and phones home; `keys` log in as user rackhand.
+ * JSON strings are YAML double-quoted scalars; the schema checks each is one key line.
+ */
+export function debianCloudProfile(keys: readonly string[] = []): string {
+  return `  debian-12-cloud:
+    kind: image
+    image: { url: images/debian-12-cloud.raw.zst, sha256_file: images/debian-12-cloud.raw.sha256 }
+    user_data: cloud-init/debian-12-cloud.user-data.j2
+${keys.length ? `    ssh_authorized_keys:\n${keys.map((k) => `      - ${JSON.stringify(k)}\n`).join('')}` : ''}`;
+}
 
 export function labInventory(c: LabConfig, imagesDir: string, templatesDir: string): string {
   const power = (m: LabMachine) => (m.bmc === 'ipmi' ? `
@@ -85,7 +101,7 @@ ${segment}
   images_dir: ${imagesDir}
   templates_dir: ${templatesDir}
 ${c.racks ? racksInventory(c) : ''}profiles:
-${LAB_IMAGE_PROFILE}machines:
+${LAB_IMAGE_PROFILE}${debianCloudProfile(c.sshKeys)}machines:
 ${machines}`;
 }
 
@@ -119,6 +135,12 @@ export function buildRack(c: LabConfig, inventory: string): void {
   sh('ip', ['link', 'set', 'rhlab0', 'up']);
   ip('addr', 'add', `${LAB_API.host}/30`, 'dev', 'api0');
   ip('link', 'set', 'api0', 'up');
+  if (!c.racks) {
+    // The host reaches the machines (ssh into a deployed one) through the namespace, whose
+    // address on prov0 is their default route. The route goes away with rhlab0.
+    sh('ip', ['netns', 'exec', LAB_NS, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    sh('ip', ['route', 'replace', `${LAB_NET.address.replace(/\.\d+$/, '.0')}/${LAB_NET.prefix}`, 'via', LAB_API.host, 'dev', 'rhlab0']);
+  }
 }
 
 /** Starts the supervisor (BMCs + daemon) inside the namespace, detached; returns its PID. */

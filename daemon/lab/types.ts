@@ -37,4 +37,6 @@ export interface LabConfig {
   autoRedeploy: boolean;
   /** A racked lab's racks (a daemon each, on the lab's PostgreSQL); absent: one daemon, SQLite. */
   racks?: LabRack[];
+  /** OpenSSH public keys for the debian-12-cloud profile's login user (lab up --ssh-key FILE). */
+  sshKeys?: string[];
 }

@@ -134,15 +134,28 @@ test('deploy: image, configure, reboot into the disk, phone home → deployed; N
   assert.equal(user.hostname, 'node-01');
   assert.equal(user.phone_home.url, `http://10.20.0.1:8080/v1/phone-home/${op}`);
   const net = parseYaml((await get(seed.replace(d.url, '') + 'network-config')).text);
-  assert.deepEqual(net.ethernets.prov, { match: { macaddress: '52:54:00:00:01:01' }, dhcp4: false, addresses: ['10.20.0.11/24'], routes: [{ to: 'default', via: '10.20.0.1' }], nameservers: { addresses: ['10.20.0.1'] } });
+  assert.deepEqual(net.ethernets.prov, { match: { macaddress: '52:54:00:00:01:01' }, dhcp4: false, addresses: ['10.20.0.11/24'], routes: [{ to: '0.0.0.0/0', via: '10.20.0.1' }], nameservers: { addresses: ['10.20.0.1'] } });
   assert.equal((await get(seed.replace(d.url, '') + 'vendor-data')).status, 200);
   assert.equal(vars((await report(token, { step: 'configure', status: 'done' })).text).step, 'reboot');
   assert.equal(vars((await report(token, { step: 'configure', status: 'done' })).text).step, 'reboot', 'a repeated report is harmless');
   assert.match((await get('/boot/52:54:00:00:01:01.ipxe')).text, /image is written, booting it from disk\nexit 1\n$/);
-  const phone = await fetch(`${d.url}/v1/phone-home/${op}`, { method: 'POST' });
+  // cloud-init's phone_home module (post: all): a form with every field, "N/A" for missing keys.
+  const phoneHome = (instanceId: string) => fetch(`${d.url}/v1/phone-home/${op}`, {
+    method: 'POST',
+    body: new URLSearchParams({
+      pub_key_dsa: 'N/A', pub_key_rsa: 'N/A', pub_key_ecdsa: 'ecdsa-sha2-nistp256 AAAA root@node-01\n',
+      pub_key_ed25519: 'ssh-ed25519 AAAA root@node-01\n', instance_id: instanceId, hostname: 'node-01', fqdn: 'node-01',
+    }),
+  });
+  const stale = await phoneHome('an-earlier-instance');
+  assert.equal(stale.status, 409, 'another instance id is not this deployment phoning home');
+  assert.equal((await api('/api/v1/machines/node-01')).machine.state, 'deploying');
+  const phone = await phoneHome(meta['instance-id']);
   assert.equal(phone.status, 200);
   const m = (await api('/api/v1/machines/node-01')).machine;
   assert.equal(m.state, 'deployed');
+  const deployed = (await api('/api/v1/events?machine=node-01&limit=1000')).events.find((e: { event: string }) => e.event === 'deployed');
+  assert.match(deployed.cause, /^phoned home from 127\.0\.0\.1 \(posted instance_id, hostname, fqdn, pub_key_rsa, pub_key_ecdsa, pub_key_ed25519, pub_key_dsa\)$/);
   assert.equal(parseYaml((await get(seed.replace(d.url, '') + 'meta-data')).text)['instance-id'], meta['instance-id'], 'a deployed system may re-read its metadata');
 });
 

@@ -158,3 +158,11 @@ test('a redfish address spelled http:// validates with a warning at its line: cr
     assert.ok(q.ok && q.warnings.length === 0, quiet);
   }
 });
+
+test('ssh_authorized_keys: key lines only; a value that would add YAML to the user-data is refused at its line', () => {
+  const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG9vZ29vZ29vZ29vZ29vZ29vZ29vZ29vZ29vZ29vZ29v me@host';
+  assert.deepEqual(errorsOf(edit('user_data:', `user_data: user-data.j2\n    ssh_authorized_keys: ["${key}"]`)), []);
+  const injected = edit('user_data:', `user_data: user-data.j2\n    ssh_authorized_keys: ["${key}\\nruncmd: [reboot]"]`);
+  assert.deepEqual(errorsOf(injected), ['13:27 profiles.img.ssh_authorized_keys[0]: an OpenSSH public key line (ssh-ed25519 AAAA… comment)']);
+  assert.equal(errorsOf(edit('user_data:', 'user_data: user-data.j2\n    ssh_authorized_keys: ["rm -rf /"]')).length, 1);
+});

@@ -44,3 +44,16 @@ test('the racked inventory: each daemon serves its own segment, stands by for th
     assert.deepEqual(machineSpecs(r.value.inventory).map((m) => m.rack), ['rack-a', 'rack-b', 'rack-a', 'rack-b']);
   }
 });
+
+test('the one-rack lab inventory has the Debian cloud profile with the keys given to lab up', () => {
+  const dir = tempDir('lab-keys');
+  const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG9vZ29vZ29vZ29vZ29vZ29vZ29vZ29vZ29vZ29vZ29v test "quoted"';
+  const file = join(dir, 'inventory.yaml');
+  writeFileSync(file, labInventory(labConfig(dir, 2, { sshKeys: [key] }), join(REPO, 'boot-images'), join(REPO, 'templates')));
+  const r = loadInventory(file);
+  assert.ok(r.ok, r.ok ? '' : r.errors.map(formatError).join('\n'));
+  const profile = r.value.inventory.profiles['debian-12-cloud']!;
+  assert.equal(profile.kind, 'image');
+  assert.deepEqual((profile as { ssh_authorized_keys?: string[] }).ssh_authorized_keys, [key]);
+  assert.equal(r.value.inventory.machines[0]!.profile, 'lab-image', 'machines keep the lab image; deploy --profile picks Debian');
+});

@@ -42,3 +42,14 @@ test('the cloud-init user-data is valid YAML that phones home', () => {
   assert.equal(doc.hostname, 'node-03');
   assert.equal(doc.phone_home.url, ctx.phone_home_url);
 });
+
+test('the Debian cloud image\'s user-data: a login user with the profile\'s keys, cloud-init\'s phone_home', () => {
+  const profile = inventory.profiles['debian-12-cloud']!;
+  assert.equal(profile.kind, 'image');
+  const ctx = buildContext({ machine, profileName: 'debian-12-cloud', profile, site: inventory.site, token: 'T'.repeat(20), instanceId: 'op-3' });
+  const doc = parseYaml(render(env, 'cloud-init/debian-12-cloud.user-data.j2', ctx));
+  assert.equal(doc.hostname, 'node-03');
+  assert.equal(doc.users[0].name, 'rackhand');
+  assert.deepEqual(doc.users[0].ssh_authorized_keys, (profile as { ssh_authorized_keys: string[] }).ssh_authorized_keys);
+  assert.deepEqual(doc.phone_home, { url: ctx.phone_home_url, post: 'all', tries: 30 });
+});

@@ -26,6 +26,10 @@ const relPath = z.string().min(1);
 export const ERASE_MODES = ['secure', 'full', 'quick'] as const;
 const eraseMode = z.enum(ERASE_MODES, { error: (iss) => `unknown erase mode ${JSON.stringify(iss.input)}: use ${ERASE_MODES.join(', ')}` });
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, { error: 'a sha256 is 64 lower-case hex digits' });
+/** One OpenSSH public key line: type, base64 key, optional comment; never a second line. */
+const sshPublicKey = z.string().max(16384).regex(/^(ssh-[a-z0-9-]+|ecdsa-sha2-nistp(256|384|521)|sk-[a-z0-9@.-]+) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$/, {
+  error: 'an OpenSSH public key line (ssh-ed25519 AAAA… comment)',
+});
 
 const relayedSubnet = z.strictObject({
   subnet: cidr,
@@ -129,6 +133,8 @@ const imageProfile = z.strictObject({
   user_data: relPath.optional(),
   vendor_data: relPath.optional(),
   network_config: relPath.optional(),
+  /** Public keys for the user-data's login user (templates read profile.ssh_authorized_keys). */
+  ssh_authorized_keys: z.array(sshPublicKey).max(64).optional(),
   kernel_args: z.string().optional(),
   erase: eraseMode.optional(),
   auto_redeploy: z.boolean().optional(),
