@@ -1,6 +1,6 @@
 // Real DHCP clients (busybox udhcpc, ISC dhclient) run inside a client namespace with a script
 // that prints what they were given; shared by the DHCP network and security tests.
-import { writeFileSync, chmodSync, rmSync, readFileSync } from 'node:fs';
+import { writeFileSync, chmodSync, rmSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Netns } from './netns.js';
 
@@ -63,8 +63,11 @@ export async function dhclient(ns: Netns, dir: string, o: { vendor: string; arch
   const pidFile = join(dir, 'dhclient.pid');
   // Without -d, dhclient returns once bound (or exits 2 after `timeout`), leaving a daemon behind
   // that renews: it is stopped by the PID it wrote, and only that one.
-  await ns.exec('dhclient', ['-1', '-cf', conf, '-lf', join(dir, 'dhclient.leases'), '-pf', pidFile, '-sf', script, 'eth0'])
-    .catch(() => undefined);
+  const bound = await ns.exec('dhclient', ['-1', '-cf', conf, '-lf', join(dir, 'dhclient.leases'), '-pf', pidFile, '-sf', script, 'eth0'])
+    .then(() => true, () => false);
+  // The daemon child writes its PID file after the parent has returned: wait for it (left
+  // dhclients renewing for hours were seen when it was read at once).
+  for (let waited = 0; bound && !existsSync(pidFile) && waited < 3000; waited += 50) await new Promise((r) => setTimeout(r, 50));
   try {
     const pid = Number(readFileSync(pidFile, 'utf8').trim());
     if (pid > 1) process.kill(pid, 'SIGKILL');
