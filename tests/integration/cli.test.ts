@@ -72,7 +72,7 @@ test('exit codes: 0 ok, 1 failed (409, 404, unreachable), 2 bad usage', async ()
 test('validate prints FILE:LINE:COL errors and exits 2; a good file exits 0', async () => {
   const good = await cli(['validate', inventoryFile]);
   assert.equal(good.code, 0, good.stderr);
-  assert.match(good.stdout, /ok \(3 machines, 4 profiles\)/);
+  assert.match(good.stdout, /ok \(3 machines, 5 profiles\)/);
   const bad = join(tempDir('cli-inv'), 'inventory.yaml');
   writeFileSync(bad, readFileSync(inventoryFile, 'utf8').replace('mac: 52:54:00:00:01:02', 'mac: 52:54:00:00:01:01'));
   const r = await cli(['validate', bad]);
