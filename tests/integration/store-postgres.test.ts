@@ -33,7 +33,7 @@ test('migrations build the schema in an empty database; five daemons starting at
     const applied = (await sql(database, 'SELECT version FROM rackhand_migrations ORDER BY version')).rows.map((r) => r.version);
     assert.deepEqual(applied, Array.from({ length: LATEST_VERSION }, (_, i) => i + 1));
     const tables = (await sql(database, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")).rows.map((r) => r.tablename);
-    assert.deepEqual(tables, ['allocations', 'api_tokens', 'boot_trace', 'events', 'leases', 'machines', 'operations', 'rackhand_migrations', 'racks', 'work']);
+    assert.deepEqual(tables, ['allocations', 'api_tokens', 'boot_trace', 'events', 'leases', 'machines', 'operations', 'rackhand_migrations', 'racks', 'ui_sessions', 'work']);
     const types = Object.fromEntries((await sql(database, `SELECT column_name, data_type FROM information_schema.columns
         WHERE table_name = 'machines' AND column_name IN ('power', 'accepted', 'state_changed_at')`)).rows.map((r) => [r.column_name, r.data_type]));
     assert.deepEqual(types, { power: 'jsonb', accepted: 'boolean', state_changed_at: 'timestamp with time zone' });

@@ -96,50 +96,49 @@ test('two machines: inspect, deploy (with a kill -9 of the daemon), phone home, 
   assert.equal(m1.facts.nics[0].mac, '52:54:00:00:01:01');
   console.log(`# inspected both in ${since()}`);
 
-  // A dashboard page opened before the deploy follows node-02 live, while this daemon lives:
-  // sessions are in its memory, so the kill -9 below signs the page out, and a new page is opened after it.
+  // A dashboard page opened before the deploy follows node-02 live to deployed, across the kill -9
+  // and restart below (sessions are in the store; the page's stream reconnects by itself), no reload.
   const token = JSON.parse(readFileSync(join(dir, 'state/tokens.json'), 'utf8')).tokens[0].token as string;
   // Kept after the run (not a tempDir, which goes with the process) so a person can look.
   const shots = mkdtempSync(join(tmpdir(), 'rackhand-lab-ui-shots-'));
-  let ui = await openMachinePage(env.RACKHAND_URL, token, 'node-02');
+  const ui = await openMachinePage(env.RACKHAND_URL, token, 'node-02');
   if (ui) console.log(`# dashboard screenshots: ${shots}`);
+  try {
+    await ui?.page.evaluate(() => { (globalThis as unknown as { __same: boolean }).__same = true; });
 
-  // Deploy both; kill -9 the daemon once node-02's image is written, before it reports configure.
-  const deploy1 = cli(['deploy', 'node-01', '--wait']);
-  assert.equal((await cli(['deploy', 'node-02'])).code, 0);
-  try {
+    // Deploy both; kill -9 the daemon once node-02's image is written, before it reports configure.
+    const deploy1 = cli(['deploy', 'node-01', '--wait']);
+    assert.equal((await cli(['deploy', 'node-02'])).code, 0);
     if (ui) await pageFollows(ui.page, 'deploying', shots, 'node-02-deploying', 60_000);
-  } finally {
-    await ui?.browser.close();
-  }
-  await waitFor('node-02 image written', async () => (await events('node-02')).some((e) => e.event === 'image_done'), 400);
-  const daemonPid = Number(readFileSync(join(dir, 'daemon.pid'), 'utf8'));
-  process.kill(daemonPid, 'SIGKILL');
-  console.log(`# killed the daemon (${daemonPid}) with SIGKILL at ${since()}`);
-  await waitFor('the daemon restarted', async () => Number(readFileSync(join(dir, 'daemon.pid'), 'utf8')) !== daemonPid, 30);
-  const r1 = await deploy1;
-  assert.equal(r1.code, 0, r1.stdout + r1.stderr);
-  assert.match(r1.stdout, /node-01: deployed$/m);
-  await waitFor('node-02 deployed', async () => (await api('/api/v1/machines/node-02')).machine.state === 'deployed', 400);
-  const e2 = await events('node-02');
-  assert.equal(e2.filter((e) => e.event === 'image_done').length, 1, 'the image step ran once');
-  assert.equal(e2.filter((e) => e.event === 'configure_done').length, 1, 'the configure step ran once');
-  for (const m of ['node-01', 'node-02']) {
-    assert.match(readFileSync(join(dir, `${m}.console.log`), 'utf8'), new RegExp(`RACKHAND-LAB-OS: booted from disk: hostname=${m} `));
-    assert.match(readFileSync(join(dir, `${m}.console.log`), 'utf8'), /RACKHAND-LAB-OS: phoned home/);
-  }
-  console.log(`# both deployed and phoned home at ${since()}`);
-  // Their boot traces: iPXE's DHCP (QEMU's NIC ROMs are iPXE, BIOS and UEFI alike: no firmware
-  // round and no TFTP loader here; tests/net/boot-trace.test.ts has those), the script, kernel and
-  // initrd over HTTP, then the agent's and the deployed OS's own DHCP and HTTP calls.
-  for (const [m, mac] of [['node-01', '52:54:00:00:01:01'], ['node-02', '52:54:00:00:01:02']] as const) {
-    const trace = (await api(`/api/v1/machines/${m}/boot-trace`)).entries as TraceEntry[];
-    assertRealBoot(trace, mac);
-    console.log(`# ${m}'s boot trace (${trace.length} steps), the first ten:\n${trace.slice(0, 10).map((e) => `#   ${e.kind} ${e.outcome} ${e.summary}`).join('\n')}`);
-  }
-  ui = await openMachinePage(env.RACKHAND_URL, token, 'node-02');
-  try {
-    if (ui) await pageFollows(ui.page, 'deployed', shots, 'node-02-deployed', 30_000);
+    await waitFor('node-02 image written', async () => (await events('node-02')).some((e) => e.event === 'image_done'), 400);
+    const daemonPid = Number(readFileSync(join(dir, 'daemon.pid'), 'utf8'));
+    process.kill(daemonPid, 'SIGKILL');
+    console.log(`# killed the daemon (${daemonPid}) with SIGKILL at ${since()}`);
+    await waitFor('the daemon restarted', async () => Number(readFileSync(join(dir, 'daemon.pid'), 'utf8')) !== daemonPid, 30);
+    const r1 = await deploy1;
+    assert.equal(r1.code, 0, r1.stdout + r1.stderr);
+    assert.match(r1.stdout, /node-01: deployed$/m);
+    await waitFor('node-02 deployed', async () => (await api('/api/v1/machines/node-02')).machine.state === 'deployed', 400);
+    const e2 = await events('node-02');
+    assert.equal(e2.filter((e) => e.event === 'image_done').length, 1, 'the image step ran once');
+    assert.equal(e2.filter((e) => e.event === 'configure_done').length, 1, 'the configure step ran once');
+    for (const m of ['node-01', 'node-02']) {
+      assert.match(readFileSync(join(dir, `${m}.console.log`), 'utf8'), new RegExp(`RACKHAND-LAB-OS: booted from disk: hostname=${m} `));
+      assert.match(readFileSync(join(dir, `${m}.console.log`), 'utf8'), /RACKHAND-LAB-OS: phoned home/);
+    }
+    console.log(`# both deployed and phoned home at ${since()}`);
+    // Their boot traces: iPXE's DHCP (QEMU's NIC ROMs are iPXE, BIOS and UEFI alike: no firmware
+    // round and no TFTP loader here; tests/net/boot-trace.test.ts has those), the script, kernel and
+    // initrd over HTTP, then the agent's and the deployed OS's own DHCP and HTTP calls.
+    for (const [m, mac] of [['node-01', '52:54:00:00:01:01'], ['node-02', '52:54:00:00:01:02']] as const) {
+      const trace = (await api(`/api/v1/machines/${m}/boot-trace`)).entries as TraceEntry[];
+      assertRealBoot(trace, mac);
+      console.log(`# ${m}'s boot trace (${trace.length} steps), the first ten:\n${trace.slice(0, 10).map((e) => `#   ${e.kind} ${e.outcome} ${e.summary}`).join('\n')}`);
+    }
+    if (ui) {
+      await pageFollows(ui.page, 'deployed', shots, 'node-02-deployed', 60_000);
+      assert.equal(await ui.page.evaluate(() => (globalThis as unknown as { __same?: boolean }).__same), true, 'the same page, never reloaded, across the restart');
+    }
   } finally {
     await ui?.browser.close();
   }

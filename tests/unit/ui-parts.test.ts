@@ -5,6 +5,10 @@ import assert from 'node:assert/strict';
 import { escapeHtml, html } from '../../daemon/http/ui/html.js';
 import { filterQuery, parseFilter, parseTerm } from '../../daemon/http/ui/filter.js';
 import { csrfMatches, IDLE_MS, SessionBook, sessionIdOf } from '../../daemon/http/ui/sessions.js';
+import { openSqliteStore } from '../../daemon/core/store/sqlite.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../lib/tmp.js';
 
 const HOSTILE = `"><script>alert(1)</script><img src=x onerror='alert(2)'>\`&amp;`;
 
@@ -55,20 +59,39 @@ test('csrfMatches: only the exact value; other lengths, types and empties refuse
   assert.equal(csrfMatches(secret, [secret]), false);
 });
 
-test('SessionBook: random ids, idle expiry, cap evicts the oldest; cookie parsing', () => {
-  let now = 1_000_000;
-  const book = new SessionBook(2, () => now);
-  const a = book.open('tok-a');
-  const b = book.open('tok-b');
+test('SessionBook over a real SQLite file: random ids, digests only at rest, idle and absolute expiry, the cap, a reopened store', async () => {
+  let now = Date.UTC(2026, 0, 1);
+  const file = join(tempDir('ui-sessions'), 'rackhand.db');
+  const store = await openSqliteStore(file);
+  const book = new SessionBook(store, 2, () => now);
+  const a = await book.open('a'.repeat(64));
+  now += 1000;
+  const b = await book.open('b'.repeat(64));
   assert.notEqual(a.id, b.id);
   assert.notEqual(a.csrf, b.csrf);
   assert.ok(a.id.length >= 40, `session id ${a.id.length} characters`);
-  const c = book.open('tok-c');
-  assert.equal(book.size, 2);
-  assert.equal(book.find(a.id), undefined, 'the oldest went when the cap was reached');
-  assert.equal(book.find(c.id)?.token, 'tok-c');
+  now += 1000;
+  const c = await book.open('c'.repeat(64));
+  assert.equal(await book.find(a.id), undefined, 'the oldest went when the cap was reached');
+  assert.equal((await book.find(c.id))?.tokenDigest, 'c'.repeat(64));
+  for (const f of [file, `${file}-wal`]) if (existsSync(f)) assert.ok(!readFileSync(f).includes(c.id), `the session id itself is not in ${f}`);
+  await store.close();
+
+  // A restarted daemon (a new handle on the same file) knows the session.
+  const reopened = await openSqliteStore(file);
+  const again = new SessionBook(reopened, 2, () => now);
+  assert.equal((await again.find(c.id))?.csrf, c.csrf, 'a restart signs nobody out');
+  assert.equal(await again.find(`${c.id}x`), undefined);
+  assert.equal(await again.find('x'.repeat(500)), undefined, 'an overlong cookie is no session');
   now += IDLE_MS + 1;
-  assert.equal(book.find(b.id), undefined, 'idle too long');
+  assert.equal(await again.find(b.id), undefined, 'idle too long');
+  const d = await again.open('d'.repeat(64));
+  for (let i = 0; i < 23; i++) { now += IDLE_MS / 2; assert.ok(await again.find(d.id), 'kept alive by use'); }
+  now += IDLE_MS / 2 + 1;
+  assert.equal(await again.find(d.id), undefined, 'older than the absolute limit (12 h), however busy');
+  await again.close(c.id);
+  assert.equal(await again.find(c.id), undefined, 'signed out');
+  await reopened.close();
   assert.equal(sessionIdOf(`x=1; rh_session=${c.id}; y=2`), c.id);
   assert.equal(sessionIdOf('rh_sessionx=1'), undefined);
   assert.equal(sessionIdOf(undefined), undefined);

@@ -228,7 +228,30 @@ export interface BootTraceStore {
 }
 
 /** The whole store, as the daemon's wiring opens it: every port, plus its schema and its end. */
-export interface Store extends MachineStore, OperationStore, LeaseStore, AllocationStore, ApiTokenStore, RackStore, WorkStore, BootTraceStore {
+/** A dashboard session as stored: digests only, so a row read from the database opens nothing. */
+export interface UiSessionRecord {
+  /** sha256 (hex) of the session id the browser's cookie holds. */
+  idDigest: string;
+  /** sha256 (hex) of the API token that signed in: resolved again on every request. */
+  tokenDigest: string;
+  csrf: string;
+  createdAt: string;
+  seenAt: string;
+}
+
+/**
+ * Dashboard sessions (http/ui/sessions.ts decides expiry): in the store so that a daemon's restart
+ * signs nobody out and every daemon of a site knows a session opened on another.
+ */
+export interface UiSessionStore {
+  /** Stores a new session; in the same write, sessions not seen since `staleBefore` and the oldest beyond `max` go. */
+  openUiSession(rec: UiSessionRecord, max: number, staleBefore: string): Promise<void>;
+  uiSession(idDigest: string): Promise<UiSessionRecord | undefined>;
+  touchUiSession(idDigest: string, seenAt: string): Promise<void>;
+  closeUiSession(idDigest: string): Promise<void>;
+}
+
+export interface Store extends MachineStore, OperationStore, LeaseStore, AllocationStore, ApiTokenStore, RackStore, WorkStore, BootTraceStore, UiSessionStore {
   /** Wakes event readers when events commit; closed with the store. */
   readonly eventFeed: EventFeed;
   /** Applies pending schema migrations; returns the schema version after. */

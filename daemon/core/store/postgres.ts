@@ -13,6 +13,7 @@ import { pgApiTokenStore } from './postgres/api-tokens.js';
 import { pgRackStore } from './postgres/racks.js';
 import { pgWorkStore } from './postgres/work.js';
 import { pgBootTraceStore } from './postgres/boot-trace.js';
+import { pgUiSessionStore } from './postgres/ui-sessions.js';
 import { listenForEvents, type ListenerNotes } from './postgres/listen.js';
 import { EventSignal, resyncEvery } from '../event-feed.js';
 import type { Store } from './ports.js';
@@ -91,6 +92,7 @@ function postgresStore(d: PgDb, availability: StoreAvailability, feed: EventSign
     ...pgRackStore(d),
     ...pgWorkStore(d),
     ...pgBootTraceStore(d),
+    ...pgUiSessionStore(d),
     migrate: () => migrate(d),
     availability,
     close() {

@@ -15,6 +15,7 @@ import { sqliteApiTokenStore } from './sqlite/api-tokens.js';
 import { sqliteRackStore } from './sqlite/racks.js';
 import { sqliteWorkStore } from './sqlite/work.js';
 import { sqliteBootTraceStore } from './sqlite/boot-trace.js';
+import { sqliteUiSessionStore } from './sqlite/ui-sessions.js';
 import { EventSignal, resyncEvery } from '../event-feed.js';
 import type { Store } from './ports.js';
 
@@ -56,6 +57,7 @@ function sqliteStore(db: Database.Database): Store {
     ...sqliteRackStore(d),
     ...sqliteWorkStore(d),
     ...sqliteBootTraceStore(d),
+    ...sqliteUiSessionStore(d),
     async migrate() {
       const current = () => db.pragma('user_version', { simple: true }) as number;
       for (const m of MIGRATIONS) {

@@ -21,9 +21,16 @@ export function tokenRefusal(t: ApiTokenRecord, now: number): string | undefined
 /**
  * Resolves a token's secret to its principal (or throws 401): the file's tokens, then tenant tokens
  * by digest, refused once revoked or expired. The API's bearer check and the dashboard's session
- * (http/ui/) both use it, so a token means the same thing on both.
+ * (http/ui/, which keeps only the digest: digestResolver) both use it, so a token means the same
+ * thing on both.
  */
 export function tokenResolver(ctx: ApiContext): (secret: string) => Promise<Principal> {
+  const byDigest = digestResolver(ctx);
+  return (secret: string) => byDigest(tokenDigest(secret));
+}
+
+/** As tokenResolver, from the token's sha256 (hex). */
+export function digestResolver(ctx: ApiContext): (digest: string) => Promise<Principal> {
   // Last writes by token name, so concurrent requests of one token do not all write.
   const written = new Map<string, number>();
   const touch = (t: ApiTokenRecord, now: number) => {
@@ -33,10 +40,10 @@ export function tokenResolver(ctx: ApiContext): (secret: string) => Promise<Prin
     ctx.store.touchApiToken(t.name, new Date(now).toISOString())
       .catch((err) => ctx.logger.error({ err, token: t.name }, 'recording a token\'s last use failed'));
   };
-  return async (secret: string) => {
-    const file = ctx.tokens.find(secret);
+  return async (digest: string) => {
+    const file = ctx.tokens.findByDigest(digest);
     // Tenant tokens are looked up by digest: the database never holds a usable secret.
-    const tenant = file ? undefined : await ctx.store.apiTokenByDigest(tokenDigest(secret));
+    const tenant = file ? undefined : await ctx.store.apiTokenByDigest(digest);
     const now = Date.now();
     if (tenant) {
       const refusal = tokenRefusal(tenant, now);

@@ -76,7 +76,13 @@ export class TokenBook {
   }
 
   find(token: string): TokenEntry | undefined {
-    const d = digest(token);
+    return this.findByDigest(digest(token));
+  }
+
+  /** By the token's sha256 (a Buffer, or hex as tokenDigest gives it): what a dashboard session keeps. */
+  findByDigest(d: Buffer | string): TokenEntry | undefined {
+    if (typeof d === 'string') d = Buffer.from(d, 'hex');
+    if (d.length !== 32) return undefined;
     let found: TokenEntry | undefined;
     for (const e of this.entries) if (timingSafeEqual(e.digest, d)) found = e.entry;
     return found;

@@ -4,8 +4,8 @@
 // here on the server; htmx fetches the fragments (…/row, …/live) that live updates swap in.
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { ApiContext } from '../api/context.js';
-import { tokenResolver } from '../api/authenticate.js';
-import type { Principal } from '../api/tokens.js';
+import { digestResolver, tokenResolver } from '../api/authenticate.js';
+import { tokenDigest, type Principal } from '../api/tokens.js';
 import { ApiError } from '../errors.js';
 import { domainError } from '../error-handler.js';
 import { machineAction } from '../api/machine-actions.js';
@@ -33,8 +33,9 @@ export interface UiOptions { maxSessions?: number; maxStreams?: number }
 
 export function uiRouter(ctx: ApiContext, opts: UiOptions = {}): Router {
   const router = Router();
-  const sessions = new SessionBook(opts.maxSessions);
+  const sessions = new SessionBook(ctx.store, opts.maxSessions);
   const resolve = tokenResolver(ctx);
+  const resolveDigest = digestResolver(ctx);
   const stream = eventStream(ctx, opts.maxStreams);
   const send = (res: Response, body: Html, status = 200) => void res.status(status).type('html').send(body.text);
 
@@ -63,18 +64,18 @@ export function uiRouter(ctx: ApiContext, opts: UiOptions = {}): Router {
       if (err instanceof ApiError && err.code === 'UNAUTHENTICATED') return send(res, signInPage(err.message), 401);
       throw err;
     }
-    const s = sessions.open(token);
+    const s = await sessions.open(tokenDigest(token));
     res.set('Set-Cookie', sessionCookie(s.id, req.secure)).redirect(303, '/ui/');
   });
 
   // Everything below needs a live session whose token still works.
   router.use(async (req, res, next) => {
-    const session = sessions.find(sessionIdOf(req.get('cookie')));
+    const session = await sessions.find(sessionIdOf(req.get('cookie')));
     let principal: Principal | undefined;
     if (session) {
-      try { principal = await resolve(session.token); } catch (err) {
+      try { principal = await resolveDigest(session.tokenDigest); } catch (err) {
         if (!(err instanceof ApiError && err.code === 'UNAUTHENTICATED')) throw err;
-        sessions.close(session.id); // revoked, expired or removed: the session goes with it
+        await sessions.close(session.id); // revoked, expired or removed: the session goes with it
       }
     }
     if (!session || !principal) {
@@ -89,8 +90,8 @@ export function uiRouter(ctx: ApiContext, opts: UiOptions = {}): Router {
     next();
   });
 
-  router.post('/sign-out', (_req, res) => {
-    sessions.close(signed(res).session.id);
+  router.post('/sign-out', async (_req, res) => {
+    await sessions.close(signed(res).session.id);
     res.set('Set-Cookie', clearedCookie()).redirect(303, '/ui/sign-in');
   });
 
@@ -127,7 +128,7 @@ export function uiRouter(ctx: ApiContext, opts: UiOptions = {}): Router {
     if (!req.get('hx-request')) return res.redirect(303, `/ui/machines/${encodeURIComponent(name)}`);
     send(res, notice);
   });
-  router.get('/events/stream', (req, res) => stream(req, res, signed(res).principal, () => resolve(signed(res).session.token).then(() => true,
+  router.get('/events/stream', (req, res) => stream(req, res, signed(res).principal, () => resolveDigest(signed(res).session.tokenDigest).then(() => true,
     (err) => !(err instanceof ApiError && err.code === 'UNAUTHENTICATED'))));
   registerAllocationRoutes(router, ctx);
   registerTokenRoutes(router, ctx);

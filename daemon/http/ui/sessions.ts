@@ -1,23 +1,32 @@
 // Dashboard sessions: the browser holds only a random session id (an HttpOnly, SameSite=Strict
-// cookie scoped to /ui); this daemon's memory maps it to the token that signed in and a CSRF
-// secret. The token is kept here, not its principal, so every request resolves it again through
-// the API's own check: a revoked or expired tenant token, or a token removed from tokens.json,
-// ends its sessions at once. Sessions expire (idle and absolute) and are capped per daemon: the
-// oldest goes when the cap is reached. A restart signs everyone out (nothing to leak on disk).
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+// cookie scoped to /ui); the store maps the id's digest to the digest of the token that signed in
+// and a CSRF secret. The token's digest is kept, not its principal, so every request resolves it
+// again through the API's own check: a revoked or expired tenant token, or a token removed from
+// tokens.json, ends its sessions at once. Sessions live in the store so a daemon's restart signs
+// nobody out and every daemon of a site (racks on PostgreSQL) knows them; the store holds digests
+// only, so a copy of the database opens no session. They expire (idle and absolute) and are
+// capped: the oldest goes when the cap is reached.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { UiSessionStore } from '../../core/store/types.js';
 
 export const SESSION_COOKIE = 'rh_session';
 export const IDLE_MS = 60 * 60_000;
 export const MAX_AGE_MS = 12 * 60 * 60_000;
 export const DEFAULT_MAX_SESSIONS = 1000;
+/** A session's seen time is written at most this often (not a write per request). */
+export const TOUCH_MS = 60_000;
 
 export interface Session {
   id: string;
-  token: string;
+  /** sha256 (hex) of the token that signed in. */
+  tokenDigest: string;
   csrf: string;
   created: number;
   seen: number;
 }
+
+const digestOf = (id: string) => createHash('sha256').update(id).digest('hex');
+const iso = (ms: number) => new Date(ms).toISOString();
 
 /** True when the CSRF value sent equals the session's, compared in constant time. */
 export function csrfMatches(expected: string, sent: unknown): boolean {
@@ -29,39 +38,40 @@ export function csrfMatches(expected: string, sent: unknown): boolean {
 }
 
 export class SessionBook {
-  // A Map keeps insertion order: the first entry is the oldest session.
-  private readonly sessions = new Map<string, Session>();
+  constructor(
+    private readonly store: UiSessionStore,
+    private readonly max = DEFAULT_MAX_SESSIONS,
+    private readonly now = () => Date.now(),
+  ) {}
 
-  constructor(private readonly max = DEFAULT_MAX_SESSIONS, private readonly now = () => Date.now()) {}
-
-  open(token: string): Session {
-    while (this.sessions.size >= this.max) this.sessions.delete(this.sessions.keys().next().value!);
+  async open(tokenDigest: string): Promise<Session> {
     const t = this.now();
-    const s: Session = { id: randomBytes(32).toString('base64url'), token, csrf: randomBytes(32).toString('base64url'), created: t, seen: t };
-    this.sessions.set(s.id, s);
+    const s: Session = { id: randomBytes(32).toString('base64url'), tokenDigest, csrf: randomBytes(32).toString('base64url'), created: t, seen: t };
+    await this.store.openUiSession({ idDigest: digestOf(s.id), tokenDigest, csrf: s.csrf, createdAt: iso(t), seenAt: iso(t) }, this.max, iso(t - IDLE_MS));
     return s;
   }
 
   /** The live session with that id (its idle clock restarts), or undefined. */
-  find(id: string | undefined): Session | undefined {
-    if (!id) return undefined;
-    const s = this.sessions.get(id);
-    if (!s) return undefined;
+  async find(id: string | undefined): Promise<Session | undefined> {
+    // A cookie is at most a few dozen characters: anything longer is no session of ours.
+    if (!id || id.length > 100) return undefined;
+    const rec = await this.store.uiSession(digestOf(id));
+    if (!rec) return undefined;
     const t = this.now();
+    const s: Session = { id, tokenDigest: rec.tokenDigest, csrf: rec.csrf, created: Date.parse(rec.createdAt), seen: Date.parse(rec.seenAt) };
     if (t - s.seen > IDLE_MS || t - s.created > MAX_AGE_MS) {
-      this.sessions.delete(id);
+      await this.store.closeUiSession(rec.idDigest);
       return undefined;
     }
-    s.seen = t;
+    if (t - s.seen >= TOUCH_MS) {
+      await this.store.touchUiSession(rec.idDigest, iso(t));
+      s.seen = t;
+    }
     return s;
   }
 
-  close(id: string): void {
-    this.sessions.delete(id);
-  }
-
-  get size(): number {
-    return this.sessions.size;
+  async close(id: string): Promise<void> {
+    await this.store.closeUiSession(digestOf(id));
   }
 }
 

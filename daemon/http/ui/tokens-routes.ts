@@ -13,8 +13,20 @@ import { buttonPost, queryText, sendHtml, signedIn } from './signed.js';
 import type { Session } from './sessions.js';
 
 export function registerTokenRoutes(router: Router, ctx: ApiContext): void {
-  // Held until the session's next GET of /ui/tokens/created, or until the session is gone.
-  const justCreated = new WeakMap<Session, { token: TenantTokenView; secret: string }>();
+  // A new secret is held in this daemon's memory only, by session id, until that session's next
+  // GET of /ui/tokens/created (the redirect right after), at most a minute and for at most 100
+  // sessions at once; it is never written anywhere.
+  const justCreated = new Map<string, { token: TenantTokenView; secret: string; at: number }>();
+  const hold = (session: Session, made: { token: TenantTokenView; secret: string }) => {
+    const now = Date.now();
+    for (const [id, held] of justCreated) if (now - held.at > 60_000 || justCreated.size >= 100) justCreated.delete(id);
+    justCreated.set(session.id, { ...made, at: now });
+  };
+  const take = (session: Session) => {
+    const held = justCreated.get(session.id);
+    justCreated.delete(session.id);
+    return held && Date.now() - held.at <= 60_000 ? { token: held.token, secret: held.secret } : undefined;
+  };
 
   router.use('/tokens', (_req, res, next) => {
     const refusal = tokensRefusal(signedIn(res).principal.role);
@@ -40,7 +52,7 @@ export function registerTokenRoutes(router: Router, ctx: ApiContext): void {
       // datetime-local sends no zone: the form says UTC, so it is read as UTC (the API checks the rest).
       const expires = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?$/.test(fields.expires_at) ? `${fields.expires_at}Z` : fields.expires_at;
       const made = await createTenantToken(ctx, principal, { owner: fields.owner, ...(fields.name ? { name: fields.name } : {}), ...(expires ? { expires_at: expires } : {}) });
-      justCreated.set(session, made);
+      hold(session, made);
       res.redirect(303, '/ui/tokens/created');
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
@@ -50,8 +62,7 @@ export function registerTokenRoutes(router: Router, ctx: ApiContext): void {
 
   router.get('/tokens/created', (_req, res) => {
     const { session, pc } = signedIn(res);
-    const made = justCreated.get(session);
-    justCreated.delete(session);
+    const made = take(session);
     sendHtml(res, createdPage(pc, made));
   });
 

@@ -11,9 +11,10 @@ import { describeAllocationStore } from './allocations.js';
 import { describeApiTokenStore } from './api-tokens.js';
 import { describeRackStore } from './racks.js';
 import { describeBootTraceStore } from './boot-trace.js';
+import { describeUiSessionStore } from './ui-sessions.js';
 import type { StoreFactory } from './support.js';
 
-export { describeMachineStore, describeMachineQuery, describeForgetting, describeOperationStore, describeLeaseStore, describeAllocationStore, describeApiTokenStore, describeRackStore, describeBootTraceStore };
+export { describeMachineStore, describeMachineQuery, describeForgetting, describeOperationStore, describeLeaseStore, describeAllocationStore, describeApiTokenStore, describeRackStore, describeBootTraceStore, describeUiSessionStore };
 export type { StoreFactory };
 
 /**
@@ -42,4 +43,5 @@ export function describeStore(label: string, factory: StoreFactory<Store>): void
   describeApiTokenStore(label, factory);
   describeRackStore(label, factory);
   describeBootTraceStore(label, factory);
+  describeUiSessionStore(label, factory);
 }

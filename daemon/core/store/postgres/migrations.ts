@@ -191,6 +191,21 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX boot_trace_machine ON boot_trace (machine, id);
     `,
   },
+  {
+    version: 4,
+    says: 'dashboard sessions: digests of the session id and of the token that signed in (http/ui/sessions.ts)',
+    sql: `
+      -- Any daemon of the site knows a session opened on another (a balancer may send a browser to either).
+      CREATE TABLE ui_sessions (
+        id_digest    text COLLATE "C" PRIMARY KEY,
+        token_digest text NOT NULL,
+        csrf         text NOT NULL,
+        created_at   timestamptz NOT NULL,
+        seen_at      timestamptz NOT NULL
+      );
+      CREATE INDEX ui_sessions_created ON ui_sessions (created_at);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -191,6 +191,20 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX boot_trace_machine ON boot_trace(machine, id);
     `,
   },
+  {
+    version: 8,
+    says: 'dashboard sessions: digests of the session id and of the token that signed in (http/ui/sessions.ts)',
+    sql: `
+      CREATE TABLE ui_sessions (
+        id_digest    TEXT PRIMARY KEY,
+        token_digest TEXT NOT NULL,
+        csrf         TEXT NOT NULL,
+        created_at   TEXT NOT NULL,
+        seen_at      TEXT NOT NULL
+      );
+      CREATE INDEX ui_sessions_created ON ui_sessions(created_at);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
