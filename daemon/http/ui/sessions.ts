@@ -5,9 +5,13 @@
 // tokens.json, ends its sessions at once. Sessions live in the store so a daemon's restart signs
 // nobody out and every daemon of a site (racks on PostgreSQL) knows them; the store holds digests
 // only, so a copy of the database opens no session. They expire (idle and absolute) and are
-// capped: the oldest goes when the cap is reached.
+// capped: the oldest goes when the cap is reached. While the store is unavailable (PostgreSQL
+// away), the sessions this daemon saw last are still known from its memory, so an operator can
+// read the overview's outage page; a session closed on another daemon meanwhile is closed here
+// when the store is back.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { UiSessionStore } from '../../core/store/types.js';
+import type { UiSessionRecord, UiSessionStore } from '../../core/store/types.js';
+import { StoreUnavailable } from '../../core/store/availability.js';
 
 export const SESSION_COOKIE = 'rh_session';
 export const IDLE_MS = 60 * 60_000;
@@ -38,16 +42,41 @@ export function csrfMatches(expected: string, sent: unknown): boolean {
 }
 
 export class SessionBook {
+  /** The sessions this daemon saw last, newest last (at most `max`): what it knows while the store is away. */
+  private readonly known = new Map<string, UiSessionRecord>();
+
   constructor(
     private readonly store: UiSessionStore,
     private readonly max = DEFAULT_MAX_SESSIONS,
     private readonly now = () => Date.now(),
   ) {}
 
+  private remember(rec: UiSessionRecord): void {
+    this.known.delete(rec.idDigest);
+    while (this.known.size >= this.max) this.known.delete(this.known.keys().next().value!);
+    this.known.set(rec.idDigest, rec);
+  }
+
+  /** The stored session, or while the store is unavailable the one remembered. */
+  private async lookup(idDigest: string): Promise<{ rec?: UiSessionRecord; stored: boolean }> {
+    try {
+      const rec = await this.store.uiSession(idDigest);
+      if (rec) this.remember(rec); else this.known.delete(idDigest);
+      return { rec, stored: true };
+    } catch (err) {
+      if (!(err instanceof StoreUnavailable)) throw err;
+      const rec = this.known.get(idDigest);
+      if (!rec) throw err;
+      return { rec, stored: false };
+    }
+  }
+
   async open(tokenDigest: string): Promise<Session> {
     const t = this.now();
     const s: Session = { id: randomBytes(32).toString('base64url'), tokenDigest, csrf: randomBytes(32).toString('base64url'), created: t, seen: t };
-    await this.store.openUiSession({ idDigest: digestOf(s.id), tokenDigest, csrf: s.csrf, createdAt: iso(t), seenAt: iso(t) }, this.max, iso(t - IDLE_MS));
+    const rec = { idDigest: digestOf(s.id), tokenDigest, csrf: s.csrf, createdAt: iso(t), seenAt: iso(t) };
+    await this.store.openUiSession(rec, this.max, iso(t - IDLE_MS));
+    this.remember(rec);
     return s;
   }
 
@@ -55,22 +84,25 @@ export class SessionBook {
   async find(id: string | undefined): Promise<Session | undefined> {
     // A cookie is at most a few dozen characters: anything longer is no session of ours.
     if (!id || id.length > 100) return undefined;
-    const rec = await this.store.uiSession(digestOf(id));
+    const { rec, stored } = await this.lookup(digestOf(id));
     if (!rec) return undefined;
     const t = this.now();
     const s: Session = { id, tokenDigest: rec.tokenDigest, csrf: rec.csrf, created: Date.parse(rec.createdAt), seen: Date.parse(rec.seenAt) };
     if (t - s.seen > IDLE_MS || t - s.created > MAX_AGE_MS) {
-      await this.store.closeUiSession(rec.idDigest);
+      this.known.delete(rec.idDigest);
+      if (stored) await this.store.closeUiSession(rec.idDigest);
       return undefined;
     }
     if (t - s.seen >= TOUCH_MS) {
-      await this.store.touchUiSession(rec.idDigest, iso(t));
       s.seen = t;
+      this.remember({ ...rec, seenAt: iso(t) });
+      if (stored) await this.store.touchUiSession(rec.idDigest, iso(t));
     }
     return s;
   }
 
   async close(id: string): Promise<void> {
+    this.known.delete(digestOf(id));
     await this.store.closeUiSession(digestOf(id));
   }
 }
