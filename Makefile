@@ -59,15 +59,17 @@ lab-deps:
 build-deps:
 	@tests/setup/ensure-packages.sh $(BUILD_PACKAGES)
 
-# The agent (kernel + initrd), the lab OS disk image, the iPXE loaders and the Debian 12 cloud
-# image, from Debian's packages; each script rebuilds only when its inputs changed (cached in
-# boot-images/cache/; the cloud image, minutes to build, in /var/cache/rackhand/, outside the
-# checkout, so that CI's fresh clones on the same machine reuse it).
+# The agent (kernel + initrd), the lab OS disk image, the iPXE loaders, the Debian 12 cloud
+# image and the Debian installer's netboot kernel and initrd, from Debian's packages; each script
+# rebuilds only when its inputs changed (cached in boot-images/cache/; the cloud image, minutes to
+# build, and the installer's 133 MB package in /var/cache/rackhand/, outside the checkout, so that
+# CI's fresh clones on the same machine reuse them).
 boot-images: build-deps
 	@boot-images/fetch-ipxe.sh
 	@boot-images/build-agent.sh
 	@boot-images/build-lab-image.sh
 	@boot-images/build-debian-cloud.sh
+	@boot-images/fetch-debian-installer.sh
 
 # The sendfile(2) addon for the image server (daemon/native/sendfile.c): one C file against
 # Node's own N-API headers, with the compiler npm ci already needs for better-sqlite3.
@@ -124,4 +126,4 @@ demo: lab-deps build boot-images
 	@tests/setup/demo.sh
 
 clean:
-	rm -rf dist build var boot-images/agent boot-images/images boot-images/*.kpxe boot-images/*.efi
+	rm -rf dist build var boot-images/agent boot-images/images boot-images/installers boot-images/*.kpxe boot-images/*.efi
