@@ -40,6 +40,15 @@ export function kernelWord(word: string): string | undefined {
 }
 
 /**
+ * A value inside one kernel argument (`hostname=VALUE`), for templates: unsafe characters and
+ * whitespace (which would start another argument) become `_`, and it is cut to half a word's
+ * length, so that `key=VALUE` still fits in one word (kernelLine drops longer words whole).
+ */
+export function kernelValue(value: string): string {
+  return value.replace(WORD_UNSAFE, '_').slice(0, WORD_MAX / 2);
+}
+
+/**
  * A kernel command line from text that may not be ours (a rendered template, a site setting):
  * split on whitespace, each word through kernelWord, bounded in total length (words that do not
  * fit are left out, and a `rackhand.cut=1` word says so).

@@ -1,9 +1,11 @@
 // Filters that turn a value — anything a machine reported or the inventory holds — into data in
-// the format a template writes: a YAML scalar, a shell word, a debconf value, a comment's text.
+// the format a template writes: a YAML scalar, a shell word, a debconf value, a comment's text, a
+// kernel argument's value.
 // Whatever the value holds (newlines, quotes, `$(…)`, backticks, `#`, `;`, YAML anchors, `%end`)
 // it stays one value of that format and never becomes syntax. Pure functions, also exported for
 // code that writes those formats without a template.
 import nunjucks from 'nunjucks';
+import { kernelValue } from './boot-text.js';
 
 /** Line breaks of any format we write (YAML 1.1 counts NEL, LS and PS), and every other control character. */
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
@@ -78,9 +80,19 @@ export function preseedValue(value: unknown): string {
   return oneLine(defined('preseed', value)).replace(/[\s\\]+$/, '').trim();
 }
 
+/**
+ * `kernel`: a value inside one kernel command-line argument (a profile's cmdline: `hostname=…`),
+ * one line, no whitespace (it would start another argument: `url=` of someone else's choosing),
+ * only characters a kernel line and iPXE take literally; the rest become `_`.
+ */
+export function kernelArgValue(value: unknown): string {
+  return kernelValue(oneLine(defined('kernel', value)));
+}
+
 export const TEMPLATE_FILTERS: Readonly<Record<string, (value: unknown) => string>> = {
   yaml: yamlValue,
   shell: shellWord,
   preseed: preseedValue,
   oneline: oneLine,
+  kernel: kernelArgValue,
 };

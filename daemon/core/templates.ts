@@ -25,6 +25,8 @@ export interface TemplateContext {
   metadata_url: string;
   answer_url: string;
   phone_home_url: string;
+  /** Where an installer's first command reports that it started (POST; GET works too). */
+  installer_started_url: string;
   token: string;
   instance_id: string;
 }
@@ -58,6 +60,7 @@ export function buildContext(args: {
     metadata_url: base + bootPaths.nocloud(args.token),
     answer_url: base + bootPaths.answer(args.token),
     phone_home_url: base + bootPaths.phoneHome(args.token),
+    installer_started_url: base + bootPaths.installerStarted(args.token),
     token: args.token,
     instance_id: args.instanceId,
   };

@@ -19,6 +19,15 @@ export function bootFileUrl(base: string, pathOrUrl: string): string {
   return isUrl(pathOrUrl) ? pathOrUrl : base + bootPaths.file(pathOrUrl);
 }
 
+/** What an installer's answer file reports while it runs (installer-routes.ts). */
+export const INSTALLER_REPORTS = ['started'] as const;
+export type InstallerReport = (typeof INSTALLER_REPORTS)[number];
+
+/** Where an installer reports: the operation's token, then the report (`started`). */
+export function installerReportPath(token: string, report: string): string {
+  return `/v1/installer/${token}/${report}`;
+}
+
 export const bootPaths = {
   /** The per-machine iPXE script; the MAC is the one that asked (the HTTP route matches this shape). */
   ipxeScript: (mac: string) => `/boot/${mac}.ipxe`,
@@ -31,6 +40,8 @@ export const bootPaths = {
   nocloud: (token: string) => `/v1/nocloud/${token}/`,
   answer: (token: string) => `/v1/answer/${token}`,
   phoneHome: (token: string) => `/v1/phone-home/${token}`,
+  /** An installer's answer file reports its start here (POST, or GET). */
+  installerStarted: (token: string) => installerReportPath(token, 'started'),
   /** The agent's API; its token goes in a header, never in the URL. */
   agent: '/v1/agent',
   /** Where the agent trades its boot nonce for its agent token (POST nonce=…). */

@@ -26,6 +26,7 @@ import { traceBootRequests } from './boot-trace-http.js';
 import { uiRouter } from './ui/routes.js';
 import { metadataRouter } from './metadata-routes.js';
 import { agentRouter } from './agent-routes.js';
+import { installerRouter } from './installer-routes.js';
 import { storeRefusedCounter } from '../metrics.js';
 import { isConnectionFailure } from '../core/store/availability.js';
 
@@ -72,6 +73,7 @@ export function createApp(ctx: ApiContext): express.Express {
   app.use(bootRouter(ctx));
   app.use(metadataRouter(ctx));
   app.use(agentRouter(ctx));
+  app.use(installerRouter(ctx));
 
   const api = express.Router();
   api.use(operatorSurface);

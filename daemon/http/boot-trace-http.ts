@@ -11,7 +11,7 @@ import { redactSecrets, type TraceOutcome, type TraceSink } from '../core/boot-t
 import { ChangeGate } from '../core/change-gate.js';
 import { sourceOf } from './machine-source.js';
 
-const BOOT_PATHS = /^\/(?:boot\/|v1\/(?:nocloud|answer|phone-home|agent)(?:\/|$))/;
+const BOOT_PATHS = /^\/(?:boot\/|v1\/(?:nocloud|answer|phone-home|installer|agent)(?:\/|$))/;
 const REPEATED = /^\/v1\/agent\//;
 export const REPEAT_MS = 30_000;
 

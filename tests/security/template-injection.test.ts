@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { loadInventory } from '../../daemon/core/inventory/load.js';
 import { validateInventory } from '../../daemon/core/inventory/validate.js';
-import { SAMPLE_FACTS, buildContext, render, templateEnv, type TemplateMachine } from '../../daemon/core/templates.js';
+import { SAMPLE_FACTS, buildContext, render, renderString, templateEnv, type TemplateMachine } from '../../daemon/core/templates.js';
+import { kernelLine } from '../../daemon/core/boot-text.js';
 import { oneLine, preseedValue, shellWord } from '../../daemon/core/template-filters.js';
 import { REPO, inventoryCopy } from '../lib/daemon.js';
 import { tempDir } from '../lib/tmp.js';
@@ -147,6 +148,7 @@ test('kickstart: the commands are exactly the template\'s and the hostname arriv
   const benign = render(benv, 'kickstart/rocky.ks.j2', bctx).split('\n');
   const toSplit: string[] = [];
   let phone = '';
+  let started = '';
   for (const v of HOSTILE) {
     const { env, ctx } = context('rocky-kickstart', v);
     phone = ctx.phone_home_url;
@@ -156,19 +158,22 @@ test('kickstart: the commands are exactly the template\'s and the hostname arriv
       if (benign[i]!.startsWith('#')) assert.ok(line.startsWith('#'), `line ${i + 1} stays a comment`);
       else if (!benign[i]!.includes('HOST')) assert.equal(line, benign[i], `line ${i + 1} unchanged`);
     });
-    toSplit.push(lines.find((l) => l.startsWith('network '))!, lines[lines.indexOf('%post --erroronfail') + 1]!);
-    assert.equal(lines.filter((l) => l.startsWith('%')).join('|'), '%packages|%end|%post --erroronfail|%end', 'the sections stay the template\'s');
+    toSplit.push(lines.find((l) => l.startsWith('network '))!, lines[lines.indexOf('%post --erroronfail') + 1]!, lines[lines.indexOf('%pre') + 1]!);
+    assert.equal(lines.filter((l) => l.startsWith('%')).join('|'), '%pre|%end|%packages|%end|%post --erroronfail|%end', 'the sections stay the template\'s');
+    started = ctx.installer_started_url;
   }
   const words = shlexSplit(toSplit);
   for (const [i, v] of HOSTILE.entries()) {
-    assert.deepEqual(words[2 * i], ['network', '--bootproto=dhcp', `--device=${oneLine(v)}`, `--hostname=${oneLine(v)}`, '--activate']);
-    assert.deepEqual(words[2 * i + 1], ['curl', '-fsS', '-X', 'POST', phone]);
+    assert.deepEqual(words[3 * i], ['network', '--bootproto=dhcp', `--device=${oneLine(v)}`, `--hostname=${oneLine(v)}`, '--activate']);
+    assert.deepEqual(words[3 * i + 1], ['curl', '-fsS', '-X', 'POST', phone]);
+    assert.deepEqual(words[3 * i + 2], ['curl', '-fsS', '-m', '10', '-X', 'POST', started, '||', 'true']);
   }
 });
 
-test('preseed: every line is the template\'s, the hostname is one debconf value, the late command one shell word', () => {
+test('preseed: every line is the template\'s, the hostname is one debconf value, the early and late commands run only wget', () => {
   const { env: benv, ctx: bctx } = context('debian-preseed', 'HOST');
   const benign = render(benv, 'preseed/debian.cfg.j2', bctx).split('\n');
+  const commands: string[] = [];
   for (const v of HOSTILE) {
     const { env, ctx } = context('debian-preseed', v);
     const lines = render(env, 'preseed/debian.cfg.j2', ctx).split('\n');
@@ -179,11 +184,38 @@ test('preseed: every line is the template\'s, the hostname is one debconf value,
       assert.doesNotMatch(line, /\\$/, 'no line continues onto the next');
     });
     assert.ok(lines.includes(`d-i netcfg/get_hostname string ${preseedValue(v)}`));
-    assert.ok(lines.includes(`d-i preseed/late_command string in-target curl -fsS -X POST ${shellWord(ctx.phone_home_url)}`));
+    assert.ok(lines.includes(`d-i preseed/late_command string wget -q -T 10 -t 3 -O /dev/null --post-data= ${shellWord(ctx.phone_home_url)}`));
+    for (const q of ['preseed/early_command', 'preseed/late_command']) {
+      commands.push(lines.find((l) => l.startsWith(`d-i ${q} string `))!.slice(`d-i ${q} string `.length));
+    }
+  }
+  // As d-i runs them (sh -c), with wget replaced by a function that prints its arguments: each
+  // command calls wget once, with Rackhand's URL, whatever the hostname held.
+  const printed = runEach(['busybox', 'sh'], commands.map((c) => `wget() { printf '[%s]' "$@"; }; ${c}`));
+  const { ctx } = context('debian-preseed', 'HOST');
+  HOSTILE.forEach((v, i) => {
+    assert.equal(printed[2 * i], `[-q][-T][5][-t][2][-O][/dev/null][--post-data=][${ctx.installer_started_url}]`, JSON.stringify(v).slice(0, 80));
+    assert.equal(printed[2 * i + 1], `[-q][-T][10][-t][3][-O][/dev/null][--post-data=][${ctx.phone_home_url}]`);
+  });
+  assert.equal(existsSync(PWNED), false, 'no payload ran');
+});
+
+test('an installer\'s command line: a hostile hostname or fact stays inside its own argument; no url= or other word is added', () => {
+  const dir = tempDir('tpl-cmdline');
+  const cmdline = 'auto=true priority=critical url={{ answer_url | kernel }} hostname={{ machine.hostname | kernel }} '
+    + 'domain={{ site.domain | kernel }} serial={{ machine.facts.dmi.serial | kernel }}';
+  for (const v of HOSTILE) {
+    const { ctx } = context('debian-preseed', v);
+    const line = kernelLine(renderString(templateEnv(dir), cmdline, ctx));
+    const words = line.split(' ');
+    assert.deepEqual(words.map((w) => w.split('=')[0]), ['auto', 'priority', 'url', 'hostname', 'domain', 'serial'], JSON.stringify(v).slice(0, 80));
+    assert.equal(words[2], `url=${ctx.answer_url}`);
+    assert.ok(words[3]!.length <= 'hostname='.length + 256, 'cut short enough to stay one word');
+    assert.doesNotMatch(line, /[\t\n;&|$#{}`'"\\]/, 'nothing iPXE or a shell would read as syntax');
   }
 });
 
-test('autoinstall: one YAML string for the hostname, the late command unchanged', () => {
+test('autoinstall: one YAML string for the hostname, the early and late commands unchanged', () => {
   const { env: benv, ctx: bctx } = context('ubuntu-autoinstall', 'HOST');
   const benign = parseYaml(render(benv, 'autoinstall/ubuntu.yaml.j2', bctx)) as Record<string, any>;
   const rendered = HOSTILE.map((v) => { const { env, ctx } = context('ubuntu-autoinstall', v); return { v, ctx, text: render(env, 'autoinstall/ubuntu.yaml.j2', ctx) }; });
@@ -195,6 +227,7 @@ test('autoinstall: one YAML string for the hostname, the late command unchanged'
       assert.equal(doc.autoinstall.identity.hostname, v);
       assert.deepEqual(doc.autoinstall.network.ethernets.prov.match, { macaddress: v });
       assert.deepEqual(doc.autoinstall['late-commands'], [`curtin in-target -- curl -fsS -X POST '${ctx.phone_home_url}'`]);
+      assert.deepEqual(doc.autoinstall['early-commands'], [`curl -fsS -m 10 -X POST '${ctx.installer_started_url}' || true`]);
     }
   }
 });

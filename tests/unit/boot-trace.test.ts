@@ -31,6 +31,7 @@ test('redaction: tokens in boot paths, the agent nonce on a kernel line, token= 
   assert.equal(redactSecrets('/v1/nocloud/abcDEF123-_/user-data'), '/v1/nocloud/[redacted]/user-data');
   assert.equal(redactSecrets('/v1/answer/s3cret'), '/v1/answer/[redacted]');
   assert.equal(redactSecrets('/v1/phone-home/s3cret?x=1'), '/v1/phone-home/[redacted]?x=1');
+  assert.equal(redactSecrets('/v1/installer/s3cret/started'), '/v1/installer/[redacted]/started');
   assert.equal(redactSecrets('/boot/x.img?token=abc&y=2'), '/boot/x.img?token=[redacted]&y=2');
   const script = renderScript(planBoot({
     mac: '52:54:00:00:01:01', machine: { name: 'node-01', mac: '52:54:00:00:01:01', state: 'inspecting' } as never,

@@ -17,6 +17,10 @@ const seconds = z.number().int().positive();
 // Names become hostnames, file names and URL segments: keep them to what all three accept.
 const name = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, { error: 'use lower-case letters, digits and inner hyphens (at most 63)' });
 const relPath = z.string().min(1);
+/** A DNS domain: dot-separated labels as `name` allows them, 253 characters at most. */
+const dnsDomain = z.string().max(253).regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, {
+  error: 'a DNS domain: lower-case labels of letters, digits and inner hyphens, separated by dots',
+});
 /**
  * How the agent erases disks on release. secure: the drive's own sanitize (NVMe format with
  * secure erase) or zeroes written by the device or kernel; full: zeroes written by the agent;
@@ -105,6 +109,8 @@ export const siteSchema = z.strictObject({
   auto_redeploy: z.boolean().default(false),
   /** Extra kernel arguments for the deploy agent, e.g. console=ttyS0,115200. */
   agent_args: z.string().default(''),
+  /** The machines' DNS domain, for templates (site.domain): an installer's domain=, a hostname's FQDN. */
+  domain: dnsDomain.default('localdomain'),
   templates_dir: relPath.default('templates'),
   images_dir: relPath.default('boot-images'),
   /**
