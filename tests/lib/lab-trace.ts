@@ -30,7 +30,7 @@ export function assertRealBoot(entries: TraceEntry[], mac: string): void {
   for (const path of ['/boot/agent/vmlinuz', '/boot/agent/initrd.img']) {
     assert.ok(http.some((e) => e.detail.path === path), `HTTP ${path}:\n${all}`);
   }
-  assert.ok(!/nonce=(?!\[redacted\])[A-Za-z0-9_-]{8,}|\/v1\/(?:nocloud|answer|phone-home)\/(?!\[redacted\])[^/\s"]+/.test(JSON.stringify(entries)), 'no boot secret in the trace');
+  assert.ok(!/nonce=(?!\[redacted\])[A-Za-z0-9_-]{8,}|\/v1\/(?:nocloud|answer|phone-home|installer)\/(?!\[redacted\])[^/\s"]+/.test(JSON.stringify(entries)), 'no boot secret in the trace');
 }
 
 /** A Chromium page on the machine's dashboard page; undefined when this host has no Chromium. */

@@ -48,7 +48,7 @@ test('`%` alone in a path parameter: 400, on the API and the boot routes', async
   assertClientError(await raw(`GET /api/v1/machines/% HTTP/1.1\r\n${auth()}`), 400, 'BAD_REQUEST', 'GET /api/v1/machines/%');
   assertClientError(await raw(`GET /api/v1/machines/%E0%A4%A/operations HTTP/1.1\r\n${auth()}`), 400, 'BAD_REQUEST', 'broken UTF-8 escape');
   assertClientError(await raw(`POST /api/v1/machines/%/actions/inspect HTTP/1.1\r\n${auth()}\r\nContent-Type: application/json`, '{}'), 400, 'BAD_REQUEST', 'POST …/%/actions');
-  for (const path of ['/boot/%', '/boot/%.ipxe', '/boot/%.sha256', '/boot/a%2', '/v1/agent/%/next', '/v1/nocloud/%/user-data', '/v1/answer/%', '/v1/phone-home/%']) {
+  for (const path of ['/boot/%', '/boot/%.ipxe', '/boot/%.sha256', '/boot/a%2', '/v1/agent/%/next', '/v1/nocloud/%/user-data', '/v1/answer/%', '/v1/phone-home/%', '/v1/installer/%/started', '/v1/installer/x/%']) {
     const r = await raw(`GET ${path} HTTP/1.1`);
     assert.ok(r.status >= 400 && r.status < 500, `${path}: ${r.status}`);
     assert.doesNotMatch(r.body, /\n\s+at |node_modules/, `${path}: no stack trace`);

@@ -12,7 +12,7 @@ after(async () => { await d.close(); });
 
 const PREFIXES = [
   '/', '/api/v1/', '/api/v1/machines/', '/api/v1/allocations/', '/api/v1/tokens/', '/api/v1/machines/node-01/operations/',
-  '/boot/', '/boot/x/', '/v1/agent/', '/v1/nocloud/', '/v1/answer/', '/v1/phone-home/', '/metrics/', '/healthz/',
+  '/boot/', '/boot/x/', '/v1/agent/', '/v1/nocloud/', '/v1/answer/', '/v1/phone-home/', '/v1/installer/', '/v1/installer/x/', '/metrics/', '/healthz/',
 ];
 const COUNT = 1500;
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import nunjucks from 'nunjucks';
 import { parse as parseYaml } from 'yaml';
-import { oneLine, preseedValue, shellWord, yamlQuoted, yamlValue } from '../../daemon/core/template-filters.js';
+import { kernelArgValue, oneLine, preseedValue, shellWord, yamlQuoted, yamlValue } from '../../daemon/core/template-filters.js';
 import { templateEnv } from '../../daemon/core/templates.js';
 import { tempDir } from '../lib/tmp.js';
 
@@ -29,9 +29,17 @@ test('shell, preseed, oneline: one line; shell quotes each list item', () => {
   assert.equal(oneLine('a\r\nb\u2028c'), 'a  b c');
 });
 
+test('kernel: one argument\'s value — whitespace and what iPXE or a shell reads become _, cut to 256', () => {
+  assert.equal(kernelArgValue('node-03'), 'node-03');
+  assert.equal(kernelArgValue('http://10.20.0.1:8080/v1/answer/Ab_-9'), 'http://10.20.0.1:8080/v1/answer/Ab_-9');
+  assert.equal(kernelArgValue('x url=http://evil/p.cfg'), 'x_url=http://evil/p.cfg');
+  assert.equal(kernelArgValue('a\nb;c${d}#e`f\'g"h'), 'a_b_c__d__e_f_g_h');
+  assert.equal(kernelArgValue('x'.repeat(1000)).length, 256);
+});
+
 test('a filter given an undefined variable fails the render, as strict templates do', () => {
   const env = templateEnv(tempDir('filters'));
-  for (const f of ['yaml', 'shell', 'preseed', 'oneline']) {
+  for (const f of ['yaml', 'shell', 'preseed', 'oneline', 'kernel']) {
     assert.throws(() => env.renderString(`{{ machine.nope | ${f} }}`, { machine: {} }), /undefined/);
   }
   assert.equal(env.renderString('{{ x | yaml }}', { x: 'a: b' }), '"a: b"');
