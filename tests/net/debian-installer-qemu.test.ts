@@ -131,8 +131,11 @@ test('the Debian installer boots from Rackhand, fetches its preseed with the ope
       // The installer's own log as it asked debconf: each GET and the answer on a following line.
       const answered = (question: string, value: string) =>
         new RegExp(`debconf: --> GET ${question.replace(/\//g, '\\/')}\\n(?:.*\\n){0,3}?.*debconf: <-- 0 ${value.replace(/\./g, '\\.')}\\n`).test(syslog);
-      const goals = () => ['answer fetched', 'installer started event', 'hostname applied', 'domain applied', 'early_command ran', 'mirror answer read']
-        .every((g) => seen[g]);
+      // Where d-i stops: the first question it must ask (at priority critical, with everything
+      // else answered), which on this network can only be about the missing mirror.
+      const stoppedAt = () => /debconf: --> INPUT critical (\S+)\n(?:(?![^\n]*debconf:)[^\n]*\n)?[^\n]*debconf: <-- 0 question will be asked/.exec(syslog)?.[1];
+      const goals = () => ['answer fetched', 'installer started event', 'hostname applied', 'domain applied', 'early_command ran',
+        'preseeded locale used', 'stopped at a question'].every((g) => seen[g]);
       while (!goals()) {
         if (Date.now() - vmStarted > WAIT_MS) break;
         if (qemu.exitCode !== null) break;
@@ -146,7 +149,8 @@ test('the Debian installer boots from Rackhand, fetches its preseed with the ope
         mark('hostname applied', answered('netcfg/get_hostname', M.hostname));
         mark('domain applied', answered('netcfg/get_domain', DOMAIN));
         mark('early_command ran', syslog.includes(`preseed: running preseed command preseed/early_command: wget -q -T 5 -t 2 -O /dev/null --post-data= 'http://10.20.0.1:8080/v1/installer/`));
-        mark('mirror answer read', /debconf: --> SET mirror\/http\/hostname deb\.debian\.org\n/.test(syslog));
+        mark('preseeded locale used', syslog.includes("localechooser: info: Preseeded debian-installer/locale = 'en_US.UTF-8'"));
+        mark('stopped at a question', stoppedAt() !== undefined);
       }
       const waited = vmSince();
       if (qemu.exitCode === null) qemu.kill('SIGKILL'); // by its PID: the ip-netns-exec child is QEMU itself (exec)
@@ -156,6 +160,11 @@ test('the Debian installer boots from Rackhand, fetches its preseed with the ope
 
       // What Rackhand saw: the boot trace (DHCP from the NIC ROM's iPXE, the script, the files, the
       // answer, the report), the event, the operation's step.
+      // Nothing the preseed or the command line answers was asked: the answers applied.
+      const question = stoppedAt()!;
+      assert.ok(!/^(netcfg|debian-installer\/locale|keyboard-configuration|mirror\/(country|http\/(hostname|directory|proxy))|passwd|partman|time|clock-setup)/.test(question),
+        `d-i asked ${question}, which the preseed answers`);
+      console.log(`# d-i stopped at the question ${question} (no mirror on this network)`);
       const t = await trace();
       const steps = t.map((e) => `${e.kind} ${e.outcome} ${redact(e.summary)}`);
       for (const s of steps) console.log(`# trace: ${s}`);
@@ -177,7 +186,7 @@ test('the Debian installer boots from Rackhand, fetches its preseed with the ope
       console.log(`# rackhand events ${M.name}:\n${cli.trim().split('\n').map((l) => `#   ${l}`).join('\n')}`);
       // The installer's own log, as it read its answers (token hidden).
       for (const re of [/debconf: --> GET netcfg\/get_hostname\n(?:.*\n){0,3}?.*<-- 0 .*/, /debconf: --> GET netcfg\/get_domain\n(?:.*\n){0,3}?.*<-- 0 .*/,
-        /.*preseed: running preseed command preseed\/early_command.*/, /.*SET mirror\/http\/hostname.*/]) {
+        /.*preseed: running preseed command preseed\/early_command.*/, /.*localechooser: info: Preseeded.*/, /.*choose-mirror.*deb\.debian\.org.*/]) {
         console.log(`# d-i: ${redact(re.exec(syslog)?.[0] ?? '(none)').replace(/\n/g, ' | ')}`);
       }
       console.log(`# done at ${since()} (QEMU ran ${waited})`);
