@@ -54,7 +54,13 @@ command -v mmdebstrap >/dev/null || { echo "debian cloud image: mmdebstrap missi
 started=$(date +%s)
 mkdir -p "$(dirname "$cache")"
 work=$(mktemp -d "$(dirname "$cache")/build.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+# mmdebstrap bind-mounts /proc and /dev into the tree while it runs: should it die with them still
+# mounted, they are unmounted first and rm stays on this file system, so it never deletes the host's.
+cleanup() {
+  findmnt -rn -o TARGET | grep -F "$work/" | sort -r | while read -r m; do umount -l "$m" || true; done
+  rm -rf --one-file-system "$work"
+}
+trap cleanup EXIT
 rootfs="$work/root"
 
 # No documentation, manual pages or translations: every byte is written by the agent under TCG.

@@ -29,6 +29,11 @@ export interface ActRequest extends EventArgs {
    * act on a retired machine (its work still has to end).
    */
   unchangedSince?: { state: State; at: string };
+  /**
+   * Apply only while the machine is this owner's (a tenant acting, an allocation letting go): a
+   * machine that moved on to another owner since is, to this caller, not found.
+   */
+  ownedBy?: string;
 }
 
 export async function act(store: Store, req: ActRequest): Promise<Transitioned> {
@@ -39,9 +44,11 @@ export async function act(store: Store, req: ActRequest): Promise<Transitioned> 
     if (seen && (machine.state !== seen.state || machine.stateChangedAt !== seen.at)) {
       throw new TransitionConflict(`${req.machine} moved on (now ${machine.state} since ${machine.stateChangedAt}) before ${req.event} was applied`);
     }
+    if (req.ownedBy !== undefined && machine.owner !== req.ownedBy) throw new MachineNotFound(req.machine);
     const outcome = applyEvent(machine, req.event, req);
+    // On the version read: a lost race is decided again on what the machine is now (its owner too).
     const result = await store.transition(withOperationPlan({
-      machine: req.machine, outcome, actor: req.actor,
+      machine: req.machine, outcome, actor: req.actor, version: machine.version,
       cause: req.cause ?? req.reason ?? null,
       deployProfile: req.deployProfile, data: req.data ?? null,
     }));

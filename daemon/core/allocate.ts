@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { bySizeThenRank, match, type Constraints, type Match } from './allocation.js';
 import { allowedEvents, applyEvent, IllegalTransition } from './lifecycle.js';
+import { MachineNotFound } from './actions.js';
 import type { AllocationRecord, MachineRecord, Store } from './store/types.js';
 import type { Transitions } from './transitions.js';
 import { withOperationPlan } from './operation-plan.js';
@@ -164,11 +165,13 @@ export async function releaseAllocation(deps: AllocateDeps, a: AllocationRecord,
     try {
       const r = await deps.transitions.apply({
         machine: m.name, event: 'release', actor, cause: `released from ${a.id} (${a.owner})`, data: { allocation: a.id, owner: a.owner },
+        ownedBy: a.owner,
       });
       released.push(r.machine);
     } catch (err) {
-      // It moved between the check and now (an operator acted): leave it, say so in the log.
-      if (!(err instanceof IllegalTransition)) throw err;
+      // It moved between the check and now (an operator acted, or it went on to another owner):
+      // leave it, say so in the log.
+      if (!(err instanceof IllegalTransition) && !(err instanceof MachineNotFound)) throw err;
       deps.warn?.(`allocation ${a.id}: ${m.name} changed state during release`, err);
     }
   }

@@ -65,11 +65,15 @@ export function boundEntry(e: NewTraceEntry): NewTraceEntry {
 // agent's boot nonce on the kernel line, and any token= / nonce= argument or query.
 const SECRET_PATHS = /(\/v1\/(?:nocloud|answer|phone-home|installer)\/)[^/?#\s"']+/g;
 const SECRET_ARGS = /((?:^|[\s?&;])[\w.-]*(?:nonce|token)=)[^\s&;"']+/gi;
+// And whatever path a later route puts a token in: tokens and nonces are 24 random bytes in
+// base64url (core/operation-plan.ts, http/boot-token.ts), so any path segment of exactly that
+// shape is taken for one. A file name of that shape is redacted too: a safe mistake.
+const TOKEN_SEGMENTS = /(\/)[A-Za-z0-9_-]{32}(?=[/?#\s"']|$)/g;
 export const REDACTED = '[redacted]';
 
 /** The text with every boot token and nonce replaced by [redacted]: what a trace may keep. */
 export function redactSecrets(s: string): string {
-  return s.replace(SECRET_PATHS, `$1${REDACTED}`).replace(SECRET_ARGS, `$1${REDACTED}`);
+  return s.replace(SECRET_PATHS, `$1${REDACTED}`).replace(SECRET_ARGS, `$1${REDACTED}`).replace(TOKEN_SEGMENTS, `$1${REDACTED}`);
 }
 
 /** An entry at an edge that does not know the machine yet: the recorder resolves its address. */

@@ -3,6 +3,7 @@
 // and answered, a stranger's is told to nobody.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { BootTraceRecorder, boundEntry, FIELD_MAX, redactSecrets, SUMMARY_MAX, TEXT_MAX, type NewTraceEntry, type PendingTrace, type TraceDrop } from '../../daemon/core/boot-trace.js';
 import { DhcpServer } from '../../daemon/dhcp/server.js';
@@ -33,6 +34,12 @@ test('redaction: tokens in boot paths, the agent nonce on a kernel line, token= 
   assert.equal(redactSecrets('/v1/phone-home/s3cret?x=1'), '/v1/phone-home/[redacted]?x=1');
   assert.equal(redactSecrets('/v1/installer/s3cret/started'), '/v1/installer/[redacted]/started');
   assert.equal(redactSecrets('/boot/x.img?token=abc&y=2'), '/boot/x.img?token=[redacted]&y=2');
+  // A token in a path no rule above names (a route added later) is still taken out by its shape.
+  const token = randomBytes(24).toString('base64url');
+  assert.equal(redactSecrets(`/v1/installer/${token}/started`), '/v1/installer/[redacted]/started');
+  assert.equal(redactSecrets(`wget http://h:8080/v1/x/${token}`), 'wget http://h:8080/v1/x/[redacted]');
+  assert.equal(redactSecrets('/boot/images/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.raw'),
+    '/boot/images/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.raw', 'a sha256 name is not a token');
   const script = renderScript(planBoot({
     mac: '52:54:00:00:01:01', machine: { name: 'node-01', mac: '52:54:00:00:01:01', state: 'inspecting' } as never,
     operation: { id: 'op-1', kind: 'inspect' } as never, profile: undefined, nonce: 'N0NCE-abcdef0123456789',

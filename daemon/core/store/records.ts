@@ -156,6 +156,12 @@ export interface TransitionRequest {
   /** Extra columns to set in the same write (for example the deploy profile). */
   deployProfile?: string | null;
   data?: Record<string, unknown> | null;
+  /**
+   * The machine's version as the caller read it: when given, the compare-and-set holds on it too.
+   * State alone is not enough: a machine released by one owner and allocated by the next is
+   * `allocated` again, and a decision made on the first owner's machine must not land on it.
+   */
+  version?: number;
 }
 
 /** A transition made: the machine after it, its event, and the operation it started (entering a transitional state), if any. */

@@ -43,7 +43,7 @@ export async function machineAction(ctx: ApiContext, p: Principal, name: string,
   if (event === 'allocate' && !body.owner) throw new ApiError('BAD_REQUEST', 'body.owner: allocate needs an owner', { field: 'body.owner' });
   if (event === 'allocate') await mustBeAccepted(ctx, name);
   return ctx.transitions.apply({
-    machine: name, event, actor: actorOf(p),
+    machine: name, event, actor: actorOf(p), ownedBy: isTenant(p) ? p.owner : undefined,
     reason: body.reason, owner: body.owner, cause: body.reason ?? `${event} requested through ${via}`,
     deployProfile, data: deployProfile ? { profile: deployProfile, ...data } : data,
   });

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { applyEvent } from '../../../daemon/core/lifecycle.js';
 import { withOperationPlan } from '../../../daemon/core/operation-plan.js';
 import type { EventRecord, MachineStore } from '../../../daemon/core/store/types.js';
-import { attempt, discoveredSpec, move, spec, withStore, type StoreFactory } from './support.js';
+import { attempt, discoveredSpec, move, readyMachines, spec, withStore, type StoreFactory } from './support.js';
 
 export function describeMachineStore(name: string, make: StoreFactory<MachineStore>): void {
   describe(`MachineStore: ${name}`, () => {
@@ -186,6 +186,21 @@ export function describeMachineStore(name: string, make: StoreFactory<MachineSto
       const lost = await store.transition(withOperationPlan({ machine: 'node-01', outcome: applyEvent({ state: 'ready', previousState: null, owner: null }, 'allocate', { owner: 'x' }), cause: null, actor: 'test' }));
       assert.equal(lost.ok, false);
       assert.ok((await attempt(store, 'node-01', 'inspect')).ok);
+    }));
+
+    test('a transition on the version read refuses a machine that left its state and came back to it (another owner)', () => withStore(make, async (store) => {
+      const [name] = await readyMachines(store, 1);
+      await move(store, name!, 'allocate', { owner: 'acme' });
+      const seenByAcme = (await store.getMachine(name!))!;
+      await move(store, name!, 'release');
+      await move(store, name!, 'allocate', { owner: 'beta' });
+      const release = applyEvent(seenByAcme, 'release');
+      const stale = await store.transition(withOperationPlan({ machine: name!, outcome: release, cause: null, actor: 'tenant:acme', version: seenByAcme.version }));
+      assert.equal(stale.ok, false, 'allocated again, but not the machine acme decided on');
+      assert.equal((await store.getMachine(name!))!.owner, 'beta');
+      const now = (await store.getMachine(name!))!;
+      const fresh = await store.transition(withOperationPlan({ machine: name!, outcome: applyEvent(now, 'release'), cause: null, actor: 'operator', version: now.version }));
+      assert.ok(fresh.ok, 'on the version as it is, it wins');
     }));
   });
 }

@@ -15,9 +15,10 @@ export async function writeTransition(c: Client, req: TransitionRequest): Promis
   const setProfile = req.deployProfile !== undefined;
   const params: unknown[] = [outcome.to, outcome.previousState, outcome.lastError, outcome.owner, t, req.machine, outcome.from];
   if (setProfile) params.push(req.deployProfile ?? null);
+  if (req.version !== undefined) params.push(req.version);
   const { rows } = await c.query(`UPDATE machines SET state = $1, previous_state = $2, last_error = $3, owner = $4,
       ${setProfile ? 'deploy_profile = $8,' : ''} state_changed_at = $5, updated_at = $5, version = version + 1
-      WHERE name = $6 AND state = $7 RETURNING *`, params);
+      WHERE name = $6 AND state = $7 ${req.version === undefined ? '' : `AND version = $${params.length}`} RETURNING *`, params);
   if (!rows[0]) return { ok: false, current: await machineIn(c, req.machine) };
   const operation = await applyOperationPlan(c, req.machine, req.operations, t);
   const event = await insertEvent(c, {

@@ -13,9 +13,10 @@ export function writeTransition(d: SqliteDb, req: TransitionRequest): Transition
   const setProfile = req.deployProfile !== undefined;
   const result = d.stmt(`UPDATE machines SET state = ?, previous_state = ?, last_error = ?, owner = ?,
       ${setProfile ? 'deploy_profile = ?,' : ''} state_changed_at = ?, updated_at = ?, version = version + 1
-      WHERE name = ? AND state = ?`)
+      WHERE name = ? AND state = ? ${req.version === undefined ? '' : 'AND version = ?'}`)
     .run(outcome.to, outcome.previousState, outcome.lastError, outcome.owner,
-      ...(setProfile ? [req.deployProfile ?? null] : []), t, t, req.machine, outcome.from);
+      ...(setProfile ? [req.deployProfile ?? null] : []), t, t, req.machine, outcome.from,
+      ...(req.version === undefined ? [] : [req.version]));
   if (result.changes !== 1) return { ok: false, current: d.machine(req.machine) };
   const operation = applyOperationPlan(d, req.machine, req.operations, t);
   const event = d.insertEvent({
