@@ -8,9 +8,9 @@
 // answers until it needs a package mirror, which this network has none of. The test reads the
 // installer's own log (d-i's syslogd sends it with log_host=, DEBCONF_DEBUG=5 shows each debconf
 // answer) and Rackhand's boot trace and events, then ends QEMU by its PID.
-// Measured here (TCG, 2 shared cores): 178–247 s in all; from QEMU's start, kernel and initrd
-// loaded by iPXE at 22–25 s, preseed fetched at 101–135 s, start reported at 131–185 s, stopped
-// at the mirror question at 174–240 s (README, Real operating systems: installers). The test
+// Measured here (TCG, 2 shared cores): 145–247 s in all; from QEMU's start, kernel and initrd
+// loaded by iPXE at 22–25 s, preseed fetched at 83–135 s, start reported at 105–185 s, stopped
+// at the mirror question at 142–240 s (README, Real operating systems: installers). The test
 // prints its figures.
 // Run it under `flock /tmp/rackhand-qemu.lock` (make test runs the QEMU suites one at a time).
 import { test } from 'node:test';
