@@ -13,7 +13,7 @@ import type {
   MachineSpec, NewApiToken, NewEvent, NonceTrade, OperationRecord, SyncChange, TransitionRequest,
   TransitionResult,
 } from './records.js';
-import type { MachinePage, MachineQuery } from './machine-query.js';
+import type { MachinePage, MachineQuery, StateCounts } from './machine-query.js';
 import type { NewTraceEntry, TraceEntry } from '../boot-trace.js';
 
 /** Machines, their event history, inventory sync and discovery: what the API, core and sync use. */
@@ -24,6 +24,8 @@ export interface MachineStore {
    * sorted with ties by name, and how many match in all: the database filters, sorts and counts.
    */
   queryMachines(q: MachineQuery): Promise<MachinePage>;
+  /** Live machines per state, by one grouped query; `scopeOwner`: only that owner's (a tenant's scope). */
+  countByState(opts?: { scopeOwner?: string }): Promise<StateCounts>;
   /** The machine of that name, retired or not. */
   getMachine(name: string): Promise<MachineRecord | undefined>;
   /** The live machine with that MAC (any case); a retired machine's MAC finds nothing. */
