@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type { Browser, Page } from 'puppeteer-core';
 import { launchChromium, shot, signIn, waitText } from './browser.js';
 
-export interface TraceEntry { kind: string; outcome: string; summary: string; detail: Record<string, unknown>; text?: string }
+export interface TraceEntry { at?: string; kind: string; outcome: string; summary: string; detail: Record<string, unknown>; text?: string }
 
 const line = (e: TraceEntry) => `${e.kind} ${e.outcome} ${e.summary}`;
 
@@ -41,9 +41,10 @@ const dhcpOk = (e: TraceEntry, type: string, answer: string) => e.kind === 'dhcp
  * PXE client's DISCOVER/OFFER and REQUEST/ACK (vendor class PXEClient, arch 7, not iPXE, handed
  * ipxe.efi), the TFTP fetch of ipxe.efi sent whole (`loaderBytes`), then iPXE's REQUEST/ACK
  * (user class iPXE, handed its script URL) and the script over HTTP. Returns the TFTP steps of
- * ipxe.efi (the firmware may first open the file only to read its size, then abort).
+ * ipxe.efi (the firmware may first open the file only to read its size, then abort) and the
+ * seconds from the firmware's DISCOVER to iPXE's ACK: what booting without a NIC ROM costs.
  */
-export function assertFirmwareBoot(entries: TraceEntry[], mac: string, loaderBytes: number): TraceEntry[] {
+export function assertFirmwareBoot(entries: TraceEntry[], mac: string, loaderBytes: number): { fetches: TraceEntry[]; firmwareSeconds: number } {
   const all = entries.map(line).join('\n');
   const after = (from: number, what: string, ok: (e: TraceEntry) => boolean): number => {
     const i = entries.findIndex((e, k) => k > from && ok(e));
@@ -56,7 +57,8 @@ export function assertFirmwareBoot(entries: TraceEntry[], mac: string, loaderByt
   const tftp = after(ack, 'TFTP ipxe.efi sent whole', (e) => e.kind === 'tftp' && e.outcome === 'ok' && e.detail.file === 'ipxe.efi' && e.detail.bytes === loaderBytes);
   const ipxe = after(tftp, 'iPXE\'s REQUEST → ACK with its script', (e) => dhcpOk(e, 'REQUEST', 'ACK') && e.detail.ipxe === true && e.detail.user_class === 'iPXE' && String(e.detail.file).endsWith(`/boot/${mac}.ipxe`));
   after(ipxe, 'the script over HTTP', (e) => e.kind === 'http' && e.outcome === 'ok' && e.detail.path === `/boot/${mac}.ipxe`);
-  return entries.slice(ack + 1, tftp + 1).filter((e) => e.kind === 'tftp' && e.detail.file === 'ipxe.efi');
+  const fetches = entries.slice(ack + 1, tftp + 1).filter((e) => e.kind === 'tftp' && e.detail.file === 'ipxe.efi');
+  return { fetches, firmwareSeconds: (Date.parse(entries[ipxe]!.at ?? '') - Date.parse(entries[discover]!.at ?? '')) / 1000 };
 }
 
 /** A Chromium page on the machine's dashboard page; undefined when this host has no Chromium. */

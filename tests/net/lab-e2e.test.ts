@@ -137,8 +137,8 @@ test('two machines: inspect, deploy (with a kill -9 of the daemon), phone home, 
       const trace = (await api(`/api/v1/machines/${m}/boot-trace`)).entries as TraceEntry[];
       assertRealBoot(trace, mac);
       if (m === 'node-02') {
-        const fetches = assertFirmwareBoot(trace, mac, statSync(join(REPO, 'boot-images/ipxe.efi')).size);
-        console.log(`# node-02's firmware TFTP fetches of ipxe.efi: ${fetches.map((e) => `${e.outcome} ${e.summary}`).join('; ')}`);
+        const { fetches, firmwareSeconds } = assertFirmwareBoot(trace, mac, statSync(join(REPO, 'boot-images/ipxe.efi')).size);
+        console.log(`# node-02's firmware TFTP fetches of ipxe.efi: ${fetches.map((e) => `${e.outcome} ${e.summary}`).join('; ')}; firmware DISCOVER to iPXE's ACK: ${firmwareSeconds} s`);
       }
       console.log(`# ${m}'s boot trace (${trace.length} steps), the first ten:\n${trace.slice(0, 10).map((e) => `#   ${e.kind} ${e.outcome} ${e.summary}`).join('\n')}`);
     }

@@ -142,6 +142,16 @@ export function stateCountSql(scopeOwner: string | undefined, param: string): { 
   };
 }
 
+/** Live machines per rack (null: no rack) and state: GET /api/v1/racks without reading every machine. */
+export const RACK_STATE_COUNT_SQL = 'SELECT rack, state, count(*) AS n FROM machines WHERE retired_at IS NULL GROUP BY rack, state';
+
+/** Open work items per rack of their live machine, the same way. */
+export const OPEN_WORK_BY_RACK_SQL = `SELECT machines.rack AS rack, count(*) AS n FROM work JOIN machines ON machines.name = work.machine
+  WHERE work.done_at IS NULL AND machines.retired_at IS NULL GROUP BY machines.rack`;
+
+/** One group of RACK_STATE_COUNT_SQL (or OPEN_WORK_BY_RACK_SQL, without a state). */
+export interface RackCount { rack: string | null; state: State; n: number }
+
 /** The limit and offset a query may ask for. */
 export function pageBounds(q: MachineQuery): { limit: number; offset: number } {
   const limit = Math.min(Math.max(Math.trunc(q.limit) || 1, 1), MAX_QUERY_LIMIT);

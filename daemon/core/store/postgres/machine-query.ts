@@ -5,7 +5,7 @@
 // through the sort before the LIMIT: 111 ms for the first page of 10,000, BENCHMARKS.md).
 import { machineFromRow, type Row } from './rows.js';
 import type { PgDb } from './db.js';
-import { machineQuerySql, pageBounds, pageSelect, stateCountSql, type MachinePage, type MachineQuery, type QueryDialect, type StateCounts } from '../machine-query.js';
+import { machineQuerySql, pageBounds, pageSelect, RACK_STATE_COUNT_SQL, stateCountSql, type RackCount, type MachinePage, type MachineQuery, type QueryDialect, type StateCounts } from '../machine-query.js';
 
 const POSTGRES: QueryDialect = {
   param: (n) => `$${n}`,
@@ -30,4 +30,8 @@ export async function countByState(d: PgDb, scopeOwner?: string): Promise<StateC
   const { sql, params } = stateCountSql(scopeOwner, '$1');
   // count(*) is a bigint, which the driver hands over as text.
   return Object.fromEntries((await d.rows(sql, params)).map((r) => [String(r.state), Number(r.n)]));
+}
+
+export async function countByRack(d: PgDb): Promise<RackCount[]> {
+  return (await d.rows(RACK_STATE_COUNT_SQL)).map((r) => ({ rack: r.rack === null ? null : String(r.rack), state: r.state as RackCount['state'], n: Number(r.n) }));
 }
