@@ -72,6 +72,9 @@ before(async () => {
   const up = await cli(['lab', 'up', '--machines', '2', '--dir', dir], 120_000);
   assert.equal(up.code, 0, up.stderr + up.stdout);
   assert.match(up.stdout, /lab up: node-01 \(bios, ipmi\), node-02 \(uefi, redfish\)/);
+  // What `make demo` shows first: the dashboard's URL and a token to sign in with.
+  assert.match(up.stdout, /^ {2}dashboard: http:\/\/169\.254\.210\.2:8080\/ui\/$/m);
+  assert.match(up.stdout, /^ {2}sign in with the admin token .*:\n {4}\S{20,}$/m);
 });
 
 after(async () => {
