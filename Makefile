@@ -41,7 +41,7 @@ $(NODE_MODULES): package.json package-lock.json
 	npm_config_build_from_source=true npm ci --no-audit --no-fund
 	@touch $@
 
-.PHONY: deps node-modules test-deps lab-deps build-deps boot-images build lint unit test demo clean bench-ui
+.PHONY: deps node-modules test-deps lab-deps build-deps boot-images build lint unit test demo clean bench-ui install
 deps: $(NODE_MODULES)
 
 # What unit and lint need: node_modules as it is. They install nothing and need no root, so a
@@ -121,6 +121,25 @@ test-dgram: node-modules
 bench-ui: deps
 	@tests/setup/ensure-packages.sh postgresql
 	node --import tsx bench/ui/run.ts $(BENCH_UI_ARGS)
+
+# The systemd unit, its user and /etc/rackhand's ownership, the `rackhand` command and its bash
+# completion, for the checkout at RACKHAND_HOME (the unit's ExecStart runs it from there; run
+# `make build` there first). Enabling the unit is left to you, once /etc/rackhand/inventory.yaml
+# is in place (README, "Running it"). DESTDIR stages everything under another root (packaging,
+# tests/integration/systemd.test.ts); systemd itself is told only when installing into /.
+RACKHAND_HOME ?= /opt/rackhand
+DESTDIR ?=
+install:
+	install -D -m 644 systemd/rackhand.service $(DESTDIR)/etc/systemd/system/rackhand.service
+	install -D -m 644 systemd/rackhand.sysusers.conf $(DESTDIR)/usr/lib/sysusers.d/rackhand.conf
+	install -D -m 644 systemd/rackhand.tmpfiles.conf $(DESTDIR)/usr/lib/tmpfiles.d/rackhand.conf
+	install -D -m 644 systemd/rackhand.bash-completion $(DESTDIR)/usr/share/bash-completion/completions/rackhand
+	install -d $(DESTDIR)/usr/local/bin
+	ln -sfn $(RACKHAND_HOME)/dist/daemon/cli/main.js $(DESTDIR)/usr/local/bin/rackhand
+	systemd-sysusers $(if $(DESTDIR),--root=$(DESTDIR)) rackhand.conf
+	systemd-tmpfiles $(if $(DESTDIR),--root=$(DESTDIR)) --create rackhand.conf
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+	@echo "installed; then: cp -r inventory.yaml templates /etc/rackhand/ && systemd-tmpfiles --create rackhand.conf && systemctl enable --now rackhand"
 
 demo: lab-deps build boot-images
 	@tests/setup/demo.sh

@@ -3,12 +3,13 @@
 // --no-power`, its own process: bench/serve.ts) on SQLite, and on PostgreSQL, with N synthetic
 // machines in its store (inventory entries with tags, inspected facts with an arch, some ready,
 // some allocated). Signed in as admin through /ui/sign-in, this process then:
-//   - GETs each page (first, filtered, text search, sorted, late) --requests times, keep-alive,
+//   - GETs each page (first, filtered, text search, sorted, late; the overview) --requests times, keep-alive,
 //     Accept-Encoding: gzip, one at a time: time to the last byte on loopback (the server's
 //     render, store query included) and the bytes on the wire (gzip) and after decoding;
 //   - --transitions times: a machine's maintenance_on/off through the API while an SSE stream
 //     (/ui/events/stream, as the page's EventSource) is open; time from sending the POST to the
-//     stream's `machine` event naming it, and to its row fragment (/ui/machines/NAME/row) read.
+//     stream's `machine` event naming it, and to its row fragment (/ui/machines/NAME/row, with a
+//     state filter: whether it still matches is one more query) read.
 //     On PostgreSQL also from another process's write (this one's store handle: NOTIFY).
 //   node --import tsx bench/ui/run.ts [--machines 10000] [--requests 25] [--transitions 25] [--only sqlite,pg]
 import http from 'node:http';
@@ -46,6 +47,8 @@ const PAGES: [string, string][] = [
   ['sorted (state since, desc)', '/ui/machines?sort=changed&dir=desc'],
   ['late page (191 of 200)', `/ui/machines?page=${Math.max(1, Math.ceil(N / 50) - 9)}`],
   ['late page, sorted by owner', `/ui/machines?sort=owner&dir=desc&page=${Math.max(1, Math.ceil(N / 50) - 9)}`],
+  // Counts per state (one grouped query), work in flight (a query per transitional state), failures.
+  ['overview', '/ui/'],
 ];
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
@@ -175,7 +178,8 @@ async function measure(mode: string, cluster: PgCluster | undefined): Promise<Mo
           const seen = stream.next(name);
           await transition(name, event);
           const t1 = await seen;
-          const row = await get(`${daemon.url}/ui/machines/${name}/row`, headers);
+          // With the page's filter, as a filtered list's row asks: the store says whether it still matches.
+          const row = await get(`${daemon.url}/ui/machines/${name}/row?state=ready`, headers);
           if (row.status !== 200) throw new Error(`row ${name}: ${row.status}`);
           r.toEvent.push(t1 - t0);
           r.toRow.push(performance.now() - t0);

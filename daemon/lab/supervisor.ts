@@ -30,7 +30,9 @@ export async function supervise(dir: string, main: string, logger: Logger): Prom
         dir: join(dir, 'redfish'), host: '127.0.0.1', port: REDFISH_PORT, username: 'admin', password,
         systems: uefi.map((m) => ({
           id: m.name, name: m.name, mac: m.mac, bootMode: 'UEFI' as const,
-          vm: { name: m.name, memory: 512, mac: m.mac, net: { kind: 'tap' as const, ifname: m.tap }, disk: m.disk, extra: consoleArgs(dir, m.name) },
+          // No NIC ROM: OVMF's own PXE client boots, as on a UEFI server, so the lab's UEFI
+          // machines take the firmware → TFTP ipxe.efi → iPXE path (and their boot trace shows it).
+          vm: { name: m.name, memory: 512, mac: m.mac, net: { kind: 'tap' as const, ifname: m.tap }, disk: m.disk, nicRom: false, extra: consoleArgs(dir, m.name) },
         })),
       });
       logger.info({ machines: uefi.map((m) => m.name), url: redfish.url }, 'Redfish BMC listening');

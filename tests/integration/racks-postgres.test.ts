@@ -99,8 +99,9 @@ test('rack daemons split the work, one per rack; a SIGKILLed rack\'s standby tak
 
   const racks = await runCli(['racks', '--json'], { RACKHAND_URL: b.url, RACKHAND_TOKEN: ADMIN_TOKEN });
   assert.equal(racks.code, 0, racks.stderr);
-  const view = JSON.parse(racks.stdout) as { racks: { name: string; alive: boolean; machines: number; standby: string; standing_in_for: string[] }[] };
+  const view = JSON.parse(racks.stdout) as { racks: { name: string; alive: boolean; machines: number; machines_by_state: Record<string, number>; standby: string; standing_in_for: string[] }[] };
   assert.deepEqual(view.racks.map((r) => [r.name, r.alive, r.machines, r.standby, r.standing_in_for]), [['rack-a', true, 2, 'rack-b', []], ['rack-b', true, 1, 'rack-a', []]]);
+  assert.deepEqual(view.racks.map((r) => r.machines_by_state), [{ enrolled: 1, inspecting: 1 }, { inspecting: 1 }], 'counted by the store, grouped');
 
   // rack-a dies mid-inspection of a1.
   a.child.kill('SIGKILL');

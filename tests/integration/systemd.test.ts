@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO } from '../lib/daemon.js';
@@ -154,4 +154,39 @@ test('install steps: sysusers and tmpfiles make /etc/rackhand readable by the ra
   }
   const other = String(Number(uid) + 1000);
   assert.equal(await run('setpriv', [`--reuid=${other}`, `--regid=${other}`, '--clear-groups', 'cat', join(etc, 'node-02.bmc-password')]).then(() => true, () => false), false, 'others still cannot');
+});
+
+// `make install` into a staging root (DESTDIR): the unit with its bash completion, user and
+// folders, and a `rackhand` command the completion then runs. systemd-sysusers/-tmpfiles chown: root.
+test('make install: the unit, its sysusers and tmpfiles entries, the rackhand command and its bash completion, which completes from where it was installed',
+  { skip: process.getuid?.() !== 0 && 'needs root (systemd-sysusers, chown)' }, async () => {
+  const dest = tempDir('install');
+  // The checkout the command points into: a stand-in dist/daemon/cli/main.js that runs this one's CLI.
+  const home = tempDir('rackhand-home');
+  mkdirSync(join(home, 'dist/daemon/cli'), { recursive: true });
+  writeFileSync(join(home, 'dist/daemon/cli/main.js'), `#!/bin/sh\nexec "${process.execPath}" --import tsx "${join(REPO, 'daemon/cli/main.ts')}" "$@"\n`, { mode: 0o755 });
+  await run('make', ['-s', 'install', `DESTDIR=${dest}`, `RACKHAND_HOME=${home}`], { cwd: REPO });
+  const installed: [string, string][] = [
+    ['systemd/rackhand.service', 'etc/systemd/system/rackhand.service'],
+    ['systemd/rackhand.sysusers.conf', 'usr/lib/sysusers.d/rackhand.conf'],
+    ['systemd/rackhand.tmpfiles.conf', 'usr/lib/tmpfiles.d/rackhand.conf'],
+    ['systemd/rackhand.bash-completion', 'usr/share/bash-completion/completions/rackhand'],
+  ];
+  for (const [from, to] of installed) {
+    assert.equal(readFileSync(join(dest, to), 'utf8'), readFileSync(join(REPO, from), 'utf8'), to);
+    assert.equal(statSync(join(dest, to)).mode & 0o777, 0o644, to);
+  }
+  assert.match(readFileSync(join(dest, 'etc/passwd'), 'utf8'), /^rackhand:x:\d+:\d+:/m, 'the rackhand user');
+  const etc = statSync(join(dest, 'etc/rackhand'));
+  assert.deepEqual([(etc.mode & 0o7777).toString(8), etc.uid], ['750', 0], '/etc/rackhand root:rackhand 0750');
+  const bin = join(dest, 'usr/local/bin');
+  assert.equal(readlinkSync(join(bin, 'rackhand')), join(home, 'dist/daemon/cli/main.js'));
+  // The completion as bash-completion loads it, calling the installed command (no daemon: verbs and options only).
+  const complete = async (...words: string[]) => (await run('bash', ['-c',
+    `source "${join(dest, 'usr/share/bash-completion/completions/rackhand')}"; COMP_WORDS=(rackhand ${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length}; _rackhand; printf '%s\\n' "\${COMPREPLY[@]}"`,
+  ], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, RACKHAND_URL: 'http://127.0.0.1:1' } })).stdout.split('\n').filter(Boolean);
+  assert.deepEqual(await complete('ma'), ['machines', 'maintenance']);
+  assert.deepEqual(await complete('deploy', '--w'), ['--wait']);
+  const help = await run(join(bin, 'rackhand'), ['deploy', '--help']);
+  assert.match(help.stdout, /^usage: rackhand\n {2}deploy /, 'the installed command answers --help');
 });

@@ -1,6 +1,7 @@
 // The machines list in a real browser (Debian's Chromium through puppeteer-core) against an
 // in-process daemon on SQLite: tag, arch and negated filters kept in the URL; the column chooser;
-// a live row update that moves nothing; selection of everything a filter matches and a bulk
+// a live row update that moves nothing; the header box ticking every row of the page (keyboard);
+// a row a live update takes out of the filter, dimmed in place; selection of everything a filter matches and a bulk
 // action confirmed by name, answered per machine; a read-only token's disabled controls; CSRF; a
 // tenant's bulk release that tries another tenant's machine; hostile machine text rendered inert.
 // Screenshots of each step are kept in a folder printed at the start (not removed).
@@ -120,6 +121,53 @@ test('the column chooser hides a column and the URL keeps it; a live row update 
   assert.equal((await call(d.url, d.tokens.admin, 'POST', '/api/v1/machines/x86-02/actions/maintenance_off', {})).status, 200);
 });
 
+test('the header box ticks every row on this page (by keyboard, labelled); a row a live update takes out of the filter is dimmed in place, not dropped', { skip }, async () => {
+  const { page } = await signIn(d.tokens.admin);
+  await go(page, '/ui/machines?q=x86&state=ready');
+  assert.deepEqual(await names(page), ['x86-01', 'x86-02']);
+  await page.waitForFunction(() => document.body.getAttribute('data-live') === 'open', { timeout: 5000 });
+  await page.evaluate(() => { (window as unknown as { __same: boolean }).__same = true; });
+  const tick = '#tick-page';
+  const ticked = () => page.$$eval('table.machines tbody input[name=machine]', (cs) => cs.map((c) => (c as unknown as { checked: boolean }).checked));
+  const header = () => page.$eval(tick, (c) => { const b = c as unknown as { checked: boolean; indeterminate: boolean }; return [b.checked, b.indeterminate]; });
+  // Shown (the script reveals it), named for a screen reader, and next in the tab order after the bulk form.
+  assert.equal(await page.$eval(tick, (c) => (c as unknown as { hidden: boolean }).hidden), false);
+  assert.equal(await page.$eval(tick, (c) => (c as unknown as { getAttribute(n: string): string }).getAttribute('aria-label')), 'Tick every row on this page');
+  const el = await page.$(tick);
+  const node = await page.accessibility.snapshot({ root: el!, interestingOnly: false });
+  assert.deepEqual([node?.role, node?.name], ['checkbox', 'Tick every row on this page'], 'the accessibility tree names it');
+  await page.focus('#bulk-review');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => (document as unknown as { activeElement: { id: string } }).activeElement.id), 'tick-page', 'Tab reaches it');
+  await page.keyboard.press('Space');
+  assert.deepEqual(await ticked(), [true, true], 'Space ticks every row');
+  await page.click('input[type=checkbox][value="x86-01"]');
+  assert.deepEqual(await header(), [false, true], 'one row cleared: the header box shows mixed');
+  await page.focus(tick);
+  await page.keyboard.press('Space');
+  assert.deepEqual(await ticked(), [true, true]);
+  await shot(page, 'machines-ticked-page');
+
+  // x86-02 goes to maintenance: it no longer matches state=ready. It stays, dimmed, says so, same box.
+  const row = 'tr[data-live-machine="x86-02"]';
+  const box = (sel: string) => page.$eval(sel, (e) => { const r = (e as unknown as El).getBoundingClientRect(); return [Math.round(r.height), Math.round(r.width)]; });
+  const before = { row: await box(row), table: await box('table.machines') };
+  assert.equal((await call(d.url, d.tokens.admin, 'POST', '/api/v1/machines/x86-02/actions/maintenance_on', {})).status, 200);
+  await waitText(page, row, 'no longer matches');
+  assert.equal(await page.$eval(row, (r) => (r as unknown as { getAttribute(n: string): string }).getAttribute('data-stale')), 'true');
+  assert.match(await textOf(page, row), /maintenance/, 'the row shows the machine as it is now');
+  assert.deepEqual(await names(page), ['x86-01', 'x86-02 no longer matches'], 'still in its place');
+  assert.equal(await page.$eval(`${row} td:nth-child(2)`, (td) => (globalThis as unknown as { getComputedStyle(e: unknown): { opacity: string } }).getComputedStyle(td).opacity), '0.55', 'dimmed');
+  assert.deepEqual({ row: await box(row), table: await box('table.machines') }, before, 'no layout jump');
+  assert.deepEqual(await ticked(), [true, true], 'its tick stays (the confirmation names what is acted on)');
+  await shot(page, 'machines-row-no-longer-matches');
+  // Back to ready: it matches again and is shown as any other row.
+  assert.equal((await call(d.url, d.tokens.admin, 'POST', '/api/v1/machines/x86-02/actions/maintenance_off', {})).status, 200);
+  await page.waitForFunction((sel: string) => { const r = (globalThis as unknown as { document: { querySelector(s: string): { getAttribute(n: string): string | null } | null } }).document.querySelector(sel); return r && r.getAttribute('data-stale') === null; }, { timeout: 5000 }, row);
+  assert.deepEqual(await names(page), ['x86-01', 'x86-02']);
+  assert.equal(await page.evaluate(() => (window as unknown as { __same?: boolean }).__same), true, 'no reload');
+});
+
 test('select all matching a filter, bulk maintenance on: the confirmation names the machines and the skipped, the result each one', { skip }, async () => {
   assert.equal((await call(d.url, d.tokens.admin, 'POST', '/api/v1/machines/bulk-24/actions/maintenance_on', {})).status, 200);
   const { page } = await signIn(d.tokens.admin);
@@ -195,7 +243,7 @@ test('a read-only token sees the bulk controls disabled with the reason; forged 
   await go(page, '/ui/machines?tag=gpu');
   assert.equal(await page.$eval('form.bulk fieldset', (f) => (f as unknown as { disabled: boolean }).disabled), true);
   assert.match(await textOf(page, '#bulk-reason'), /read-only: it can look, not act/);
-  assert.deepEqual(await page.$$eval('table.machines input[type=checkbox]', (cs) => cs.map((c) => (c as unknown as { disabled: boolean }).disabled)), [true, true]);
+  assert.deepEqual(await page.$$eval('table.machines input[type=checkbox]', (cs) => cs.map((c) => (c as unknown as { disabled: boolean }).disabled)), [true, true, true], 'the header box and each row\'s');
   await shot(page, 'readonly-machines');
   for (const path of ['/ui/machines/bulk/preview', '/ui/machines/bulk/apply']) {
     const r = await post(page, path, [['action', 'maintenance_on'], ['scope', 'selected'], ['machine', 'arm-01']]);

@@ -4,18 +4,19 @@
 // (the lab OS image written and verified, the machine rebooted into it, the OS phones home),
 // released (disks erased) and returned to ready. In the middle of a deploy the daemon is killed
 // with SIGKILL and restarted: the deploy still completes, and no step runs twice. Each machine's
-// boot trace shows its real DHCP and HTTP steps, and (with Chromium) a dashboard page follows
-// node-02's deploy live and shows the trace.
+// boot trace shows its real DHCP and HTTP steps; node-02 (UEFI, no NIC ROM) also shows OVMF's own
+// PXE round (PXEClient, arch 7) and its TFTP fetch of ipxe.efi before iPXE's; and (with Chromium)
+// a dashboard page follows node-02's deploy live and shows that trace, TFTP step included.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO } from '../lib/daemon.js';
 import { tempDir } from '../lib/tmp.js';
-import { assertRealBoot, openMachinePage, pageFollows, type TraceEntry } from '../lib/lab-trace.js';
+import { assertFirmwareBoot, assertRealBoot, openMachinePage, pageFollows, type TraceEntry } from '../lib/lab-trace.js';
 
 const run = promisify(execFile);
 const MAIN = join(REPO, 'daemon/cli/main.ts');
@@ -71,6 +72,9 @@ before(async () => {
   const up = await cli(['lab', 'up', '--machines', '2', '--dir', dir], 120_000);
   assert.equal(up.code, 0, up.stderr + up.stdout);
   assert.match(up.stdout, /lab up: node-01 \(bios, ipmi\), node-02 \(uefi, redfish\)/);
+  // What `make demo` shows first: the dashboard's URL and a token to sign in with.
+  assert.match(up.stdout, /^ {2}dashboard: http:\/\/169\.254\.210\.2:8080\/ui\/$/m);
+  assert.match(up.stdout, /^ {2}sign in with the admin token .*:\n {4}\S{20,}$/m);
 });
 
 after(async () => {
@@ -109,7 +113,8 @@ test('two machines: inspect, deploy (with a kill -9 of the daemon), phone home, 
     // Deploy both; kill -9 the daemon once node-02's image is written, before it reports configure.
     const deploy1 = cli(['deploy', 'node-01', '--wait']);
     assert.equal((await cli(['deploy', 'node-02'])).code, 0);
-    if (ui) await pageFollows(ui.page, 'deploying', shots, 'node-02-deploying', 60_000);
+    // By now node-02 has booted the agent once (inspect) through its firmware: DHCP, TFTP, HTTP rows.
+    if (ui) await pageFollows(ui.page, 'deploying', shots, 'node-02-deploying', 60_000, ['dhcp', 'tftp', 'http']);
     await waitFor('node-02 image written', async () => (await events('node-02')).some((e) => e.event === 'image_done'), 400);
     const daemonPid = Number(readFileSync(join(dir, 'daemon.pid'), 'utf8'));
     process.kill(daemonPid, 'SIGKILL');
@@ -127,16 +132,23 @@ test('two machines: inspect, deploy (with a kill -9 of the daemon), phone home, 
       assert.match(readFileSync(join(dir, `${m}.console.log`), 'utf8'), /RACKHAND-LAB-OS: phoned home/);
     }
     console.log(`# both deployed and phoned home at ${since()}`);
-    // Their boot traces: iPXE's DHCP (QEMU's NIC ROMs are iPXE, BIOS and UEFI alike: no firmware
-    // round and no TFTP loader here; tests/net/boot-trace.test.ts has those), the script, kernel and
-    // initrd over HTTP, then the agent's and the deployed OS's own DHCP and HTTP calls.
+    // Their boot traces: iPXE's DHCP, the script, kernel and initrd over HTTP, then the agent's and
+    // the deployed OS's own DHCP and HTTP calls. node-01's NIC ROM is iPXE (SeaBIOS has no PXE of
+    // its own): no firmware round there. node-02 boots with no NIC ROM: before iPXE, OVMF's PXE
+    // asks DHCP (PXEClient, arch 7) and fetches ipxe.efi over TFTP, whole.
     for (const [m, mac] of [['node-01', '52:54:00:00:01:01'], ['node-02', '52:54:00:00:01:02']] as const) {
       const trace = (await api(`/api/v1/machines/${m}/boot-trace`)).entries as TraceEntry[];
       assertRealBoot(trace, mac);
+      if (m === 'node-02') {
+        const { fetches, firmwareSeconds } = assertFirmwareBoot(trace, mac, statSync(join(REPO, 'boot-images/ipxe.efi')).size);
+        console.log(`# node-02's firmware TFTP fetches of ipxe.efi: ${fetches.map((e) => `${e.outcome} ${e.summary}`).join('; ')}; firmware DISCOVER to iPXE's ACK: ${firmwareSeconds} s`);
+      }
       console.log(`# ${m}'s boot trace (${trace.length} steps), the first ten:\n${trace.slice(0, 10).map((e) => `#   ${e.kind} ${e.outcome} ${e.summary}`).join('\n')}`);
     }
     if (ui) {
-      await pageFollows(ui.page, 'deployed', shots, 'node-02-deployed', 60_000);
+      await pageFollows(ui.page, 'deployed', shots, 'node-02-deployed', 60_000, ['dhcp', 'tftp', 'http']);
+      const tftpRow = await ui.page.$eval('#trace-list > li[data-kind="tftp"][data-outcome="ok"]', (li) => li.textContent ?? '');
+      assert.match(tftpRow, /ipxe\.efi/, 'the page shows the TFTP fetch of ipxe.efi');
       assert.equal(await ui.page.evaluate(() => (globalThis as unknown as { __same?: boolean }).__same), true, 'the same page, never reloaded, across the restart');
     }
   } finally {

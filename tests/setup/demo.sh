@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make demo`: a virtual rack of two QEMU machines behind IPMI BMCs (`rackhand lab up`), both
+# `make demo`: a virtual rack of two QEMU machines (`rackhand lab up`: node-01 BIOS behind an IPMI
+# BMC, node-02 UEFI behind a Redfish BMC, booting through its firmware's own PXE and TFTP), both
 # PXE-booted, inspected and deployed with the lab OS image while the CLI shows progress, the
 # final table, and everything torn down again (`rackhand lab down`), on every exit path.
 set -euo pipefail

@@ -18,6 +18,11 @@ test('UEFI: the disk first unless a network boot is asked for once; devices have
   assert.ok(!once.includes('-boot'), 'OVMF ignores -boot');
 });
 
+test('nicRom false: the NIC has no option ROM (the firmware\'s own PXE boots); default keeps QEMU\'s', () => {
+  assert.match(device(qemuArgs({ ...base, firmware: 'uefi', nicRom: false }), 'virtio-net-pci'), /,romfile=,id=nic0,/);
+  assert.doesNotMatch(device(qemuArgs({ ...base, firmware: 'uefi' }), 'virtio-net-pci'), /romfile/);
+});
+
 test('BIOS: -boot once, no bootindex', () => {
   const argv = qemuArgs({ ...base, firmware: 'bios', bootOnce: 'n' });
   assert.deepEqual(argv.slice(argv.indexOf('-boot'), argv.indexOf('-boot') + 2), ['-boot', 'once=n']);

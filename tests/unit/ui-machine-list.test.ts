@@ -13,6 +13,7 @@ import { openSqliteStore } from '../../daemon/core/store/sqlite.js';
 import { machineRow } from '../../daemon/http/ui/machines-page.js';
 import type { ApiContext } from '../../daemon/http/api/context.js';
 import type { Principal } from '../../daemon/http/api/tokens.js';
+import type { MachineRecord } from '../../daemon/core/store/types.js';
 import { spec } from '../lib/machines.js';
 import { tempDir } from '../lib/tmp.js';
 
@@ -116,17 +117,32 @@ test('machineListPage: pages from a real SQLite store, the last page past the en
   }
 });
 
+const hostile = '<img src=x onerror=alert(1)>"\'';
+const hostileMachine: MachineRecord = {
+  name: 'evil"><script>x</script>', mac: '52:54:00:00:00:01', ip: null, hostname: hostile, profile: hostile, tags: [hostile], power: { driver: 'manual' },
+  rack: null, state: 'ready', previousState: null, lastError: null, owner: hostile, deployProfile: null, facts: { arch: hostile }, bootFacts: null,
+  source: 'discovered', retiredAt: null, stateChangedAt: '2026-01-01T00:00:00.000Z', createdAt: '', updatedAt: '', version: 1, accepted: true,
+};
+
 test('machineRow: hostile machine text is escaped; the columns asked for, the checkbox kept across swaps', () => {
-  const hostile = '<img src=x onerror=alert(1)>"\'';
-  const row = machineRow({
-    name: 'evil"><script>x</script>', mac: '52:54:00:00:00:01', ip: null, hostname: hostile, profile: hostile, tags: [hostile], power: { driver: 'manual' },
-    rack: null, state: 'ready', previousState: null, lastError: null, owner: hostile, deployProfile: null, facts: { arch: hostile }, bootFacts: null,
-    source: 'discovered', retiredAt: null, stateChangedAt: '2026-01-01T00:00:00.000Z', createdAt: '', updatedAt: '', version: 1, accepted: true,
-  }, { cols: ['name', 'owner', 'tags', 'arch'], canAct: true }).text;
+  const row = machineRow(hostileMachine, { filter: parseFilter({ cols: 'name,owner,tags,arch' }), canAct: true }).text;
   assert.ok(!row.includes('<script>') && !row.includes('<img'), row);
   assert.equal((row.match(/<td/g) ?? []).length, 4, 'four columns, the checkbox in the name\'s');
   assert.match(row, /hx-preserve="true"/);
-  assert.match(row, /row\?cols=name,owner,tags,arch"/);
+  assert.match(row, /row\?cols=name%2Cowner%2Ctags%2Carch"/);
+  assert.doesNotMatch(row, /stale/, 'a matching row is not marked');
+});
+
+test('machineRow: it refreshes with its page\'s filter (not its page or order); a stale row says so, escaped, same cells', () => {
+  const f = parseFilter({ state: '!ready', q: '<b>', sort: 'ip', dir: 'desc', page: '3' });
+  const row = machineRow(hostileMachine, { filter: f, canAct: true, stale: true }).text;
+  const url = /hx-get="([^"]+)"/.exec(row)![1]!.replace(/&amp;/g, '&');
+  const query = new URLSearchParams(url.slice(url.indexOf('?')));
+  assert.deepEqual([query.get('state'), query.get('q'), query.get('sort'), query.get('page')], ['!ready', '<b>', null, null]);
+  assert.match(row, /<tr [^>]*class="stale" data-stale="true"/);
+  assert.match(row, /<span class="stale-note">no longer matches<\/span><\/td>/, 'the note is in the name\'s cell');
+  assert.equal((row.match(/<td/g) ?? []).length, DEFAULT_COLUMNS.length);
+  assert.ok(!row.includes('<script>') && !row.includes('<b>'), row);
 });
 
 test('resolveTargets: a filter matching more than BULK_CAP machines is refused with the count; at the cap it resolves', async () => {

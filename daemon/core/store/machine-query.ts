@@ -3,6 +3,7 @@
 // both backends build their SQL from it (machineQuerySql), each with its own dialect: how a
 // parameter is written, how tags and facts are read out of JSON, how a substring is matched.
 import type { MachineRecord } from './records.js';
+import type { State } from '../lifecycle.js';
 
 /** A filter value; `negated` keeps the machines that do not match it. */
 export interface QueryTerm { value: string; negated: boolean }
@@ -27,6 +28,11 @@ export interface MachineQuery {
    * the principal, never from a URL.
    */
   scopeOwner?: string;
+  /**
+   * Only the machine of this exact name: whether one machine matches the other terms (the
+   * dashboard asks it of a row a live update refreshed). Set by the caller, never from a URL.
+   */
+  name?: string;
   sort?: MachineSort;
   dir?: 'asc' | 'desc';
   offset?: number;
@@ -40,6 +46,9 @@ export interface MachinePage {
   /** How many live machines match, over all pages. */
   total: number;
 }
+
+/** Live machines per state; a state no machine is in is absent. */
+export type StateCounts = Partial<Record<State, number>>;
 
 export const MAX_QUERY_LIMIT = 10_000;
 /** Past any fleet, and an integer every database binds as one. */
@@ -87,6 +96,7 @@ export function machineQuerySql(q: MachineQuery, d: QueryDialect): QuerySql {
   const p = (v: unknown) => { params.push(v); return d.param(params.length); };
   const where = ['retired_at IS NULL'];
   if (q.scopeOwner !== undefined) where.push(`owner = ${p(q.scopeOwner)}`);
+  if (q.name !== undefined) where.push(`name = ${p(q.name)}`);
   // Every condition is true or false, never NULL, so that NOT keeps the machines without a value.
   const term = (t: QueryTerm | undefined, cond: (ph: string) => string, value = (v: string) => v.toLowerCase()) => {
     if (!t) return;
@@ -118,6 +128,29 @@ export function pageSelect(where: string, orderBy: string, limit: string, offset
   return `SELECT machines.* FROM machines JOIN (SELECT name AS page_name FROM machines WHERE ${where} ORDER BY ${orderBy} LIMIT ${limit} OFFSET ${offset}) AS page
     ON machines.name = page.page_name ORDER BY ${orderBy}`;
 }
+
+/**
+ * How many live machines are in each state (a tenant's scope: only `scopeOwner`'s), by one
+ * grouped query: the overview's counts without reading every machine. `param` is the dialect's
+ * placeholder for the owner.
+ */
+export function stateCountSql(scopeOwner: string | undefined, param: string): { sql: string; params: unknown[] } {
+  const scoped = scopeOwner !== undefined;
+  return {
+    sql: `SELECT state, count(*) AS n FROM machines WHERE retired_at IS NULL${scoped ? ` AND owner = ${param}` : ''} GROUP BY state`,
+    params: scoped ? [scopeOwner] : [],
+  };
+}
+
+/** Live machines per rack (null: no rack) and state: GET /api/v1/racks without reading every machine. */
+export const RACK_STATE_COUNT_SQL = 'SELECT rack, state, count(*) AS n FROM machines WHERE retired_at IS NULL GROUP BY rack, state';
+
+/** Open work items per rack of their live machine, the same way. */
+export const OPEN_WORK_BY_RACK_SQL = `SELECT machines.rack AS rack, count(*) AS n FROM work JOIN machines ON machines.name = work.machine
+  WHERE work.done_at IS NULL AND machines.retired_at IS NULL GROUP BY machines.rack`;
+
+/** One group of RACK_STATE_COUNT_SQL (or OPEN_WORK_BY_RACK_SQL, without a state). */
+export interface RackCount { rack: string | null; state: State; n: number }
 
 /** The limit and offset a query may ask for. */
 export function pageBounds(q: MachineQuery): { limit: number; offset: number } {

@@ -13,7 +13,7 @@ import type {
   MachineSpec, NewApiToken, NewEvent, NonceTrade, OperationRecord, SyncChange, TransitionRequest,
   TransitionResult,
 } from './records.js';
-import type { MachinePage, MachineQuery } from './machine-query.js';
+import type { MachinePage, MachineQuery, RackCount, StateCounts } from './machine-query.js';
 import type { NewTraceEntry, TraceEntry } from '../boot-trace.js';
 
 /** Machines, their event history, inventory sync and discovery: what the API, core and sync use. */
@@ -24,6 +24,10 @@ export interface MachineStore {
    * sorted with ties by name, and how many match in all: the database filters, sorts and counts.
    */
   queryMachines(q: MachineQuery): Promise<MachinePage>;
+  /** Live machines per state, by one grouped query; `scopeOwner`: only that owner's (a tenant's scope). */
+  countByState(opts?: { scopeOwner?: string }): Promise<StateCounts>;
+  /** Live machines per rack and state (rack null: none), by one grouped query. */
+  countByRack(): Promise<RackCount[]>;
   /** The machine of that name, retired or not. */
   getMachine(name: string): Promise<MachineRecord | undefined>;
   /** The live machine with that MAC (any case); a retired machine's MAC finds nothing. */
@@ -212,6 +216,8 @@ export interface WorkStore {
    */
   enqueueTakeovers(rack: string, silentDaemon: string): Promise<WorkRecord[]>;
   listOpenWork(): Promise<WorkRecord[]>;
+  /** How many open work items each rack's live machines have (rack null: none), by one grouped query. */
+  openWorkByRack(): Promise<{ rack: string | null; n: number }[]>;
   /** Drops finished work older than `before`; returns how many. */
   pruneWork(before: string): Promise<number>;
 }

@@ -12,16 +12,16 @@ export type RackStatus = Awaited<ReturnType<typeof rackStatus>>['racks'][number]
 /** Every rack as GET /api/v1/racks tells it (the caller checks who may see it). */
 export async function rackStatus(ctx: ApiContext) {
   const inv = ctx.inventory().inventory;
-  const [records, machines, work] = await Promise.all([ctx.store.listRacks(), ctx.store.listMachines(), ctx.store.listOpenWork()]);
+  const records = await ctx.store.listRacks();
   const silentAfter = inv.site.rack_silent_after;
-  const machineRack = new Map(machines.map((m) => [m.name, m.rack]));
   const names = [...new Set([...Object.keys(inv.racks), ...records.map((r) => r.name)])].sort();
+  // Grouped counts from the store (no read of every machine); none at all without racks.
+  const [counts, work] = names.length ? await Promise.all([ctx.store.countByRack(), ctx.store.openWorkByRack()]) : [[], []];
   const racks = names.map((name) => {
     const conf = inv.racks[name];
     const rec = records.find((r) => r.name === name);
-    const own = machines.filter((m) => m.rack === name);
     const byState: Record<string, number> = {};
-    for (const m of own) byState[m.state] = (byState[m.state] ?? 0) + 1;
+    for (const c of counts) if (c.rack === name) byState[c.state] = c.n;
     const duties = conf ? rackDuties(inv, name, records, silentAfter) : undefined;
     return {
       name,
@@ -38,9 +38,9 @@ export async function rackStatus(ctx: ApiContext) {
       subnets: conf ? rackSubnets(conf.dhcp) : [],
       standby: conf?.standby ?? null,
       secondary_for: conf?.secondary.map((s) => s.rack) ?? [],
-      machines: own.length,
+      machines: Object.values(byState).reduce((a, b) => a + b, 0),
       machines_by_state: byState,
-      open_work: work.filter((w) => machineRack.get(w.machine) === name).length,
+      open_work: work.find((w) => w.rack === name)?.n ?? 0,
       // Only meaningful while this rack is alive: a silent rack stands in for nobody.
       standing_in_for: duties && !isSilent(rec, silentAfter) ? duties.standingIn : [],
     };

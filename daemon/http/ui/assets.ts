@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { MACHINES_CSS } from './machines-css.js';
 import { PAGES_CSS } from './pages-css.js';
 import { MACHINE_CSS } from './machine-sections.js';
+import { TICK_PAGE_JS } from './machines-script.js';
 
 const require = createRequire(import.meta.url);
 
@@ -37,7 +38,7 @@ export const LIVE_JS = `(function () {
   source.onopen = function () { document.body.setAttribute('data-live', 'open'); };
   source.onerror = function () { document.body.setAttribute('data-live', 'lost'); };
 })();
-`;
+` + TICK_PAGE_JS;
 
 /**
  * State colours are the Okabe-Ito palette (told apart with the common colour blindnesses), and

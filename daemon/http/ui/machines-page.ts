@@ -1,7 +1,9 @@
 // The machines list: filters in the URL (a plain GET form), sortable headers, a column chooser,
-// one page at a time, a checkbox per row and the bulk-action form (bulk-page.ts renders what
-// follows it). Column widths are fixed by a <colgroup>, so a row swapped by a live update keeps
-// the table's layout; a ticked checkbox survives the swap (hx-preserve keeps the element).
+// one page at a time, a checkbox per row (and one in the header ticking every row of the page)
+// and the bulk-action form (bulk-page.ts renders what follows it). Column widths are fixed by a
+// <colgroup>, so a row swapped by a live update keeps the table's layout; a ticked checkbox
+// survives the swap (hx-preserve keeps the element). A row refreshes itself with the page's
+// filter: one that no longer matches it is dimmed and says so, in place, until the next reload.
 import { html, type Html } from './html.js';
 import { page, stateBadge, time, type PageContext } from './layout.js';
 import { COLUMNS, filterQuery, isDefaultColumns, termText, type Column, type MachineFilter, type Page, type SortColumn } from './filter.js';
@@ -29,29 +31,43 @@ const SPECS: Record<Column, ColumnSpec> = {
 const narrow = (c: Column) => (SPECS[c].narrow ? html` class="hide-narrow"` : '');
 
 export interface RowOptions {
-  cols: readonly Column[];
+  /** The page's filter (its terms and columns): the row refreshes itself with it. */
+  filter: MachineFilter;
   /** Whether the principal may act at all (a read-only token's checkboxes are disabled). */
   canAct: boolean;
+  /** The machine no longer matches the filter (a live update changed it): dimmed, and says so. */
+  stale?: boolean;
 }
 
+/** What a row asks for when it refreshes: the filter's terms and columns, not its page or order. */
+export const rowUrl = (name: string, f: MachineFilter): string =>
+  `${machineUrl(name)}/row${filterQuery({ ...f, sort: 'name', dir: 'asc', page: 1 })}`;
+
 /**
- * One row; it refreshes itself (same columns) when its machine's history moves. The checkbox sits
- * in the name's cell (no text of its own: the cell reads as the name).
+ * One row; it refreshes itself (same columns, same filter) when its machine's history moves. The
+ * checkbox sits in the name's cell (no text of its own: the cell reads as the name). A stale row
+ * stays where it was, the same height (its note is on the name's one line), so nothing jumps.
  */
 export function machineRow(m: MachineRecord, o: RowOptions): Html {
   const box = html`<input type="checkbox" form="bulk" name="machine" value="${m.name}" id="sel-${m.name}" hx-preserve="true" aria-label="select ${m.name}"${o.canAct ? '' : html` disabled`}>`;
-  return html`<tr data-live-machine="${m.name}" hx-get="${machineUrl(m.name)}/row?cols=${o.cols.join(',')}" hx-trigger="rh:live delay:100ms" hx-swap="outerHTML">
-${o.cols.map((c) => html`<td${narrow(c)}>${c === 'name' ? box : ''}${SPECS[c].cell(m)}</td>`)}</tr>`;
+  const note = o.stale ? html` <span class="stale-note">no longer matches</span>` : '';
+  return html`<tr data-live-machine="${m.name}" hx-get="${rowUrl(m.name, o.filter)}" hx-trigger="rh:live delay:100ms" hx-swap="outerHTML"${o.stale ? html` class="stale" data-stale="true" title="${m.name} no longer matches this filter; it leaves the list when the page is reloaded"` : ''}>
+${o.filter.cols.map((c) => html`<td${narrow(c)}>${c === 'name' ? box : ''}${SPECS[c].cell(m)}${c === 'name' ? note : ''}</td>`)}</tr>`;
 }
 
-function header(f: MachineFilter): Html {
+/** The header's box ticking every row of this page; hidden until the script shows it (machines-script.ts). */
+const tickPage = (canAct: boolean) =>
+  html`<input type="checkbox" id="tick-page" aria-label="Tick every row on this page" title="Tick every row on this page" hidden${canAct ? '' : html` disabled`}>`;
+
+function header(f: MachineFilter, canAct: boolean): Html {
   return html`<tr>${f.cols.map((c) => {
     const spec = SPECS[c];
-    if (!spec.sort) return html`<th${narrow(c)}>${spec.label}</th>`;
+    const lead = c === 'name' ? tickPage(canAct) : '';
+    if (!spec.sort) return html`<th${narrow(c)}>${lead}${spec.label}</th>`;
     const active = f.sort === spec.sort;
     const dir = active && f.dir === 'asc' ? 'desc' : 'asc';
     const sort = active ? (f.dir === 'asc' ? 'ascending' : 'descending') : 'none';
-    return html`<th aria-sort="${sort}"${narrow(c)}><a href="/ui/machines${filterQuery(f, { sort: spec.sort, dir, page: 1 })}">${spec.label}${active ? (f.dir === 'asc' ? ' ▲' : ' ▼') : ''}</a></th>`;
+    return html`<th aria-sort="${sort}"${narrow(c)}>${lead}<a href="/ui/machines${filterQuery(f, { sort: spec.sort, dir, page: 1 })}">${spec.label}${active ? (f.dir === 'asc' ? ' ▲' : ' ▼') : ''}</a></th>`;
   })}</tr>`;
 }
 
@@ -97,7 +113,7 @@ export function machinesPage(pc: PageContext, f: MachineFilter, p: Page<MachineR
   return page('Machines', '/ui/machines', pc, html`<h1>Machines</h1>${filters(f)}${columnChooser(f)}
 <p class="muted" id="machine-count">${p.total} machine${p.total === 1 ? '' : 's'} match; page ${p.page} of ${p.pages}.</p>
 ${bulkForm(pc, f, p.total)}
-<table class="machines">${colgroup(f.cols)}<thead>${header(f)}</thead><tbody>${p.rows.map((m) => machineRow(m, { cols: f.cols, canAct }))}</tbody></table>
+<table class="machines">${colgroup(f.cols)}<thead>${header(f, canAct)}</thead><tbody>${p.rows.map((m) => machineRow(m, { filter: f, canAct }))}</tbody></table>
 <nav class="pager" aria-label="Pages">${p.page > 1 ? html`<a rel="prev" href="/ui/machines${filterQuery(f, { page: p.page - 1 })}">← Previous</a>` : ''}
 ${p.page < p.pages ? html`<a rel="next" href="/ui/machines${filterQuery(f, { page: p.page + 1 })}">Next →</a>` : ''}</nav>`);
 }

@@ -6,7 +6,7 @@ import type { ApiContext } from '../api/context.js';
 import type { Principal } from '../api/tokens.js';
 import type { Html } from './html.js';
 import { errorPage, type PageContext } from './layout.js';
-import { machineQueryOf, PAGE_SIZE, parseColumns, parseFilter, type MachineFilter, type Page } from './filter.js';
+import { machineQueryOf, PAGE_SIZE, parseFilter, TERM_NAMES, type MachineFilter, type Page } from './filter.js';
 import { machineRow, machinesPage } from './machines-page.js';
 import { applyBulk, parseBulkRequest, resolveTargets, selectionDigest } from './bulk.js';
 import { confirmPage, resultPage } from './bulk-page.js';
@@ -41,10 +41,15 @@ export function machineListRoutes(router: Router, ctx: ApiContext): void {
     const f = parseFilter(req.query as Record<string, unknown>);
     send(res, machinesPage(pc, f, await machineListPage(ctx, principal, f)));
   });
+  // A row refreshing itself after a live update, with its page's filter: whether the machine
+  // still matches it is the store's answer (the same query as the list, for this name only).
   router.get('/machines/:name/row', async (req, res) => {
     const { principal } = signed(res);
+    const f = parseFilter(req.query as Record<string, unknown>);
     const m = await machineFor(ctx, principal, req.params.name);
-    send(res, machineRow(m, { cols: parseColumns(req.query.cols), canAct: principal.role !== 'readonly' }));
+    const filtered = TERM_NAMES.some((k) => f[k]);
+    const stale = filtered && (await ctx.store.queryMachines({ ...machineQueryOf(f, principal, { offset: 0, limit: 1 }), name: m.name })).total === 0;
+    send(res, machineRow(m, { filter: f, canAct: principal.role !== 'readonly', stale }));
   });
   router.post('/machines/bulk/preview', async (req, res) => {
     if (!mayAct(res)) return;

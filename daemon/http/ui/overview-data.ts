@@ -1,6 +1,7 @@
 // What the overview shows besides the counts and the latest events, read through the principal's
 // scope: the failures of the last 24 h (machines that went to failed: when, from which state, why)
-// and the work in flight (running operations: kind, step, bytes written of the total). A tenant's
+// and the work in flight (running operations: kind, step, bytes written of the total), and the
+// counts per state, each read by a store query (never every machine). A tenant's
 // come from its own machines and allocations only (api/events.ts ownEvents, which also strips BMC
 // detail); the judging parts are pure, for the unit tests.
 import type { ApiContext } from '../api/context.js';
@@ -8,7 +9,11 @@ import type { Principal } from '../api/tokens.js';
 import { isTenant } from '../api/scope.js';
 import { ownEvents } from '../api/events.js';
 import { TRANSITIONAL } from '../../core/lifecycle.js';
-import type { EventRecord, MachineRecord, OperationRecord } from '../../core/store/types.js';
+import type { EventRecord, MachineRecord, OperationRecord, StateCounts } from '../../core/store/types.js';
+
+/** Live machines per state as the principal may count them (a tenant: its own), by one grouped query. */
+export const countsFor = (ctx: ApiContext, p: Principal): Promise<StateCounts> =>
+  ctx.store.countByState({ scopeOwner: isTenant(p) ? p.owner : undefined });
 
 export const FAILURE_WINDOW_MS = 24 * 60 * 60_000;
 /** Events read back to find failures: the latest this many (a busier day is said to be cut). */
@@ -42,15 +47,23 @@ export function workOf(m: MachineRecord, op: OperationRecord): Work {
   return { machine: m.name, state: m.state, kind: op.kind, step: op.step, bytes: num(op.progress?.bytes), total: num(op.progress?.total), started: op.createdAt };
 }
 
-/** The running operations of these (already scoped) machines, oldest first; `more` is how many were not read. */
-export async function workFor(ctx: ApiContext, machines: MachineRecord[]): Promise<{ work: Work[]; more: number }> {
-  const busy = machines.filter((m) => TRANSITIONAL.has(m.state)).sort((a, b) => (a.stateChangedAt < b.stateChangedAt ? -1 : 1));
+/**
+ * The running operations of the principal's machines in a transitional state, longest running
+ * first; `more` is how many such machines were not read. The store picks them (one query per
+ * transitional state, at most WORK_SHOWN rows each): no read of every machine.
+ */
+export async function workFor(ctx: ApiContext, p: Principal): Promise<{ work: Work[]; more: number }> {
+  const scopeOwner = isTenant(p) ? p.owner : undefined;
+  const pages = await Promise.all([...TRANSITIONAL].map((state) =>
+    ctx.store.queryMachines({ state: { value: state, negated: false }, scopeOwner, sort: 'changed', dir: 'asc', limit: WORK_SHOWN })));
+  const busy = pages.flatMap((pg) => pg.machines).sort((a, b) => (a.stateChangedAt < b.stateChangedAt ? -1 : 1));
+  const total = pages.reduce((n, pg) => n + pg.total, 0);
   const work: Work[] = [];
   for (const m of busy.slice(0, WORK_SHOWN)) {
     const op = await ctx.store.activeOperation(m.name);
     if (op) work.push(workOf(m, op));
   }
-  return { work, more: Math.max(0, busy.length - WORK_SHOWN) };
+  return { work, more: Math.max(0, total - WORK_SHOWN) };
 }
 
 /** "1.5 GiB of 4.0 GiB (37 %)": the text beside (and inside) a progress bar. */

@@ -7,8 +7,8 @@ import { domainError } from '../error-handler.js';
 import { isTenant } from '../api/scope.js';
 import { rackStatus } from '../api/racks.js';
 import { bmcQueue } from '../../power/queue.js';
-import { eventsFor, machinesFor } from './scoped-reads.js';
-import { failuresFor, workFor } from './overview-data.js';
+import { eventsFor } from './scoped-reads.js';
+import { countsFor, failuresFor, workFor } from './overview-data.js';
 import { healthOf, readHealthMetrics } from './health.js';
 import { overviewEvents, overviewHealth, overviewLive, overviewPage, overviewWithoutStore, type OverviewData } from './overview.js';
 import { sendHtml, signedIn } from './signed.js';
@@ -17,9 +17,8 @@ const storeAway = (err: unknown) => domainError(err)?.code === 'STORE_UNAVAILABL
 
 export function registerOverviewRoutes(router: Router, ctx: ApiContext): void {
   const data = async (p: Principal): Promise<OverviewData> => {
-    const machines = await machinesFor(ctx, p);
-    const [failures, { work, more }] = await Promise.all([failuresFor(ctx, p), workFor(ctx, machines)]);
-    return { machines, failures, work, moreWork: more };
+    const [counts, failures, { work, more }] = await Promise.all([countsFor(ctx, p), failuresFor(ctx, p), workFor(ctx, p)]);
+    return { counts, failures, work, moreWork: more };
   };
   // The services' counters live in this process: they are shown even while the store is away
   // (the racks, which the store knows, are then said to be unknown).

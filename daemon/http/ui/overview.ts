@@ -10,7 +10,7 @@ import { ALL_STATES, STATES } from '../../core/lifecycle.js';
 import { progressText, type FailureReport, type Work } from './overview-data.js';
 import type { ServiceHealth } from './health.js';
 import type { RackStatus } from '../api/racks.js';
-import type { EventRecord, MachineRecord } from '../../core/store/types.js';
+import type { EventRecord, StateCounts } from '../../core/store/types.js';
 
 export function eventsTable(events: EventRecord[], opts: { machineColumn: boolean }): Html {
   if (!events.length) return html`<p class="muted">No events yet.</p>`;
@@ -47,16 +47,15 @@ ${work.map((w) => html`<tr data-work="${w.machine}"><td>${machineLink(w.machine)
 </tbody></table></div>${more ? html`<p class="muted">and ${more} more.</p>` : ''}`;
 }
 
-export interface OverviewData { machines: MachineRecord[]; failures: FailureReport; work: Work[]; moreWork: number }
+export interface OverviewData { counts: StateCounts; failures: FailureReport; work: Work[]; moreWork: number }
 
 export function overviewLive(d: OverviewData): Html {
-  const counts = new Map<string, number>(ALL_STATES.map((s) => [s, 0]));
-  for (const m of d.machines) counts.set(m.state, (counts.get(m.state) ?? 0) + 1);
+  const all = ALL_STATES.reduce((n, s) => n + (d.counts[s] ?? 0), 0);
   // While something runs, its bytes move without an event: look again every few seconds.
   const trigger = `rh:live delay:150ms${d.work.length ? ', every 3s' : ''}`;
   return html`<section id="overview-live" data-live-any hx-get="/ui/overview/live" hx-trigger="${trigger}" hx-swap="outerHTML">
-<h2>Machines per state <span class="muted">(${d.machines.length} in all)</span></h2>
-<ul class="counts">${ALL_STATES.map((s) => html`<li title="${STATES[s]}"><a href="/ui/machines?state=${s}">${stateBadge(s)}</a><span class="n" data-state-count="${s}">${counts.get(s) ?? 0}</span></li>`)}</ul>
+<h2>Machines per state <span class="muted">(${all} in all)</span></h2>
+<ul class="counts">${ALL_STATES.map((s) => html`<li title="${STATES[s]}"><a href="/ui/machines?state=${s}">${stateBadge(s)}</a><span class="n" data-state-count="${s}">${d.counts[s] ?? 0}</span></li>`)}</ul>
 <h2>Failures, last 24 h <span class="muted">(${d.failures.failures.length})</span></h2>${failuresTable(d.failures)}
 <h2>Work in flight <span class="muted">(${d.work.length + d.moreWork})</span></h2>${workTable(d.work, d.moreWork)}
 </section>`;

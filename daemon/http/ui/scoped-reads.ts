@@ -7,10 +7,6 @@ import { ownEvents } from '../api/events.js';
 import { redactBmc } from '../api/views.js';
 import type { EventRecord, MachineRecord } from '../../core/store/types.js';
 
-export async function machinesFor(ctx: ApiContext, p: Principal): Promise<MachineRecord[]> {
-  return ctx.store.listMachines({ owner: isTenant(p) ? p.owner : undefined });
-}
-
 /** The machine as the principal may see it (its last error without BMC detail for a tenant); 404 otherwise. */
 export async function machineFor(ctx: ApiContext, p: Principal, name: string): Promise<MachineRecord> {
   const m = await visibleMachine(ctx.store, p, name);

@@ -90,6 +90,25 @@ export function describeMachineQuery(name: string, make: StoreFactory<MachineSto
       assert.equal((await store.queryMachines({ limit: 0 })).machines.length, 1, 'a limit is at least 1');
     }));
 
+    test('name: whether that one machine matches the terms (and the scope)', () => withStore(make, async (store) => {
+      await fleet(store);
+      assert.deepEqual(await names(store, { name: 'node-02', state: is('allocated') }), ['node-02']);
+      assert.equal((await store.queryMachines({ name: 'node-02', state: is('ready'), limit: 1 })).total, 0, 'allocated is not ready');
+      assert.equal((await store.queryMachines({ name: 'node-02', scopeOwner: 'globex', limit: 1 })).total, 0, 'another tenant\'s machine never matches');
+      assert.equal((await store.queryMachines({ name: 'node-10', limit: 1 })).total, 0, 'a retired machine never matches');
+      assert.equal((await store.queryMachines({ name: 'odd%', limit: 1 })).total, 0, 'the name is exact, not a pattern');
+    }));
+
+    test('countByState: live machines per state by one grouped query; a tenant\'s scope counts only its own', () => withStore(make, async (store) => {
+      await fleet(store);
+      assert.deepEqual(await store.countByState(), { ready: 2, allocated: 3, deploying: 1, enrolled: 5 }, 'node-10 is retired: not counted');
+      assert.deepEqual(await store.countByState({ scopeOwner: 'acme' }), { allocated: 2, deploying: 1 });
+      assert.deepEqual(await store.countByState({ scopeOwner: 'globex' }), { allocated: 1 });
+      assert.deepEqual(await store.countByState({ scopeOwner: 'nobody' }), {});
+      const all = await store.queryMachines({ limit: 1 });
+      assert.equal(Object.values(await store.countByState()).reduce((a, b) => a + b, 0), all.total, 'the counts add up to the list\'s total');
+    }));
+
     test('a tenant\'s scope holds whatever its terms say', () => withStore(make, async (store) => {
       await fleet(store);
       assert.deepEqual(await names(store, { scopeOwner: 'acme' }), ['node-01', 'node-02', 'node-03']);

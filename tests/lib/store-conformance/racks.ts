@@ -65,6 +65,21 @@ export function describeRackStore(name: string, make: StoreFactory<Racks>): void
       assert.deepEqual((await store.listOpenWork()).map((w) => w.machine), ['node-02', 'node-03']);
     }));
 
+    test('countByRack and openWorkByRack: grouped by rack (null: no rack), live machines only', () => withStore(make, async (store) => {
+      const specs = [racked(1, 'rack-a'), racked(2, 'rack-a'), racked(3, 'rack-b'), racked(4, null), racked(5, 'rack-b')];
+      await store.syncInventory(specs, 'test');
+      await move(store, 'node-01', 'inspect');
+      await move(store, 'node-03', 'inspect');
+      await move(store, 'node-05', 'inspect');
+      await store.syncInventory(specs.slice(0, 4), 'test'); // node-05 leaves: retired, its work no rack's
+      const key = (r: { rack: string | null; state?: string }) => `${r.rack ?? ''}/${r.state ?? ''}`;
+      const sorted = <T extends { rack: string | null; state?: string }>(xs: T[]) => [...xs].sort((a, b) => key(a).localeCompare(key(b)));
+      assert.deepEqual(sorted(await store.countByRack()), [
+        { rack: null, state: 'enrolled', n: 1 }, { rack: 'rack-a', state: 'enrolled', n: 1 },
+        { rack: 'rack-a', state: 'inspecting', n: 1 }, { rack: 'rack-b', state: 'inspecting', n: 1 }]);
+      assert.deepEqual(sorted(await store.openWorkByRack()), [{ rack: 'rack-a', n: 1 }, { rack: 'rack-b', n: 1 }]);
+    }));
+
     test('racing claimers split the work: no item twice', () => withStore(make, async (store, more) => {
       const others = [store, await more(), await more()];
       await store.syncInventory(Array.from({ length: 12 }, (_, i) => racked(i + 1, 'rack-a')), 'test');

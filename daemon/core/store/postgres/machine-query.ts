@@ -5,7 +5,7 @@
 // through the sort before the LIMIT: 111 ms for the first page of 10,000, BENCHMARKS.md).
 import { machineFromRow, type Row } from './rows.js';
 import type { PgDb } from './db.js';
-import { machineQuerySql, pageBounds, pageSelect, type MachinePage, type MachineQuery, type QueryDialect } from '../machine-query.js';
+import { machineQuerySql, pageBounds, pageSelect, RACK_STATE_COUNT_SQL, stateCountSql, type RackCount, type MachinePage, type MachineQuery, type QueryDialect, type StateCounts } from '../machine-query.js';
 
 const POSTGRES: QueryDialect = {
   param: (n) => `$${n}`,
@@ -24,4 +24,14 @@ export async function queryMachines(d: PgDb, q: MachineQuery): Promise<MachinePa
   // Past the last page there is no row to carry the count: ask for it alone.
   const total = rows[0] ? Number(rows[0].matching) : offset === 0 ? 0 : Number((await d.row(`SELECT count(*) AS n FROM machines WHERE ${where}`, params))!.n);
   return { machines: (rows as Row[]).map(machineFromRow), total };
+}
+
+export async function countByState(d: PgDb, scopeOwner?: string): Promise<StateCounts> {
+  const { sql, params } = stateCountSql(scopeOwner, '$1');
+  // count(*) is a bigint, which the driver hands over as text.
+  return Object.fromEntries((await d.rows(sql, params)).map((r) => [String(r.state), Number(r.n)]));
+}
+
+export async function countByRack(d: PgDb): Promise<RackCount[]> {
+  return (await d.rows(RACK_STATE_COUNT_SQL)).map((r) => ({ rack: r.rack === null ? null : String(r.rack), state: r.state as RackCount['state'], n: Number(r.n) }));
 }

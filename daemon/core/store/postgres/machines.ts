@@ -6,7 +6,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { eventFromRow, machineFromRow, type Row } from './rows.js';
 import { insertEvent, jsonb, machineIn, now, type Client, type PgDb } from './db.js';
 import { writeTransition } from './transition.js';
-import { queryMachines } from './machine-query.js';
+import { countByRack, countByState, queryMachines } from './machine-query.js';
 import { forgetDiscovered, forgetPendingDiscovered } from './forget.js';
 import type { MachineStore } from '../ports.js';
 import type { EventQuery, EventRecord, MachineRecord, MachineSpec, SyncChange } from '../records.js';
@@ -32,6 +32,14 @@ export function pgMachineStore(d: PgDb): MachineStore {
 
     queryMachines(q) {
       return queryMachines(d, q);
+    },
+
+    async countByState(opts = {}) {
+      return countByState(d, opts.scopeOwner);
+    },
+
+    async countByRack() {
+      return countByRack(d);
     },
 
     async getMachine(name) {

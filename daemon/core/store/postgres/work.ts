@@ -6,6 +6,7 @@
 import { type Client, type PgDb } from './db.js';
 import { workFromRow } from './rows.js';
 import type { WorkStore } from '../ports.js';
+import { OPEN_WORK_BY_RACK_SQL } from '../machine-query.js';
 import type { WorkRecord } from '../records.js';
 
 export function pgWorkStore(d: PgDb): WorkStore {
@@ -47,6 +48,10 @@ export function pgWorkStore(d: PgDb): WorkStore {
 
     async listOpenWork() {
       return (await d.rows('SELECT * FROM work WHERE done_at IS NULL ORDER BY id')).map(workFromRow);
+    },
+
+    async openWorkByRack() {
+      return (await d.rows(OPEN_WORK_BY_RACK_SQL)).map((r) => ({ rack: r.rack === null ? null : String(r.rack), n: Number(r.n) }));
     },
 
     pruneWork: (before) => d.run('DELETE FROM work WHERE done_at IS NOT NULL AND done_at < $1', [before]),

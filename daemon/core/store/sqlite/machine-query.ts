@@ -4,7 +4,7 @@
 // LIKE is SQLite's own, case-insensitive for ASCII letters (PRAGMA case_sensitive_like is off).
 import { machineFromRow, type Row } from './rows.js';
 import type { SqliteDb } from './db.js';
-import { machineQuerySql, pageBounds, pageSelect, type MachinePage, type MachineQuery, type QueryDialect } from '../machine-query.js';
+import { machineQuerySql, pageBounds, pageSelect, RACK_STATE_COUNT_SQL, stateCountSql, type RackCount, type MachinePage, type MachineQuery, type QueryDialect, type StateCounts } from '../machine-query.js';
 
 const SQLITE: QueryDialect = {
   param: (n) => `@p${n}`,
@@ -25,4 +25,14 @@ export function queryMachines(d: SqliteDb, q: MachineQuery): MachinePage {
     const rows = d.stmt(pageSelect(where, orderBy, '@limit', '@offset')).all(named) as Row[];
     return { machines: rows.map(machineFromRow), total };
   }).deferred();
+}
+
+export function countByState(d: SqliteDb, scopeOwner?: string): StateCounts {
+  const { sql, params } = stateCountSql(scopeOwner, '?');
+  const rows = d.stmt(sql).all(...params) as { state: string; n: number }[];
+  return Object.fromEntries(rows.map((r) => [r.state, r.n]));
+}
+
+export function countByRack(d: SqliteDb): RackCount[] {
+  return d.stmt(RACK_STATE_COUNT_SQL).all() as RackCount[];
 }

@@ -3,7 +3,7 @@
 import { eventFromRow, json, machineFromRow, type Row } from './rows.js';
 import { now, type SqliteDb } from './db.js';
 import { writeTransition } from './transition.js';
-import { queryMachines } from './machine-query.js';
+import { countByRack, countByState, queryMachines } from './machine-query.js';
 import { forgetDiscovered, forgetPendingDiscovered } from './forget.js';
 import type { MachineStore } from '../ports.js';
 import type { EventQuery, EventRecord, MachineRecord, MachineSpec, SyncChange } from '../records.js';
@@ -25,6 +25,14 @@ export function sqliteMachineStore(d: SqliteDb): MachineStore {
 
     async queryMachines(q) {
       return queryMachines(d, q);
+    },
+
+    async countByState(opts = {}) {
+      return countByState(d, opts.scopeOwner);
+    },
+
+    async countByRack() {
+      return countByRack(d);
     },
 
     async getMachine(name) {

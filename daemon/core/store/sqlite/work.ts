@@ -4,6 +4,7 @@
 import { workFromRow, type Row } from './rows.js';
 import { now, type SqliteDb } from './db.js';
 import type { WorkStore } from '../ports.js';
+import { OPEN_WORK_BY_RACK_SQL } from '../machine-query.js';
 import type { WorkRecord } from '../records.js';
 
 const inSeconds = (s: number) => new Date(Date.now() + s * 1000).toISOString();
@@ -61,6 +62,10 @@ export function sqliteWorkStore(d: SqliteDb): WorkStore {
 
     async listOpenWork() {
       return (d.stmt('SELECT * FROM work WHERE done_at IS NULL ORDER BY id').all() as Row[]).map(workFromRow);
+    },
+
+    async openWorkByRack() {
+      return d.stmt(OPEN_WORK_BY_RACK_SQL).all() as { rack: string | null; n: number }[];
     },
 
     async pruneWork(before) {
