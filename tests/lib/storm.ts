@@ -36,7 +36,7 @@ const share = (count: number, racks: number, r: number) => {
 
 function dhcpOf(r: number): string {
   const s = segment(r);
-  return `{ mode: full, subnet: 10.${20 + r}.0.0/24, relayed: [{ subnet: ${s.relayNet}, router: ${s.relay}, pool: 10.${30 + r}.1.0-10.${30 + r}.4.255 }] }`;
+  return `{ mode: full, subnet: 10.${20 + r}.0.0/24, relayed: [{ subnet: ${s.relayNet}, router: ${s.relay}, pool: 10.${30 + r}.1.0-10.${30 + r}.15.255 }] }`;
 }
 
 function inventory(count: number, racks: number): string {
