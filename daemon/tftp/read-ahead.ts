@@ -6,7 +6,8 @@
 // time (at least a window, at least readAheadBytes), and the next half is read as soon as the
 // blocks it overwrites are all acknowledged — while the current half is still being sent, so the
 // read's trip through libuv's thread pool overlaps the network instead of stalling it. Files of at
-// most two halves get a ring of their own size, read without wrapping.
+// most two halves get a ring of their own size, read without wrapping. A file already in memory
+// (TftpFile.contents: the small-file cache, generated files) is its own ring: nothing is read.
 import type { TftpFile } from './files.js';
 
 export class ReadAhead {
@@ -30,6 +31,12 @@ export class ReadAhead {
     private readonly onError: (detail: string) => void,
   ) {
     this.half = Math.max(windowSize, Math.floor(readAheadBytes / blockSize), 1);
+    if (file.contents) {
+      this.capacity = totalBlocks;
+      this.buf = file.contents;
+      this.available = totalBlocks;
+      return;
+    }
     this.capacity = Math.min(totalBlocks, 2 * this.half);
     this.buf = Buffer.allocUnsafe(this.capacity * blockSize);
   }

@@ -167,7 +167,8 @@ export async function startTftpServer(input: TftpSettingsInput, deps: TftpDeps =
       oack: n.oack.length > 0 ? encode({ op: 'OACK', options: n.oack }) : undefined,
       // The client's timeout option (RFC 2349) is the longest we wait before resending.
       timing: { initialMs: Math.min(settings.timeoutMs, capMs), minMs: Math.min(settings.minTimeoutMs, capMs), maxMs: capMs, maxRetries: settings.maxRetries },
-      readAheadBytes: settings.readAheadBytes,
+      // Each ring is two reads long: the budget shared by the transfers now running.
+      readAheadBytes: Math.min(settings.readAheadBytes, Math.floor(settings.readAheadBudgetBytes / 2 / active.size)),
       onDrop: (reason) => metrics.drop(reason),
     });
     active.set(key, transfer);

@@ -10,7 +10,7 @@ import { udpSocketFactory, type Peer, type SocketFactory, type SocketPurpose, ty
 
 const META = 4;
 /** A transfer socket receives ACKs (4 bytes) and at most an ERROR: small slots, a small batch. */
-const TRANSFER_BATCH = 16;
+const TRANSFER_BATCH = 8;
 const TRANSFER_SLOT = 1024;
 /** The listener gets RRQs (options make them longer than 512 bytes) in a boot storm's bursts. */
 const LISTEN_BATCH = 64;
