@@ -169,7 +169,9 @@ static int open_fd(uint32_t address, uint32_t port, uint32_t ifindex, uint32_t r
   int one = 1;
   int size = (int)rcvbuf;
   *step = NULL;
-  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) *step = "SO_REUSEADDR";
+  // Only for a well-known port: with SO_REUSEADDR two sockets bound to port 0 may be given the same
+  // port, and a TFTP transfer socket must have one of its own (RFC 1350 TIDs).
+  if (port && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) *step = "SO_REUSEADDR";
   else if (ifindex && setsockopt(fd, SOL_SOCKET, SO_BINDTOIFINDEX, &ifindex, sizeof ifindex) < 0) *step = "SO_BINDTOIFINDEX";
   else if (setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof one) < 0) *step = "SO_BROADCAST";
   // Past net.core.rmem_max with CAP_NET_ADMIN; the ordinary (capped) size otherwise.

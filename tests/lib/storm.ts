@@ -86,7 +86,9 @@ export async function runStorm(count: number, spreadMs: number, opts: { racks?: 
       await link.server.ip('route', 'add', s.relayNet, 'via', s.client, 'dev', link.serverIf);
       const state = join(dir, `state-${r}`);
       prepareStateDir(state);
-      const child = link.server.spawn(process.execPath, ['--import', 'tsx', join(REPO, 'daemon/cli/main.ts'), 'serve', '--inventory', join(dir, 'inventory.yaml'),
+      // RACKHAND_STORM_NODE_ARGS: options for the daemon's node (e.g. --cpu-prof --cpu-prof-dir=DIR).
+      const nodeArgs = process.env.RACKHAND_STORM_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+      const child = link.server.spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(REPO, 'daemon/cli/main.ts'), 'serve', '--inventory', join(dir, 'inventory.yaml'),
         '--state-dir', state, '--no-power', ...(store ? ['--store', store, '--rack', s.rack] : [])], { cwd: REPO });
       let log = '';
       await new Promise<void>((resolve, reject) => {

@@ -148,3 +148,15 @@ test('a transfer on batched sockets: windows in one call each, short sends count
     }
   }
 });
+
+test('every transfer socket gets a port of its own (no SO_REUSEADDR on port 0: it hands out duplicates)', { skip }, async () => {
+  const factory = batchedSocketFactory(addon());
+  const socks = Array.from({ length: 1500 }, () => factory('transfer'));
+  try {
+    for (const s of socks) await s.bind(0, '127.0.0.1');
+    const ports = socks.map((s) => s.localPort());
+    assert.equal(new Set(ports).size, ports.length);
+  } finally {
+    for (const s of socks) s.close();
+  }
+});
