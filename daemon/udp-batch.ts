@@ -43,7 +43,9 @@ export function loadUdpBatch(env: NodeJS.ProcessEnv = process.env, path = UDPBAT
 }
 
 const META = 4;
-const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+// The first name of each number: EAGAIN, as Node itself reports it, not its alias EWOULDBLOCK.
+const ERRNO_NAMES = new Map<number, string>();
+for (const [name, n] of Object.entries(constants.errno)) if (!ERRNO_NAMES.has(n)) ERRNO_NAMES.set(n, name);
 
 /** An errno from the addon as Node reports it: an Error whose code is the errno's name. */
 export function errnoError(errno: number, what: string): NodeJS.ErrnoException {

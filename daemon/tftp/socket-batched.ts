@@ -5,6 +5,7 @@
 // bookkeeping per DATA block. Here a whole window leaves in one syscall (sendRun: sendmmsg, or one
 // UDP GSO send of equal-size segments), and ACKs are read with recvmmsg into a slab that JS sees
 // through the same two views every time: no allocation per ACK. The protocol stays in transfer.ts.
+import { constants } from 'node:os';
 import { errnoError, ipv4ToNumber, loadUdpBatch, numberToIpv4, type UdpBatchAddon } from '../udp-batch.js';
 import { udpSocketFactory, type Peer, type SocketFactory, type SocketPurpose, type TftpSocket } from './socket.js';
 
@@ -68,7 +69,7 @@ class BatchedSocket implements TftpSocket {
       const { meta, errs } = this.one;
       meta[0] = 0; meta[1] = buf.length; meta[2] = ipv4ToNumber(peer.address); meta[3] = peer.port;
       const next = this.addon.send(this.handle, buf, meta, errs, 0);
-      if (next === 0) this.errorHandler(errnoError(11 /* EAGAIN */, 'send'));
+      if (next === 0) this.errorHandler(errnoError(constants.errno.EAGAIN, 'send'));
       else if (errs[0] !== 0) this.errorHandler(errnoError(errs[0]!, 'send'));
     } catch (err) {
       this.errorHandler(err as Error);
@@ -80,8 +81,7 @@ class BatchedSocket implements TftpSocket {
     const r = this.addon.sendRun(this.handle, prefixes, prefixStart, prefixLen, data, offset, stride, count, lastLen);
     if (r >= 0) return r;
     // A full socket buffer is a short send, not an error: the caller sends the rest later.
-    const err = errnoError(-r, 'send');
-    if (err.code !== 'EAGAIN' && err.code !== 'ENOBUFS') this.errorHandler(err);
+    if (-r !== constants.errno.EAGAIN && -r !== constants.errno.ENOBUFS) this.errorHandler(errnoError(-r, 'send'));
     return 0;
   }
 
