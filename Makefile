@@ -80,13 +80,15 @@ $(SENDFILE_ADDON): daemon/native/sendfile.c
 	@mkdir -p $(@D)
 	cc -O2 -Wall -Wextra -Werror -shared -fPIC -I$(NODE_INCLUDE) -o $@ $< -lpthread
 
-# The batched UDP addon for the DHCP server (daemon/native/udpbatch.c: recvmmsg/sendmmsg), the
-# same way. Without it (RACKHAND_UDPBATCH=0, or never built) DHCP runs on Node's dgram.
+# The batched UDP addon for the DHCP and TFTP servers (daemon/native/udpbatch.c: recvmmsg/sendmmsg;
+# udpconn.c: connected sockets, a TFTP window in one sendmmsg or UDP GSO send), the same way.
+# Without it (RACKHAND_UDPBATCH=0, or never built) DHCP and TFTP run on Node's dgram.
 UDPBATCH_ADDON := build/native/udpbatch.node
-$(UDPBATCH_ADDON): daemon/native/udpbatch.c
+UDPBATCH_SOURCES := daemon/native/udpbatch.c daemon/native/udpconn.c
+$(UDPBATCH_ADDON): $(UDPBATCH_SOURCES) daemon/native/udpbatch.h
 	@test -f $(NODE_INCLUDE)/node_api.h || { echo "node_api.h not found in $(NODE_INCLUDE) (Node.js headers; Debian ships them in the nodejs package)"; exit 1; }
 	@mkdir -p $(@D)
-	cc -O2 -Wall -Wextra -Werror -shared -fPIC -I$(NODE_INCLUDE) -o $@ $<
+	cc -O2 -Wall -Wextra -Werror -shared -fPIC -I$(NODE_INCLUDE) -o $@ $(UDPBATCH_SOURCES)
 
 build: deps $(SENDFILE_ADDON) $(UDPBATCH_ADDON)
 	npx tsc -p tsconfig.json
@@ -107,10 +109,12 @@ test: test-deps lint build boot-images
 	node --import tsx --test --test-concurrency=$(TEST_CONCURRENCY) $(wildcard $(TESTS))
 	$(MAKE) --no-print-directory test-dgram
 
-# DHCP on Node's dgram (the fallback when the batched UDP addon is missing), the tests that matter
-# most for it: real clients, the malformed corpus, kill -9 durability. (tests/net/dhcp-batched.test.ts
-# runs both transports itself.)
-DGRAM_TESTS := tests/net/dhcp-clients.test.ts tests/net/dhcp-malformed.test.ts tests/net/dhcp-crash.test.ts
+# DHCP and TFTP on Node's dgram (the fallback when the batched UDP addon is missing), the tests that
+# matter most for it: real clients, the malformed corpus, kill -9 durability, TFTP's real clients,
+# loss, refusals and corner cases. (tests/net/dhcp-batched.test.ts runs both transports itself.)
+DGRAM_TESTS := tests/net/dhcp-clients.test.ts tests/net/dhcp-malformed.test.ts tests/net/dhcp-crash.test.ts \
+               tests/net/tftp-clients.test.ts tests/net/tftp-loss.test.ts tests/net/tftp-malformed.test.ts \
+               tests/net/tftp-refusals.test.ts tests/integration/tftp-server.test.ts
 .PHONY: test-dgram
 test-dgram: node-modules
 	RACKHAND_UDPBATCH=0 node --import tsx --test --test-concurrency=1 $(DGRAM_TESTS)

@@ -2,7 +2,8 @@
 // built by `make build`): one wake-up reads up to 64 datagrams and hands them over in one call; the
 // replies of one event-loop turn leave in one sendmmsg. When the addon is missing — a checkout that
 // was never built, no C compiler, not Linux — servers use Node's dgram instead, and say so once.
-// RACKHAND_UDPBATCH=0 forces that fallback (tests run the DHCP suite both ways).
+// RACKHAND_UDPBATCH=0 forces that fallback for DHCP and TFTP alike (tests run both ways). TFTP's
+// transfer sockets (daemon/tftp/socket-batched.ts) use the connected-socket half (udpconn.c).
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
@@ -11,10 +12,21 @@ import { PACKAGE_ROOT } from './version.js';
 
 /** What the addon exports (see udpbatch.c for the layout of `meta`). */
 export interface UdpBatchAddon {
-  open(port: number, ifindex: number, rcvbuf: number, onBatch: (buf: Buffer, meta: Uint32Array) => void): unknown;
+  /**
+   * n < 0 is -errno of a socket error (buf and meta undefined). `shared`: buf and meta are the same
+   * two objects on every call, views of the socket's slab valid only until the callback returns.
+   */
+  open(port: number, ifindex: number, rcvbuf: number, onBatch: (buf: Buffer, meta: Uint32Array, n: number) => void,
+    address?: number, shared?: boolean, batch?: number, slot?: number): unknown;
   send(handle: unknown, buf: Buffer, meta: Uint32Array, errs: Int32Array, start: number): number;
   close(handle: unknown): void;
   port(handle: unknown): number;
+  connect(handle: unknown, address: number, port: number): void;
+  /** One datagram to the connected peer: 0, or -errno. */
+  write(handle: unknown, buf: Buffer): number;
+  /** A run of datagrams [prefix i, data slice i] (see udpconn.c): how many went, or -errno when none did. */
+  sendRun(handle: unknown, prefixes: Buffer, prefixStart: number, prefixLen: number, data: Buffer, offset: number,
+    stride: number, count: number, lastLen: number): number;
 }
 
 export const UDPBATCH_PATH = join(PACKAGE_ROOT, 'build', 'native', 'udpbatch.node');
@@ -31,7 +43,15 @@ export function loadUdpBatch(env: NodeJS.ProcessEnv = process.env, path = UDPBAT
 }
 
 const META = 4;
-const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+// The first name of each number: EAGAIN, as Node itself reports it, not its alias EWOULDBLOCK.
+const ERRNO_NAMES = new Map<number, string>();
+for (const [name, n] of Object.entries(constants.errno)) if (!ERRNO_NAMES.has(n)) ERRNO_NAMES.set(n, name);
+
+/** An errno from the addon as Node reports it: an Error whose code is the errno's name. */
+export function errnoError(errno: number, what: string): NodeJS.ErrnoException {
+  const code = ERRNO_NAMES.get(errno) ?? `errno ${errno}`;
+  return Object.assign(new Error(`${what} ${code}`), { code, errno });
+}
 
 export interface Datagram {
   msg: Buffer;
@@ -178,7 +198,8 @@ export interface BatchedSocket {
 /** A UDP socket on 0.0.0.0:port bound to one interface (ifindex; 0 for none), owned by the addon. */
 export function openBatchedSocket(addon: UdpBatchAddon, opts: { port: number; ifindex: number; rcvbuf: number },
   onBatch: (datagrams: Datagram[]) => void): BatchedSocket {
-  let handle: unknown = addon.open(opts.port, opts.ifindex, opts.rcvbuf, (buf, meta) => onBatch(splitBatch(buf, meta)));
+  // n < 0: a socket error; an unconnected socket has none worth acting on (they are per datagram).
+  let handle: unknown = addon.open(opts.port, opts.ifindex, opts.rcvbuf, (buf, meta, n) => { if (n > 0) onBatch(splitBatch(buf, meta)); });
   const queue = new SendQueue((buf, meta, errs, start) => {
     if (handle === undefined) throw new Error('socket is closed');
     return addon.send(handle, buf, meta, errs, start);

@@ -2,15 +2,18 @@
 // Two namespaces joined by a veth (MTU 1500); the server is pinned to one core and the
 // clients to the other (taskset); files live on tmpfs so the disk is not what is measured.
 // Every download is checked by sha256 after its timing. Prints a table of MB/s (10^6 B/s),
-// the median of --runs runs (default 3), with min–max beside it.
+// the median of --runs runs (default 3), with min–max beside it, then the server's CPU time per
+// MB moved (user + system of the server process and its reaped children: steadier than MB/s on
+// a loaded host), and the load average at the start of each run.
 //
-//   node --import tsx bench/tftp/run.ts [--runs N] [--server-cpu 0] [--client-cpu 1]
+//   node --import tsx bench/tftp/run.ts [--runs N] [--server-cpu 0] [--client-cpu 1] [--only Rackhand,atftpd]
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { twoHostLink } from '../../tests/lib/netns.js';
+import { cpuMs } from '../../tests/lib/proc.js';
 import { tryExec } from '../../tests/lib/netns.js';
 import { peersDir, serverDefs, type ServerDef } from './servers.js';
 
@@ -19,6 +22,7 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '3' },
     'server-cpu': { type: 'string', default: '0' },
     'client-cpu': { type: 'string', default: '1' },
+    only: { type: 'string' },
   },
 });
 const RUNS = Number(args.runs);
@@ -72,7 +76,8 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 async function main(): Promise<void> {
   const peers = peersDir();
-  const servers: ServerDef[] = serverDefs(peers);
+  const only = args.only?.split(',');
+  const servers: ServerDef[] = serverDefs(peers).filter((s) => !only || only.includes(s.name));
   // tmpfs, world-readable: tftpd-hpa and atftpd drop to nobody before reading.
   const work = mkdtempSync(path.join('/dev/shm', 'rh-tftp-bench-'));
   chmodSync(work, 0o755);
@@ -88,28 +93,47 @@ async function main(): Promise<void> {
   }
   const link = await twoHostLink({ tag: 'tftpbn', clientAddress: CLIENT_ADDRESS });
   const results = new Map<string, Map<string, number[]>>();
+  const cpu = new Map<string, Map<string, number[]>>();
+  const loads: string[] = [];
+  const failures: string[] = [];
   try {
     // Round-robin: each run measures every server in turn, so a slow phase of the machine
     // (a VM's neighbours come and go) lands on all of them rather than on one.
     for (let run = 0; run < RUNS; run++) {
+      loads.push(readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join('/'));
       for (const server of servers) {
         const running = await server.start(link.server, root, link.serverAddress, args['server-cpu']!);
         try {
           for (const sc of scenarios) {
             rmSync(out, { recursive: true, force: true });
             mkdirSync(out);
+            const cpuBefore = cpuMs(running.pid);
             const started = performance.now();
             const r = await tryExec(link.client, 'taskset', ['-c', args['client-cpu']!, 'sh', '-c', sc.command(link.serverAddress, out)], 600_000);
             const seconds = (performance.now() - started) / 1000;
-            if (r.code !== 0) throw new Error(`${server.name} / ${sc.name}: exit ${r.code}: ${r.stderr}`);
-            for (const o of sc.outputs(out)) {
-              if (sha(o.file) !== sources[o.source]) throw new Error(`${server.name} / ${sc.name}: ${o.file} differs from ${o.source}`);
+            const cpuUsed = cpuMs(running.pid) - cpuBefore;
+            if (r.code !== 0) {
+              failures.push(`run ${run + 1} ${server.name} / ${sc.name}: exit ${r.code}: ${r.stderr.trim().split('\n').pop()}`);
+              process.stderr.write(`${failures.at(-1)}\n`);
+              continue;
+            }
+            // A client that gave up (a busy host: it happens to the C servers too) is recorded and
+            // the run left out of that cell, rather than ending the whole benchmark.
+            const bad = sc.outputs(out).filter((o) => !existsSync(o.file) || sha(o.file) !== sources[o.source]);
+            if (bad.length > 0) {
+              const failure = `run ${run + 1} ${server.name} / ${sc.name}: ${bad.length} download(s) incomplete or wrong (${bad[0]!.file}: ${existsSync(bad[0]!.file) ? statSync(bad[0]!.file).size : 0} bytes)`;
+              failures.push(failure);
+              process.stderr.write(`${failure}\n`);
+              continue;
             }
             const mbps = sc.bytes / seconds / 1e6;
             const perServer = results.get(sc.name) ?? new Map<string, number[]>();
             results.set(sc.name, perServer);
             perServer.set(server.name, [...(perServer.get(server.name) ?? []), mbps]);
-            process.stderr.write(`run ${run + 1}  ${server.name.padEnd(10)} ${sc.name.padEnd(46)} ${mbps.toFixed(1)} MB/s\n`);
+            const cpuServer = cpu.get(sc.name) ?? new Map<string, number[]>();
+            cpu.set(sc.name, cpuServer);
+            cpuServer.set(server.name, [...(cpuServer.get(server.name) ?? []), cpuUsed / (sc.bytes / 1e6)]);
+            process.stderr.write(`run ${run + 1}  ${server.name.padEnd(14)} ${sc.name.padEnd(46)} ${mbps.toFixed(1)} MB/s, server CPU ${cpuUsed.toFixed(0)} ms\n`);
           }
         } finally {
           await running.stop();
@@ -120,13 +144,16 @@ async function main(): Promise<void> {
     await link.close();
     rmSync(work, { recursive: true, force: true });
   }
-  printTable(servers, results);
+  printTable(servers, results, 'TFTP throughput, MB/s', 0);
+  printTable(servers, cpu, 'Server CPU ms per MB sent (lower is better)', 2);
+  process.stdout.write(`\nLoad average (1/5/15 min) at the start of each run: ${loads.join('; ')}\n`);
+  if (failures.length > 0) process.stdout.write(`\nLeft out (a client gave up):\n${failures.map((f) => `- ${f}`).join('\n')}\n`);
 }
 
-function printTable(servers: ServerDef[], results: Map<string, Map<string, number[]>>): void {
+function printTable(servers: ServerDef[], results: Map<string, Map<string, number[]>>, title: string, digits: number): void {
   const width = Math.max(...scenarios.map((s) => s.name.length)) + 2;
   const lines = [
-    `TFTP throughput, MB/s: median (min–max) of ${RUNS} runs; server on cpu ${args['server-cpu']}, clients on cpu ${args['client-cpu']}, ` +
+    '', `${title}: median (min–max) of ${RUNS} runs; server on cpu ${args['server-cpu']}, clients on cpu ${args['client-cpu']}, ` +
       `veth MTU 1500, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'cpu'}`,
     '',
     `| ${'scenario'.padEnd(width)} | ${servers.map((s) => s.name.padStart(16)).join(' | ')} |`,
@@ -136,12 +163,13 @@ function printTable(servers: ServerDef[], results: Map<string, Map<string, numbe
     const cells = servers.map((s) => {
       const xs = results.get(sc.name)?.get(s.name);
       const mark = sc.windowed && !s.windowsize ? '*' : ' ';
-      const text = xs ? `${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})` : '—';
+      const runs = xs && xs.length < RUNS ? ` [${xs.length}]` : '';
+      const text = xs ? `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})${runs}` : '—';
       return `${text}${mark}`.padStart(16);
     });
     lines.push(`| ${sc.name.padEnd(width)} | ${cells.join(' | ')} |`);
   }
-  lines.push('', '* ignores the windowsize option, so the transfer ran in lock-step.');
+  lines.push('', '* ignores the windowsize option, so the transfer ran in lock-step. [n]: only n runs completed.');
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 

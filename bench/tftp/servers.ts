@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { Netns } from '../../tests/lib/netns.js';
 import { startChildServer } from '../../tests/lib/tftp-server.js';
 
-export interface RunningServer { stop(): Promise<void> }
+export interface RunningServer { pid: number; stop(): Promise<void> }
 export interface ServerDef {
   name: string;
   /** Whether it honours RFC 7440 windowsize (else the option is ignored: lock-step). */
@@ -43,6 +43,7 @@ async function spawnPeer(ns: Netns, argv: string[]): Promise<RunningServer> {
     throw new Error(`${argv.join(' ')}: ${(err as Error).message}\n${stderr}`);
   }
   return {
+    pid: child.pid!,
     async stop() {
       if (child.exitCode !== null || !child.pid) return;
       const exited = once(child, 'exit');
@@ -61,7 +62,16 @@ export function serverDefs(peers: string): ServerDef[] {
       windowsize: true,
       async start(ns, root, address, cpu) {
         const s = await startChildServer(ns, { root, address, port: 69, maxTransfers: 1024 }, ['taskset', '-c', cpu]);
-        return { stop: () => s.stop() };
+        return { pid: s.pid, stop: () => s.stop() };
+      },
+    },
+    {
+      // The same server on Node's dgram (the fallback when the batched UDP addon is missing).
+      name: 'Rackhand-dgram',
+      windowsize: true,
+      async start(ns, root, address, cpu) {
+        const s = await startChildServer(ns, { root, address, port: 69, maxTransfers: 1024 }, ['env', 'RACKHAND_UDPBATCH=0', 'taskset', '-c', cpu]);
+        return { pid: s.pid, stop: () => s.stop() };
       },
     },
     {

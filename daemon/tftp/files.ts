@@ -10,6 +10,8 @@ export interface TftpClient { address: string; port: number }
 export interface TftpFile {
   /** Bytes, fixed for the transfer: it decides the tsize answer and the last block. */
   readonly size: number;
+  /** The whole file, when it is already in memory (shared and read-only): served without reads. */
+  readonly contents?: Buffer;
   /** Reads up to `length` bytes at `position` into buf[offset...]; fewer only at end of file. */
   read(buf: Buffer, offset: number, length: number, position: number): Promise<number>;
   close(): Promise<void>;
@@ -36,6 +38,7 @@ export const accessViolation = (message: string, detail?: string): TftpRefusal =
 export function bufferFile(data: Buffer): TftpFile {
   return {
     size: data.length,
+    contents: data,
     async read(buf, offset, length, position) {
       if (position >= data.length) return 0;
       return data.copy(buf, offset, position, Math.min(data.length, position + length));

@@ -10,6 +10,8 @@ export interface TftpStats {
   drops: Record<string, number>;
   bytesSent: number;
   retransmissions: number;
+  /** Windows the kernel took only part of (socket buffer full: EAGAIN/ENOBUFS); the rest went later. */
+  shortSends: number;
 }
 
 export interface TftpMetrics {
@@ -17,6 +19,7 @@ export interface TftpMetrics {
   drop(reason: string): void;
   bytesSent(n: number): void;
   retransmissions(n: number): void;
+  shortSends(n: number): void;
   setActive(n: number): void;
   snapshot(): TftpStats;
 }
@@ -42,15 +45,19 @@ export function tftpMetrics(registry?: Registry): TftpMetrics {
   const retransmits = reuse(registry, 'rackhand_tftp_retransmissions_total', () => new Counter({
     name: 'rackhand_tftp_retransmissions_total', help: 'TFTP DATA and OACK packets sent again after a timeout', registers,
   }));
+  const shorts = reuse(registry, 'rackhand_tftp_short_sends_total', () => new Counter({
+    name: 'rackhand_tftp_short_sends_total', help: 'TFTP windows the kernel took only part of (socket buffer full); the rest was sent later', registers,
+  }));
   const active = reuse(registry, 'rackhand_tftp_active_transfers', () => new Gauge({
     name: 'rackhand_tftp_active_transfers', help: 'TFTP transfers in progress', registers,
   }));
-  const stats: TftpStats = { active: 0, transfers: {}, drops: {}, bytesSent: 0, retransmissions: 0 };
+  const stats: TftpStats = { active: 0, transfers: {}, drops: {}, bytesSent: 0, retransmissions: 0, shortSends: 0 };
   return {
     transfer(result) { stats.transfers[result] = (stats.transfers[result] ?? 0) + 1; transfers.inc({ result }); },
     drop(reason) { stats.drops[reason] = (stats.drops[reason] ?? 0) + 1; drops.inc({ reason }); },
     bytesSent(n) { stats.bytesSent += n; bytes.inc(n); },
     retransmissions(n) { if (n > 0) { stats.retransmissions += n; retransmits.inc(n); } },
+    shortSends(n) { if (n > 0) { stats.shortSends += n; shorts.inc(n); } },
     setActive(n) { stats.active = n; active.set(n); },
     snapshot: () => structuredClone(stats),
   };

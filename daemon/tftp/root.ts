@@ -6,7 +6,8 @@
 import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ERROR_CODE } from './packet.js';
-import { accessViolation, TftpRefusal, type TftpFile, type TftpHandler } from './files.js';
+import { accessViolation, bufferFile, TftpRefusal, type TftpFile, type TftpHandler } from './files.js';
+import { ContentsCache } from './contents-cache.js';
 import { isInside, realPathOfHandle, servedSegments } from '../core/served-path.js';
 
 /** Splits a requested name into safe segments; throws TftpRefusal for anything unsafe. */
@@ -21,8 +22,11 @@ export function requestSegments(requested: string): string[] {
   throw accessViolation('access violation', verdict.why);
 }
 
-/** Opens `requested` under `realRoot` (already a real path); undefined when it does not exist. */
-export async function openInRoot(realRoot: string, requested: string): Promise<TftpFile | undefined> {
+/**
+ * Opens `requested` under `realRoot` (already a real path); undefined when it does not exist. With
+ * a cache, a small file comes back in memory (the descriptor already closed), read once per version.
+ */
+export async function openInRoot(realRoot: string, requested: string, cache?: ContentsCache): Promise<TftpFile | undefined> {
   const full = path.join(realRoot, ...requestSegments(requested));
   let handle: fs.FileHandle;
   try {
@@ -40,6 +44,23 @@ export async function openInRoot(realRoot: string, requested: string): Promise<T
     const stat = await handle.stat();
     if (!stat.isFile()) throw new TftpRefusal(ERROR_CODE.fileNotFound, 'file not found', `${real} is not a regular file`);
     const size = stat.size;
+    if (cache && size <= cache.maxFileBytes) {
+      const key = ContentsCache.key(stat);
+      let data = cache.get(key);
+      if (!data) {
+        data = Buffer.allocUnsafe(size);
+        let got = 0;
+        while (got < size) {
+          const { bytesRead } = await handle.read(data, got, size - got, got);
+          if (bytesRead === 0) break;
+          got += bytesRead;
+        }
+        data = data.subarray(0, got);
+        cache.put(key, data);
+      }
+      await handle.close();
+      return bufferFile(data);
+    }
     return {
       size,
       async read(buf, offset, length, position) {
@@ -55,11 +76,11 @@ export async function openInRoot(realRoot: string, requested: string): Promise<T
 }
 
 /** The default handler: serves the files under `root` (resolved once, symlinks included). */
-export function directoryHandler(root: string): TftpHandler {
+export function directoryHandler(root: string, cache: ContentsCache | undefined = new ContentsCache()): TftpHandler {
   let realRoot: Promise<string> | undefined;
   return async (requested) => {
     // A failed lookup is not cached: the directory may appear later (boot-images/ being unpacked).
     realRoot ??= fs.realpath(root).catch((err: unknown) => { realRoot = undefined; throw err; });
-    return openInRoot(await realRoot, requested);
+    return openInRoot(await realRoot, requested, cache);
   };
 }

@@ -11,7 +11,8 @@ import { decode, encode, errorPacket, ERROR_CODE, TftpDecodeError, type TftpPack
 import { negotiate, TftpOptionError, type NegotiationLimits } from './options.js';
 import { netasciiFile, TftpRefusal, type TftpFile } from './files.js';
 import { effectiveMaxBlockSize, resolveSettings, type TftpSettings, type TftpSettingsInput } from './settings.js';
-import { udpSocketFactory, type Peer, type SocketFactory, type TftpSocket } from './socket.js';
+import type { Peer, SocketFactory, TftpSocket } from './socket.js';
+import { defaultSocketFactory } from './socket-batched.js';
 import { startTransfer, type Transfer } from './transfer.js';
 import { tftpMetrics, type TftpStats } from './metrics.js';
 import type { TraceSink } from '../core/boot-trace.js';
@@ -43,7 +44,8 @@ export async function startTftpServer(input: TftpSettingsInput, deps: TftpDeps =
   const settings: TftpSettings = resolveSettings(input);
   const log = (deps.logger ?? silentLogger).child({ component: 'tftp' });
   const metrics = tftpMetrics(deps.registry);
-  const factory = deps.socketFactory ?? udpSocketFactory;
+  const chosen = deps.socketFactory ? undefined : defaultSocketFactory();
+  const factory = deps.socketFactory ?? chosen!.factory;
   const cap = await effectiveMaxBlockSize(settings);
   const limits: NegotiationLimits = {
     maxBlockSize: cap.maxBlockSize, maxWindowSize: settings.maxWindowSize, maxWindowBytes: settings.maxWindowBytes,
@@ -62,8 +64,8 @@ export async function startTftpServer(input: TftpSettingsInput, deps: TftpDeps =
   await listener.bind(settings.port, settings.address);
   bindDevice(listener);
   const port = listener.localPort();
-  log.info({ address: settings.address, port, maxBlockSize: cap.maxBlockSize, mtu: cap.mtu, interface: cap.interface },
-    'tftp listening');
+  log.info({ address: settings.address, port, maxBlockSize: cap.maxBlockSize, mtu: cap.mtu, interface: cap.interface,
+    transport: listener.transport, ...(chosen?.why ? { why: chosen.why } : {}) }, 'tftp listening');
 
   const refuse = (peer: Peer, reason: string, code: number, message: string): void => {
     metrics.drop(reason);
@@ -165,7 +167,8 @@ export async function startTftpServer(input: TftpSettingsInput, deps: TftpDeps =
       oack: n.oack.length > 0 ? encode({ op: 'OACK', options: n.oack }) : undefined,
       // The client's timeout option (RFC 2349) is the longest we wait before resending.
       timing: { initialMs: Math.min(settings.timeoutMs, capMs), minMs: Math.min(settings.minTimeoutMs, capMs), maxMs: capMs, maxRetries: settings.maxRetries },
-      readAheadBytes: settings.readAheadBytes,
+      // Each ring is two reads long: the budget shared by the transfers now running.
+      readAheadBytes: Math.min(settings.readAheadBytes, Math.floor(settings.readAheadBudgetBytes / 2 / active.size)),
       onDrop: (reason) => metrics.drop(reason),
     });
     active.set(key, transfer);
@@ -176,6 +179,7 @@ export async function startTftpServer(input: TftpSettingsInput, deps: TftpDeps =
       metrics.transfer(o.result);
       metrics.bytesSent(o.bytesSent);
       metrics.retransmissions(o.retransmissions);
+      metrics.shortSends(o.shortSends);
       const ms = Math.round(performance.now() - started);
       const line = {
         ...fields, result: o.result, bytes: size, ms, blksize: n.blockSize, windowsize: n.windowSize,

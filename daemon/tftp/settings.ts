@@ -36,6 +36,11 @@ export interface TftpSettings {
   /** File bytes read per fs call: larger reads mean fewer syscalls per block. */
   readAheadBytes: number;
   /**
+   * Read-ahead memory of all transfers together: with many at once each gets a smaller ring (never
+   * under one window). Files in memory (small ones, shared by every transfer) use none.
+   */
+  readAheadBudgetBytes: number;
+  /**
    * Keep the event loop polling (never sleeping in epoll) while transfers are in flight. A
    * lock-step transfer waits one round trip per block, and on a VM an idle vCPU takes tens of
    * microseconds to wake: measured here, that wake-up, not our code, bounded throughput
@@ -56,9 +61,10 @@ export const DEFAULT_SETTINGS: Omit<TftpSettings, 'handler'> = {
   minTimeoutMs: 100,
   maxTimeoutMs: 8000,
   maxRetries: 6,
-  maxTransfers: 512,
+  maxTransfers: 2048,
   netasciiMaxBytes: 1 << 20,
   readAheadBytes: 256 << 10,
+  readAheadBudgetBytes: 128 << 20,
   busyPoll: true,
 };
 
@@ -68,7 +74,7 @@ export function resolveSettings(input: TftpSettingsInput): TftpSettings {
   const settings: TftpSettings = { ...DEFAULT_SETTINGS, ...defined, handler };
   delete (settings as Partial<{ root: string }>).root;
   for (const key of ['port', 'maxBlockSize', 'maxWindowSize', 'maxWindowBytes', 'timeoutMs', 'minTimeoutMs',
-    'maxTimeoutMs', 'maxRetries', 'maxTransfers', 'netasciiMaxBytes', 'readAheadBytes'] as const) {
+    'maxTimeoutMs', 'maxRetries', 'maxTransfers', 'netasciiMaxBytes', 'readAheadBytes', 'readAheadBudgetBytes'] as const) {
     const v = settings[key];
     if (!Number.isInteger(v) || v < 0) throw new RangeError(`tftp setting ${key}: ${v} is not a non-negative integer`);
   }

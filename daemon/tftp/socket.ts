@@ -6,11 +6,24 @@ import dgram from 'node:dgram';
 export interface Peer { address: string; port: number }
 
 export interface TftpSocket {
+  /** How datagrams travel: Node's dgram, or the batched addon (socket-batched.ts). */
+  readonly transport?: 'dgram' | 'batched';
   bind(port: number, address: string): Promise<void>;
   /** Fixes the peer: sends need no address and the kernel drops datagrams from other ports. */
   connect(port: number, address: string): Promise<void>;
   /** Fire and forget: errors surface through onError, never as a throw. */
   send(data: Buffer | Buffer[], peer?: Peer): void;
+  /**
+   * Many datagrams in one call, to the connected peer: datagram i is record (prefixStart + i) mod
+   * n of `prefixes` (prefixLen bytes each) followed by data[offset + i·stride, +stride), the last
+   * one lastLen bytes. Returns how many the kernel took; fewer than count means its buffer was full
+   * (the caller sends the rest later); other errors go to onError. Absent: one send() per datagram.
+   */
+  sendRun?(prefixes: Buffer, prefixStart: number, prefixLen: number, data: Buffer, offset: number, stride: number, count: number, lastLen: number): number;
+  /**
+   * `msg` may be a view that is only valid during the call (the batched transport reuses its
+   * receive buffer): copy what must outlive it.
+   */
   onMessage(fn: (msg: Buffer, from: Peer) => void): void;
   onError(fn: (err: Error) => void): void;
   localPort(): number;
@@ -23,6 +36,7 @@ export type SocketPurpose = 'listen' | 'transfer';
 export type SocketFactory = (purpose: SocketPurpose) => TftpSocket;
 
 class UdpSocket implements TftpSocket {
+  readonly transport = 'dgram';
   readonly raw: dgram.Socket;
   private errorHandler: (err: Error) => void = () => undefined;
   private closed = false;

@@ -9,12 +9,15 @@
 // Block numbers are 16 bits on the wire and roll over from 65535 to 0, as tftp-hpa, curl,
 // atftp, busybox and iPXE expect; internally blocks are counted without wrapping.
 //
-// File data is read ahead in large chunks into one buffer per transfer, and each DATA packet
-// is sent as [shared 4-byte header, slice of that buffer]: no allocation or copy per block.
+// File data is read ahead into a ring per transfer (read-ahead.ts), and each DATA packet is
+// [shared 4-byte header, slice of that ring]: no allocation or copy per block. A socket that can
+// (the batched transport) takes a whole window in one call (sendRun); a window the kernel takes
+// only part of (socket buffer full) is a counted short send, its rest sent a moment later.
 
 import { ERROR_CODE, errorPacket, OPCODE, decode, TftpDecodeError } from './packet.js';
 import type { TftpFile } from './files.js';
 import type { TftpSocket } from './socket.js';
+import { ReadAhead } from './read-ahead.js';
 
 /** DATA headers for every wire block number, built once and never written again. */
 const HEADERS: Buffer = (() => {
@@ -53,6 +56,8 @@ export interface TransferOutcome {
   /** Highest block acknowledged, and the number of DATA/OACK packets sent again. */
   blocksAcked: number;
   retransmissions: number;
+  /** Windows the kernel took only part of at first. */
+  shortSends: number;
   rtoMs: number;
 }
 
@@ -65,11 +70,13 @@ export interface Transfer {
 export function startTransfer(p: TransferParams): Transfer {
   const { socket, file, blockSize, windowSize, timing } = p;
   const totalBlocks = Math.floor(file.size / blockSize) + 1; // the last block is short, maybe empty
-  const chunkBlocks = Math.min(totalBlocks, Math.max(windowSize, Math.floor(p.readAheadBytes / blockSize)));
-  const chunk = Buffer.allocUnsafe(chunkBlocks * blockSize);
-  let chunkFirst = 1; // first block held in chunk
-  let chunkCount = 0; // blocks held
-  let refilling = false;
+  const ring = new ReadAhead(file, blockSize, totalBlocks, windowSize, p.readAheadBytes, () => {
+    if (waitingData) { waitingData = false; sendWindow(false); }
+    ring.pump(acked);
+  }, (detail) => fail(detail));
+  let waitingData = false; // a window waits for the ring
+  let shortSends = 0;
+  let resumeTimer: NodeJS.Timeout | undefined;
 
   let waitingOack = p.oack !== undefined;
   let acked = 0; // highest block acknowledged
@@ -99,9 +106,11 @@ export function startTransfer(p: TransferParams): Transfer {
     if (finished) return;
     finished = true;
     if (timer) clearTimeout(timer);
+    if (resumeTimer) clearTimeout(resumeTimer);
+    ring.stop();
     socket.close();
     const outcome: TransferOutcome = {
-      result, bytesSent, blocksAcked: acked, retransmissions, rtoMs: Math.round(rto), ...(detail ? { detail } : {}),
+      result, bytesSent, blocksAcked: acked, retransmissions, shortSends, rtoMs: Math.round(rto), ...(detail ? { detail } : {}),
     };
     file.close().catch(() => undefined).finally(() => resolveDone(outcome));
   }
@@ -141,53 +150,64 @@ export function startTransfer(p: TransferParams): Transfer {
     baseRto = Math.min(timing.maxMs, Math.max(timing.minMs, srtt + 4 * rttvar));
   }
 
-  async function refill(first: number): Promise<void> {
-    refilling = true;
-    try {
-      const count = Math.min(chunkBlocks, totalBlocks - first + 1);
-      const position = (first - 1) * blockSize;
-      const want = Math.min(count * blockSize, file.size - position);
-      let got = 0;
-      while (got < want) {
-        const n = await file.read(chunk, got, want - got, position + got);
-        if (n === 0) break;
-        got += n;
-      }
-      if (finished) return;
-      if (got < want) { fail(`file shrank: read ${position + got} of ${file.size} bytes`); return; }
-      chunkFirst = first;
-      chunkCount = count;
-    } catch (err) {
-      fail(`read: ${(err as Error).message}`);
-      return;
-    } finally {
-      refilling = false;
-    }
-    sendWindow(false);
-  }
-
   function fail(detail: string): void {
     socket.send(errorPacket(ERROR_CODE.notDefined, 'read error'));
     finish('read_error', detail);
   }
 
-  /** Sends blocks acked+1 … acked+windowSize, reading them first when not in the chunk. */
+  /** Sends blocks acked+1 … acked+windowSize, once the ring holds them. */
   function sendWindow(again: boolean): void {
-    if (finished || refilling) return;
+    if (finished) return;
     const first = acked + 1;
     const last = Math.min(acked + windowSize, totalBlocks);
-    if (first < chunkFirst || last >= chunkFirst + chunkCount) { void refill(first); return; }
-    for (let b = first; b <= last; b++) {
-      const start = (b - chunkFirst) * blockSize;
-      const len = b === totalBlocks ? file.size - (b - 1) * blockSize : blockSize;
-      socket.send([header(b), chunk.subarray(start, start + len)]);
-      bytesSent += len;
-    }
+    if (!ring.holds(first, last)) { waitingData = true; ring.pump(acked); return; }
+    const upTo = put(first, last);
+    if (finished) return;
     if (again) retransmissions += last - first + 1;
     else { retransmitted = false; retries = 0; rto = baseRto; }
     sentUpTo = last;
     sentAt = performance.now();
+    if (upTo < last) shortSent(upTo);
     arm();
+  }
+
+  /** Puts blocks first … last on the wire; returns the last one the socket took. */
+  function put(first: number, last: number): number {
+    let b = first;
+    while (b <= last && !finished) {
+      const count = ring.runFrom(b, last);
+      const end = b + count - 1;
+      const lastLen = ring.lengthOf(end);
+      const start = ring.offsetOf(b);
+      if (socket.sendRun) {
+        const took = socket.sendRun(HEADERS, b & 0xffff, 4, ring.buf, start, blockSize, count, lastLen);
+        bytesSent += took === count ? (count - 1) * blockSize + lastLen : took * blockSize;
+        if (took < count) return b + took - 1;
+      } else {
+        for (let k = b; k <= end; k++) {
+          const off = start + (k - b) * blockSize;
+          const len = k === end ? lastLen : blockSize;
+          socket.send([header(k), ring.buf.subarray(off, off + len)]);
+          bytesSent += len;
+        }
+      }
+      b = end + 1;
+    }
+    return last;
+  }
+
+  /** The socket buffer was full after block upTo: the rest of the window goes a moment later. */
+  function shortSent(upTo: number): void {
+    shortSends++;
+    if (resumeTimer) return;
+    let from = upTo + 1;
+    resumeTimer = setTimeout(function resume() {
+      resumeTimer = undefined;
+      from = Math.max(from, acked + 1);
+      if (finished || waitingOack || from > sentUpTo || !ring.holds(from, sentUpTo)) return;
+      const took = put(from, sentUpTo);
+      if (took < sentUpTo && !finished) { from = took + 1; resumeTimer = setTimeout(resume, 1); }
+    }, 1);
   }
 
   function onAck(wire: number): void {
@@ -208,6 +228,7 @@ export function startTransfer(p: TransferParams): Transfer {
     acked = block;
     if (acked === totalBlocks) { finish('ok'); return; }
     sendWindow(false);
+    ring.pump(acked);
   }
 
   socket.onMessage((msg) => {
@@ -231,6 +252,7 @@ export function startTransfer(p: TransferParams): Transfer {
     else if (code !== 'EAGAIN' && code !== 'ENOBUFS') finish('client_gone', `socket: ${err.message}`);
   });
 
+  ring.pump(0);
   if (p.oack) { sentAt = performance.now(); socket.send(p.oack); arm(); } else sendWindow(false);
 
   return {

@@ -36,7 +36,7 @@ const share = (count: number, racks: number, r: number) => {
 
 function dhcpOf(r: number): string {
   const s = segment(r);
-  return `{ mode: full, subnet: 10.${20 + r}.0.0/24, relayed: [{ subnet: ${s.relayNet}, router: ${s.relay}, pool: 10.${30 + r}.1.0-10.${30 + r}.4.255 }] }`;
+  return `{ mode: full, subnet: 10.${20 + r}.0.0/24, relayed: [{ subnet: ${s.relayNet}, router: ${s.relay}, pool: 10.${30 + r}.1.0-10.${30 + r}.15.255 }] }`;
 }
 
 function inventory(count: number, racks: number): string {
@@ -86,7 +86,9 @@ export async function runStorm(count: number, spreadMs: number, opts: { racks?: 
       await link.server.ip('route', 'add', s.relayNet, 'via', s.client, 'dev', link.serverIf);
       const state = join(dir, `state-${r}`);
       prepareStateDir(state);
-      const child = link.server.spawn(process.execPath, ['--import', 'tsx', join(REPO, 'daemon/cli/main.ts'), 'serve', '--inventory', join(dir, 'inventory.yaml'),
+      // RACKHAND_STORM_NODE_ARGS: options for the daemon's node (e.g. --cpu-prof --cpu-prof-dir=DIR).
+      const nodeArgs = process.env.RACKHAND_STORM_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+      const child = link.server.spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(REPO, 'daemon/cli/main.ts'), 'serve', '--inventory', join(dir, 'inventory.yaml'),
         '--state-dir', state, '--no-power', ...(store ? ['--store', store, '--rack', s.rack] : [])], { cwd: REPO });
       let log = '';
       await new Promise<void>((resolve, reject) => {

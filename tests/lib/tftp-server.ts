@@ -11,6 +11,8 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const CHILD = fileURLToPath(new URL('./tftp-server-child.ts', import.meta.url));
 
 export interface ChildServer {
+  /** The server process (the command `prefix` wraps execs into it). */
+  pid: number;
   port: number;
   maxBlockSize: number;
   stats(): Promise<TftpStats>;
@@ -39,6 +41,7 @@ export async function startChildServer(ns: Netns, settings: Record<string, unkno
   });
   const info = await readyLine;
   return {
+    pid: child.pid!,
     port: info.port as number,
     maxBlockSize: info.maxBlockSize as number,
     async stats() {

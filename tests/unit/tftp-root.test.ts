@@ -106,3 +106,26 @@ test('netascii converts LF and bare CR, and refuses big files', async () => {
   const r = await refusal(netasciiFile(bufferFile(Buffer.alloc(200)), 100));
   assert.equal(r.code, 4);
 });
+
+test('small files are read once per version and shared; a rewrite, a replacement or a big file is read again', async () => {
+  const { ContentsCache } = await import('../../daemon/tftp/contents-cache.js');
+  const cache = new ContentsCache(64, 32);
+  const handler = directoryHandler(root, cache);
+  const file = path.join(root, 'cached.bin');
+  writeFileSync(file, 'first version');
+  const a = (await handler('cached.bin', client))!;
+  const b = (await handler('cached.bin', client))!;
+  assert.equal(a.contents!.toString(), 'first version');
+  assert.equal(a.contents, b.contents, 'one buffer for both transfers');
+  await new Promise((r) => setTimeout(r, 20));
+  writeFileSync(file, 'second, longer'); // rewritten in place: new size and times
+  assert.equal((await handler('cached.bin', client))!.contents!.toString(), 'second, longer');
+  writeFileSync(file, 'x'.repeat(40)); // over the cache's 32-byte file limit: read as it goes
+  const big = (await handler('cached.bin', client))!;
+  assert.equal(big.contents, undefined);
+  const buf = Buffer.alloc(40);
+  assert.equal(await big.read(buf, 0, 40, 0), 40);
+  await big.close();
+  assert.ok(cache.size <= 64, `cache holds ${cache.size} bytes`);
+  rmSync(file);
+});
