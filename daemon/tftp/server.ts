@@ -174,19 +174,25 @@ export async function startTftpServer(input: TftpSettingsInput, deps: TftpDeps =
     active.set(key, transfer);
     startSpinning();
     const size = file.size;
+    const asksSize = n.oack.some((o) => o.name.toLowerCase() === 'tsize');
     const done = transfer.done.then((o) => {
       release(key);
-      metrics.transfer(o.result);
+      // EDK2 firmware (OVMF and most UEFI servers) first asks a loader's size (tsize), then ends
+      // that request with an ERROR before any data and downloads it in a second one: a step that
+      // went as the client meant, not a failure (the trace would otherwise show it as one).
+      const result = o.result === 'client_error' && o.bytesSent === 0 && asksSize ? 'size_read' : o.result;
+      metrics.transfer(result);
       metrics.bytesSent(o.bytesSent);
       metrics.retransmissions(o.retransmissions);
       metrics.shortSends(o.shortSends);
       const ms = Math.round(performance.now() - started);
       const line = {
-        ...fields, result: o.result, bytes: size, ms, blksize: n.blockSize, windowsize: n.windowSize,
+        ...fields, result, bytes: size, ms, blksize: n.blockSize, windowsize: n.windowSize,
         retransmissions: o.retransmissions, rtoMs: o.rtoMs, ...(o.detail ? { detail: o.detail } : {}),
       };
-      if (o.result === 'ok') log.info(line, 'tftp transfer done'); else log.warn(line, 'tftp transfer failed');
-      told({ result: o.result, bytes: size, ms, blksize: n.blockSize, windowsize: n.windowSize, ...(o.detail && { detail: o.detail }) });
+      if (result === 'ok' || result === 'size_read') log.info(line, result === 'ok' ? 'tftp transfer done' : 'tftp size read');
+      else log.warn(line, 'tftp transfer failed');
+      told({ result, bytes: size, ms, blksize: n.blockSize, windowsize: n.windowSize, ...(o.detail && { detail: o.detail }) });
     });
     finished.add(done);
     void done.finally(() => finished.delete(done));

@@ -7,7 +7,7 @@ import type { PendingTrace, TraceOutcome } from '../core/boot-trace.js';
 export interface TftpFetch {
   address: string;
   file: string;
-  /** ok, or why not (not_found, access_violation, bad_option, busy, timeout, client_gone…). */
+  /** ok, size_read (the client asked the size, then closed), or why not (not_found, access_violation, bad_option, busy, timeout, client_gone…). */
   result: string;
   detail?: string;
   blksize?: number;
@@ -19,10 +19,12 @@ export interface TftpFetch {
 const REFUSED: ReadonlySet<string> = new Set(['not_found', 'access_violation', 'bad_option', 'busy', 'unsupported_mode']);
 
 export function tftpTraceEntry(f: TftpFetch): PendingTrace {
-  const outcome: TraceOutcome = f.result === 'ok' ? 'ok' : REFUSED.has(f.result) ? 'refused' : 'error';
+  const outcome: TraceOutcome = f.result === 'ok' || f.result === 'size_read' ? 'ok' : REFUSED.has(f.result) ? 'refused' : 'error';
   const detail: PendingTrace['detail'] = { file: f.file, result: f.result, client: f.address };
   for (const k of ['blksize', 'windowsize', 'bytes', 'ms'] as const) if (f[k] !== undefined) detail[k] = f[k]!;
   if (f.detail) detail.why = f.detail;
-  const size = f.bytes !== undefined && f.result === 'ok' ? ` (${f.bytes} bytes)` : '';
-  return { kind: 'tftp', outcome, address: f.address, summary: `RRQ ${f.file} → ${f.result === 'ok' ? 'sent' : f.result}${size}${f.detail && f.result !== 'ok' ? `: ${f.detail}` : ''}`, detail };
+  const size = f.bytes !== undefined && (f.result === 'ok' || f.result === 'size_read') ? ` (${f.bytes} bytes)` : '';
+  const said = f.result === 'ok' ? 'sent' : f.result === 'size_read' ? 'size told, the client closed to download it next' : f.result;
+  const why = f.detail && f.result !== 'ok' && f.result !== 'size_read' ? `: ${f.detail}` : '';
+  return { kind: 'tftp', outcome, address: f.address, summary: `RRQ ${f.file} → ${said}${size}${why}`, detail };
 }

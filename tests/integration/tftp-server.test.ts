@@ -12,6 +12,7 @@ import { Registry } from 'prom-client';
 import { startTftpServer, lossySocketFactory, udpSocketFactory, bufferFile, type TftpServer } from '../../daemon/tftp/index.js';
 import { decode, encode } from '../../daemon/tftp/packet.js';
 import { tftpGet } from '../fixtures/tftp/client.js';
+import type { PendingTrace } from '../../daemon/core/boot-trace.js';
 
 let dir = '';
 const files: Record<string, Buffer> = {};
@@ -190,4 +191,36 @@ test('a custom handler serves generated files; netascii is converted', async () 
     const missing = await tftpGet('127.0.0.1', server.port, 'small.bin');
     assert.equal(missing.error?.code, 1);
   } finally { await server.close(); }
+});
+
+test('a size asked and the transfer ended before data (EDK2 firmware does this first) is size_read, traced as a step that went well', async () => {
+  const traced: PendingTrace[] = [];
+  await withServer({}, async (s) => {
+    const sock = dgram.createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+    const oack = new Promise<{ msg: Buffer; port: number }>((resolve) => sock.once('message', (msg, from) => resolve({ msg, port: from.port })));
+    sock.send(encode({ op: 'RRQ', filename: 'big.bin', mode: 'octet', options: [opt('tsize', '0'), opt('blksize', '1468')] }), s.port, '127.0.0.1');
+    const reply = await oack;
+    const answered = decode(reply.msg);
+    assert.equal(answered.op, 'OACK');
+    if (answered.op === 'OACK') assert.deepEqual(answered.options.find((o) => o.name === 'tsize')?.value, String(files['big.bin']!.length));
+    // What OVMF sends once it has the size: an ERROR to the transfer's port.
+    sock.send(encode({ op: 'ERROR', code: 8, message: 'aborted after size' }), reply.port, '127.0.0.1');
+    await eventually(() => s.stats().transfers.size_read === 1);
+    sock.close();
+    // A client that ends a transfer once data flowed is still a client error.
+    const cut = dgram.createSocket('udp4');
+    await new Promise<void>((r) => cut.bind(0, '127.0.0.1', r));
+    const first = new Promise<{ port: number }>((resolve) => cut.once('message', (_m, from) => resolve({ port: from.port })));
+    cut.send(encode({ op: 'RRQ', filename: 'big.bin', mode: 'octet', options: [] }), s.port, '127.0.0.1');
+    const data = await first;
+    cut.send(encode({ op: 'ERROR', code: 0, message: 'disk full' }), data.port, '127.0.0.1');
+    await eventually(() => s.stats().transfers.client_error === 1);
+    cut.close();
+  }, { trace: (e: PendingTrace) => traced.push(e) });
+  const sizeRead = traced.find((e) => e.detail.result === 'size_read');
+  assert.ok(sizeRead, JSON.stringify(traced));
+  assert.equal(sizeRead.outcome, 'ok');
+  assert.match(sizeRead.summary, /RRQ big\.bin → size told, the client closed to download it next \(262144 bytes\)/);
+  assert.equal(traced.find((e) => e.detail.result === 'client_error')?.outcome, 'error');
 });

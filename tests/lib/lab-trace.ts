@@ -54,7 +54,7 @@ export function assertFirmwareBoot(entries: TraceEntry[], mac: string, loaderByt
   const firmware = (e: TraceEntry) => e.detail.ipxe === false && e.detail.arch === 7 && /^PXEClient:Arch:00007:/.test(String(e.detail.vendor_class)) && e.detail.file === 'ipxe.efi';
   const discover = after(-1, 'the firmware\'s DISCOVER → OFFER ipxe.efi', (e) => dhcpOk(e, 'DISCOVER', 'OFFER') && firmware(e));
   const ack = after(discover, 'the firmware\'s REQUEST → ACK ipxe.efi', (e) => dhcpOk(e, 'REQUEST', 'ACK') && firmware(e));
-  const tftp = after(ack, 'TFTP ipxe.efi sent whole', (e) => e.kind === 'tftp' && e.outcome === 'ok' && e.detail.file === 'ipxe.efi' && e.detail.bytes === loaderBytes);
+  const tftp = after(ack, 'TFTP ipxe.efi sent whole', (e) => e.kind === 'tftp' && e.detail.result === 'ok' && e.detail.file === 'ipxe.efi' && e.detail.bytes === loaderBytes);
   const ipxe = after(tftp, 'iPXE\'s REQUEST → ACK with its script', (e) => dhcpOk(e, 'REQUEST', 'ACK') && e.detail.ipxe === true && e.detail.user_class === 'iPXE' && String(e.detail.file).endsWith(`/boot/${mac}.ipxe`));
   after(ipxe, 'the script over HTTP', (e) => e.kind === 'http' && e.outcome === 'ok' && e.detail.path === `/boot/${mac}.ipxe`);
   const fetches = entries.slice(ack + 1, tftp + 1).filter((e) => e.kind === 'tftp' && e.detail.file === 'ipxe.efi');
