@@ -106,6 +106,7 @@ machines:
       assert.equal(e.detail.arch, 16, trace);
       assert.match(String(e.detail.vendor_class), /^HTTPClient:Arch:00016/, trace);
     }
+    t.diagnostic(`firmware: vendor class ${String(firmware[0]!.detail.vendor_class)}, arch ${String(firmware[0]!.detail.arch)}`);
     assert.equal(firmware[0]!.detail.answer, 'OFFER', trace);
     assert.equal(firmware[0]!.detail.file, 'http://10.20.0.1:8080/boot/ipxe.efi', trace);
     assert.equal(firmware[1]!.detail.answer, 'ACK', trace);
