@@ -105,6 +105,11 @@ export const siteSchema = z.strictObject({
   auto_redeploy: z.boolean().default(false),
   /** Extra kernel arguments for the deploy agent, e.g. console=ttyS0,115200. */
   agent_args: z.string().default(''),
+  /**
+   * UEFI x86-64 machines boot Debian's signed shim and GRUB instead of iPXE (secure-boot.ts);
+   * a profile or a machine may say otherwise.
+   */
+  secure_boot: z.boolean().default(false),
   templates_dir: relPath.default('templates'),
   images_dir: relPath.default('boot-images'),
   /**
@@ -137,6 +142,7 @@ const imageProfile = z.strictObject({
   ssh_authorized_keys: z.array(sshPublicKey).max(64).optional(),
   kernel_args: z.string().optional(),
   erase: eraseMode.optional(),
+  secure_boot: z.boolean().optional(),
   auto_redeploy: z.boolean().optional(),
   timeouts: profileTimeouts.optional(),
 });
@@ -149,6 +155,7 @@ const installerProfile = z.strictObject({
   cmdline: z.string(),
   answer: relPath,
   erase: eraseMode.optional(),
+  secure_boot: z.boolean().optional(),
   auto_redeploy: z.boolean().optional(),
   timeouts: profileTimeouts.optional(),
 });
@@ -229,6 +236,8 @@ export const machineSchema = z.strictObject({
   profile: z.string().optional(),
   tags: z.array(z.string().min(1)).default([]),
   power: powerSchema.default({ driver: 'manual' }),
+  /** Overrides its profile's and the site's secure_boot. */
+  secure_boot: z.boolean().optional(),
 });
 
 export const inventorySchema = z.strictObject({
