@@ -1,0 +1,128 @@
+// Secure Boot end to end in QEMU (TCG): OVMF with Secure Boot on and Microsoft's keys enrolled
+// (OVMF_CODE_4M.secboot.fd, OVMF_VARS_4M.ms.fd, SMM), a machine marked secure_boot, and
+// `rackhand serve` in a network namespace. The firmware's own PXE client gets Debian's signed
+// shim over TFTP; shim loads Debian's signed GRUB; GRUB reads grub/grub.cfg and then the
+// machine's own grub/MAC.cfg from Rackhand's TFTP server and boots the signed Debian kernel with
+// the agent's initrd; the agent (whose modules load under the kernel's lockdown) inspects the
+// machine and reports Secure Boot on. The boot trace shows each step. Before that, the config's
+// boot nonce is tampered with: the altered nonce buys nothing and changes nothing, and another
+// address gets no config at all.
+// Run under `flock /tmp/rackhand-qemu.lock` like every QEMU suite.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { REPO } from '../lib/daemon.js';
+import { tempDir } from '../lib/tmp.js';
+import { startAgentRig, VM, agentBuilt, type AgentRig } from '../lib/agent-vm.js';
+
+const IMAGES = join(REPO, 'boot-images');
+const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd';
+const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.ms.fd';
+const built = agentBuilt() && existsSync(join(IMAGES, 'shimx64.efi')) && existsSync(join(IMAGES, 'grubx64.efi')) && existsSync(OVMF_CODE);
+const MAC = VM.mac;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let rig: AgentRig;
+
+before(async () => {
+  if (!built) return;
+  const images = join(tempDir('secure-boot-images'), 'boot-images');
+  mkdirSync(images, { recursive: true });
+  // Copies, not symlinks: TFTP refuses links that lead out of the images directory.
+  for (const f of ['shimx64.efi', 'grubx64.efi']) copyFileSync(join(IMAGES, f), join(images, f));
+  cpSync(join(IMAGES, 'agent'), join(images, 'agent'), { recursive: true });
+  rig = await startAgentRig('sboot', {
+    site: `  images_dir: ${images}\n`,
+    rest: `machines:
+  - name: node-01
+    mac: ${MAC}
+    ip: ${VM.ip}
+    secure_boot: true
+`,
+  });
+});
+
+after(async () => { await rig?.close(); });
+
+interface TraceEntry { kind: string; outcome: string; summary: string; detail: Record<string, unknown> }
+
+test('Secure Boot: OVMF (MS keys) → signed shim → signed GRUB → signed kernel → the agent reports Secure Boot on; a tampered nonce buys nothing',
+  { skip: !built && 'boot images or OVMF secboot firmware missing (make boot-images; apt ovmf)', timeout: 600_000 }, async () => {
+    const started = Date.now();
+    const api = rig.api;
+    assert.equal((await api('POST', '/api/v1/machines/node-01/actions/inspect')).machine.state, 'inspecting');
+
+    // The machine's GRUB config over TFTP, as its GRUB would fetch it: the agent, with a nonce.
+    const cfgUrl = `tftp://10.20.0.1/grub/${MAC}.cfg`;
+    const cfg = await rig.asMachine([cfgUrl]);
+    assert.match(cfg, /^linux \(tftp,10\.20\.0\.1\)\/agent\/vmlinuz .*rackhand\.nonce=[\w-]{16,}/m, cfg);
+    const nonce = /rackhand\.nonce=([\w-]+)/.exec(cfg)![1]!;
+    // From any other address: no config (TFTP access violation), so no nonce.
+    const stranger = await rig.ns.exec('curl', ['-sS', '-m', '10', cfgUrl]).then(() => 'served', (err: Error) => err.message);
+    assert.match(stranger, /curl: \(69\)|access violation|TFTP/i, 'another address is refused');
+    // A tampered nonce (one character changed), from the machine's own address: refused, and the
+    // machine and its operation stay as they were.
+    const tampered = nonce.slice(0, -1) + (nonce.endsWith('A') ? 'B' : 'A');
+    const before = (await api('GET', '/api/v1/machines/node-01')).machine;
+    const trade = await rig.asMachine(['-s', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'POST', '-d', `nonce=${tampered}`, 'http://10.20.0.1:8080/v1/agent/nonce']);
+    assert.equal(trade, '403', 'the tampered nonce is refused');
+    const afterTamper = (await api('GET', '/api/v1/machines/node-01')).machine;
+    assert.equal(afterTamper.state, 'inspecting');
+    assert.deepEqual(afterTamper.facts, before.facts);
+    const events = (await api('GET', '/api/v1/events?machine=node-01')).events.map((e: { event: string }) => e.event);
+    assert.ok(!events.includes('nonce_traded'), events.join(' '));
+    const unchanged = Date.now();
+
+    // The VM: Secure Boot firmware, its own PXE client (the NIC's iPXE ROM off).
+    const vars = join(rig.dir, 'OVMF_VARS.fd');
+    copyFileSync(OVMF_VARS, vars);
+    const serial = join(rig.dir, 'secure-boot.log');
+    const qemu: ChildProcess = rig.ns.spawn('qemu-system-x86_64', [
+      '-accel', 'tcg', '-m', '512', '-nodefaults', '-display', 'none', '-no-reboot',
+      '-machine', 'q35,smm=on', '-global', 'driver=cfi.pflash01,property=secure,value=on',
+      '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
+      '-drive', `if=pflash,format=raw,unit=1,file=${vars}`,
+      '-netdev', 'tap,id=n0,ifname=tap0,script=no,downscript=no', '-device', `virtio-net-pci,netdev=n0,mac=${MAC},romfile=`,
+      '-serial', `file:${serial}`,
+    ]);
+    let qemuErr = '';
+    qemu.stderr!.on('data', (d: Buffer) => { qemuErr += d; });
+    qemu.stdout!.resume();
+    const consoleText = () => (existsSync(serial) ? readFileSync(serial, 'utf8') : '');
+    let m: Record<string, any> = afterTamper;
+    try {
+      const deadline = Date.now() + 420_000;
+      while (Date.now() < deadline && qemu.exitCode === null) {
+        m = (await api('GET', '/api/v1/machines/node-01')).machine;
+        if (m.state !== 'inspecting') break;
+        await sleep(2000);
+      }
+    } finally {
+      if (qemu.exitCode === null) qemu.kill('SIGKILL');
+    }
+    const log = consoleText();
+    const seconds = Math.round((Date.now() - unchanged) / 1000);
+    assert.equal(m.state, 'ready', `not ready after ${seconds} s; qemu: ${qemuErr}\nconsole:\n${log.slice(-4000)}`);
+    assert.deepEqual(m.facts.firmware, { uefi: true, secure_boot: true }, 'the agent saw Secure Boot on');
+    assert.equal(m.facts.nics[0].mac, MAC, 'the NIC driver (a signed module) loaded under lockdown');
+    // What the console shows of the chain: shim fetched GRUB, the kernel knew Secure Boot was on.
+    assert.match(log, /Fetching Netboot Image grubx64\.efi/);
+    assert.match(log, /Secure boot enabled/i);
+    assert.match(log, /Secure Boot: true/);
+
+    // The boot trace: DHCP handed out the shim; TFTP served shim, GRUB, both configs, kernel and initrd.
+    await sleep(1200); // the recorder writes every 500 ms
+    const entries = (await api('GET', '/api/v1/machines/node-01/boot-trace')).entries as TraceEntry[];
+    const lines = entries.map((e) => `${e.kind} ${e.outcome} ${e.summary}`).join('\n');
+    const dhcp = entries.filter((e) => e.kind === 'dhcp' && e.detail.type === 'DISCOVER');
+    assert.ok(dhcp.some((e) => e.detail.file === 'shimx64.efi' && e.detail.arch === 7), lines);
+    const tftp = entries.filter((e) => e.kind === 'tftp' && e.outcome === 'ok').map((e) => String(e.detail.file).replace(/^\/+/, ''));
+    for (const f of ['shimx64.efi', 'grubx64.efi', 'grub/grub.cfg', `grub/${MAC}.cfg`, 'agent/vmlinuz', 'agent/initrd.img']) {
+      assert.ok(tftp.includes(f), `TFTP ${f} in the trace:\n${lines}`);
+    }
+    assert.ok(entries.some((e) => e.kind === 'http' && e.detail.path === '/v1/agent/nonce' && e.outcome === 'ok'), lines);
+    assert.ok(!JSON.stringify(entries).includes(nonce), 'no nonce in the trace');
+    process.stdout.write(`# secure boot: firmware to ready in ${seconds} s (whole test ${Math.round((Date.now() - started) / 1000)} s)\n`);
+  });
