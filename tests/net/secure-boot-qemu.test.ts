@@ -10,7 +10,7 @@
 // Run under `flock /tmp/rackhand-qemu.lock` like every QEMU suite.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { REPO } from '../lib/daemon.js';
@@ -78,12 +78,17 @@ test('Secure Boot: OVMF (MS keys) → signed shim → signed GRUB → signed ker
     // The VM: Secure Boot firmware, its own PXE client (the NIC's iPXE ROM off).
     const vars = join(rig.dir, 'OVMF_VARS.fd');
     copyFileSync(OVMF_VARS, vars);
+    // A small empty disk: inspect reports disks, and the firmware, finding nothing to boot on it, goes to PXE.
+    const disk = join(rig.dir, 'disk.raw');
+    writeFileSync(disk, '');
+    truncateSync(disk, 64 << 20);
     const serial = join(rig.dir, 'secure-boot.log');
     const qemu: ChildProcess = rig.ns.spawn('qemu-system-x86_64', [
       '-accel', 'tcg', '-m', '512', '-nodefaults', '-display', 'none', '-no-reboot',
       '-machine', 'q35,smm=on', '-global', 'driver=cfi.pflash01,property=secure,value=on',
       '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
       '-drive', `if=pflash,format=raw,unit=1,file=${vars}`,
+      '-drive', `file=${disk},if=virtio,format=raw`,
       '-netdev', 'tap,id=n0,ifname=tap0,script=no,downscript=no', '-device', `virtio-net-pci,netdev=n0,mac=${MAC},romfile=`,
       '-serial', `file:${serial}`,
     ]);
@@ -102,14 +107,18 @@ test('Secure Boot: OVMF (MS keys) → signed shim → signed GRUB → signed ker
     } finally {
       if (qemu.exitCode === null) qemu.kill('SIGKILL');
     }
+    // The VM may have powered off between two looks: the state after it is the one that counts.
+    m = (await api('GET', '/api/v1/machines/node-01')).machine;
     const log = consoleText();
     const seconds = Math.round((Date.now() - unchanged) / 1000);
     assert.equal(m.state, 'ready', `not ready after ${seconds} s; qemu: ${qemuErr}\nconsole:\n${log.slice(-4000)}`);
     assert.deepEqual(m.facts.firmware, { uefi: true, secure_boot: true }, 'the agent saw Secure Boot on');
     assert.equal(m.facts.nics[0].mac, MAC, 'the NIC driver (a signed module) loaded under lockdown');
+    assert.equal(m.facts.disks[0].size_bytes, 64 << 20, 'the disk driver too');
     // What the console shows of the chain: shim fetched GRUB, the kernel knew Secure Boot was on.
     assert.match(log, /Fetching Netboot Image grubx64\.efi/);
     assert.match(log, /Secure boot enabled/i);
+    assert.match(log, /Lockdown: .* is restricted/, 'the signed kernel runs locked down');
     assert.match(log, /Secure Boot: true/);
 
     // The boot trace: DHCP handed out the shim; TFTP served shim, GRUB, both configs, kernel and initrd.
