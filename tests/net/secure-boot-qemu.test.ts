@@ -133,5 +133,6 @@ test('Secure Boot: OVMF (MS keys) → signed shim → signed GRUB → signed ker
     }
     assert.ok(entries.some((e) => e.kind === 'http' && e.detail.path === '/v1/agent/nonce' && e.outcome === 'ok'), lines);
     assert.ok(!JSON.stringify(entries).includes(nonce), 'no nonce in the trace');
-    process.stdout.write(`# secure boot: firmware to ready in ${seconds} s (whole test ${Math.round((Date.now() - started) / 1000)} s)\n`);
+    const took = entries.filter((e) => e.kind === 'tftp' && e.outcome === 'ok').map((e) => `${e.detail.file} ${e.detail.blksize ?? 512}B blocks ${e.detail.ms} ms`);
+    process.stdout.write(`# secure boot: firmware to ready in ${seconds} s (whole test ${Math.round((Date.now() - started) / 1000)} s); TFTP: ${took.join(', ')}\n`);
   });
