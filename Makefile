@@ -126,4 +126,4 @@ demo: lab-deps build boot-images
 	@tests/setup/demo.sh
 
 clean:
-	rm -rf dist build var boot-images/agent boot-images/images boot-images/*.kpxe boot-images/*.efi boot-images/.secure-boot-inputs
+	rm -rf dist build var boot-images/agent boot-images/images boot-images/*.kpxe boot-images/*.efi boot-images/.secure-boot-inputs boot-images/secure-boot

@@ -11,6 +11,15 @@ import type { BootPlan } from './ipxe.js';
 import { bootText, kernelLine, kernelWord } from '../core/boot-text.js';
 import { bootPaths } from '../core/urls.js';
 
+/**
+ * Where an installed system's EFI loader lives on its ESP, tried in order for local boot: the
+ * removable-media path images carry, then the shims distributions install (FAT: any case).
+ */
+export const LOCAL_LOADERS: readonly string[] = [
+  '/EFI/BOOT/BOOTX64.EFI', '/EFI/debian/shimx64.efi', '/EFI/ubuntu/shimx64.efi', '/EFI/rocky/shimx64.efi',
+  '/EFI/redhat/shimx64.efi', '/EFI/centos/shimx64.efi',
+];
+
 /** The per-machine config beside grub/grub.cfg; the MAC is GRUB's $net_default_mac. */
 export const GRUB_MACHINE_CONFIG = /^grub\/([0-9A-Fa-f:]{17})\.cfg$/;
 export const grubMachineConfigPath = (mac: string): string => `grub/${mac}.cfg`;
@@ -83,8 +92,16 @@ export function renderGrubConfig(plan: BootPlan, site: GrubSite): string {
     }
     case 'local':
       say(plan.why);
-      // Back to the firmware, which tries its next boot option (the disk).
-      lines.push('exit 1');
+      // GRUB 2.06's `exit` reports success to the firmware, which EDK2 takes for a finished boot
+      // (it opens its setup menu instead of trying the disk): start the disk's own signed loader
+      // where one is found, as MAAS does; the firmware checks it against its db as at power-on.
+      lines.push(
+        `for loader in ${LOCAL_LOADERS.join(' ')}; do`,
+        '  if search --no-floppy --file --set=root $loader; then chainloader $loader; boot; fi',
+        'done',
+        // No ESP with a known loader: back to the firmware, which may try its next boot option.
+        'exit 1',
+      );
       break;
     case 'refuse':
       say(plan.why);

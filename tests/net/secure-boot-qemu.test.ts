@@ -12,7 +12,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { REPO } from '../lib/daemon.js';
 import { tempDir } from '../lib/tmp.js';
 import { startAgentRig, VM, agentBuilt, type AgentRig } from '../lib/agent-vm.js';
@@ -20,9 +20,33 @@ import { startAgentRig, VM, agentBuilt, type AgentRig } from '../lib/agent-vm.js
 const IMAGES = join(REPO, 'boot-images');
 const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd';
 const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.ms.fd';
-const built = agentBuilt() && existsSync(join(IMAGES, 'shimx64.efi')) && existsSync(join(IMAGES, 'grubx64.efi')) && existsSync(OVMF_CODE);
+const built = agentBuilt() && existsSync(join(IMAGES, 'shimx64.efi')) && existsSync(join(IMAGES, 'secure-boot/grubx64-disk.efi')) && existsSync(join(IMAGES, 'grubx64.efi')) && existsSync(OVMF_CODE);
 const MAC = VM.mac;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const DISK_BYTES = 64 << 20;
+const DISK_MARK = 'RACKHAND-SECURE-BOOT-DISK';
+
+/**
+ * A GPT disk whose EFI system partition boots like an installed Debian under Secure Boot:
+ * \\EFI\\BOOT\\BOOTX64.EFI is the signed shim, grubx64.efi beside it Debian's signed disk GRUB,
+ * whose grub.cfg prints a mark and powers off. Built from files, without mounts.
+ */
+function espDisk(rig: AgentRig): string {
+  const disk = join(rig.dir, 'disk.raw');
+  const esp = join(rig.dir, 'esp.img');
+  const cfg = join(rig.dir, 'grub.cfg');
+  writeFileSync(disk, '');
+  truncateSync(disk, DISK_BYTES);
+  execFileSync('sfdisk', ['-q', disk], { input: 'label: gpt\nstart=2048, size=126976, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\n' });
+  execFileSync('mkfs.vfat', ['-C', esp, String(126976 / 2)]);
+  writeFileSync(cfg, `echo '${DISK_MARK}'\nsleep 2\nhalt\n`);
+  execFileSync('mmd', ['-i', esp, '::/EFI', '::/EFI/BOOT']);
+  execFileSync('mcopy', ['-i', esp, join(IMAGES, 'shimx64.efi'), '::/EFI/BOOT/BOOTX64.EFI']);
+  execFileSync('mcopy', ['-i', esp, join(IMAGES, 'secure-boot/grubx64-disk.efi'), '::/EFI/BOOT/grubx64.efi']);
+  execFileSync('mcopy', ['-i', esp, cfg, '::/EFI/BOOT/grub.cfg']);
+  execFileSync('dd', [`if=${esp}`, `of=${disk}`, 'bs=1M', 'seek=1', 'conv=notrunc', 'status=none']);
+  return disk;
+}
 
 let rig: AgentRig;
 
@@ -75,27 +99,32 @@ test('Secure Boot: OVMF (MS keys) → signed shim → signed GRUB → signed ker
     assert.ok(!events.includes('nonce_traded'), events.join(' '));
     const unchanged = Date.now();
 
-    // The VM: Secure Boot firmware, its own PXE client (the NIC's iPXE ROM off).
+    // The VM: Secure Boot firmware, its own PXE client (the NIC's iPXE ROM off) first, then its
+    // disk: an ESP with Debian's signed shim and disk GRUB, whose config says it was booted.
     const vars = join(rig.dir, 'OVMF_VARS.fd');
     copyFileSync(OVMF_VARS, vars);
-    // A small empty disk: inspect reports disks, and the firmware, finding nothing to boot on it, goes to PXE.
-    const disk = join(rig.dir, 'disk.raw');
-    writeFileSync(disk, '');
-    truncateSync(disk, 64 << 20);
-    const serial = join(rig.dir, 'secure-boot.log');
-    const qemu: ChildProcess = rig.ns.spawn('qemu-system-x86_64', [
-      '-accel', 'tcg', '-m', '512', '-nodefaults', '-display', 'none', '-no-reboot',
-      '-machine', 'q35,smm=on', '-global', 'driver=cfi.pflash01,property=secure,value=on',
-      '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
-      '-drive', `if=pflash,format=raw,unit=1,file=${vars}`,
-      '-drive', `file=${disk},if=virtio,format=raw`,
-      '-netdev', 'tap,id=n0,ifname=tap0,script=no,downscript=no', '-device', `virtio-net-pci,netdev=n0,mac=${MAC},romfile=`,
-      '-serial', `file:${serial}`,
-    ]);
-    let qemuErr = '';
-    qemu.stderr!.on('data', (d: Buffer) => { qemuErr += d; });
-    qemu.stdout!.resume();
-    const consoleText = () => (existsSync(serial) ? readFileSync(serial, 'utf8') : '');
+    const disk = espDisk(rig);
+    const consoleOf = (serial: string) => (existsSync(serial) ? readFileSync(serial, 'utf8') : '');
+    const boot = (label: string) => {
+      const serial = join(rig.dir, `${label}.log`);
+      const qemu: ChildProcess = rig.ns.spawn('qemu-system-x86_64', [
+        '-accel', 'tcg', '-m', '512', '-nodefaults', '-display', 'none', '-no-reboot',
+        '-machine', 'q35,smm=on', '-global', 'driver=cfi.pflash01,property=secure,value=on',
+        '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
+        '-drive', `if=pflash,format=raw,unit=1,file=${vars}`,
+        '-drive', `file=${disk},if=none,id=d0,format=raw`, '-device', 'virtio-blk-pci,drive=d0,bootindex=2',
+        '-netdev', 'tap,id=n0,ifname=tap0,script=no,downscript=no', '-device', `virtio-net-pci,netdev=n0,mac=${MAC},romfile=,bootindex=1`,
+        '-serial', `file:${serial}`,
+      ]);
+      let stderr = '';
+      qemu.stderr!.on('data', (d: Buffer) => { stderr += d; });
+      qemu.stdout!.resume();
+      return { qemu, console: () => consoleOf(serial), stderr: () => stderr };
+    };
+    const vm = boot('secure-boot-inspect');
+    const qemu = vm.qemu;
+    const qemuErr = vm.stderr;
+    const consoleText = vm.console;
     let m: Record<string, any> = afterTamper;
     try {
       const deadline = Date.now() + 420_000;
@@ -111,10 +140,10 @@ test('Secure Boot: OVMF (MS keys) → signed shim → signed GRUB → signed ker
     m = (await api('GET', '/api/v1/machines/node-01')).machine;
     const log = consoleText();
     const seconds = Math.round((Date.now() - unchanged) / 1000);
-    assert.equal(m.state, 'ready', `not ready after ${seconds} s; qemu: ${qemuErr}\nconsole:\n${log.slice(-4000)}`);
+    assert.equal(m.state, 'ready', `not ready after ${seconds} s; qemu: ${qemuErr()}\nconsole:\n${log.slice(-4000)}`);
     assert.deepEqual(m.facts.firmware, { uefi: true, secure_boot: true }, 'the agent saw Secure Boot on');
     assert.equal(m.facts.nics[0].mac, MAC, 'the NIC driver (a signed module) loaded under lockdown');
-    assert.equal(m.facts.disks[0].size_bytes, 64 << 20, 'the disk driver too');
+    assert.equal(m.facts.disks[0].size_bytes, DISK_BYTES, 'the disk driver too');
     // What the console shows of the chain: shim fetched GRUB, the kernel knew Secure Boot was on.
     assert.match(log, /Fetching Netboot Image grubx64\.efi/);
     assert.match(log, /Secure boot enabled/i);
@@ -133,6 +162,19 @@ test('Secure Boot: OVMF (MS keys) → signed shim → signed GRUB → signed ker
     }
     assert.ok(entries.some((e) => e.kind === 'http' && e.detail.path === '/v1/agent/nonce' && e.outcome === 'ok'), lines);
     assert.ok(!JSON.stringify(entries).includes(nonce), 'no nonce in the trace');
+    // Ready: GRUB's config says boot the disk, the firmware goes on to it, and the disk's own
+    // signed chain (shim → GRUB from its ESP) runs under Secure Boot.
+    const localStarted = Date.now();
+    const local = boot('secure-boot-local');
+    const localDeadline = Date.now() + 180_000;
+    while (Date.now() < localDeadline && local.qemu.exitCode === null && !local.console().includes(DISK_MARK)) await sleep(1000);
+    if (local.qemu.exitCode === null) local.qemu.kill('SIGKILL');
+    const localLog = local.console();
+    assert.match(localLog, /Rackhand: node-01 is ready: booting from its own disk/, localLog.slice(-3000));
+    assert.ok(localLog.includes(DISK_MARK), `the disk was not booted:\n${localLog.slice(-3000)}`);
+    assert.equal((await api('GET', '/api/v1/machines/node-01')).machine.state, 'ready');
+    const localSeconds = Math.round((Date.now() - localStarted) / 1000);
+
     const took = entries.filter((e) => e.kind === 'tftp' && e.outcome === 'ok').map((e) => `${e.detail.file} ${e.detail.blksize ?? 512}B blocks ${e.detail.ms} ms`);
-    process.stdout.write(`# secure boot: firmware to ready in ${seconds} s (whole test ${Math.round((Date.now() - started) / 1000)} s); TFTP: ${took.join(', ')}\n`);
+    process.stdout.write(`# secure boot: firmware to ready in ${seconds} s, local boot ${localSeconds} s (whole test ${Math.round((Date.now() - started) / 1000)} s); TFTP: ${took.join(', ')}\n`);
   });
