@@ -6,13 +6,15 @@
 // the agent's initrd; the agent (whose modules load under the kernel's lockdown) inspects the
 // machine and reports Secure Boot on. The boot trace shows each step. Before that, the config's
 // boot nonce is tampered with: the altered nonce buys nothing and changes nothing, and another
-// address gets no config at all.
+// address gets no config at all. Then the machine, ready, boots its disk through GRUB's local
+// boot. Last, the Debian cloud image (build-debian-cloud.sh) boots its own shim → GRUB → signed
+// kernel from disk under the same firmware, and with Secure Boot off.
 // Run under `flock /tmp/rackhand-qemu.lock` like every QEMU suite.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { REPO } from '../lib/daemon.js';
 import { tempDir } from '../lib/tmp.js';
 import { startAgentRig, VM, agentBuilt, type AgentRig } from '../lib/agent-vm.js';
@@ -177,4 +179,45 @@ test('Secure Boot: OVMF (MS keys) → signed shim → signed GRUB → signed ker
 
     const took = entries.filter((e) => e.kind === 'tftp' && e.outcome === 'ok').map((e) => `${e.detail.file} ${e.detail.blksize ?? 512}B blocks ${e.detail.ms} ms`);
     process.stdout.write(`# secure boot: firmware to ready in ${seconds} s, local boot ${localSeconds} s (whole test ${Math.round((Date.now() - started) / 1000)} s); TFTP: ${took.join(', ')}\n`);
+  });
+
+const CLOUD_IMAGE = join(IMAGES, 'images/debian-12-cloud.raw.zst');
+
+test('the Debian cloud image boots its own signed chain from disk: Secure Boot on (MS keys) and off',
+  { skip: !(existsSync(CLOUD_IMAGE) && existsSync(OVMF_CODE)) && 'Debian cloud image or OVMF secboot firmware missing (make boot-images)', timeout: 300_000 }, async () => {
+    const dir = tempDir('secure-boot-cloud');
+    const disk = join(dir, 'disk.raw');
+    execFileSync('zstd', ['-q', '-d', '-f', CLOUD_IMAGE, '-o', disk]);
+    const firmware = {
+      on: { code: OVMF_CODE, vars: OVMF_VARS, machine: 'q35,smm=on', secure: ['-global', 'driver=cfi.pflash01,property=secure,value=on'] },
+      off: { code: '/usr/share/OVMF/OVMF_CODE_4M.fd', vars: '/usr/share/OVMF/OVMF_VARS_4M.fd', machine: 'q35', secure: [] as string[] },
+    };
+    const took: string[] = [];
+    for (const [mode, fw] of Object.entries(firmware)) {
+      const vars = join(dir, `vars-${mode}.fd`);
+      copyFileSync(fw.vars, vars);
+      const serial = join(dir, `cloud-${mode}.log`);
+      const t0 = Date.now();
+      const qemu = spawn('qemu-system-x86_64', [
+        '-accel', 'tcg', '-m', '1024', '-nodefaults', '-display', 'none', '-no-reboot', '-machine', fw.machine, ...fw.secure,
+        '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${fw.code}`, '-drive', `if=pflash,format=raw,unit=1,file=${vars}`,
+        '-drive', `file=${disk},if=virtio,format=raw,snapshot=on`, '-serial', `file:${serial}`,
+      ], { stdio: 'ignore' });
+      const text = () => (existsSync(serial) ? readFileSync(serial, 'utf8') : '');
+      // systemd's greeting: the kernel the chain loaded runs the image's own root file system.
+      const deadline = Date.now() + 120_000;
+      while (Date.now() < deadline && qemu.exitCode === null && !/Welcome to .*Debian GNU\/Linux 12/.test(text())) await sleep(1000);
+      if (qemu.exitCode === null) qemu.kill('SIGKILL');
+      const log = text();
+      assert.match(log, /Welcome to .*Debian GNU\/Linux 12/, `${mode}: the image did not boot:\n${log.slice(-3000)}`);
+      assert.match(log, /Welcome to GRUB/, `${mode}: through shim and GRUB`);
+      if (mode === 'on') {
+        assert.match(log, /secureboot: Secure boot enabled/);
+        assert.match(log, /Lockdown: .* is restricted/);
+      } else {
+        assert.doesNotMatch(log, /secureboot: Secure boot enabled/);
+      }
+      took.push(`Secure Boot ${mode} ${Math.round((Date.now() - t0) / 1000)} s`);
+    }
+    process.stdout.write(`# the cloud image from disk to systemd: ${took.join(', ')}\n`);
   });
