@@ -59,13 +59,15 @@ lab-deps:
 build-deps:
 	@tests/setup/ensure-packages.sh $(BUILD_PACKAGES)
 
-# The agent (kernel + initrd), the lab OS disk image, the iPXE loaders, the Debian 12 cloud
+# The agent (kernel + initrd), the lab OS disk image, the iPXE loaders, Secure Boot's signed shim
+# and GRUB (pinned versions of Debian's shim-signed and grub-efi-amd64-signed), the Debian 12 cloud
 # image and the Debian installer's netboot kernel and initrd, from Debian's packages; each script
 # rebuilds only when its inputs changed (cached in boot-images/cache/; the cloud image, minutes to
 # build, and the installer's 133 MB package in /var/cache/rackhand/, outside the checkout, so that
 # CI's fresh clones on the same machine reuse them).
 boot-images: build-deps
 	@boot-images/fetch-ipxe.sh
+	@boot-images/fetch-secure-boot.sh
 	@boot-images/build-agent.sh
 	@boot-images/build-lab-image.sh
 	@boot-images/build-debian-cloud.sh
@@ -149,4 +151,4 @@ demo: lab-deps build boot-images
 	@tests/setup/demo.sh
 
 clean:
-	rm -rf dist build var boot-images/agent boot-images/images boot-images/installers boot-images/*.kpxe boot-images/*.efi
+	rm -rf dist build var boot-images/agent boot-images/images boot-images/installers boot-images/*.kpxe boot-images/*.efi boot-images/.secure-boot-inputs boot-images/secure-boot

@@ -28,6 +28,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 unpack_inputs "$work"
 root="$work/root"
+# efivarfs: the agent reads the SecureBoot EFI variable for its facts.
+INITRD_MODULES="$INITRD_MODULES efivarfs"
 initrd_root "$work/kernel" "$kver" "$work/busybox" "$root"
 install -m 755 "$src/init" "$root/init"
 install -m 755 "$src/rackhand-agent" "$root/bin/rackhand-agent"

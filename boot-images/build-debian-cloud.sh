@@ -2,8 +2,10 @@
 # Builds a real Debian 12 cloud image (systemd, cloud-init, OpenSSH, Debian's cloud kernel) from
 # Debian's packages, without mounting anything:
 #   mmdebstrap → a root directory → an ext4 partition image (mkfs.ext4 -d) and a FAT partition
-#   with the kernel, its initramfs and syslinux (BIOS from the MBR, UEFI as
-#   \EFI\BOOT\BOOTX64.EFI) → one MBR disk assembled with truncate, sfdisk and dd.
+#   with the kernel, its initramfs, syslinux for BIOS (from the MBR) and, for UEFI, Debian's
+#   signed chain as \EFI\BOOT\BOOTX64.EFI (shim) → grubx64.efi (signed GRUB) → the signed cloud
+#   kernel, so the image boots with Secure Boot on (and off) → one MBR disk assembled with
+#   truncate, sfdisk and dd. shim and GRUB come from fetch-secure-boot.sh (pinned versions).
 # Why syslinux and not GRUB: syslinux installs onto a FAT image file through mtools (no device,
 # no loop mount) and the same partition serves BIOS and UEFI, as in the lab image; grub-install
 # wants a block device (or device-mapper) for BIOS and writes its core image by sector lists.
@@ -35,7 +37,11 @@ packages="systemd systemd-sysv udev dbus cloud-init openssh-server sudo iproute2
           linux-image-cloud-amd64 initramfs-tools zstd usr-is-merged cloud-guest-utils"
 root_uuid=6c1f3c2e-7e2a-4b8e-9d1a-2b5d0e0a1c01   # fixed: the kernel command line and fstab name it
 disk_id=0x52684431
-key=$(printf '%s\n' "$packages" "$suite" | cat "$0" - | sha256sum | cut -c1-16)
+# UEFI's loaders: Debian's signed shim and disk GRUB (boot-images/fetch-secure-boot.sh).
+shim="$here/shimx64.efi"
+grub_disk="$here/secure-boot/grubx64-disk.efi"
+[ -f "$shim" ] && [ -f "$grub_disk" ] || "$here/fetch-secure-boot.sh" >/dev/null
+key=$(printf '%s\n' "$packages" "$suite" | cat "$0" "$shim" "$grub_disk" - | sha256sum | cut -c1-16)
 cache=${RACKHAND_IMAGE_CACHE:-/var/cache/rackhand}/debian-cloud/$key
 mkdir -p "$out"
 
@@ -100,7 +106,7 @@ printf 'datasource_list: [ NoCloud, None ]\nssh_genkeytypes: [ ed25519, ecdsa ]\
 # /etc and /var are as new as /usr: no hwdb and ldconfig rebuild at first boot (ConditionNeedsUpdate).
 touch -r "$rootfs/usr" "$rootfs/etc/.updated" "$rootfs/var/.updated"
 
-# The boot partition: kernel, initramfs, syslinux for both firmwares.
+# The boot partition: kernel, initramfs, syslinux for BIOS, shim and GRUB for UEFI.
 export MTOOLS_SKIP_CHECK=1
 boot_mib=64
 part_boot="$work/boot.img"
@@ -109,10 +115,14 @@ printf 'DEFAULT debian\nPROMPT 0\nTIMEOUT 1\nLABEL debian\n  KERNEL /vmlinuz\n  
 mcopy -i "$part_boot" "$rootfs/boot/vmlinuz-$kver" ::/vmlinuz
 mcopy -i "$part_boot" "$rootfs/boot/initrd.img-$kver" ::/initrd.img
 mcopy -i "$part_boot" "$work/syslinux.cfg" ::/syslinux.cfg
+# UEFI: shim (Microsoft-signed, carrying Debian's certificate) loads grubx64.efi beside it, which
+# (having no /EFI/debian here) reads \EFI\BOOT\grub.cfg and boots the kernel from this
+# partition, checked through shim: the cloud kernel is Debian-signed.
+printf 'set timeout=0\nlinux /vmlinuz root=UUID=%s ro console=tty0 console=ttyS0,115200 net.ifnames=0\ninitrd /initrd.img\nboot\n' "$root_uuid" > "$work/grub.cfg"
 mmd -i "$part_boot" ::/EFI ::/EFI/BOOT
-mcopy -i "$part_boot" /usr/lib/SYSLINUX.EFI/efi64/syslinux.efi ::/EFI/BOOT/BOOTX64.EFI
-mcopy -i "$part_boot" /usr/lib/syslinux/modules/efi64/ldlinux.e64 ::/EFI/BOOT/ldlinux.e64
-mcopy -i "$part_boot" "$work/syslinux.cfg" ::/EFI/BOOT/syslinux.cfg
+mcopy -i "$part_boot" "$shim" ::/EFI/BOOT/BOOTX64.EFI
+mcopy -i "$part_boot" "$grub_disk" ::/EFI/BOOT/grubx64.efi
+mcopy -i "$part_boot" "$work/grub.cfg" ::/EFI/BOOT/grub.cfg
 syslinux --install "$part_boot"
 # The root file system keeps no second copy of them: the boot partition is the one booted.
 rm -f "$rootfs/boot/vmlinuz-$kver" "$rootfs/boot/initrd.img-$kver"

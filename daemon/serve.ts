@@ -24,6 +24,8 @@ import { startRackServices, type RackServices } from './rack-services.js';
 import { startSecondarySegment } from './secondary-segment.js';
 import { startTftpServer } from './tftp/index.js';
 import { imagesTftpHandler } from './tftp-images.js';
+import { grubConfigsFirst } from './grub-tftp.js';
+import { secureBootLookup } from './core/secure-boot.js';
 import { startDhcp, type DhcpServer } from './dhcp/index.js';
 import { refusalLog } from './http/boot-token.js';
 import { createTransitions, type Transitions } from './core/transitions.js';
@@ -93,6 +95,8 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
   const power = powerFactory(store, () => loaded, logger, createPowerMetrics(registry));
   const bootTrace = startBootTrace(store, registry);
   const transitions = createTransitions(store, logger);
+  // What GRUB's configs over TFTP need (grub-tftp.ts): what the HTTP boot routes get.
+  const bootContext = { store, inventory: () => loaded, logger, stateDir, transitions };
   const orchestrator: Orchestrator = opts.powerActions === false
     ? manualOrchestrator(logger)
     : createOrchestrator({ store, transitions, power, logger, rack: loaded.rack });
@@ -105,7 +109,8 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
       store, logger, loaded: () => loaded, boot: (item, m, op, ctl) => orchestrator.boot(item, m, op, ctl),
       // Heartbeats from before the listener is up carry the configured port; later ones the bound one.
       info: () => ({ http_port: boundPort ?? opts.httpPort ?? site.http_port, address: site.address, interface: site.interface, version: VERSION }),
-      startSecondary: opts.httpOnly ? undefined : (entry) => startSecondarySegment(entry, () => loaded, store, registry, logger, (name, cause) => inspectDiscovered(store, transitions, name, cause, logger), opts.tftpPort, bootTrace.record),
+      startSecondary: opts.httpOnly ? undefined : (entry) => startSecondarySegment(entry, () => loaded, store, registry, logger, (name, cause) => inspectDiscovered(store, transitions, name, cause, logger), opts.tftpPort, bootTrace.record,
+        { grub: (files, address) => grubConfigsFirst(bootContext, files, address), secureBoot: (name) => secureBootLookup(loaded.inventory)(name) }),
       onLost: (reason) => { logger.fatal(reason); stopOnLost?.(reason); },
     });
   } catch (err) {
@@ -136,11 +141,12 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
     try {
       const tftp = await startTftpServer({
         address: site.address, port: opts.tftpPort ?? 69, bindInterface: site.interface,
-        handler: imagesTftpHandler(() => loaded),
+        handler: grubConfigsFirst(bootContext, imagesTftpHandler(() => loaded)),
       }, { logger, registry, trace: bootTrace.record });
       bootServers.push({ name: 'tftp', close: () => tftp.close() });
       logger.info({ address: site.address, port: tftp.port }, `TFTP serving ${loaded.imagesDir} on ${site.address}:${tftp.port}`);
-      const dhcp = await startDhcp(site, store, { registry, logger, rack: loaded.rack, startInspection: (name, cause) => inspectDiscovered(store, transitions, name, cause, logger), trace: bootTrace.record });
+      const dhcp = await startDhcp(site, store, { registry, logger, rack: loaded.rack, startInspection: (name, cause) => inspectDiscovered(store, transitions, name, cause, logger), trace: bootTrace.record,
+        secureBoot: (name) => secureBootLookup(loaded.inventory)(name) });
       bootServers.push({ name: 'dhcp', close: () => dhcp.close() });
       dhcpServer = dhcp;
       logger.info({ interface: site.interface, mode: site.dhcp.mode }, `DHCP (${site.dhcp.mode} mode) on ${site.interface}`);

@@ -34,6 +34,10 @@ export function boundFacts(value: unknown, path = 'facts', depth = 0): FactsVerd
   if (entries.length > FACT_LIMITS.entries) return { ok: false, path, why: `${entries.length} keys (at most ${FACT_LIMITS.entries})` };
   const out: Record<string, unknown> = {};
   for (const [k, v] of entries) {
+    if (depth === 0 && k === 'firmware') {
+      const why = firmwareProblem(v);
+      if (why) return { ok: false, path: `${path}.firmware`, why };
+    }
     if (k.length > FACT_LIMITS.keyLength || !/^[A-Za-z0-9_.-]+$/.test(k)) {
       return { ok: false, path: `${path}.${k.slice(0, 32).replace(/[^A-Za-z0-9_.-]/g, '?')}`, why: `keys are 1–${FACT_LIMITS.keyLength} of A-Z a-z 0-9 _ . -` };
     }
@@ -42,4 +46,18 @@ export function boundFacts(value: unknown, path = 'facts', depth = 0): FactsVerd
     out[k] = b.facts;
   }
   return { ok: true, facts: out };
+}
+
+/**
+ * `firmware` is read by Rackhand (the dashboard, constraints): exactly `{ uefi, secure_boot }`,
+ * both booleans, and Secure Boot only with UEFI.
+ */
+function firmwareProblem(v: unknown): string | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'not a mapping of uefi and secure_boot';
+  const keys = Object.keys(v).sort().join(',');
+  if (keys !== 'secure_boot,uefi') return `keys ${keys || '(none)'}: exactly uefi and secure_boot`;
+  const f = v as { uefi: unknown; secure_boot: unknown };
+  if (typeof f.uefi !== 'boolean' || typeof f.secure_boot !== 'boolean') return 'uefi and secure_boot are true or false';
+  if (f.secure_boot && !f.uefi) return 'Secure Boot without UEFI';
+  return undefined;
 }

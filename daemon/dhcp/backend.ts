@@ -18,6 +18,8 @@ export interface DhcpMachine {
   state: State;
   /** Absent means inventory (unit tests' machines). Discovered machines get a capped share of a pool. */
   source?: 'inventory' | 'discovered';
+  /** Boots the signed shim → GRUB chain instead of iPXE (from the inventory, not the store). */
+  secureBoot?: boolean;
 }
 
 /** What the gate refused since its last summary (see enrol-gate.ts). */
@@ -71,6 +73,8 @@ export interface StoreBackendOptions {
   startInspection?: (name: string, cause: string) => Promise<MachineRecord | undefined>;
   /** The rack whose segment this server answers: a machine it discovers belongs there. */
   rack?: string | null;
+  /** Whether the named machine boots the Secure Boot chain (the inventory's secure_boot, as it is now). */
+  secureBoot?: (name: string) => boolean;
 }
 
 /** The part of the store DHCP uses: its lease port, and discovery's few machine calls. */
@@ -97,6 +101,7 @@ export function storeBackend(store: DhcpStore, opts: StoreBackendOptions = {}): 
     return refreshing;
   };
   const available = () => store.availability?.available !== false;
+  const withSecureBoot = (m: DhcpMachine): DhcpMachine => (opts.secureBoot?.(m.name) ? { ...m, secureBoot: true } : m);
   return {
     async machineByMac(mac) {
       const now = Date.now();
@@ -107,7 +112,8 @@ export function storeBackend(store: DhcpStore, opts: StoreBackendOptions = {}): 
       if (!available()) throw new StoreUnavailable(`MAC ${mac} is not in the cache`);
       let m: DhcpMachine | undefined;
       try {
-        m = await store.machineBriefByMac(mac);
+        const brief = await store.machineBriefByMac(mac);
+        m = brief && withSecureBoot(brief);
       } catch (err) {
         if (hit && isConnectionFailure(err)) return hit.m;
         throw err;
@@ -127,7 +133,7 @@ export function storeBackend(store: DhcpStore, opts: StoreBackendOptions = {}): 
       if (rec.source === 'discovered' && rec.state === 'enrolled' && opts.startInspection) {
         rec = (await opts.startInspection(rec.name, cause)) ?? rec;
       }
-      const m = view(rec);
+      const m = withSecureBoot(view(rec));
       machines.set(mac, { at: Date.now(), m });
       return m;
     },

@@ -1,7 +1,7 @@
 // What a booting client is told to load (SPEC §3): a pure function of what the packet says, the
 // site's settings and the machine. The arch → loader map is plain data; the site may override it.
 import { bootFileUrl, bootPaths, httpBase } from '../core/urls.js';
-import { DEFAULT_LOADERS } from '../core/boot-loaders.js';
+import { DEFAULT_LOADERS, SECURE_BOOT_HTTP_ARCHS, SECURE_BOOT_LOADERS } from '../core/boot-loaders.js';
 
 export { DEFAULT_LOADERS };
 import { Opt, userClasses } from './options.js';
@@ -49,6 +49,8 @@ export interface BootSite {
 export interface BootMachine {
   name: string;
   mac: string;
+  /** Boots Debian's signed shim → GRUB chain instead of iPXE (core/secure-boot.ts). */
+  secureBoot?: boolean;
 }
 
 export type BootDecision =
@@ -88,7 +90,13 @@ export function decideBoot(client: ClientFacts, site: BootSite, machine: BootMac
     return { boot: true, kind: 'script', nextServer: site.serverAddress, file: ipxeScriptUrl(site, client.mac), vendorClass };
   }
   if (client.arch === undefined) return { boot: false, reason: 'PXE client without option 93 (client architecture)' };
-  const loader = site.bootFiles[String(client.arch)] ?? DEFAULT_LOADERS[client.arch];
+  // Secure Boot firmware refuses iPXE (unsigned): such a machine gets the signed shim, which the
+  // site's boot_files do not override. GRUB, not iPXE, then fetches the per-machine config.
+  if (machine?.secureBoot && SECURE_BOOT_HTTP_ARCHS.has(client.arch)) {
+    return { boot: false, reason: `${machine.name} boots Secure Boot's signed GRUB, which reads its config over TFTP only (no http module): not answered for UEFI HTTP Boot (arch ${client.arch}), it boots by PXE` };
+  }
+  const signed = machine?.secureBoot ? SECURE_BOOT_LOADERS[client.arch] : undefined;
+  const loader = signed ?? site.bootFiles[String(client.arch)] ?? DEFAULT_LOADERS[client.arch];
   if (!loader) {
     return { boot: false, reason: `no loader for client arch ${client.arch}: add it to site.boot_files` };
   }

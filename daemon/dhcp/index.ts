@@ -15,8 +15,10 @@ export { decideBoot, ipxeScriptUrl, DEFAULT_LOADERS } from './bootfile.js';
 export { bindToInterface } from './socket-linux.js';
 
 export async function startDhcp(site: SiteLike, store: DhcpStore,
-  deps: { registry: Registry; logger?: Logger; startInspection?: StoreBackendOptions['startInspection']; rack?: string | null; trace?: TraceSink }): Promise<DhcpServer> {
-  const backend = storeBackend(store, { ...(deps.startInspection && { startInspection: deps.startInspection }), rack: deps.rack ?? null });
+  deps: { registry: Registry; logger?: Logger; startInspection?: StoreBackendOptions['startInspection']; rack?: string | null; trace?: TraceSink; secureBoot?: StoreBackendOptions['secureBoot'] }): Promise<DhcpServer> {
+  const backend = storeBackend(store, {
+    ...(deps.startInspection && { startInspection: deps.startInspection }), rack: deps.rack ?? null, ...(deps.secureBoot && { secureBoot: deps.secureBoot }),
+  });
   const server = new DhcpServer({ settings: dhcpSettingsFromSite(site), backend, registry: deps.registry, ...(deps.logger && { logger: deps.logger }), ...(deps.trace && { trace: deps.trace }) });
   await server.start();
   return server;

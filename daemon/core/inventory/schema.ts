@@ -111,6 +111,11 @@ export const siteSchema = z.strictObject({
   agent_args: z.string().default(''),
   /** The machines' DNS domain, for templates (site.domain): an installer's domain=, a hostname's FQDN. */
   domain: dnsDomain.default('localdomain'),
+  /**
+   * UEFI x86-64 machines boot Debian's signed shim and GRUB instead of iPXE (secure-boot.ts);
+   * a profile or a machine may say otherwise.
+   */
+  secure_boot: z.boolean().default(false),
   templates_dir: relPath.default('templates'),
   images_dir: relPath.default('boot-images'),
   /**
@@ -143,6 +148,7 @@ const imageProfile = z.strictObject({
   ssh_authorized_keys: z.array(sshPublicKey).max(64).optional(),
   kernel_args: z.string().optional(),
   erase: eraseMode.optional(),
+  secure_boot: z.boolean().optional(),
   auto_redeploy: z.boolean().optional(),
   timeouts: profileTimeouts.optional(),
 });
@@ -155,6 +161,7 @@ const installerProfile = z.strictObject({
   cmdline: z.string(),
   answer: relPath,
   erase: eraseMode.optional(),
+  secure_boot: z.boolean().optional(),
   auto_redeploy: z.boolean().optional(),
   timeouts: profileTimeouts.optional(),
 });
@@ -235,6 +242,8 @@ export const machineSchema = z.strictObject({
   profile: z.string().optional(),
   tags: z.array(z.string().min(1)).default([]),
   power: powerSchema.default({ driver: 'manual' }),
+  /** Overrides its profile's and the site's secure_boot. */
+  secure_boot: z.boolean().optional(),
 });
 
 export const inventorySchema = z.strictObject({
