@@ -63,7 +63,8 @@ work=$(mktemp -d "$(dirname "$cache")/build.XXXXXX")
 # mmdebstrap bind-mounts /proc and /dev into the tree while it runs: should it die with them still
 # mounted, they are unmounted first and rm stays on this file system, so it never deletes the host's.
 cleanup() {
-  findmnt -rn -o TARGET | grep -F "$work/" | sort -r | while read -r m; do umount -l "$m" || true; done
+  # (No match is the usual case: grep's status 1 must not become the script's under pipefail.)
+  { findmnt -rn -o TARGET | grep -F "$work/" || true; } | sort -r | while read -r m; do umount -l "$m" || true; done
   rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT
