@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { startTestDaemon, type TestDaemon } from '../lib/daemon.js';
 import { agentReport, agentToken, dhcpGave, operationToken, script } from '../lib/boot.js';
 import { runCli } from '../lib/cli.js';
+import { call } from '../lib/allocation.js';
 
 const run = promisify(execFile);
 let d: TestDaemon;
@@ -21,14 +22,8 @@ before(async () => {
 });
 after(async () => { await d.close(); });
 
-const api = async (path: string, body?: object) => {
-  const res = await fetch(d.url + path, {
-    method: body ? 'POST' : 'GET',
-    headers: { authorization: `Bearer ${d.tokens.admin}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return res.json() as Promise<Record<string, any>>;
-};
+/** The admin's API: POST with a body, GET without; the answer's JSON. */
+const api = async (path: string, body?: object) => (await call(d.url, d.tokens.admin, body ? 'POST' : 'GET', path, body)).body as Record<string, any>;
 /** curl from a loopback address of our choice: 127.0.0.1 is the machines' own (dhcpGave). */
 const curl = async (url: string, opts: { method?: string; from?: string } = {}) => {
   const { stdout } = await run('curl', ['-sS', '--interface', opts.from ?? '127.0.0.1', '-X', opts.method ?? 'POST', '-w', '\n%{http_code}', url]);

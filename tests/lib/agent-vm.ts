@@ -46,12 +46,7 @@ ${inventory.site ?? ''}${inventory.rest}`);
     await ns.delete();
   };
   try {
-    await ns.ip('link', 'add', 'br0', 'type', 'bridge');
-    await ns.ip('addr', 'add', '10.20.0.1/24', 'dev', 'br0');
-    await ns.ip('link', 'set', 'br0', 'up');
-    await ns.ip('tuntap', 'add', 'tap0', 'mode', 'tap');
-    await ns.ip('link', 'set', 'tap0', 'master', 'br0');
-    await ns.ip('link', 'set', 'tap0', 'up');
+    await ns.bridgeWithTap('10.20.0.1/24');
     const state = join(dir, 'state');
     prepareStateDir(state);
     await ns.exec('ln', ['-s', join(REPO, 'templates'), join(dir, 'templates')]);

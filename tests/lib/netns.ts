@@ -92,6 +92,16 @@ export class Netns {
     return child;
   }
 
+  /** A bridge br0 with `address` (CIDR) and a tap0 on it, all up: where one QEMU machine's NIC plugs in. */
+  async bridgeWithTap(address: string): Promise<void> {
+    await this.ip('link', 'add', 'br0', 'type', 'bridge');
+    await this.ip('addr', 'add', address, 'dev', 'br0');
+    await this.ip('link', 'set', 'br0', 'up');
+    await this.ip('tuntap', 'add', 'tap0', 'mode', 'tap');
+    await this.ip('link', 'set', 'tap0', 'master', 'br0');
+    await this.ip('link', 'set', 'tap0', 'up');
+  }
+
   async delete(): Promise<void> {
     if (!liveNamespaces.has(this.name)) return;
     liveNamespaces.delete(this.name);

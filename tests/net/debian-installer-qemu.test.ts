@@ -71,12 +71,7 @@ test('the Debian installer boots from Rackhand, fetches its preseed with the ope
     const started = Date.now();
     const since = () => `${Math.round((Date.now() - started) / 1000)} s`;
     try {
-      await ns.ip('link', 'add', 'br0', 'type', 'bridge');
-      await ns.ip('addr', 'add', '10.20.0.1/24', 'dev', 'br0');
-      await ns.ip('link', 'set', 'br0', 'up');
-      await ns.ip('tuntap', 'add', 'tap0', 'mode', 'tap');
-      await ns.ip('link', 'set', 'tap0', 'master', 'br0');
-      await ns.ip('link', 'set', 'tap0', 'up');
+      await ns.bridgeWithTap('10.20.0.1/24');
 
       const daemon = ns.spawn(process.execPath, ['--import', 'tsx', CLI_MAIN, 'serve', '--inventory', inventory(dir), '--state-dir', state, '--no-power'], { cwd: REPO });
       children.push(daemon);

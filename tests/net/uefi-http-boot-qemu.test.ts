@@ -50,12 +50,7 @@ machines:
   const serial = join(dir, 'console.log');
   const started = Date.now();
   try {
-    await ns.ip('link', 'add', 'br0', 'type', 'bridge');
-    await ns.ip('addr', 'add', '10.20.0.1/24', 'dev', 'br0');
-    await ns.ip('link', 'set', 'br0', 'up');
-    await ns.ip('tuntap', 'add', 'tap0', 'mode', 'tap');
-    await ns.ip('link', 'set', 'tap0', 'master', 'br0');
-    await ns.ip('link', 'set', 'tap0', 'up');
+    await ns.bridgeWithTap('10.20.0.1/24');
     await ns.exec('ln', ['-s', join(REPO, 'templates'), join(dir, 'templates')]);
     daemon = ns.spawn(process.execPath, ['--import', 'tsx', join(REPO, 'daemon/cli/main.ts'), 'serve',
       '--inventory', join(dir, 'inventory.yaml'), '--state-dir', state, '--no-power'], { cwd: REPO });
