@@ -5,14 +5,20 @@
 //   node --import tsx bench/storm/run.ts [--clients 100,300,500] [--spread-ms 1000] [--racks 2]
 // --racks 2: two rack daemons (`serve --rack`) on one throwaway PostgreSQL database, each on its
 // own namespace pair with its own relay and half of the machines; one row per rack, then the total.
+// --payload small: the agent's kernel and initrd 256 KiB each (tests/lib/storm.ts says why).
 // As root, with the boot images built (make boot-images). The clients are one Node process per
 // rack, so under load the phase times include the clients' own waiting; `served` and the counters
 // are the server's part.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { runStorm, type StormSummary } from '../../tests/lib/storm.js';
+import { runStorm, type StormPayload, type StormSummary } from '../../tests/lib/storm.js';
 
-const { values } = parseArgs({ options: { clients: { type: 'string', default: '100,300,500' }, 'spread-ms': { type: 'string', default: '1000' }, racks: { type: 'string', default: '1' } } });
+const { values } = parseArgs({ options: {
+  clients: { type: 'string', default: '100,300,500' }, 'spread-ms': { type: 'string', default: '1000' }, racks: { type: 'string', default: '1' },
+  payload: { type: 'string', default: 'agent' },
+} });
+if (values.payload !== 'agent' && values.payload !== 'small') throw new Error('--payload agent|small');
+const payload: StormPayload = values.payload;
 const sizes = values.clients!.split(',').map(Number);
 const racks = Number(values.racks);
 const rows: string[] = [];
@@ -22,7 +28,7 @@ const row = (label: string, s: StormSummary, ready: number | string, rss: number
 };
 for (const n of sizes) {
   console.log(`${n} clients over ${racks} rack(s): /proc/loadavg ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
-  const { summary: s, states, peakRssMiB, metrics, racks: perRack } = await runStorm(n, Number(values['spread-ms']), { racks });
+  const { summary: s, states, peakRssMiB, metrics, racks: perRack } = await runStorm(n, Number(values['spread-ms']), { racks, payload });
   if (racks > 1) {
     for (const r of perRack) row(`${n}, ${r.rack} (${r.summary.clients})`, r.summary, '', r.peakRssMiB);
     rows.push(`| ${n}, total | ${s.served} | ${states.ready ?? 0} | ${(s.wallMs / 1000).toFixed(1)} | ${(s.bytes / 1e9).toFixed(2)} | | | | | | | ${s.dhcpRetransmits} / ${s.httpRetries} | ${perRack.map((r) => r.peakRssMiB).join(' / ')} |`);
@@ -32,7 +38,7 @@ for (const n of sizes) {
   console.log(`${n} clients: ${s.served} served, ${JSON.stringify(states)}; ${metrics.join('; ')}`);
   for (const f of s.failures.slice(0, 5)) console.log(`  failed: ${f.mac} at ${f.stoppedAt}: ${f.error}`);
 }
-console.log(`\nBoot storm, starts spread over ${values['spread-ms']} ms; phase times p50 / p95 in ms\n`);
+console.log(`\nBoot storm, starts spread over ${values['spread-ms']} ms, ${payload === 'agent' ? 'the real agent kernel and initrd' : 'a small agent (256 KiB kernel and initrd)'}; phase times p50 / p95 in ms\n`);
 console.log('| machines | served | ready after | wall s | GB | DHCP (PXE) | TFTP | DHCP (iPXE) | script | kernel+initrd | agent | DHCP retransmits / HTTP retries | daemon peak RSS MiB |');
 console.log('|---:|---:|---:|---:|---:|---|---|---|---|---|---|---|---:|');
 for (const r of rows) console.log(r);

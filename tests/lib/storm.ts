@@ -3,7 +3,8 @@
 // relay in another (tests/lib/storm-client.ts), every machine being inspected. Returns what the
 // clients saw, the machines' states afterwards, and the daemon's peak RSS. With `racks`, as many
 // rack daemons on one PostgreSQL database, each with its own segment and share of the machines.
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { twoHostLink, type Link } from './netns.js';
@@ -39,7 +40,29 @@ function dhcpOf(r: number): string {
   return `{ mode: full, subnet: 10.${20 + r}.0.0/24, relayed: [{ subnet: ${s.relayNet}, router: ${s.relay}, pool: 10.${30 + r}.1.0-10.${30 + r}.15.255 }] }`;
 }
 
-function inventory(count: number, racks: number): string {
+/**
+ * What the simulated machines download as the agent's kernel and initrd. `agent`: the real ones
+ * (about 16 MiB a machine: 33 GB for 2,000, which one client process on these 2 cores cannot read
+ * in seconds). `small`: 256 KiB each in an images folder of the storm's own, so that the storm
+ * measures the boot path itself (DHCP, TFTP, script, agent calls) at a size no loopback can carry
+ * whole; the bytes moved are printed either way.
+ */
+export type StormPayload = 'agent' | 'small';
+export const SMALL_AGENT_BYTES = 256 * 1024;
+
+/** The images folder the daemon serves: the checkout's, or a copy with a small agent. */
+function imagesDir(dir: string, payload: StormPayload): string {
+  const repoImages = join(REPO, 'boot-images');
+  if (payload === 'agent') return repoImages;
+  const images = join(dir, 'images');
+  mkdirSync(join(images, 'agent'), { recursive: true });
+  mkdirSync(join(images, 'images'), { recursive: true });
+  for (const f of ['undionly.kpxe', 'images/lab.raw.gz', 'images/lab.raw.sha256']) copyFileSync(join(repoImages, f), join(images, f));
+  for (const f of ['vmlinuz', 'initrd.img']) writeFileSync(join(images, 'agent', f), randomBytes(SMALL_AGENT_BYTES));
+  return images;
+}
+
+function inventory(count: number, racks: number, images: string): string {
   const rackOf = (n: number) => Array.from({ length: racks }, (_, r) => r).find((r) => { const x = share(count, racks, r); return n < x.first + x.count; })!;
   const machines = Array.from({ length: count }, (_, n) => `  - { name: ${machineName(n)}, mac: "${stormMac(n)}", profile: lab-image${racks > 1 ? `, rack: ${segment(rackOf(n)).rack}` : ''} }\n`).join('');
   const where = racks > 1
@@ -52,7 +75,7 @@ ${racks > 1 ? '' : `  interface: prov0
 `}  http_port: 8080
   # Every simulated machine connects from the relay's one address, unlike a real rack.
   http_connections: { max: 100000, per_source: 100000 }
-  images_dir: ${join(REPO, 'boot-images')}
+  images_dir: ${images}
   templates_dir: ${join(REPO, 'templates')}
 ${where}profiles:
 ${LAB_IMAGE_PROFILE}machines:
@@ -66,10 +89,10 @@ export interface RackStorm { rack: string; summary: StormSummary; peakRssMiB: nu
  * machines) on one throwaway PostgreSQL database, reached over its Unix socket; the clients of
  * every rack start together. The summary then adds the racks up (wall: the slowest rack's).
  */
-export async function runStorm(count: number, spreadMs: number, opts: { racks?: number } = {}): Promise<{ summary: StormSummary; states: Record<string, number>; peakRssMiB: number; metrics: string[]; daemonLog: string; racks: RackStorm[] }> {
+export async function runStorm(count: number, spreadMs: number, opts: { racks?: number; payload?: StormPayload } = {}): Promise<{ summary: StormSummary; states: Record<string, number>; peakRssMiB: number; metrics: string[]; daemonLog: string; racks: RackStorm[] }> {
   const racks = opts.racks ?? 1;
   const dir = tempDir('storm');
-  writeFileSync(join(dir, 'inventory.yaml'), inventory(count, racks));
+  writeFileSync(join(dir, 'inventory.yaml'), inventory(count, racks, imagesDir(dir, opts.payload ?? 'agent')));
   const cluster = racks > 1 ? await startPostgres() : undefined;
   const links: Link[] = [];
   try {
