@@ -57,7 +57,7 @@ function imagesDir(dir: string, payload: StormPayload): string {
   const images = join(dir, 'images');
   mkdirSync(join(images, 'agent'), { recursive: true });
   mkdirSync(join(images, 'images'), { recursive: true });
-  for (const f of ['undionly.kpxe', 'images/lab.raw.gz', 'images/lab.raw.sha256']) copyFileSync(join(repoImages, f), join(images, f));
+  for (const f of ['undionly.kpxe', 'images/lab.raw.sha256']) copyFileSync(join(repoImages, f), join(images, f));
   for (const f of ['vmlinuz', 'initrd.img']) writeFileSync(join(images, 'agent', f), randomBytes(SMALL_AGENT_BYTES));
   return images;
 }
