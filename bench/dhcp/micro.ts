@@ -1,5 +1,5 @@
 // In-process throughput of the DHCP pipeline (decode → full mode → SQLite lease → encode) without
-// sockets: where the CPU goes, apart from the kernel. Run: node --import tsx bench/dhcp/micro.ts [--trace]
+// sockets: where the CPU goes, apart from the kernel. Run: node --import tsx bench/dhcp/micro.ts [--trace] [--rounds 4]
 // --trace: every exchange also goes to the boot trace recorder (daemon/boot-trace-recorder.ts), as
 // in the daemon: its batches are written to the same SQLite file every 500 ms.
 import { Registry } from 'prom-client';
@@ -32,7 +32,10 @@ const pkt = (mac: string, type: number, ip?: string) => {
 };
 const from = { address: '10.20.0.2', port: 67 };
 const t0 = performance.now(); const cpu0 = process.cpuUsage(); let n = 0;
-for (let round = 0; round < 4; round++) {
+// --rounds N: more rounds put the steady state (leases renewed, facts unchanged) in front of a profile.
+const ri = process.argv.indexOf('--rounds');
+const ROUNDS = ri >= 0 ? Number(process.argv[ri + 1]) : 4;
+for (let round = 0; round < ROUNDS; round++) {
   // bursts of 200 concurrent DORAs
   for (let i = 0; i < N; i += 200) {
     await Promise.all(macs.slice(i, i + 200).map(async (mac) => {

@@ -50,7 +50,12 @@ export async function startPeer(name: PeerName, ns: Netns, dir: string, opts: { 
     const machines = perfdhcpMacs(opts.clients).map((mac, i) => ({ name: `perf-${i}`, mac }));
     // Syncing thousands of machines into PostgreSQL on a loaded host can take longer than the usual 20 s.
     const postgres = opts.pg && { host: opts.pg.socketDir, port: opts.pg.port, user: opts.pg.user, password: opts.pg.password, database: opts.pg.database };
-    const s = await startServer(ns, dir, { site, machines, ...(postgres ? { postgres } : {}) }, { prefix: [...(name === 'rackhand-dgram' ? ['env', 'RACKHAND_UDPBATCH=0'] : []), ...pin], ...(postgres ? { readyTimeoutMs: 180_000 } : {}) });
+    const s = await startServer(ns, dir, { site, machines, ...(postgres ? { postgres } : {}) }, {
+      prefix: [...(name === 'rackhand-dgram' ? ['env', 'RACKHAND_UDPBATCH=0'] : []), ...pin],
+      // RACKHAND_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR": the server's profile under perfdhcp.
+      nodeArgs: (process.env.RACKHAND_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      ...(postgres ? { readyTimeoutMs: 180_000 } : {}),
+    });
     return { name, pid: s.pid, stop: () => s.stop() };
   }
   if (name === 'kea') {

@@ -1,16 +1,37 @@
 // IPv4 and MAC helpers shared by the inventory checks and the protocol servers.
 
-/** An IPv4 address as an unsigned 32-bit number, or undefined if `s` is not dotted-quad. */
+/**
+ * An IPv4 address as an unsigned 32-bit number, or undefined if `s` is not dotted-quad (four
+ * decimal parts of 1–3 digits, each ≤ 255, no leading zero). By hand, not by regular expression:
+ * DHCP parses a few addresses per packet.
+ */
 export function parseIPv4(s: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
-  if (!m) return undefined;
-  const parts = m.slice(1).map(Number);
-  if (parts.some((p, i) => p > 255 || (m[i + 1]!.length > 1 && m[i + 1]!.startsWith('0')))) return undefined;
-  return ((parts[0]! << 24) >>> 0) + (parts[1]! << 16) + (parts[2]! << 8) + parts[3]!;
+  let n = 0;
+  let part = 0;
+  let digits = 0;
+  let parts = 0;
+  let leadingZero = false;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 46; // a '.' after the end closes the last part
+    if (c === 46) {
+      if (digits === 0 || part > 255 || (leadingZero && digits > 1) || parts === 4) return undefined;
+      n = n * 256 + part;
+      parts++;
+      part = 0; digits = 0; leadingZero = false;
+    } else if (c >= 48 && c <= 57) {
+      if (digits === 3) return undefined;
+      if (digits === 0) leadingZero = c === 48;
+      part = part * 10 + (c - 48);
+      digits++;
+    } else {
+      return undefined;
+    }
+  }
+  return parts === 4 ? n : undefined;
 }
 
 export function formatIPv4(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
 export interface Cidr {

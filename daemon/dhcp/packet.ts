@@ -147,7 +147,8 @@ export function encode(p: Packet, opts: EncodeOptions = {}): Buffer {
   const optBytes = entries.reduce((n, [, d]) => n + optionSize(d), 0);
   const room = maxSize - HEADER_SIZE - 1;
   const fits = optBytes <= room;
-  const buf = Buffer.alloc(Math.max(MIN_SIZE, HEADER_SIZE + (fits ? optBytes : room) + 1));
+  // From Node's shared pool, zeroed here: Buffer.alloc makes a new ArrayBuffer per reply.
+  const buf = Buffer.allocUnsafe(Math.max(MIN_SIZE, HEADER_SIZE + (fits ? optBytes : room) + 1)).fill(0);
   buf[0] = p.op; buf[1] = p.htype; buf[2] = p.hlen; buf[3] = p.hops;
   buf.writeUInt32BE(p.xid >>> 0, 4);
   buf.writeUInt16BE(p.secs, 8);

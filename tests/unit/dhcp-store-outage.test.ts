@@ -158,7 +158,8 @@ test('LeaseWriter: a failed batch fails its waiters only; later batches are writ
       return [];
     },
   };
-  const writer = new LeaseWriter(backend, (l) => durable.push(...l.map((x) => x.ip)));
+  // No group commit here: each turn's leases are their own batch, so the order of batches shows.
+  const writer = new LeaseWriter(backend, (l) => durable.push(...l.map((x) => x.ip)), 0);
   const first = [writer.persist(lease({ ip: '10.20.0.100' })), writer.persist(lease({ mac: NEW.mac, ip: '10.20.0.101' }))];
   const outcomes = await Promise.allSettled(first);
   assert.deepEqual(outcomes.map((o) => o.status), ['rejected', 'rejected']);
@@ -171,4 +172,35 @@ test('LeaseWriter: a failed batch fails its waiters only; later batches are writ
   await writer.drain();
   assert.deepEqual(written, [['10.20.0.102'], ['10.20.0.103']]);
   assert.deepEqual(durable, ['10.20.0.102', '10.20.0.103'], 'only what was written is durable');
+});
+
+test('LeaseWriter group commit: leases within the interval after a commit share the next one; after a quiet spell a lease commits at once', async () => {
+  const written: string[][] = [];
+  let clock = 1000;
+  const backend = { ...memoryBackend().backend, async putLeases(l: LeaseRecord[]) { written.push(l.map((x) => x.ip)); return []; } };
+  const writer = new LeaseWriter(backend, () => undefined, 5, () => clock);
+  const turn = () => new Promise((r) => setImmediate(r));
+  // Quiet until now: the first lease goes in the next turn, alone.
+  const a = writer.persist(lease({ ip: '10.20.0.100' }));
+  await turn(); await turn();
+  assert.deepEqual(written, [['10.20.0.100']]);
+  await a;
+  // 1 ms after that commit, three REQUESTs in three turns: they wait out the interval together.
+  clock += 1;
+  let acked = 0;
+  const rest: Promise<void>[] = [];
+  for (const [i, ip] of ['10.20.0.101', '10.20.0.102', '10.20.0.103'].entries()) {
+    rest.push(writer.persist(lease({ mac: `52:54:00:00:09:0${i}`, ip })).then(() => { acked++; }));
+    await turn();
+  }
+  assert.deepEqual(written.length, 1, 'nothing committed before the interval ends');
+  assert.equal(acked, 0, 'no lease is reported durable before its commit');
+  await Promise.all(rest);
+  assert.deepEqual(written, [['10.20.0.100'], ['10.20.0.101', '10.20.0.102', '10.20.0.103']]);
+  // Long after: at once again.
+  clock += 1000;
+  const late = writer.persist(lease({ mac: '52:54:00:00:09:09', ip: '10.20.0.109' }));
+  await turn(); await turn();
+  assert.deepEqual(written.at(-1), ['10.20.0.109']);
+  await late;
 });
