@@ -186,8 +186,9 @@ export class Options {
   }
 
   setU8(code: number, v: number): this { return this.set(code, Buffer.from([v])); }
-  setU16(code: number, v: number): this { const b = Buffer.alloc(2); b.writeUInt16BE(v); return this.set(code, b); }
-  setU32(code: number, v: number): this { const b = Buffer.alloc(4); b.writeUInt32BE(v >>> 0); return this.set(code, b); }
+  // allocUnsafe: a slice of Node's pool, written whole; Buffer.alloc makes an ArrayBuffer each time.
+  setU16(code: number, v: number): this { const b = Buffer.allocUnsafe(2); b.writeUInt16BE(v); return this.set(code, b); }
+  setU32(code: number, v: number): this { const b = Buffer.allocUnsafe(4); b.writeUInt32BE(v >>> 0); return this.set(code, b); }
   setIp(code: number, ip: string): this { return this.set(code, ipBytes(ip)); }
   setIps(code: number, ips: readonly string[]): this {
     const b = Buffer.allocUnsafe(4 * ips.length);

@@ -67,10 +67,14 @@ export function maxSizeOf(req: Packet): number {
  */
 export function destination(inb: Inbound, reply: Packet): Outbound {
   const req = inb.packet;
-  const base = { packet: reply, maxSize: maxSizeOf(req), via: inb.port };
-  if (req.giaddr !== ZERO) return { ...base, address: req.giaddr, port: SERVER_PORT };
-  if (inb.port === PXE_PORT && inb.from.address !== ZERO) return { ...base, address: inb.from.address, port: inb.from.port };
-  const type = reply.options.u8(Opt.MESSAGE_TYPE);
-  if (type !== MessageType.NAK && req.ciaddr !== ZERO) return { ...base, address: req.ciaddr, port: CLIENT_PORT };
-  return { ...base, address: '255.255.255.255', port: CLIENT_PORT };
+  let address: string;
+  let port: number;
+  if (req.giaddr !== ZERO) { address = req.giaddr; port = SERVER_PORT; } else if (inb.port === PXE_PORT && inb.from.address !== ZERO) {
+    address = inb.from.address; port = inb.from.port;
+  } else if (req.ciaddr !== ZERO && reply.options.u8(Opt.MESSAGE_TYPE) !== MessageType.NAK) {
+    address = req.ciaddr; port = CLIENT_PORT;
+  } else {
+    address = '255.255.255.255'; port = CLIENT_PORT;
+  }
+  return { packet: reply, maxSize: maxSizeOf(req), via: inb.port, address, port };
 }
