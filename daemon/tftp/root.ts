@@ -38,6 +38,8 @@ export async function openInRoot(realRoot: string, requested: string, cache?: Co
     if (code === 'EACCES' || code === 'EPERM') throw accessViolation('access violation', `open: ${code}`);
     throw err;
   }
+  let open = true;
+  const closeHandle = async () => { if (open) { open = false; await handle.close(); } };
   try {
     const real = await realPathOfHandle(handle, full);
     if (!isInside(realRoot, real)) throw accessViolation('access violation', `resolves to ${real}, outside ${realRoot}`);
@@ -58,7 +60,7 @@ export async function openInRoot(realRoot: string, requested: string, cache?: Co
         data = data.subarray(0, got);
         cache.put(key, data);
       }
-      await handle.close();
+      await closeHandle();
       return bufferFile(data);
     }
     return {
@@ -70,7 +72,8 @@ export async function openInRoot(realRoot: string, requested: string, cache?: Co
       close: () => handle.close(),
     };
   } catch (err) {
-    await handle.close();
+    // Once: a close that itself failed above is not tried again.
+    await closeHandle().catch(() => undefined);
     throw err;
   }
 }
