@@ -75,6 +75,7 @@ function sqliteStore(db: Database.Database): Store {
     async close() {
       resync.stop();
       feed.close();
+      if (db.open) d.commitQueued();
       if (db.open) db.close();
     },
   };
