@@ -1,11 +1,14 @@
 // SqliteDb.commit: the writes asked for in one turn of the event loop share one transaction, each
 // in a savepoint of its own. A write that throws takes only its own statements back; the others
 // commit; every caller hears of its write only once it is in the file (a second connection sees it).
+// And the daemon's checkpoints, in a worker thread of their own.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteDb } from '../../daemon/core/store/sqlite/db.js';
+import { openSqliteStore } from '../../daemon/core/store/sqlite.js';
 import { tempDir } from '../lib/tmp.js';
 
 function open(): { d: SqliteDb; file: string; committed: number[] } {
@@ -49,4 +52,19 @@ test('events written in a batch are announced once, after the commit, with the n
   assert.equal(back.time, e1.time);
   await assert.rejects(d.commit(() => { d.insertEvent({ machine: 'm3', kind: 'agent', actor: 'test' }); throw new Error('no'); }), /no/);
   assert.deepEqual(committed, [e2.id], 'an event undone is never announced');
+});
+
+test('checkpointInBackground: a worker copies the WAL into the database file; close stops it', async () => {
+  const file = join(tempDir('checkpoint'), 'rackhand.db');
+  const warnings: string[] = [];
+  const store = await openSqliteStore(file, { checkpointInBackground: { warn: (m) => warnings.push(m) } });
+  const before = statSync(file).size;
+  // About 1,500 pages: below the committing connection's own mark, so only the worker copies them.
+  for (let i = 0; i < 300; i++) await store.appendEvent({ machine: null, kind: 'agent', event: 'pad', actor: 'test', data: { pad: 'x'.repeat(16_000) } });
+  const deadline = Date.now() + 5000;
+  while (statSync(file).size < before + (4 << 20) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(statSync(file).size >= before + (4 << 20), `the database file grew from ${before} to ${statSync(file).size} bytes`);
+  assert.equal((await store.listEvents({ limit: 10000 })).filter((e) => e.event === 'pad').length, 300);
+  await store.close();
+  assert.deepEqual(warnings, []);
 });
