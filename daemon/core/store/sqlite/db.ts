@@ -64,14 +64,21 @@ export class SqliteDb {
     this.queued = [];
     const results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
     try {
+      // Alone, a write is the transaction; among others each is a savepoint: what one throws
+      // undoes its writes only, events included (their ids are handed out again: never announce one).
+      const alone = batch.length === 1;
       this.write(() => {
         for (const w of batch) {
-          // A nested transaction is a savepoint: what this one throws undoes its writes only,
-          // events included (their ids are handed out again: never announce one).
+          if (alone) { results.push({ ok: true, value: w.fn() }); continue; }
           const events = this.uncommittedEvent;
+          this.stmt('SAVEPOINT queued_write').run();
           try {
-            results.push({ ok: true, value: this.db.transaction(w.fn)() });
+            const value = w.fn();
+            this.stmt('RELEASE queued_write').run();
+            results.push({ ok: true, value });
           } catch (error) {
+            this.stmt('ROLLBACK TO queued_write').run();
+            this.stmt('RELEASE queued_write').run();
             this.uncommittedEvent = events;
             results.push({ ok: false, error });
           }
