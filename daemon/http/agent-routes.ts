@@ -132,8 +132,8 @@ async function completeStep(ctx: BootContext, auth: BootAuth, step: AgentStep, f
         const issue = parsed.error.issues[0]!;
         throw new ApiError('BAD_REQUEST', `body.facts.${issue.path.join('.')}: ${issue.message}`, { field: `body.facts.${issue.path.join('.')}` });
       }
-      await ctx.store.setFacts(machine.name, parsed.data);
-      await markDone();
+      // Asked for together, the two writes share one commit (the store commits a turn's writes at once).
+      await Promise.all([ctx.store.setFacts(machine.name, parsed.data), markDone()]);
       await ctx.transitions.apply({ machine: machine.name, event: 'inspected', actor, cause: `${parsed.data.cpus} CPUs, ${parsed.data.memory_mib} MiB, ${parsed.data.disks.length} disks` });
       return;
     }
