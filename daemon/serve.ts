@@ -248,7 +248,7 @@ async function openStore(url: string | undefined, stateDir: string, logger: Logg
   if (!url) {
     const file = join(stateDir, 'rackhand.db');
     logger.info({ store: 'sqlite', path: file }, `store: SQLite ${file}`);
-    return openSqliteStore(file);
+    return openSqliteStore(file, { checkpointInBackground: { warn: (message) => logger.warn({ store: 'sqlite', path: file }, message) } });
   }
   const shown = redactStoreUrl(url);
   let store: Store;

@@ -7,7 +7,7 @@
 // .git, keys), NUL bytes, and — checked once the file is open — any file whose real path lies
 // outside the root, so a symlink cannot lead out of it. Backslashes are ordinary filename bytes
 // on Linux and cannot escape.
-import { promises as fs } from 'node:fs';
+import { promises as fs, readlinkSync, realpathSync } from 'node:fs';
 
 export type SegmentsVerdict =
   | { ok: true; segments: string[] }
@@ -36,5 +36,14 @@ export async function realPathOfHandle(handle: fs.FileHandle, fallback: string):
     return await fs.readlink(`/proc/self/fd/${handle.fd}`);
   } catch {
     return fs.realpath(fallback); // no /proc: check the name instead of the descriptor
+  }
+}
+
+/** realPathOfHandle for a bare descriptor, by direct system calls. */
+export function realPathOfFd(fd: number, fallback: string): string {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return realpathSync.native(fallback);
   }
 }

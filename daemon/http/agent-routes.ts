@@ -18,6 +18,7 @@ import { boundFacts } from '../core/facts-bounds.js';
 import { AGENT_STEPS, FINAL_STEPS, compressionOf, doneSteps, nextStep, shellVars, type AgentStep, type OperationProgress } from '../core/agent-plan.js';
 import { baseUrl, bootFileUrl, bootPaths } from '../core/urls.js';
 import { agentLogPath, formatAgentLine } from '../core/oplog.js';
+import type { MachineRecord } from '../core/store/types.js';
 
 /** Most agent log bytes kept per operation; the rest is dropped after one marker line. */
 export const AGENT_LOG_CAP = 1 << 20;
@@ -67,10 +68,12 @@ export function agentRouter(ctx: BootContext): Router {
     const { machine, operation } = auth;
     const done = doneSteps(operation.progress as OperationProgress | null);
     const actor = `agent:${machine.name}`;
+    // The machine as a transition left it: the answer needs no second read of it then.
+    let moved: MachineRecord | undefined;
     if (body.status === 'failed') {
-      await ctx.transitions.apply({ machine: machine.name, event: 'error', actor, reason: `${body.step} failed: ${body.message ?? 'no message'}` });
+      moved = (await ctx.transitions.apply({ machine: machine.name, event: 'error', actor, reason: `${body.step} failed: ${body.message ?? 'no message'}` })).machine;
     } else if (body.status === 'done' && !done.includes(body.step) && !FINAL_STEPS.has(body.step)) {
-      await completeStep(ctx, auth, body.step, body.facts, actor);
+      moved = await completeStep(ctx, auth, body.step, body.facts, actor);
     } else if (body.status === 'progress' || body.status === 'started') {
       await ctx.store.updateOperation(operation.id, {
         step: body.step,
@@ -78,7 +81,7 @@ export function agentRouter(ctx: BootContext): Router {
       });
     }
     const fresh = await ctx.store.getOperation(operation.id);
-    res.type('text/plain').send(await stepVars(ctx, { machine: (await ctx.store.getMachine(machine.name))!, operation: fresh! }, req));
+    res.type('text/plain').send(await stepVars(ctx, { machine: moved ?? (await ctx.store.getMachine(machine.name))!, operation: fresh! }, req));
   });
 
   router.post(`${bootPaths.agent}/log`, text, async (req: Request, res: Response) => {
@@ -117,7 +120,8 @@ function endsWithMarker(file: string, size: number): boolean {
   } finally { closeSync(fd); }
 }
 
-async function completeStep(ctx: BootContext, auth: BootAuth, step: AgentStep, factsText: string | undefined, actor: string): Promise<void> {
+/** Records a step done; the machine after the transition it made, if it made one. */
+async function completeStep(ctx: BootContext, auth: BootAuth, step: AgentStep, factsText: string | undefined, actor: string): Promise<MachineRecord | undefined> {
   const { machine, operation } = auth;
   const progress = operation.progress as OperationProgress | null;
   const markDone = () => ctx.store.updateOperation(operation.id, { step, progress: { ...(progress ?? {}), done: [...doneSteps(progress), step] } });
@@ -132,32 +136,32 @@ async function completeStep(ctx: BootContext, auth: BootAuth, step: AgentStep, f
         const issue = parsed.error.issues[0]!;
         throw new ApiError('BAD_REQUEST', `body.facts.${issue.path.join('.')}: ${issue.message}`, { field: `body.facts.${issue.path.join('.')}` });
       }
-      await ctx.store.setFacts(machine.name, parsed.data);
-      await markDone();
-      await ctx.transitions.apply({ machine: machine.name, event: 'inspected', actor, cause: `${parsed.data.cpus} CPUs, ${parsed.data.memory_mib} MiB, ${parsed.data.disks.length} disks` });
-      return;
+      // Asked for together, the two writes share one commit (the store commits a turn's writes at once).
+      await Promise.all([ctx.store.setFacts(machine.name, parsed.data), markDone()]);
+      return (await ctx.transitions.apply({ machine: machine.name, event: 'inspected', actor, cause: `${parsed.data.cpus} CPUs, ${parsed.data.memory_mib} MiB, ${parsed.data.disks.length} disks` })).machine;
     }
     case 'erase': {
       await markDone();
       const loaded = ctx.inventory();
       const profile = profileOf(machine, loaded)?.profile;
       const redeploy = profile?.auto_redeploy ?? loaded.inventory.site.auto_redeploy;
-      await ctx.transitions.apply({
+      return (await ctx.transitions.apply({
         machine: machine.name, event: redeploy && profile ? 'redeploy' : 'erased', actor,
         cause: redeploy && profile ? 'disks erased; policy redeploys' : 'disks erased',
-      });
-      return;
+      })).machine;
     }
     default:
       await markDone();
       await ctx.store.appendEvent({ machine: machine.name, kind: 'agent', event: `${step}_done`, cause: `${operation.kind}: ${step} done`, actor });
+      return undefined;
   }
 }
 
 async function stepVars(ctx: BootContext, { machine, operation }: BootAuth, req: Request): Promise<string> {
   const loaded = ctx.inventory();
   const site = siteOf(req, loaded, machine);
-  const active = await ctx.store.activeOperation(machine.name);
+  // Whether other work waits matters only once this operation has ended.
+  const active = operation.state === 'running' ? undefined : await ctx.store.activeOperation(machine.name);
   const step = nextStep(operation as never, active !== undefined && active.id !== operation.id);
   const vars: Record<string, string | number | undefined> = { step, machine: machine.name, operation: operation.kind };
   const profile = profileOf(machine, loaded)?.profile;

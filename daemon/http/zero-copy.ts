@@ -4,8 +4,7 @@
 // streams through user space instead, and the log says why once. RACKHAND_SENDFILE=0 turns it
 // off (the same fallback), should a kernel or a middlebox ever disagree with it.
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeSync, constants, existsSync, fstatSync, openSync, type Stats } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../version.js';
@@ -50,30 +49,31 @@ export interface Transfer {
 
 /**
  * Sends `count` bytes of `path` from `offset` on `fd` (a socket whose pending writes have all
- * reached the kernel). Resolves with the bytes sent; rejects with a ZeroCopyError.
+ * reached the kernel). Resolves with the bytes sent; rejects with a ZeroCopyError. `expected`:
+ * the stat the response's headers were made from; a file replaced since (another inode) is not
+ * sent under them (ECHANGED), nor is one cut shorter than the range.
  */
-export function sendFileRange(fd: number, path: string, offset: number, count: number): Transfer {
+export function sendFileRange(fd: number, path: string, offset: number, count: number, expected?: Pick<Stats, 'dev' | 'ino'>): Transfer {
   const addon = loaded.addon;
   if (!addon) throw new Error(`zero-copy is unavailable: ${loaded.why}`);
   let id: number | undefined;
-  let cancelled = false;
-  const done = (async () => {
-    const file = await open(path, 'r');
+  const done = new Promise<number>((resolve, reject) => {
+    // Opened, handed over and closed at once, without a thread-pool round trip: the addon works on
+    // its own duplicate of both descriptors, so closing ours (or Node closing the socket) never
+    // pulls one out from under it.
+    const file = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
     try {
-      return await new Promise<number>((resolve, reject) => {
-        if (cancelled) return reject(new ZeroCopyError('ECANCELED', 0));
-        // The addon works on its own duplicates of both descriptors: closing ours below, or
-        // Node closing the socket, never pulls one out from under it.
-        id = addon.send(fd, file.fd, offset, count, (err, sent) => (err ? reject(new ZeroCopyError(err, sent)) : resolve(sent)));
-      });
+      const now = fstatSync(file);
+      if (expected && (now.dev !== expected.dev || now.ino !== expected.ino)) return reject(new ZeroCopyError('ECHANGED', 0));
+      if (now.size < offset + count) return reject(new ZeroCopyError('ESHORT', 0));
+      id = addon.send(fd, file, offset, count, (err, sent) => (err ? reject(new ZeroCopyError(err, sent)) : resolve(sent)));
     } finally {
-      await file.close();
+      closeSync(file);
     }
-  })();
+  });
   return {
     done,
     cancel() {
-      cancelled = true;
       if (id !== undefined) addon.cancel(id);
     },
   };

@@ -3,12 +3,12 @@
 // refused) are core/served-path.ts, shared with HTTP /boot; this module adds TFTP's own: the
 // name arrives as latin1 bytes and must be UTF-8, and a refusal is an access violation (code 2).
 
-import { constants, promises as fs } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ERROR_CODE } from './packet.js';
 import { accessViolation, bufferFile, TftpRefusal, type TftpFile, type TftpHandler } from './files.js';
 import { ContentsCache } from './contents-cache.js';
-import { isInside, realPathOfHandle, servedSegments } from '../core/served-path.js';
+import { isInside, realPathOfFd, realPathOfHandle, servedSegments } from '../core/served-path.js';
 
 /** Splits a requested name into safe segments; throws TftpRefusal for anything unsafe. */
 export function requestSegments(requested: string): string[] {
@@ -28,6 +28,8 @@ export function requestSegments(requested: string): string[] {
  */
 export async function openInRoot(realRoot: string, requested: string, cache?: ContentsCache): Promise<TftpFile | undefined> {
   const full = path.join(realRoot, ...requestSegments(requested));
+  const cached = cache && cachedInRoot(realRoot, full, cache);
+  if (cached) return bufferFile(cached);
   let handle: fs.FileHandle;
   try {
     // O_NONBLOCK: opening a FIFO for reading would otherwise hang a libuv thread until a writer came.
@@ -75,6 +77,31 @@ export async function openInRoot(realRoot: string, requested: string, cache?: Co
     // Once: a close that itself failed above is not tried again.
     await closeHandle().catch(() => undefined);
     throw err;
+  }
+}
+
+/**
+ * A file already in `cache`, checked as openInRoot checks it (opened, its real path inside the
+ * root, a regular file, this version), by direct system calls: a boot storm asks for the same
+ * loader thousands of times, and four thread-pool round trips each cost more than the transfer's
+ * first blocks. Undefined when it is anything else (absent, refused, not cached): openInRoot then
+ * opens it again and says why.
+ */
+function cachedInRoot(realRoot: string, full: string, cache: ContentsCache): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(full, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch {
+    return undefined;
+  }
+  try {
+    if (!isInside(realRoot, realPathOfFd(fd, full))) return undefined;
+    const stat = fstatSync(fd);
+    return stat.isFile() && stat.size <= cache.maxFileBytes ? cache.get(ContentsCache.key(stat)) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
   }
 }
 

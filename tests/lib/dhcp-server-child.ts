@@ -29,7 +29,11 @@ export interface ChildConfig {
 const config = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as ChildConfig;
 const store = config.postgres
   ? await openPostgresStore(config.postgres)
-  : await openSqliteStore(config.db, { synchronous: config.synchronous ?? 'normal' });
+  // As the daemon opens it (daemon/serve.ts): WAL checkpoints in a worker thread, not on the DHCP loop.
+  : await openSqliteStore(config.db, {
+    synchronous: config.synchronous ?? 'normal',
+    checkpointInBackground: { warn: (message) => process.stderr.write(`${message}\n`) },
+  });
 const specs: MachineSpec[] = config.machines.map((m) => ({
   name: m.name, mac: m.mac, ip: m.ip ?? null, hostname: m.name, profile: null, tags: [], power: { driver: 'manual' },
 }));

@@ -182,7 +182,8 @@ const phases = Object.fromEntries(PHASES.map((p) => {
   const xs = results.flatMap((r) => (r.ms[p] === undefined ? [] : [r.ms[p]!]));
   return [p, { p50: pct(xs, 0.5), p95: pct(xs, 0.95), max: pct(xs, 1) }];
 }));
+const cpu = process.cpuUsage();
 process.stdout.write(JSON.stringify({
-  clients: count, served: results.filter((r) => r.ok).length, wallMs, bytes: results.reduce((a, r) => a + r.bytes, 0),
+  clientCpuMs: Math.round((cpu.user + cpu.system) / 1000), clients: count, served: results.filter((r) => r.ok).length, wallMs, bytes: results.reduce((a, r) => a + r.bytes, 0),
   dhcpRetransmits, httpRetries, phases, failures: results.filter((r) => !r.ok).map(({ mac, stoppedAt, error }) => ({ mac, stoppedAt, error })),
 }) + '\n');

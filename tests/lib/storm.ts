@@ -12,11 +12,13 @@ import { startPostgres } from './postgres.js';
 import { REPO, ADMIN_TOKEN, prepareStateDir } from './daemon.js';
 import { tempDir } from './tmp.js';
 import { stormMac } from './machines.js';
-import { peakRssMiB } from './proc.js';
+import { cpuMs, peakRssMiB } from './proc.js';
 import { LAB_IMAGE_PROFILE } from '../../daemon/lab/lab.js';
 
 export interface StormSummary {
   clients: number;
+  /** CPU time of the one client process (its whole life): beside the daemon's, what the two cores spent. */
+  clientCpuMs: number;
   served: number;
   wallMs: number;
   bytes: number;
@@ -82,14 +84,15 @@ ${LAB_IMAGE_PROFILE}machines:
 ${machines}`;
 }
 
-export interface RackStorm { rack: string; summary: StormSummary; peakRssMiB: number; metrics: string[] }
+/** daemonCpuMs: CPU time (user + system, all threads) the daemon used while the clients ran. */
+export interface RackStorm { rack: string; summary: StormSummary; peakRssMiB: number; daemonCpuMs: number; metrics: string[] }
 
 /**
  * `racks` > 1: one rack daemon each (`serve --rack`, its own namespace pair, relay and share of the
  * machines) on one throwaway PostgreSQL database, reached over its Unix socket; the clients of
  * every rack start together. The summary then adds the racks up (wall: the slowest rack's).
  */
-export async function runStorm(count: number, spreadMs: number, opts: { racks?: number; payload?: StormPayload } = {}): Promise<{ summary: StormSummary; states: Record<string, number>; peakRssMiB: number; metrics: string[]; daemonLog: string; racks: RackStorm[] }> {
+export async function runStorm(count: number, spreadMs: number, opts: { racks?: number; payload?: StormPayload } = {}): Promise<{ summary: StormSummary; states: Record<string, number>; peakRssMiB: number; daemonCpuMs: number; metrics: string[]; daemonLog: string; racks: RackStorm[] }> {
   const racks = opts.racks ?? 1;
   const dir = tempDir('storm');
   writeFileSync(join(dir, 'inventory.yaml'), inventory(count, racks, imagesDir(dir, opts.payload ?? 'agent')));
@@ -131,11 +134,13 @@ export async function runStorm(count: number, spreadMs: number, opts: { racks?: 
       const codes = (await api(links[r]!, 'POST', names.map((m) => `/api/v1/machines/${m}/actions/inspect`))).trim().split('\n');
       if (codes.some((c) => c !== '200')) throw new Error(`inspect: ${codes.filter((c) => c !== '200').length} refused`);
     }
+    const cpuAtStart = daemons.map((d) => cpuMs(d.child.pid!));
     const summaries = await Promise.all(links.map(async (link, r) => {
       const { first, count: n } = share(count, racks, r);
       const out = await link.client.exec(process.execPath, ['--import', 'tsx', join(REPO, 'tests/lib/storm-client.ts'), segment(r).server, segment(r).relay, String(n), String(spreadMs), String(first)]);
       return JSON.parse(out.trim().split('\n').pop()!) as StormSummary;
     }));
+    const cpuDuring = daemons.map((d, r) => cpuMs(d.child.pid!) - cpuAtStart[r]!);
     // One store: the first daemon lists every rack's machines.
     const listing = JSON.parse(await links[0]!.server.exec('curl', ['-sS', '-H', `authorization: Bearer ${ADMIN_TOKEN}`, 'http://127.0.0.1:8080/api/v1/machines'])) as { machines: { state: string }[] };
     const states: Record<string, number> = {};
@@ -145,18 +150,18 @@ export async function runStorm(count: number, spreadMs: number, opts: { racks?: 
       const metrics = (await d.link.server.exec('curl', ['-sS', 'http://127.0.0.1:8080/metrics'])).split('\n')
         .filter((l) => /^rackhand_(tftp|dhcp)_\w+(\{[^}]*\})? [1-9]/.test(l));
       // The daemon is node under `ip netns exec`: its PID is the spawned one once ip execs.
-      perRack.push({ rack: segment(r).rack, summary: summaries[r]!, peakRssMiB: peakRssMiB(d.child.pid!), metrics });
+      perRack.push({ rack: segment(r).rack, summary: summaries[r]!, peakRssMiB: peakRssMiB(d.child.pid!), daemonCpuMs: cpuDuring[r]!, metrics });
       d.child.kill('SIGTERM');
       await new Promise((res) => d.child.once('exit', res));
     }
     const summary: StormSummary = summaries.length === 1 ? summaries[0]! : {
       ...summaries[0]!,
-      clients: count, served: summaries.reduce((a, x) => a + x.served, 0), wallMs: Math.max(...summaries.map((x) => x.wallMs)),
+      clients: count, clientCpuMs: summaries.reduce((a, x) => a + x.clientCpuMs, 0), served: summaries.reduce((a, x) => a + x.served, 0), wallMs: Math.max(...summaries.map((x) => x.wallMs)),
       bytes: summaries.reduce((a, x) => a + x.bytes, 0), dhcpRetransmits: summaries.reduce((a, x) => a + x.dhcpRetransmits, 0),
       httpRetries: summaries.reduce((a, x) => a + x.httpRetries, 0), failures: summaries.flatMap((x) => x.failures),
     };
     return {
-      summary, states, peakRssMiB: Math.max(...perRack.map((x) => x.peakRssMiB)), metrics: perRack.flatMap((x) => x.metrics),
+      summary, states, peakRssMiB: Math.max(...perRack.map((x) => x.peakRssMiB)), daemonCpuMs: perRack.reduce((a, x) => a + x.daemonCpuMs, 0), metrics: perRack.flatMap((x) => x.metrics),
       daemonLog: daemons.map((d) => d.log()).join('\n'), racks: perRack,
     };
   } finally {

@@ -6,19 +6,22 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { inventoryCopy, startTestDaemon, type TestDaemon } from '../lib/daemon.js';
 
 const run = promisify(execFile);
 let d: TestDaemon;
+let root = '';
+let outside = '';
 const files = new Map<string, Buffer>();
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 before(async () => {
   const inv = inventoryCopy();
-  const root = join(dirname(inv), 'boot-images');
+  root = join(dirname(inv), 'boot-images');
+  outside = dirname(inv);
   const put = (rel: string, data: Buffer | string) => {
     mkdirSync(dirname(join(root, rel)), { recursive: true });
     const b = Buffer.from(data);
@@ -129,4 +132,45 @@ test('digests of served files are still published beside them', async () => {
     assert.equal(r.code, 200, p);
     assert.equal(r.body.toString(), `${sha(files.get(p)!)}  ${p.split('/').pop()}\n`);
   }
+});
+
+test('each request resolves afresh: a file or folder swapped for a link out is refused, a rebuilt image served whole', async () => {
+  const get = async (p: string, ...args: string[]) => curl(`/boot/${p}`, ...args);
+  // Served once (and so resolved once) before each change.
+  writeFileSync(join(root, 'installers/swap.img'), 'the installer image\n');
+  assert.equal((await get('installers/swap.img')).code, 200);
+  // The file becomes a link out of the images directory.
+  writeFileSync(join(outside, 'outside.img'), 'SECRET outside\n');
+  renameSync(join(root, 'installers/swap.img'), join(root, 'installers/swap.old'));
+  symlinkSync(join(outside, 'outside.img'), join(root, 'installers/swap.img'));
+  const swapped = await get('installers/swap.img');
+  assert.equal(swapped.code, 404);
+  assert.doesNotMatch(swapped.body.toString('latin1'), /SECRET/);
+  assert.equal((await get('installers/swap.img.sha256')).code, 404);
+
+  // A served folder is moved out and a link to it left in its place: the same files, outside now.
+  mkdirSync(join(root, 'installers/moved'), { recursive: true });
+  writeFileSync(join(root, 'installers/moved/linux'), 'kernel\n');
+  assert.equal((await get('installers/moved/linux')).code, 200);
+  renameSync(join(root, 'installers/moved'), join(outside, 'moved'));
+  symlinkSync(join(outside, 'moved'), join(root, 'installers/moved'));
+  assert.equal((await get('installers/moved/linux')).code, 404);
+
+  // Rebuilt in place (same inode, new length), then replaced by a rename: each time the new bytes, whole.
+  const image = join(root, 'images/rebuilt.raw');
+  writeFileSync(image, randomBytes(100_000));
+  assert.equal((await get('images/rebuilt.raw')).body.length, 100_000);
+  const rebuilt = randomBytes(250_000);
+  writeFileSync(image, rebuilt);
+  const fresh = await get('images/rebuilt.raw');
+  assert.equal(fresh.code, 200);
+  assert.ok(fresh.body.equals(rebuilt), 'rebuilt in place: the new image, whole');
+  const replaced = randomBytes(50_000);
+  writeFileSync(`${image}.new`, replaced);
+  renameSync(`${image}.new`, image);
+  assert.ok((await get('images/rebuilt.raw')).body.equals(replaced), 'replaced by a rename: the new image');
+  const part = await get('images/rebuilt.raw', '-r', '100-199');
+  assert.equal(part.code, 206);
+  assert.ok(part.body.equals(replaced.subarray(100, 200)));
+  assert.equal((await get('images/rebuilt.raw.sha256')).body.toString(), `${sha(replaced)}  rebuilt.raw\n`);
 });

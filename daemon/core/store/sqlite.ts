@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MIGRATIONS } from './sqlite/migrations.js';
 import { SqliteDb } from './sqlite/db.js';
+import { FALLBACK_CHECKPOINT_PAGES, startCheckpointer, type Checkpointer } from './sqlite/checkpointer.js';
 import { sqliteMachineStore } from './sqlite/machines.js';
 import { sqliteOperationStore } from './sqlite/operations.js';
 import { sqliteLeaseStore } from './sqlite/leases.js';
@@ -22,6 +23,11 @@ import type { Store } from './ports.js';
 export interface SqliteOptions {
   /** `normal` survives a process crash; `full` also survives power loss, at an fsync per commit. */
   synchronous?: 'normal' | 'full';
+  /**
+   * Checkpoint the WAL in a worker thread (sqlite/checkpointer.ts) rather than on the committing
+   * thread: the daemon's choice; `warn` hears when that fails.
+   */
+  checkpointInBackground?: { warn(message: string): void };
 }
 
 /** The SQLite store is the Store, nothing more: callers never reach past the ports. */
@@ -34,7 +40,12 @@ export async function openSqliteStore(file: string, opts: SqliteOptions = {}): P
   db.pragma(`synchronous = ${opts.synchronous ?? 'normal'}`);
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
-  const store = sqliteStore(db);
+  let checkpointer: Checkpointer | undefined;
+  if (opts.checkpointInBackground && file !== ':memory:') {
+    db.pragma(`wal_autocheckpoint = ${FALLBACK_CHECKPOINT_PAGES}`);
+    checkpointer = startCheckpointer(file, opts.checkpointInBackground.warn);
+  }
+  const store = sqliteStore(db, checkpointer);
   await store.migrate();
   return store;
 }
@@ -42,7 +53,7 @@ export async function openSqliteStore(file: string, opts: SqliteOptions = {}): P
 /** How often the event feed rereads the newest id (another process may write the same file). */
 const RESYNC_MS = 5000;
 
-function sqliteStore(db: Database.Database): Store {
+function sqliteStore(db: Database.Database, checkpointer: Checkpointer | undefined): Store {
   // Fed in process as this connection commits events; the resync catches other writers of the file.
   const feed = new EventSignal();
   const d = new SqliteDb(db, (newest) => feed.advance(newest));
@@ -75,6 +86,8 @@ function sqliteStore(db: Database.Database): Store {
     async close() {
       resync.stop();
       feed.close();
+      if (db.open) d.commitQueued();
+      await checkpointer?.stop();
       if (db.open) db.close();
     },
   };

@@ -10,7 +10,7 @@ export function sqliteBootTraceStore(d: SqliteDb): BootTraceStore {
     async appendBootTrace(entries, keep) {
       if (!entries.length) return;
       const at = new Date().toISOString();
-      d.write(() => {
+      await d.commit(() => {
         const insert = d.stmt('INSERT INTO boot_trace (machine, at, kind, outcome, summary, detail, text) VALUES (?, ?, ?, ?, ?, ?, ?)');
         for (const e of entries) insert.run(e.machine, e.at ?? at, e.kind, e.outcome, e.summary, json(e.detail), e.text ?? null);
         const prune = d.stmt(`DELETE FROM boot_trace WHERE machine = ? AND id <= coalesce(

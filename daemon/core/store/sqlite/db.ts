@@ -2,6 +2,11 @@
 // text (preparing costs more than running, on the DHCP hot path above all), write transactions
 // taken at once (BEGIN IMMEDIATE: two processes on one file queue on the lock instead of failing
 // to upgrade a read), and the reads and writes several ports need inside their transactions.
+// The ports' writes go through commit(): every write asked for in one turn of the event loop is
+// committed by one transaction, each in a savepoint of its own (all of it or none of it, and a
+// failing one takes no other with it), and each caller hears of its write only once that
+// transaction has committed. A boot storm asks for thousands of small writes a second; one
+// commit each was the larger part of what the store cost (BENCHMARKS.md, bench/storm).
 import type Database from 'better-sqlite3';
 import { eventFromRow, json, machineFromRow, type Row } from './rows.js';
 import type { EventRecord, MachineRecord, NewEvent } from '../records.js';
@@ -18,6 +23,8 @@ export class SqliteDb {
    * call (about 10 µs, a tenth of a lease write on the DHCP path).
    */
   private readonly writeTx: Database.Transaction<(fn: () => unknown) => unknown>;
+  /** Writes asked for since the last commit, in order. */
+  private queued: { fn: () => unknown; resolve(v: unknown): void; reject(err: unknown): void }[] = [];
 
   /** `onEventsCommitted` hears the newest event id each time events commit (the event feed). */
   constructor(readonly db: Database.Database, private readonly onEventsCommitted: (newest: number) => void = () => undefined) {
@@ -47,17 +54,66 @@ export class SqliteDb {
     }
   }
 
+  /**
+   * Runs `fn` (synchronous statements only, as write()) in the transaction that commits this turn's
+   * writes, after those asked for before it; resolves with its result once that transaction has
+   * committed, or rejects with what `fn` threw (its writes undone) or with why the commit failed.
+   */
+  commit<T>(fn: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.queued.push({ fn, resolve: resolve as (v: unknown) => void, reject }) === 1) setImmediate(() => this.commitQueued());
+    });
+  }
+
+  /** Commits the writes asked for so far now (the store closing), rather than at the end of the turn. */
+  commitQueued(): void {
+    const batch = this.queued;
+    if (!batch.length) return;
+    this.queued = [];
+    const results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    try {
+      // Alone, a write is the transaction; among others each is a savepoint: what one throws
+      // undoes its writes only, events included (their ids are handed out again: never announce one).
+      const alone = batch.length === 1;
+      this.write(() => {
+        for (const w of batch) {
+          if (alone) { results.push({ ok: true, value: w.fn() }); continue; }
+          const events = this.uncommittedEvent;
+          this.stmt('SAVEPOINT queued_write').run();
+          try {
+            const value = w.fn();
+            this.stmt('RELEASE queued_write').run();
+            results.push({ ok: true, value });
+          } catch (error) {
+            this.stmt('ROLLBACK TO queued_write').run();
+            this.stmt('RELEASE queued_write').run();
+            this.uncommittedEvent = events;
+            results.push({ ok: false, error });
+          }
+        }
+      });
+    } catch (error) {
+      for (const w of batch) w.reject(error);
+      return;
+    }
+    batch.forEach((w, i) => { const r = results[i]!; if (r.ok) w.resolve(r.value); else w.reject(r.error); });
+  }
+
   machine(name: string): MachineRecord | undefined {
     const row = this.stmt('SELECT * FROM machines WHERE name = ?').get(name) as Row | undefined;
     return row && machineFromRow(row);
   }
 
   insertEvent(ev: NewEvent & { from?: State | null; to?: State | null }): EventRecord {
+    const row: Row = {
+      time: now(), machine: ev.machine, kind: ev.kind, event: ev.event ?? null, from_state: ev.from ?? null, to_state: ev.to ?? null,
+      cause: ev.cause ?? null, actor: ev.actor, data: ev.data ? json(ev.data) : null,
+    };
     const info = this.stmt(`INSERT INTO events (time, machine, kind, event, from_state, to_state, cause, actor, data)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(now(), ev.machine, ev.kind, ev.event ?? null, ev.from ?? null, ev.to ?? null, ev.cause ?? null, ev.actor,
-        ev.data ? json(ev.data) : null);
-    const event = eventFromRow(this.stmt('SELECT * FROM events WHERE id = ?').get(info.lastInsertRowid) as Row);
+      .run(row.time, row.machine, row.kind, row.event, row.from_state, row.to_state, row.cause, row.actor, row.data);
+    // The record as it would read back: the row just written and its id.
+    const event = eventFromRow({ ...row, id: Number(info.lastInsertRowid) });
     // Outside a transaction the insert has committed already (appendEvent).
     if (this.db.inTransaction) this.uncommittedEvent = Math.max(this.uncommittedEvent, event.id);
     else this.onEventsCommitted(event.id);

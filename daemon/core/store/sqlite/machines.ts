@@ -20,7 +20,7 @@ export function sqliteMachineStore(d: SqliteDb): MachineStore {
       if (opts.state) { where.push('state = ?'); params.push(opts.state); }
       if (opts.owner) { where.push('owner = ?'); params.push(opts.owner); }
       const sql = `SELECT * FROM machines ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY name`;
-      return (d.db.prepare(sql).all(...params) as Row[]).map(machineFromRow);
+      return (d.stmt(sql).all(...params) as Row[]).map(machineFromRow);
     },
 
     async queryMachines(q) {
@@ -82,19 +82,20 @@ export function sqliteMachineStore(d: SqliteDb): MachineStore {
     },
 
     async transition(req) {
-      return d.write(() => writeTransition(d, req));
+      return d.commit(() => writeTransition(d, req));
     },
 
     async recordBootFacts(name, facts) {
-      d.stmt('UPDATE machines SET boot_facts = ? WHERE name = ?').run(json(facts), name);
+      await d.commit(() => d.stmt('UPDATE machines SET boot_facts = ? WHERE name = ?').run(json(facts), name));
     },
 
     async setFacts(name, facts) {
-      d.stmt('UPDATE machines SET facts = ?, updated_at = ?, version = version + 1 WHERE name = ?').run(json(facts), now(), name);
+      const t = now();
+      await d.commit(() => d.stmt('UPDATE machines SET facts = ?, updated_at = ?, version = version + 1 WHERE name = ?').run(json(facts), t, name));
     },
 
     async appendEvent(ev) {
-      return d.insertEvent(ev);
+      return d.commit(() => d.insertEvent(ev));
     },
 
     async listEvents(q: EventQuery = {}): Promise<EventRecord[]> {

@@ -43,16 +43,17 @@ export function sqliteOperationStore(d: SqliteDb): OperationStore {
       if (patch.step !== undefined) { sets.push('step = ?'); params.push(patch.step); }
       if (patch.progress !== undefined) { sets.push('progress = ?'); params.push(json(patch.progress)); }
       if (patch.error !== undefined) { sets.push('error = ?'); params.push(patch.error); }
-      if (sets.length) d.db.prepare(`UPDATE operations SET ${sets.join(', ')} WHERE id = ?`).run(...params, id);
+      // A handful of column sets: each statement is prepared once and kept.
+      if (sets.length) await d.commit(() => d.stmt(`UPDATE operations SET ${sets.join(', ')} WHERE id = ?`).run(...params, id));
     },
 
     async setBootNonce(operationId, digest, expiresAt) {
-      d.stmt(`UPDATE operations SET nonce_digest = ?, nonce_expires_at = ?, nonce_traded_at = NULL
-          WHERE id = ? AND state = 'running'`).run(digest, expiresAt, operationId);
+      await d.commit(() => d.stmt(`UPDATE operations SET nonce_digest = ?, nonce_expires_at = ?, nonce_traded_at = NULL
+          WHERE id = ? AND state = 'running'`).run(digest, expiresAt, operationId));
     },
 
     async tradeBootNonce(digest, agentDigest, t) {
-      return d.write((): NonceTrade => {
+      return d.commit((): NonceTrade => {
         const row = d.stmt('SELECT * FROM operations WHERE nonce_digest = ?').get(digest) as Row | undefined;
         if (!row) return { ok: false, why: 'unknown' };
         const operation = operationFromRow(row);

@@ -13,7 +13,7 @@ export function sqliteWorkStore(d: SqliteDb): WorkStore {
   const byId = (id: number): WorkRecord => workFromRow(d.stmt('SELECT * FROM work WHERE id = ?').get(id) as Row);
   return {
     async claimWork(req) {
-      return d.write(() => {
+      return d.commit(() => {
         const named = req.racks.filter((r): r is string => r !== null);
         const unracked = req.racks.includes(null);
         const rows = d.stmt(`SELECT w.id, m.rack FROM work w JOIN machines m ON m.name = w.machine
@@ -29,17 +29,19 @@ export function sqliteWorkStore(d: SqliteDb): WorkStore {
     },
 
     async extendClaim(id, daemon, leaseSeconds) {
-      return d.stmt('UPDATE work SET claimed_until = ? WHERE id = ? AND claimed_by = ? AND done_at IS NULL')
-        .run(inSeconds(leaseSeconds), id, daemon).changes === 1;
+      const until = inSeconds(leaseSeconds);
+      return d.commit(() => d.stmt('UPDATE work SET claimed_until = ? WHERE id = ? AND claimed_by = ? AND done_at IS NULL')
+        .run(until, id, daemon).changes === 1);
     },
 
     async markWorkStep(id, daemon, step) {
-      return d.stmt('UPDATE work SET step = ? WHERE id = ? AND claimed_by = ? AND done_at IS NULL').run(step, id, daemon).changes === 1;
+      return d.commit(() => d.stmt('UPDATE work SET step = ? WHERE id = ? AND claimed_by = ? AND done_at IS NULL').run(step, id, daemon).changes === 1);
     },
 
     async finishWork(id, daemon, outcome) {
-      return d.stmt('UPDATE work SET done_at = ?, outcome = ? WHERE id = ? AND claimed_by = ? AND done_at IS NULL')
-        .run(now(), outcome, id, daemon).changes === 1;
+      const t = now();
+      return d.commit(() => d.stmt('UPDATE work SET done_at = ?, outcome = ? WHERE id = ? AND claimed_by = ? AND done_at IS NULL')
+        .run(t, outcome, id, daemon).changes === 1);
     },
 
     async enqueueTakeovers(rack, silentDaemon) {
