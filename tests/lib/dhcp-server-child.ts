@@ -54,6 +54,8 @@ process.once('SIGINT', stop);
 process.stdout.write(JSON.stringify({ ready: true, pid: process.pid }) + '\n');
 
 createInterface({ input: process.stdin }).on('line', async (line) => {
+  // "reset": the event loop's delay histogram starts again (a bench measures one period).
+  if (line.trim() === 'reset') { loopDelay.reset(); return; }
   if (line.trim() !== 'metrics') return;
   const out: Record<string, number> = {};
   for (const m of await registry.getMetricsAsJSON()) {
