@@ -32,7 +32,7 @@ for (const transport of ['batched', 'dgram'] as const) {
       try {
         const m0 = await server.metrics();
         assert.equal(m0[`rackhand_dhcp_transport{transport=${transport}}`], 1, JSON.stringify(m0));
-        const out = await link.client.exec(process.execPath, ['--import', 'tsx', BURST, '10.20.0.1', '10.20.0.2', String(CLIENTS), '4000']);
+        const out = await link.client.exec(process.execPath, ['--import', 'tsx', BURST, '10.20.0.1', '10.20.0.2', String(CLIENTS), '20000']);
         const r = JSON.parse(out.trim().split('\n').pop()!) as { sent: number; offers: number };
         assert.equal(r.sent, CLIENTS + 1);
         const m = await server.metrics();
