@@ -7,7 +7,13 @@
 // .git, keys), NUL bytes, and — checked once the file is open — any file whose real path lies
 // outside the root, so a symlink cannot lead out of it. Backslashes are ordinary filename bytes
 // on Linux and cannot escape.
-import { promises as fs, readlinkSync, realpathSync } from 'node:fs';
+import { constants, promises as fs, readlinkSync, realpathSync } from 'node:fs';
+
+/**
+ * How a served file is opened: read-only; O_NONBLOCK so a FIFO put in the root cannot hang the
+ * opener waiting for a writer; O_NOCTTY so a terminal device never becomes ours.
+ */
+export const SERVED_OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
 
 export type SegmentsVerdict =
   | { ok: true; segments: string[] }

@@ -4,10 +4,11 @@
 // streams through user space instead, and the log says why once. RACKHAND_SENDFILE=0 turns it
 // off (the same fallback), should a kernel or a middlebox ever disagree with it.
 import { createRequire } from 'node:module';
-import { closeSync, constants, existsSync, fstatSync, openSync, type Stats } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, type Stats } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../version.js';
+import { SERVED_OPEN_FLAGS } from '../core/served-path.js';
 
 interface Addon {
   send(socketFd: number, fileFd: number, offset: number, count: number, cb: (err: string | null, sent: number) => void): number;
@@ -61,7 +62,7 @@ export function sendFileRange(fd: number, path: string, offset: number, count: n
     // Opened, handed over and closed at once, without a thread-pool round trip: the addon works on
     // its own duplicate of both descriptors, so closing ours (or Node closing the socket) never
     // pulls one out from under it.
-    const file = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    const file = openSync(path, SERVED_OPEN_FLAGS);
     try {
       const now = fstatSync(file);
       if (expected && (now.dev !== expected.dev || now.ino !== expected.ino)) return reject(new ZeroCopyError('ECHANGED', 0));

@@ -3,12 +3,12 @@
 // refused) are core/served-path.ts, shared with HTTP /boot; this module adds TFTP's own: the
 // name arrives as latin1 bytes and must be UTF-8, and a refusal is an access violation (code 2).
 
-import { closeSync, constants, fstatSync, openSync, promises as fs } from 'node:fs';
+import { closeSync, fstatSync, openSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ERROR_CODE } from './packet.js';
 import { accessViolation, bufferFile, TftpRefusal, type TftpFile, type TftpHandler } from './files.js';
 import { ContentsCache } from './contents-cache.js';
-import { isInside, realPathOfFd, realPathOfHandle, servedSegments } from '../core/served-path.js';
+import { isInside, realPathOfFd, realPathOfHandle, SERVED_OPEN_FLAGS, servedSegments } from '../core/served-path.js';
 
 /** Splits a requested name into safe segments; throws TftpRefusal for anything unsafe. */
 export function requestSegments(requested: string): string[] {
@@ -33,7 +33,7 @@ export async function openInRoot(realRoot: string, requested: string, cache?: Co
   let handle: fs.FileHandle;
   try {
     // O_NONBLOCK: opening a FIFO for reading would otherwise hang a libuv thread until a writer came.
-    handle = await fs.open(full, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    handle = await fs.open(full, SERVED_OPEN_FLAGS);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return undefined;
@@ -90,7 +90,7 @@ export async function openInRoot(realRoot: string, requested: string, cache?: Co
 function cachedInRoot(realRoot: string, full: string, cache: ContentsCache): Buffer | undefined {
   let fd: number;
   try {
-    fd = openSync(full, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    fd = openSync(full, SERVED_OPEN_FLAGS);
   } catch {
     return undefined;
   }
