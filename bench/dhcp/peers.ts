@@ -12,6 +12,11 @@ import { perfdhcpMacs } from '../../tests/lib/perfdhcp.js';
 export const SUBNET = '10.20.0.0/16';
 export const POOL = ['10.20.1.0', '10.20.255.254'] as const;
 export const SERVER_ADDRESS = '10.20.0.1';
+/** Rackhand's site in every DHCP bench: full mode over the bench's subnet and pool. */
+export const RACKHAND_SITE = {
+  interface: 'prov0', address: SERVER_ADDRESS, http_port: 8080,
+  dhcp: { mode: 'full', subnet: SUBNET, router: SERVER_ADDRESS, pool: POOL.join('-'), lease_time: 3600 },
+};
 
 export interface Peer {
   name: string;
@@ -43,10 +48,7 @@ function watch(child: ChildProcess, name: string): void {
 export async function startPeer(name: PeerName, ns: Netns, dir: string, opts: { clients: number; core: string; pg?: PgLeases }): Promise<Peer> {
   const pin = ['taskset', '-c', opts.core];
   if (name === 'rackhand' || name === 'rackhand-dgram') {
-    const site = {
-      interface: 'prov0', address: SERVER_ADDRESS, http_port: 8080,
-      dhcp: { mode: 'full', subnet: SUBNET, router: SERVER_ADDRESS, pool: POOL.join('-'), lease_time: 3600 },
-    };
+    const site = RACKHAND_SITE;
     const machines = perfdhcpMacs(opts.clients).map((mac, i) => ({ name: `perf-${i}`, mac }));
     // Syncing thousands of machines into PostgreSQL on a loaded host can take longer than the usual 20 s.
     const postgres = opts.pg && { host: opts.pg.socketDir, port: opts.pg.port, user: opts.pg.user, password: opts.pg.password, database: opts.pg.database };

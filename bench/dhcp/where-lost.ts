@@ -8,7 +8,7 @@ import { twoHostLink, tryExec, type Netns } from '../../tests/lib/netns.js';
 import { perfdhcp, perfdhcpMacs } from '../../tests/lib/perfdhcp.js';
 import { removableTempDir } from '../../tests/lib/tmp.js';
 import { startServer } from '../../tests/lib/dhcp-server.js';
-import { POOL, SERVER_ADDRESS, SUBNET } from './peers.js';
+import { RACKHAND_SITE, SERVER_ADDRESS } from './peers.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -28,8 +28,7 @@ async function udpCounters(ns: Netns): Promise<string> {
 const tmp = removableTempDir('where-lost');
 const link = await twoHostLink({ tag: 'wlost', serverIf: 'prov0', serverAddress: SERVER_ADDRESS, prefixLength: 16, clientAddress: '10.20.0.2' });
 try {
-  const site = { interface: 'prov0', address: SERVER_ADDRESS, http_port: 8080, dhcp: { mode: 'full', subnet: SUBNET, router: SERVER_ADDRESS, pool: POOL.join('-'), lease_time: 3600 } };
-  const server = await startServer(link.server, tmp.dir, { site, machines: perfdhcpMacs(CLIENTS).map((mac, i) => ({ name: `perf-${i}`, mac })) }, { prefix: ['taskset', '-c', '0'] });
+  const server = await startServer(link.server, tmp.dir, { site: RACKHAND_SITE, machines: perfdhcpMacs(CLIENTS).map((mac, i) => ({ name: `perf-${i}`, mac })) }, { prefix: ['taskset', '-c', '0'] });
   try {
     const go = (rate: number, seconds: number) => perfdhcp(link.client, { local: '10.20.0.2', server: SERVER_ADDRESS, clients: CLIENTS, rate, seconds, prefix: ['taskset', '-c', '1'] });
     for (let i = 0; i < 30 && (await go(50, 1)).acksReceived === 0; i++) { /* until it answers */ }
