@@ -6,19 +6,20 @@
 //   node --import tsx bench/dhcp/cpu.ts [--only rackhand,rackhand-dgram,kea] [--rate 2000] [--seconds 10] [--runs 3]
 // As root. Same setup as run.ts: server on core 0, perfdhcp on core 1, 5,000 clients, leases in files.
 import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { twoHostLink } from '../../tests/lib/netns.js';
 import { perfdhcp } from '../../tests/lib/perfdhcp.js';
 import { removableTempDir } from '../../tests/lib/tmp.js';
-import { SERVER_ADDRESS, startPeer, type PeerName } from './peers.js';
+import { PERFDHCP_CLIENT, SERVER_ADDRESS, startPeer, type PeerName } from './peers.js';
 
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : dflt;
-};
-const ONLY = arg('only', 'rackhand,rackhand-dgram,kea').split(',') as PeerName[];
-const RATE = Number(arg('rate', '2000'));
-const SECONDS = Number(arg('seconds', '10'));
-const RUNS = Number(arg('runs', '3'));
+const { values: args } = parseArgs({ options: {
+  only: { type: 'string', default: 'rackhand,rackhand-dgram,kea' }, rate: { type: 'string', default: '2000' },
+  seconds: { type: 'string', default: '10' }, runs: { type: 'string', default: '3' },
+} });
+const ONLY = args.only.split(',') as PeerName[];
+const RATE = Number(args.rate);
+const SECONDS = Number(args.seconds);
+const RUNS = Number(args.runs);
 const CLIENTS = 5000;
 const TICK_MS = 10; // USER_HZ is 100 on Linux
 
@@ -43,7 +44,7 @@ for (let run = 0; run < RUNS; run++) {
     try {
       const peer = await startPeer(name, link.server, tmp.dir, { clients: CLIENTS, core: '0' });
       try {
-        const go = (rate: number, seconds: number) => perfdhcp(link.client, { local: '10.20.0.2', server: SERVER_ADDRESS, clients: CLIENTS, rate, seconds, prefix: ['taskset', '-c', '1'] });
+        const go = (rate: number, seconds: number) => perfdhcp(link.client, { ...PERFDHCP_CLIENT, clients: CLIENTS, rate, seconds });
         for (let i = 0; i < 30 && (await go(50, 1)).acksReceived === 0; i++) { /* until it answers */ }
         await go(1000, Math.ceil(CLIENTS / 1000));
         const before = cpuMs(peer.pid);

@@ -18,6 +18,15 @@ export const RACKHAND_SITE = {
   dhcp: { mode: 'full', subnet: SUBNET, router: SERVER_ADDRESS, pool: POOL.join('-'), lease_time: 3600 },
 };
 
+/**
+ * How every DHCP bench runs perfdhcp: pinned to core 1 (the server has core 0), and single-threaded.
+ * perfdhcp picks its threading from the CPUs the machine has, not the ones it may run on: pinned
+ * to one core, its default receiver thread only takes turns with its sender on that core, and at
+ * 12,000 exchanges/s it lost 2,500–4,900 replies in its own receive buffer where `-g single` lost
+ * 200–740 (bench/dhcp/where-lost.ts, against Rackhand, session 9). The same client for every server.
+ */
+export const PERFDHCP_CLIENT = { local: '10.20.0.2', server: SERVER_ADDRESS, prefix: ['taskset', '-c', '1'], extra: ['-g', 'single'] };
+
 export interface Peer {
   name: string;
   pid: number;

@@ -1,32 +1,37 @@
 // DHCP benchmark (SPEC §8): perfdhcp DORA exchanges per second against Rackhand, Kea and dnsmasq on
 // the same veth pair, one after the other in one run, printed side by side.
 //   node --import tsx bench/dhcp/run.ts [--clients N] [--seconds S] [--only rackhand,rackhand-dgram,kea,dnsmasq] [--runs N] [--store pg]
+//     [--perfdhcp-threads single|multi]
 // --store pg: Rackhand and Kea (PostgreSQL lease backend, schema by kea-admin db-init pgsql) each
 // keep their leases in a database of their own on one throwaway PostgreSQL server.
 // --runs N: every server N times, round-robin, then medians with their ranges.
-// As root. Server on core 0, perfdhcp on core 1. "No loss" is the highest fixed rate (-r) at which
+// As root. Server on core 0, perfdhcp on core 1 (single-threaded: peers.ts, PERFDHCP_CLIENT). "No loss" is the highest fixed rate (-r) at which
 // perfdhcp completed every exchange (exit 0, no drops); "at the limit" is the best ACK rate seen at
 // any tested rate, with its loss, and "flood" perfdhcp without -r (goodput under overload).
 // This host is shared and noisy: a step with loss is run once more (--retries) before it counts as
 // lossy, for every server alike, so one scheduling hiccup does not end a server's ladder.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { startPostgres, type PgCluster } from '../../tests/lib/postgres.js';
 import { twoHostLink } from '../../tests/lib/netns.js';
 import { removableTempDir } from '../../tests/lib/tmp.js';
 import { perfdhcp, perfdhcpArgs, type PerfdhcpResult } from '../../tests/lib/perfdhcp.js';
-import { SERVER_ADDRESS, startPeer, type PeerName, type PgLeases } from './peers.js';
+import { PERFDHCP_CLIENT, SERVER_ADDRESS, startPeer, type PeerName, type PgLeases } from './peers.js';
 
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : dflt;
-};
-const CLIENTS = Number(arg('clients', '5000'));
-const SECONDS = Number(arg('seconds', '5'));
-const PG = arg('store', 'file') === 'pg';
-const ONLY = arg('only', PG ? 'rackhand,kea' : 'rackhand,kea,dnsmasq').split(',') as PeerName[];
-const RUNS = Number(arg('runs', '1'));
-const RETRIES = Number(arg('retries', '1'));
+const { values: args } = parseArgs({ options: {
+  clients: { type: 'string', default: '5000' }, seconds: { type: 'string', default: '5' }, store: { type: 'string', default: 'file' },
+  only: { type: 'string' }, runs: { type: 'string', default: '1' }, retries: { type: 'string', default: '1' },
+  // multi: perfdhcp's receiver thread beside its sender on the one core (its default on a 2-CPU host).
+  'perfdhcp-threads': { type: 'string', default: 'single' },
+} });
+const CLIENT = { ...PERFDHCP_CLIENT, extra: ['-g', args['perfdhcp-threads']] };
+const CLIENTS = Number(args.clients);
+const SECONDS = Number(args.seconds);
+const PG = args.store === 'pg';
+const ONLY = (args.only ?? (PG ? 'rackhand,kea' : 'rackhand,kea,dnsmasq')).split(',') as PeerName[];
+const RUNS = Number(args.runs);
+const RETRIES = Number(args.retries);
 // With PostgreSQL (a commit per lease batch, an fsync each) both servers lose at 250/s on a busy
 // host: the ladder starts lower there, and the warm-up that leases every client runs slower.
 const LADDER = [...(PG ? [50, 100] : []), 250, 500, 1000, 2000, 4000, 6000, 8000, 10000, 12000, 14000, 16000, 20000];
@@ -59,7 +64,7 @@ async function measure(name: PeerName): Promise<Row> {
     const peer = await startPeer(name, link.server, tmp.dir, { clients: CLIENTS, core: '0', ...(pg ? { pg } : {}) });
     try {
       const run = async (rate: number | undefined, seconds = SECONDS): Promise<Step> => {
-        const r = await perfdhcp(link.client, { local: '10.20.0.2', server: SERVER_ADDRESS, clients: CLIENTS, rate, seconds, prefix: ['taskset', '-c', '1'] });
+        const r = await perfdhcp(link.client, { ...CLIENT, clients: CLIENTS, rate, seconds });
         const loss = r.discoverSent ? 1 - r.acksReceived / r.discoverSent : 1;
         const step = { rate, r, acksPerSecond: r.acksReceived / seconds, loss };
         process.stderr.write(`${name} rate ${rate ?? 'flood'}: ${r.acksReceived} ACKs, ${(loss * 100).toFixed(2)}% loss, exit ${r.exitCode}\n`);
@@ -127,4 +132,4 @@ if (RUNS > 1) {
     console.log(`${name.padEnd(14)} ${spread(mine.map((r) => r.noLoss?.rate ?? 0)).padEnd(25)} ${spread(mine.map((r) => r.flood?.acksPerSecond ?? 0)).padEnd(25)} ${pct(lossRange[0]!)}–${pct(lossRange[lossRange.length - 1]!)}`);
   }
 }
-console.log(`\ncommand per step: ip netns exec CLIENT ${perfdhcpArgs({ local: '10.20.0.2', server: SERVER_ADDRESS, clients: CLIENTS, rate: 1000, seconds: SECONDS, prefix: ['taskset', '-c', '1'] }).join(' ')}`);
+console.log(`\ncommand per step: ip netns exec CLIENT ${perfdhcpArgs({ ...CLIENT, clients: CLIENTS, rate: 1000, seconds: SECONDS }).join(' ')}`);
