@@ -5,9 +5,10 @@
 // --store pg: Rackhand and Kea (PostgreSQL lease backend, schema by kea-admin db-init pgsql) each
 // keep their leases in a database of their own on one throwaway PostgreSQL server.
 // --runs N: every server N times, round-robin, then medians with their ranges.
-// As root. Server on core 0, perfdhcp on core 1 (single-threaded: peers.ts, PERFDHCP_CLIENT). "No loss" is the highest fixed rate (-r) at which
-// perfdhcp completed every exchange (exit 0, no drops); "at the limit" is the best ACK rate seen at
-// any tested rate, with its loss, and "flood" perfdhcp without -r (goodput under overload).
+// As root. Server on core 0, perfdhcp on core 1, single-threaded unless --perfdhcp-threads multi
+// (peers.ts, PERFDHCP_CLIENT, says why). "No loss" is the highest fixed rate (-r) at which perfdhcp
+// completed every exchange (exit 0, no drops); "at the limit" is the best ACK rate seen at any
+// tested rate, with its loss, and "flood" perfdhcp without -r (goodput under overload).
 // This host is shared and noisy: a step with loss is run once more (--retries) before it counts as
 // lossy, for every server alike, so one scheduling hiccup does not end a server's ladder.
 import { execFileSync } from 'node:child_process';
@@ -25,6 +26,9 @@ const { values: args } = parseArgs({ options: {
   // multi: perfdhcp's receiver thread beside its sender on the one core (its default on a 2-CPU host).
   'perfdhcp-threads': { type: 'string', default: 'single' },
 } });
+if (args['perfdhcp-threads'] !== 'single' && args['perfdhcp-threads'] !== 'multi') {
+  throw new Error(`--perfdhcp-threads is '${args['perfdhcp-threads']}': single or multi (perfdhcp -g)`);
+}
 const CLIENT = { ...PERFDHCP_CLIENT, extra: ['-g', args['perfdhcp-threads']] };
 const CLIENTS = Number(args.clients);
 const SECONDS = Number(args.seconds);

@@ -1,9 +1,10 @@
-// Where the exchanges lost at a fixed rate went: perfdhcp against Rackhand (as bench/dhcp runs it),
-// then the kernel's UDP counters of both namespaces and the server's event-loop delay over the
-// measured period. A server that answered every request shows its UdpOutDatagrams equal to its
-// UdpInDatagrams; drops counted as the client namespace's UdpRcvbufErrors are perfdhcp's own
-// receive buffer overflowing on a burst of replies (BENCHMARKS.md, bench/dhcp, session 8).
-//   node --import tsx bench/dhcp/where-lost.ts [--rate 12000] [--seconds 5] [--server rackhand|kea|dnsmasq]     (as root)
+// Where the exchanges lost at a fixed rate went: perfdhcp against one server (as bench/dhcp runs
+// both), then the kernel's UDP counters of both namespaces, perfdhcp's CPU, and for Rackhand its
+// event-loop delay and garbage collections over the measured period. A server that answered every
+// request shows its UdpOutDatagrams equal to its UdpInDatagrams; UdpRcvbufErrors in the client's
+// namespace are perfdhcp's own receive buffer overflowing on a burst of replies, in the server's
+// namespace the server not reading fast enough (BENCHMARKS.md, bench/dhcp, sessions 8 and 9).
+//   node --import tsx bench/dhcp/where-lost.ts [--rate 12000] [--seconds 5] [--server rackhand|rackhand-dgram|kea|dnsmasq]     (as root)
 import { parseArgs } from 'node:util';
 import { twoHostLink, tryExec, type Netns } from '../../tests/lib/netns.js';
 import { perfdhcp, perfdhcpMacs } from '../../tests/lib/perfdhcp.js';
@@ -14,6 +15,8 @@ import { PERFDHCP_CLIENT, RACKHAND_SITE, SERVER_ADDRESS, startPeer, type PeerNam
 const { values: args } = parseArgs({ options: {
   rate: { type: 'string', default: '12000' }, seconds: { type: 'string', default: '5' }, server: { type: 'string', default: 'rackhand' },
 } });
+const SERVERS: readonly PeerName[] = ['rackhand', 'rackhand-dgram', 'kea', 'dnsmasq'];
+if (!SERVERS.includes(args.server as PeerName)) throw new Error(`--server is '${args.server}': one of ${SERVERS.join(', ')}`);
 const SERVER = args.server as PeerName;
 const RATE = Number(args.rate);
 const SECONDS = Number(args.seconds);
@@ -29,6 +32,7 @@ async function udpCounters(ns: Netns): Promise<string> {
 /** Rackhand as the test child (its event loop's delay and its collections over the period are told), or a peer as run.ts starts it. */
 async function start(ns: Netns, dir: string): Promise<{ stop(): Promise<void>; reset(): void; report(): Promise<string[]> }> {
   if (SERVER !== 'rackhand') {
+    // rackhand-dgram too: the counters and perfdhcp's CPU, not the loop's figures.
     const peer = await startPeer(SERVER, ns, dir, { clients: CLIENTS, core: '0' });
     return { stop: () => peer.stop(), reset() {}, report: async () => [] };
   }
