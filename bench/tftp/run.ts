@@ -7,6 +7,7 @@
 // a loaded host), and the load average at the start of each run.
 //
 //   node --import tsx bench/tftp/run.ts [--runs N] [--server-cpu 0] [--client-cpu 1] [--only Rackhand,atftpd]
+//     [--scenarios 2,5]   (1-based numbers in the table's order: only those scenarios)
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -23,6 +24,7 @@ const { values: args } = parseArgs({
     'server-cpu': { type: 'string', default: '0' },
     'client-cpu': { type: 'string', default: '1' },
     only: { type: 'string' },
+    scenarios: { type: 'string' },
   },
 });
 const RUNS = Number(args.runs);
@@ -43,7 +45,7 @@ interface Scenario {
 const atftp = (server: string, file: string, local: string, windowsize?: number): string =>
   `atftp --option 'blksize 1468' ${windowsize ? `--option 'windowsize ${windowsize}' ` : ''}-g -r ${file} -l ${local} ${server} >/dev/null`;
 
-const scenarios: Scenario[] = [
+const allScenarios: Scenario[] = [
   {
     name: '32 MiB, blksize 1468, lock-step (atftp)', bytes: 32 << 20, windowed: false,
     command: (s, out) => atftp(s, BIG, `${out}/a`),
@@ -70,6 +72,12 @@ const scenarios: Scenario[] = [
     outputs: (out) => Array.from({ length: CONCURRENT }, (_, i) => ({ file: `${out}/c${i + 1}`, source: SMALL })),
   },
 ];
+
+const scenarios: Scenario[] = args.scenarios === undefined ? allScenarios : args.scenarios.split(',').map((n) => {
+  const sc = allScenarios[Number(n) - 1];
+  if (!sc) throw new Error(`--scenarios: no scenario ${n} (1 to ${allScenarios.length})`);
+  return sc;
+});
 
 const sha = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

@@ -20,9 +20,12 @@ export interface ChildServer {
   stop(): Promise<void>;
 }
 
-/** Starts the server child in `ns`; `prefix` wraps the command (the bench pins it with taskset). */
-export async function startChildServer(ns: Netns, settings: Record<string, unknown>, prefix: string[] = []): Promise<ChildServer> {
-  const argv = [process.execPath, '--import', 'tsx', CHILD, JSON.stringify(settings)];
+/**
+ * Starts the server child in `ns`; `prefix` wraps the command (the bench pins it with taskset),
+ * `nodeArgs` go to its node (the bench's --cpu-prof).
+ */
+export async function startChildServer(ns: Netns, settings: Record<string, unknown>, prefix: string[] = [], nodeArgs: string[] = []): Promise<ChildServer> {
+  const argv = [process.execPath, ...nodeArgs, '--import', 'tsx', CHILD, JSON.stringify(settings)];
   const all = [...prefix, ...argv];
   const child: ChildProcess = ns.spawn(all[0]!, all.slice(1), { cwd: REPO });
   const stderr: string[] = [];
