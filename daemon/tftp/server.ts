@@ -100,7 +100,13 @@ export async function startTftpServer(input: TftpSettingsInput, deps: TftpDeps =
     const mode = rrq.mode.toLowerCase();
     const told = (f: Omit<TftpFetch, 'address' | 'file'>) => deps.trace?.(tftpTraceEntry({ address: peer.address, file: rrq.filename, ...f }));
     if (mode === 'mail') { refuse(peer, 'unsupported_mode', ERROR_CODE.illegalOperation, 'mail mode is not supported'); return; }
-    if (active.has(key)) { metrics.drop('duplicate_request'); return; }
+    if (active.has(key)) {
+      // Never a second transfer for one client port; but a transfer that has had no ACK yet sends
+      // its first answer again (Transfer.repeatRequested), since the repeat says it was lost.
+      active.get(key)?.repeatRequested();
+      metrics.drop('duplicate_request');
+      return;
+    }
     if (active.size >= settings.maxTransfers) {
       told({ result: 'busy', detail: `${active.size} transfers in progress` });
       refuse(peer, 'busy', ERROR_CODE.notDefined, `server busy: ${active.size} transfers in progress, retry later`);

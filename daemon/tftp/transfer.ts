@@ -65,6 +65,13 @@ export interface Transfer {
   readonly done: Promise<TransferOutcome>;
   /** Ends the transfer now, telling the client why with ERROR 0. */
   abort(reason: string): void;
+  /**
+   * The client sent its read request again. While it has acknowledged nothing, that says our first
+   * answer (the OACK, or block 1) did not reach it: that answer goes again now, at most once per
+   * minimum timeout, instead of at the next backed-off retransmission (1, 2, 4 s later), by which
+   * time firmware retrying every second may have given up. Returns whether it went.
+   */
+  repeatRequested(): boolean;
 }
 
 export function startTransfer(p: TransferParams): Transfer {
@@ -82,6 +89,7 @@ export function startTransfer(p: TransferParams): Transfer {
   let acked = 0; // highest block acknowledged
   let sentUpTo = 0; // last block of the window on the wire
   let retransmitted = false; // Karn: no RTT sample from a window sent twice
+  let repeatedAt = 0; // when a repeated request last had the first answer sent again
   let retries = 0;
   let bytesSent = 0;
   let retransmissions = 0;
@@ -257,6 +265,17 @@ export function startTransfer(p: TransferParams): Transfer {
 
   return {
     done,
+    repeatRequested() {
+      const now = performance.now();
+      if (finished || acked > 0 || now - Math.max(sentAt, repeatedAt) < timing.minMs) return false;
+      repeatedAt = now;
+      retransmitted = true;
+      if (waitingOack) { retransmissions++; socket.send(p.oack!); return true; }
+      // No options: the first answer is the first window (one block: no windowsize was agreed).
+      const before = retransmissions;
+      sendWindow(true);
+      return retransmissions > before;
+    },
     abort(reason) {
       if (finished) return;
       socket.send(errorPacket(ERROR_CODE.notDefined, reason));

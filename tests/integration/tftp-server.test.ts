@@ -224,3 +224,61 @@ test('a size asked and the transfer ended before data (EDK2 firmware does this f
   assert.match(sizeRead.summary, /RRQ big\.bin → size told, the client closed to download it next \(262144 bytes\)/);
   assert.equal(traced.find((e) => e.detail.result === 'client_error')?.outcome, 'error');
 });
+
+test('a read request repeated before any ACK gets the first answer again at once (its OACK or block 1), never a second transfer', async () => {
+  await withServer({}, async (s) => {
+    const client = dgram.createSocket('udp4');
+    const got: { packet: ReturnType<typeof decode>; port: number; at: number }[] = [];
+    client.on('message', (m, rinfo) => got.push({ packet: decode(m), port: rinfo.port, at: performance.now() }));
+    await new Promise<void>((r) => client.bind(0, '127.0.0.1', () => r()));
+    const send = (b: Buffer, port = s.port) => client.send(b, port, '127.0.0.1');
+    const next = async (): Promise<(typeof got)[number]> => { await eventually(() => got.length > 0, 3000); return got.shift()!; };
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    try {
+      // With options: the OACK was "lost" (we ignore it); the repeated request brings it back well
+      // before the server's own retransmission (timeoutMs 1000).
+      const withOptions = encode({ op: 'RRQ', filename: 'small.bin', mode: 'octet', options: [opt('blksize', '1024')] });
+      send(withOptions);
+      const first = await next();
+      assert.equal(first.packet.op, 'OACK');
+      await sleep(150);
+      // Three at once (a flood of spoofed repeats, say) get one answer: at most one per minTimeoutMs.
+      for (let i = 0; i < 3; i++) send(withOptions);
+      const again = await next();
+      assert.equal(again.packet.op, 'OACK');
+      await sleep(250);
+      assert.deepEqual(got.map((g) => g.packet.op), [], 'one OACK for three repeats');
+      assert.equal(again.port, first.port, 'the same transfer answers');
+      assert.ok(again.at - first.at < 900, `OACK again after ${Math.round(again.at - first.at)} ms: sooner than the 1 s timer`);
+      // Once the client has acknowledged, a repeated request changes nothing.
+      send(encode({ op: 'ACK', block: 0 }), first.port);
+      const data1 = await next();
+      assert.ok(data1.packet.op === 'DATA' && data1.packet.block === 1);
+      await sleep(150);
+      send(withOptions);
+      await sleep(200);
+      assert.ok(got.every((g) => g.packet.op !== 'OACK'), `no OACK once data flows: ${JSON.stringify(got.map((g) => g.packet.op))}`);
+      assert.equal(s.stats().active, 1, 'never a second transfer');
+      for (let block = 1; ; block++) { // finish it: 1024-byte blocks of 5000 bytes
+        send(encode({ op: 'ACK', block }), first.port);
+        if (block === 5) break;
+        await eventually(() => got.some((g) => g.packet.op === 'DATA' && g.packet.block === block + 1), 3000);
+      }
+      await eventually(() => s.stats().transfers.ok === 1);
+      got.length = 0;
+      // No options: the first answer is block 1 itself.
+      const plain = encode({ op: 'RRQ', filename: 'small.bin', mode: 'octet', options: [] });
+      send(plain);
+      const block1 = await next();
+      assert.ok(block1.packet.op === 'DATA' && block1.packet.block === 1);
+      await sleep(150);
+      send(plain);
+      const block1again = await next();
+      assert.ok(block1again.packet.op === 'DATA' && block1again.packet.block === 1 && block1again.port === block1.port);
+      assert.ok(block1again.at - block1.at < 900, `block 1 again after ${Math.round(block1again.at - block1.at)} ms`);
+      assert.equal(s.stats().drops.duplicate_request, 5);
+    } finally {
+      client.close();
+    }
+  });
+});
