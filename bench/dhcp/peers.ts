@@ -8,6 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Netns } from '../../tests/lib/netns.js';
 import { startServer } from '../../tests/lib/dhcp-server.js';
 import { perfdhcpMacs } from '../../tests/lib/perfdhcp.js';
+import { BENCH_NODE_ARGS } from '../node-args.js';
 
 export const SUBNET = '10.20.0.0/16';
 export const POOL = ['10.20.1.0', '10.20.255.254'] as const;
@@ -63,8 +64,7 @@ export async function startPeer(name: PeerName, ns: Netns, dir: string, opts: { 
     const postgres = opts.pg && { host: opts.pg.socketDir, port: opts.pg.port, user: opts.pg.user, password: opts.pg.password, database: opts.pg.database };
     const s = await startServer(ns, dir, { site, machines, ...(postgres ? { postgres } : {}) }, {
       prefix: [...(name === 'rackhand-dgram' ? ['env', 'RACKHAND_UDPBATCH=0'] : []), ...pin],
-      // RACKHAND_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR": the server's profile under perfdhcp.
-      nodeArgs: (process.env.RACKHAND_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      nodeArgs: BENCH_NODE_ARGS, // --cpu-prof: the server's profile under perfdhcp
       ...(postgres ? { readyTimeoutMs: 180_000 } : {}),
     });
     return { name, pid: s.pid, stop: () => s.stop() };

@@ -10,6 +10,7 @@ import { twoHostLink, tryExec, type Netns } from '../../tests/lib/netns.js';
 import { perfdhcp, perfdhcpMacs } from '../../tests/lib/perfdhcp.js';
 import { removableTempDir } from '../../tests/lib/tmp.js';
 import { startServer } from '../../tests/lib/dhcp-server.js';
+import { BENCH_NODE_ARGS } from '../node-args.js';
 import { PERFDHCP_CLIENT, RACKHAND_SITE, SERVER_ADDRESS, startPeer, type PeerName } from './peers.js';
 
 const { values: args } = parseArgs({ options: {
@@ -38,8 +39,7 @@ async function start(ns: Netns, dir: string): Promise<{ stop(): Promise<void>; r
   }
   const server = await startServer(ns, dir, { site: RACKHAND_SITE, machines: perfdhcpMacs(CLIENTS).map((mac, i) => ({ name: `perf-${i}`, mac })) }, {
     prefix: ['taskset', '-c', '0'],
-    // As in run.ts: RACKHAND_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles the server.
-    nodeArgs: (process.env.RACKHAND_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    nodeArgs: BENCH_NODE_ARGS,
   });
   return {
     stop: () => server.stop(),

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Netns } from '../../tests/lib/netns.js';
 import { startChildServer } from '../../tests/lib/tftp-server.js';
+import { BENCH_NODE_ARGS } from '../node-args.js';
 
 export interface RunningServer { pid: number; stop(): Promise<void> }
 export interface ServerDef {
@@ -15,8 +16,6 @@ export interface ServerDef {
   start(ns: Netns, root: string, address: string, cpu: string): Promise<RunningServer>;
 }
 
-// RACKHAND_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR": Rackhand's profile over the runs (as bench/dhcp).
-const NODE_ARGS = (process.env.RACKHAND_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const PEERS_SCRIPT = fileURLToPath(new URL('./peers.sh', import.meta.url));
 
 /** Unpacks tftpd-hpa and atftpd if needed; returns the directory holding them. */
@@ -63,7 +62,7 @@ export function serverDefs(peers: string): ServerDef[] {
       name: 'Rackhand',
       windowsize: true,
       async start(ns, root, address, cpu) {
-        const s = await startChildServer(ns, { root, address, port: 69, maxTransfers: 1024 }, ['taskset', '-c', cpu], NODE_ARGS);
+        const s = await startChildServer(ns, { root, address, port: 69, maxTransfers: 1024 }, ['taskset', '-c', cpu], BENCH_NODE_ARGS);
         return { pid: s.pid, stop: () => s.stop() };
       },
     },
@@ -72,7 +71,7 @@ export function serverDefs(peers: string): ServerDef[] {
       name: 'Rackhand-dgram',
       windowsize: true,
       async start(ns, root, address, cpu) {
-        const s = await startChildServer(ns, { root, address, port: 69, maxTransfers: 1024 }, ['env', 'RACKHAND_UDPBATCH=0', 'taskset', '-c', cpu], NODE_ARGS);
+        const s = await startChildServer(ns, { root, address, port: 69, maxTransfers: 1024 }, ['env', 'RACKHAND_UDPBATCH=0', 'taskset', '-c', cpu], BENCH_NODE_ARGS);
         return { pid: s.pid, stop: () => s.stop() };
       },
     },
