@@ -69,9 +69,9 @@ export interface Transfer {
    * The client sent its read request again. While it has acknowledged nothing, that says our first
    * answer (the OACK, or block 1) did not reach it: that answer goes again now, at most once per
    * minimum timeout, instead of at the next backed-off retransmission (1, 2, 4 s later), by which
-   * time firmware retrying every second may have given up. Returns whether it went.
+   * time firmware retrying every second may have given up.
    */
-  repeatRequested(): boolean;
+  repeatRequested(): void;
 }
 
 export function startTransfer(p: TransferParams): Transfer {
@@ -267,14 +267,12 @@ export function startTransfer(p: TransferParams): Transfer {
     done,
     repeatRequested() {
       const now = performance.now();
-      if (finished || acked > 0 || now - Math.max(sentAt, repeatedAt) < timing.minMs) return false;
+      if (finished || acked > 0 || now - Math.max(sentAt, repeatedAt) < timing.minMs) return;
       repeatedAt = now;
       retransmitted = true;
-      if (waitingOack) { retransmissions++; socket.send(p.oack!); return true; }
+      if (waitingOack) { retransmissions++; socket.send(p.oack!); return; }
       // No options: the first answer is the first window (one block: no windowsize was agreed).
-      const before = retransmissions;
       sendWindow(true);
-      return retransmissions > before;
     },
     abort(reason) {
       if (finished) return;
