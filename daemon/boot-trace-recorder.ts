@@ -14,7 +14,9 @@ const FRESH_MS = 1000;
  * Which machine has an address on the provisioning network, as DHCP knows it (reservation, live
  * lease, assigned address: http/machine-source.ts). Read as one snapshot of machines and leases,
  * renewed at most once a second and only on a miss: a flood of strangers costs the store at most
- * one read a second, whatever it sends.
+ * one read a second, whatever it sends. `learn` adds what this server's DHCP just acknowledged, so
+ * that a storm of new leases does not reread every machine once a second (BENCHMARKS.md,
+ * bench/storm); at most one entry per address, and only addresses DHCP handed to known machines.
  */
 export function addressBook(store: Pick<MachineStore, 'listMachines'> & Pick<LeaseStore, 'listLeases'>, now = Date.now) {
   let snapshot: { at: number; byIp: Map<string, string> } | undefined;
@@ -27,11 +29,16 @@ export function addressBook(store: Pick<MachineStore, 'listMachines'> & Pick<Lea
     snapshot = { at: now(), byIp };
     return byIp;
   })().finally(() => { loading = undefined; }));
-  return async (ip: string): Promise<string | undefined> => {
-    const hit = snapshot?.byIp.get(ip);
-    if (hit) return hit;
-    if (snapshot && now() - snapshot.at < FRESH_MS) return undefined;
-    return (await load()).get(ip);
+  return {
+    async resolve(ip: string): Promise<string | undefined> {
+      const hit = snapshot?.byIp.get(ip);
+      if (hit) return hit;
+      if (snapshot && now() - snapshot.at < FRESH_MS) return undefined;
+      return (await load()).get(ip);
+    },
+    learn(ip: string, machine: string): void {
+      snapshot?.byIp.set(ip, machine);
+    },
   };
 }
 
@@ -40,9 +47,11 @@ export function startBootTrace(store: BootTraceStore & Pick<MachineStore, 'listM
     name: 'rackhand_boot_trace_dropped_total', labelNames: ['reason'], registers: [registry],
     help: 'Boot trace entries not kept: unknown (the sender is no machine of the store), overflow (too many waiting), write_failed',
   });
+  const book = addressBook(store);
   return new BootTraceRecorder({
     write: (entries) => store.appendBootTrace(entries, TRACE_KEEP),
-    resolveAddress: addressBook(store),
+    resolveAddress: book.resolve,
+    learnAddress: book.learn,
     dropped: (reason, n) => dropped.inc({ reason }, n),
   }).start();
 }

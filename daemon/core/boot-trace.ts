@@ -76,6 +76,12 @@ export function redactSecrets(s: string): string {
   return s.replace(SECRET_PATHS, `$1${REDACTED}`).replace(SECRET_ARGS, `$1${REDACTED}`).replace(TOKEN_SEGMENTS, `$1${REDACTED}`);
 }
 
+/** The address a DHCP entry says this server acknowledged to its (known) machine, if it does. */
+function acknowledgedAddress(p: PendingTrace): string | undefined {
+  const address = p.detail.address;
+  return p.kind === 'dhcp' && p.machine && p.detail.answer === 'ACK' && typeof address === 'string' ? address : undefined;
+}
+
 /** An entry at an edge that does not know the machine yet: the recorder resolves its address. */
 export type PendingTrace = Omit<NewTraceEntry, 'machine'> & { machine?: string; address?: string };
 
@@ -89,6 +95,13 @@ export interface TraceRecorderOptions {
   write(entries: NewTraceEntry[]): Promise<void>;
   /** The machine that has this address on the provisioning network, as DHCP knows it; undefined: none. */
   resolveAddress(address: string): Promise<string | undefined>;
+  /**
+   * Told, before a batch's addresses are resolved, each address its DHCP entries say was just
+   * acknowledged to a known machine: the resolver knows the lease without reading the store (in a
+   * storm every new lease's first TFTP or HTTP step would otherwise miss it). This server's own
+   * answer, not anything a client claimed.
+   */
+  learnAddress?(address: string, machine: string): void;
   /** Counts entries not kept, by why (a metric). */
   dropped?(reason: TraceDrop, n: number): void;
   /** How often pending entries are written (default 500 ms). */
@@ -149,6 +162,10 @@ export class BootTraceRecorder {
     const byAddress = new Map<string, string | undefined>();
     const entries: NewTraceEntry[] = [];
     let unknown = 0;
+    for (const p of batch) {
+      const acked = acknowledgedAddress(p);
+      if (acked) { byAddress.set(acked, p.machine); this.opts.learnAddress?.(acked, p.machine!); }
+    }
     for (const p of batch) {
       let machine = p.machine;
       if (!machine && p.address) {

@@ -13,6 +13,8 @@ import { Options, Opt, MessageType } from '../../daemon/dhcp/options.js';
 import { chaddrFromMac, encode, type Packet } from '../../daemon/dhcp/packet.js';
 import { tftpTraceEntry } from '../../daemon/tftp/trace.js';
 import { planBoot, renderScript } from '../../daemon/http/ipxe.js';
+import { addressBook } from '../../daemon/boot-trace-recorder.js';
+import type { MachineRecord } from '../../daemon/core/store/types.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const step = (over: Partial<PendingTrace> = {}): PendingTrace => ({ kind: 'dhcp', outcome: 'ok', summary: 's', detail: {}, ...over });
@@ -174,4 +176,46 @@ test('recorder: a batch is written in chunks with a turn of the event loop betwe
   setImmediate(() => order.push('packet'));
   await flushed;
   assert.deepEqual(order, ['write 2', 'packet', 'write 2', 'write 1']);
+});
+
+test('recorder: an address its DHCP entries say was acknowledged names the machine without a lookup; an OFFER teaches nothing', async () => {
+  const writes: NewTraceEntry[][] = [];
+  const learned: [string, string][] = [];
+  const drops: Record<string, number> = {};
+  let lookups = 0;
+  const rec = new BootTraceRecorder({
+    write: async (es) => { writes.push(es); },
+    resolveAddress: async () => { lookups++; return undefined; },
+    learnAddress: (ip, machine) => { learned.push([ip, machine]); },
+    dropped: (r, n) => { drops[r] = (drops[r] ?? 0) + n; },
+  });
+  // The TFTP step comes first in the batch: what the batch's ACKs say is learned before resolving.
+  rec.record(step({ kind: 'tftp', address: '10.0.0.50', summary: 'RRQ' }));
+  rec.record(step({ machine: 'node-01', summary: 'ACK', detail: { answer: 'ACK', address: '10.0.0.50' } }));
+  rec.record(step({ machine: 'node-02', summary: 'OFFER', detail: { answer: 'OFFER', address: '10.0.0.60' } }));
+  rec.record(step({ kind: 'http', address: '10.0.0.60', summary: 'GET' }));
+  await rec.flush();
+  assert.deepEqual(writes[0]!.map((e) => [e.machine, e.summary]), [['node-01', 'RRQ'], ['node-01', 'ACK'], ['node-02', 'OFFER']]);
+  assert.deepEqual(learned, [['10.0.0.50', 'node-01']], 'only an ACK is a lease');
+  assert.equal(lookups, 1, 'the offered address alone was looked up');
+  assert.deepEqual(drops, { unknown: 1 });
+});
+
+test('address book: a learned address is found without rereading the store; a stranger costs one read a second', async () => {
+  let reads = 0;
+  let t = 0;
+  const machine = (name: string, ip?: string) => ({ name, mac: `52:54:00:00:00:0${name.slice(-1)}`, ...(ip && { ip }) }) as unknown as MachineRecord;
+  const book = addressBook({
+    listMachines: async () => { reads++; return [machine('node-1', '10.0.0.11'), machine('node-2')]; },
+    listLeases: async () => [],
+  }, () => t);
+  assert.equal(await book.resolve('10.0.0.11'), 'node-1');
+  assert.equal(reads, 1);
+  book.learn('10.0.0.99', 'node-2');
+  t += 5000;
+  assert.equal(await book.resolve('10.0.0.99'), 'node-2', 'learned: no reread though the snapshot is old');
+  assert.equal(reads, 1);
+  assert.equal(await book.resolve('10.9.9.9'), undefined);
+  assert.equal(await book.resolve('10.9.9.8'), undefined);
+  assert.equal(reads, 2, 'a miss on an old snapshot rereads once, a second miss within the second does not');
 });
