@@ -16,6 +16,7 @@ import { serve, stop } from '../serve.js';
 import { openPostgresStore } from '../../daemon/core/store/postgres.js';
 import { openSqliteStore } from '../../daemon/core/store/sqlite.js';
 import type { Store } from '../../daemon/core/store/types.js';
+import { spread } from '../stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -113,10 +114,6 @@ try {
 
 // Allocations per second over the time the pool lasted (to the last 201 when it ran out, else the whole run).
 const rateOf = (r: Result) => r.o.ok / ((r.o.ok >= N ? r.o.lastOkMs : r.o.elapsedMs) / 1000);
-const spread = (xs: number[]) => {
-  const v = [...xs].sort((a, b) => a - b);
-  return `${v[Math.floor((v.length - 1) / 2)]!.toFixed(1)} (${v[0]!.toFixed(1)}–${v[v.length - 1]!.toFixed(1)})`;
-};
 console.log(`\nPOST /api/v1/allocations, ${N} ready machines, ${CLIENTS} clients split over the daemons, ${SECONDS} s\n`);
 console.log('| mode | /proc/loadavg before | allocated | allocations/s | answers | store check |');
 console.log('|---|---|---:|---:|---|---|');
@@ -124,5 +121,5 @@ for (const r of results) {
   console.log(`| ${r.mode} | ${r.load} | ${r.o.ok} | ${rateOf(r).toFixed(1)} | ${Object.entries(r.o.statuses).map(([k, v]) => `${k}: ${v}`).join(', ')} | ${r.problems.length ? r.problems.join('; ') : 'no machine twice'} |`);
 }
 console.log('\n| mode | allocations/s, median (min–max) |\n|---|---:|');
-for (const mode of modes) console.log(`| ${mode} | ${spread(results.filter((r) => r.mode === mode).map(rateOf))} |`);
+for (const mode of modes) console.log(`| ${mode} | ${spread(results.filter((r) => r.mode === mode).map(rateOf), (x) => x.toFixed(1))} |`);
 if (results.some((r) => r.problems.length)) process.exitCode = 1;

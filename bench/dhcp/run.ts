@@ -19,6 +19,7 @@ import { twoHostLink } from '../../tests/lib/netns.js';
 import { removableTempDir } from '../../tests/lib/tmp.js';
 import { perfdhcp, perfdhcpArgs, type PerfdhcpResult } from '../../tests/lib/perfdhcp.js';
 import { PERFDHCP_CLIENT, SERVER_ADDRESS, startPeer, type PeerName, type PgLeases } from './peers.js';
+import { spread } from '../stats.js';
 
 const { values: args } = parseArgs({ options: {
   clients: { type: 'string', default: '5000' }, seconds: { type: 'string', default: '5' }, store: { type: 'string', default: 'file' },
@@ -123,17 +124,12 @@ for (const r of rows) {
   const flood = r.flood ? `${fmt(r.flood.acksPerSecond)} (${pct(r.flood.loss)})` : '-';
   console.log(`${r.name.padEnd(14)} ${r.load.padEnd(34)} ${fmt(r.noLoss?.rate).padStart(12)}   ${best.padEnd(30)} ${flood}`);
 }
-/** median (min–max) */
-const spread = (xs: number[]) => {
-  const v = [...xs].sort((a, b) => a - b);
-  return `${fmt(v[Math.floor((v.length - 1) / 2)])} (${fmt(v[0])}–${fmt(v[v.length - 1])})`;
-};
 if (RUNS > 1) {
   console.log(`\nmedians of ${RUNS} runs (min–max)\nserver         no loss (-r)              flood goodput             flood loss`);
   for (const name of ONLY) {
     const mine = rows.filter((r) => r.name === name);
     const lossRange = mine.map((r) => r.flood?.loss ?? 1).sort((a, b) => a - b);
-    console.log(`${name.padEnd(14)} ${spread(mine.map((r) => r.noLoss?.rate ?? 0)).padEnd(25)} ${spread(mine.map((r) => r.flood?.acksPerSecond ?? 0)).padEnd(25)} ${pct(lossRange[0]!)}–${pct(lossRange[lossRange.length - 1]!)}`);
+    console.log(`${name.padEnd(14)} ${spread(mine.map((r) => r.noLoss?.rate ?? 0), fmt).padEnd(25)} ${spread(mine.map((r) => r.flood?.acksPerSecond ?? 0), fmt).padEnd(25)} ${pct(lossRange[0]!)}–${pct(lossRange[lossRange.length - 1]!)}`);
   }
 }
 console.log(`\ncommand per step: ip netns exec CLIENT ${perfdhcpArgs({ ...CLIENT, clients: CLIENTS, rate: 1000, seconds: SECONDS }).join(' ')}`);

@@ -12,6 +12,7 @@ import { chmodSync, mkdirSync, mkdtempSync, openSync, closeSync, writeSync, rmSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
+import { median, spread } from '../stats.js';
 
 const run = promisify(execFile);
 const { values } = parseArgs({ options: {
@@ -90,13 +91,12 @@ for (let r = 0; r < RUNS; r++) {
     }
   }
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const placement = values.unpinned ? 'unpinned' : `servers on cpu ${values['server-cpu']}, curls on cpu ${values['client-cpu']}`;
 console.log(`\n${SIZE >> 20} MiB image over loopback, MB/s, median of ${RUNS} (min–max); ${placement}\n`);
 console.log('| downloads at once | Rackhand | nginx | Rackhand / nginx |');
 console.log('|---:|---:|---:|---:|');
 for (const [parallel, byServer] of Object.entries(figures)) {
-  const cell = (xs: number[]) => `${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})`;
+  const cell = (xs: number[]) => spread(xs, (x) => x.toFixed(0));
   console.log(`| ${parallel} | ${cell(byServer.Rackhand!)} | ${cell(byServer.nginx!)} | ${(median(byServer.Rackhand!) / median(byServer.nginx!)).toFixed(2)}× |`);
 }
 daemon.kill('SIGTERM');

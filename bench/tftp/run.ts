@@ -17,6 +17,7 @@ import { twoHostLink } from '../../tests/lib/netns.js';
 import { cpuMs } from '../../tests/lib/proc.js';
 import { tryExec } from '../../tests/lib/netns.js';
 import { peersDir, serverDefs, type ServerDef } from './servers.js';
+import { spread } from '../stats.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -80,7 +81,6 @@ const scenarios: Scenario[] = args.scenarios === undefined ? allScenarios : args
 });
 
 const sha = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
   const peers = peersDir();
@@ -172,7 +172,7 @@ function printTable(servers: ServerDef[], results: Map<string, Map<string, numbe
       const xs = results.get(sc.name)?.get(s.name);
       const mark = sc.windowed && !s.windowsize ? '*' : ' ';
       const runs = xs && xs.length < RUNS ? ` [${xs.length}]` : '';
-      const text = xs ? `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})${runs}` : '—';
+      const text = xs ? `${spread(xs, (x) => x.toFixed(digits))}${runs}` : '—';
       return `${text}${mark}`.padStart(16);
     });
     lines.push(`| ${sc.name.padEnd(width)} | ${cells.join(' | ')} |`);
