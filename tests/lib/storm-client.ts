@@ -3,9 +3,10 @@
 // Each of COUNT machines (MAC stormMac(n), n from FIRST: a rack's share of a storm over racks) does what PXE firmware, then iPXE, then the agent do:
 // DHCP as a PXE ROM (arch 0) through a relay at RELAY → TFTP the loader it was told → DHCP again
 // as iPXE → its script over HTTP → the kernel and initrd the script names → the agent's `next`
-// and an inspect report. Starts are spread over SPREAD_MS. Every HTTP request leaves from the
-// address DHCP gave that machine (the client namespace holds the relay's whole /16 as local
-// addresses), since boot secrets are served to a machine's own address only.
+// and an inspect report. Starts are spread over SPREAD_MS. The TFTP transfer and every HTTP
+// request leave from the address DHCP gave that machine, as a real one's do (the client namespace
+// holds the relay's whole /16 as local addresses): boot secrets are served to a machine's own
+// address only, and the boot trace knows a machine by it.
 // The agent part trades the script's boot nonce for an agent token and sends it in a header. Retries follow the firmware: DHCP
 // every 4, 8, 16 s; TFTP by its own timeouts; HTTP a few times. Prints one JSON line: per-phase
 // durations, bytes, retries, and every client that did not get through with where it stopped.
@@ -76,13 +77,18 @@ async function dora(mac: string, ipxe: boolean): Promise<Packet> {
   return ack;
 }
 
-interface HttpInit { method?: string; body?: string; headers?: Record<string, string> }
+/**
+ * `agent`: the connection to reuse, as iPXE does (its src/net/tcp/httpconn.c pools a connection
+ * for 10 s and takes it again for the next request to the same host and port); without one, a
+ * connection of its own that closes after the answer, as the agent's busybox wget does.
+ */
+interface HttpInit { method?: string; body?: string; headers?: Record<string, string>; agent?: http.Agent }
 
 /** One request from `from` (node's fetch cannot choose its source address). */
 function request(from: string, url: string, init: HttpInit): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const headers = { ...init.headers, ...(init.body !== undefined ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(init.body)) } : {}) };
-    const req = http.request(url, { method: init.method ?? 'GET', localAddress: from, agent: false, headers }, resolve);
+    const req = http.request(url, { method: init.method ?? 'GET', localAddress: from, agent: init.agent ?? false, headers }, resolve);
     req.on('error', reject);
     req.end(init.body);
   });
@@ -108,8 +114,8 @@ async function text(res: http.IncomingMessage): Promise<string> {
   return s;
 }
 
-async function download(from: string, url: string): Promise<number> {
-  const res = await httpFrom(from, url);
+async function download(from: string, url: string, agent: http.Agent): Promise<number> {
+  const res = await httpFrom(from, url, { agent });
   if (res.statusCode !== 200) throw new Error(`${url}: HTTP ${res.statusCode}`);
   let bytes = 0;
   for await (const chunk of res) bytes += (chunk as Buffer).length;
@@ -139,17 +145,20 @@ async function machine(n: number): Promise<ClientResult> {
     await new Promise((res) => setTimeout(res, Math.random() * spreadMs));
     const first = await timed('dhcp_pxe', () => dora(mac, false));
     if (!first.file) throw new Error('no boot file for the PXE ROM');
-    const loader = await timed('tftp', () => tftpGet(first.siaddr, 69, first.file, { options: [{ name: 'blksize', value: '1468' }, { name: 'tsize', value: '0' }], timeoutMs: 1000, maxRetries: 8, bindAddress: '0.0.0.0' }));
+    const loader = await timed('tftp', () => tftpGet(first.siaddr, 69, first.file, { options: [{ name: 'blksize', value: '1468' }, { name: 'tsize', value: '0' }], timeoutMs: 1000, maxRetries: 8, bindAddress: first.yiaddr }));
     if (loader.error || !loader.data.length) throw new Error(`TFTP ${first.file}: ${loader.error?.message ?? 'empty'}`);
     r.bytes += loader.data.length;
     const second = await timed('dhcp_ipxe', () => dora(mac, true));
     if (!/^http:\/\/.*\.ipxe$/.test(second.file)) throw new Error(`iPXE was handed ${second.file}`);
     const from = second.yiaddr;
-    const script = await timed('script', async () => text(await httpFrom(from, second.file)));
+    // iPXE runs its script's commands one after the other, on the one connection it keeps.
+    const ipxe = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const script = await timed('script', async () => text(await httpFrom(from, second.file, { agent: ipxe })));
     const kernel = /^kernel (\S+) (.*)$/m.exec(script);
     const initrd = /^initrd (?:--name \S+ )?(\S+)$/m.exec(script);
     if (!kernel || !initrd) throw new Error(`no agent in the script: ${script.slice(0, 200)}`);
-    r.bytes += await timed('kernel_initrd', async () => (await Promise.all([download(from, kernel[1]!), download(from, initrd[1]!)])).reduce((a, b) => a + b, 0));
+    r.bytes += await timed('kernel_initrd', async () => (await download(from, kernel[1]!, ipxe)) + (await download(from, initrd[1]!, ipxe)));
+    ipxe.destroy(); // the booted kernel has no iPXE left to keep it
     const base = /rackhand\.url=(\S+)/.exec(kernel[2]!)![1]!;
     const nonce = /rackhand\.nonce=(\S+)/.exec(kernel[2]!)![1]!;
     await timed('agent', async () => {

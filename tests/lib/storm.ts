@@ -137,7 +137,9 @@ export async function runStorm(count: number, spreadMs: number, opts: { racks?: 
     const cpuAtStart = daemons.map((d) => cpuMs(d.child.pid!));
     const summaries = await Promise.all(links.map(async (link, r) => {
       const { first, count: n } = share(count, racks, r);
-      const out = await link.client.exec(process.execPath, ['--import', 'tsx', join(REPO, 'tests/lib/storm-client.ts'), segment(r).server, segment(r).relay, String(n), String(spreadMs), String(first)]);
+      // RACKHAND_STORM_CLIENT_NODE_ARGS: the same for the client process (its own --cpu-prof).
+      const clientArgs = process.env.RACKHAND_STORM_CLIENT_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+      const out = await link.client.exec(process.execPath, [...clientArgs, '--import', 'tsx', join(REPO, 'tests/lib/storm-client.ts'), segment(r).server, segment(r).relay, String(n), String(spreadMs), String(first)]);
       return JSON.parse(out.trim().split('\n').pop()!) as StormSummary;
     }));
     const cpuDuring = daemons.map((d, r) => cpuMs(d.child.pid!) - cpuAtStart[r]!);
