@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import type { Server } from 'node:http';
 import { createApp } from './http/app.js';
 import { limitConnections } from './http/api/connection-limits.js';
+import { drainable } from './http/drain.js';
 import { ensureTokenFile, readTokenFile, TokenBook } from './http/api/tokens.js';
 import { validateInventory } from './core/inventory/validate.js';
 import { formatError, formatWarning, machineSpecs, type InventoryError, type LoadedInventory } from './core/inventory/load.js';
@@ -141,6 +142,7 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
   });
   server.keepAliveTimeout = 5000;
   limitConnections(server, () => loaded.inventory.site.http_connections, registry);
+  const drain = drainable(server);
   const bound = server.address() as { address: string; port: number };
   boundPort = bound.port;
   logger.info({ address: bound.address, port: bound.port, version: VERSION }, `HTTP listening on ${bound.address}:${bound.port}`);
@@ -222,12 +224,8 @@ export async function startDaemon(opts: ServeOptions): Promise<Daemon> {
         // BMCs cap their sessions: leave none behind.
         await closePowerSessions().catch((err) => logger.error({ err }, 'logging out of BMC sessions failed'));
         for (const b of bootServers) await b.close().catch((err) => logger.error({ err }, `closing ${b.name} failed`));
-        // Stop accepting, let in-flight requests finish, drop idle keep-alive connections.
-        await new Promise<void>((done) => {
-          server.close(() => done());
-          server.closeIdleConnections();
-          setTimeout(() => server.closeAllConnections(), 10_000).unref();
-        });
+        // Stop accepting, let in-flight requests finish, drop connections that carry none.
+        await drain.close(10_000);
         // Refusals counted but not yet written become their event; the trace's last batch is written.
         refusalLog(store).close();
         await bootTrace.close();

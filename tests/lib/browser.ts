@@ -54,6 +54,7 @@ export async function closeDaemonThenBrowser(daemon: { close(): Promise<void> },
     const started = Date.now();
     await daemon.close();
     const took = Date.now() - started;
+    console.log(`# daemon closed in ${took} ms with pages open`);
     if (took >= withinMs) throw new Error(`daemon closed in ${took} ms with pages open (live streams, polling sections)`);
   } finally {
     await browser?.close();
