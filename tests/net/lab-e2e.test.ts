@@ -77,7 +77,20 @@ before(async () => {
   assert.match(up.stdout, /^ {2}sign in with the admin token .*:\n {4}\S{20,}$/m);
 });
 
+// The machines' consoles and the daemon's log are in `dir`, which goes with the process: a failed
+// run prints their last lines, what a person needs to see where a machine stopped.
+let passed = false;
+function printTails(): void {
+  for (const f of ['node-01.console.log', 'node-02.console.log', 'daemon.log']) {
+    const file = join(dir, f);
+    if (!existsSync(file)) continue;
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n').slice(-25);
+    console.log(`# the last lines of ${f}:\n${lines.map((l) => `#   ${l.replace(/[\x00-\x1f\x7f]/g, '').slice(0, 300)}`).join('\n')}`);
+  }
+}
+
 after(async () => {
+  if (built && !passed) printTails();
   const down = await cli(['lab', 'down', '--dir', dir], 60_000);
   assert.equal(down.code, 0, down.stderr);
   const ns = (await run('ip', ['netns', 'list'])).stdout;
@@ -176,4 +189,5 @@ test('two machines: inspect, deploy (with a kill -9 of the daemon), phone home, 
   const counts: Record<string, number> = {};
   for (const m of ['node-01', 'node-02']) for (const e of await events(m)) counts[e.kind] = (counts[e.kind] ?? 0) + 1;
   console.log(`# events: ${Object.entries(counts).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  passed = true;
 });
