@@ -146,7 +146,8 @@ export function startTransfer(p: TransferParams): Transfer {
     }
     rto = Math.min(rto * 2, timing.maxMs);
     retransmitted = true;
-    if (waitingOack) { retransmissions++; socket.send(p.oack!); arm(); return; }
+    // sentAt moves with the resend (as sendWindow's does): a repeated request just after it is not answered again.
+    if (waitingOack) { retransmissions++; sentAt = performance.now(); socket.send(p.oack!); arm(); return; }
     sendWindow(true);
   }
 

@@ -282,3 +282,27 @@ test('a read request repeated before any ACK gets the first answer again at once
     }
   });
 });
+
+test('a read request repeated just after the server\'s own retransmission is not answered twice', async () => {
+  // The limit on repeats counts from the last time the first answer went, whoever sent it: the
+  // transfer's timer too (before, only the first send and a repeat's answer reset it).
+  await withServer({ timeoutMs: 1000, minTimeoutMs: 400 }, async (s) => {
+    const client = dgram.createSocket('udp4');
+    const got: string[] = [];
+    client.on('message', (m) => got.push(decode(m).op));
+    await new Promise<void>((r) => client.bind(0, '127.0.0.1', () => r()));
+    try {
+      const rrq = encode({ op: 'RRQ', filename: 'small.bin', mode: 'octet', options: [opt('blksize', '1024')] });
+      client.send(rrq, s.port, '127.0.0.1');
+      await eventually(() => got.length === 1, 3000);
+      // The OACK "lost": the server's timer sends it again after about a second.
+      await eventually(() => got.length === 2, 3000);
+      client.send(rrq, s.port, '127.0.0.1');
+      await new Promise((r) => setTimeout(r, 250));
+      assert.deepEqual(got, ['OACK', 'OACK'], 'the repeat right after the timer\'s OACK brings no third');
+      assert.equal(s.stats().drops.duplicate_request, 1);
+    } finally {
+      client.close();
+    }
+  });
+});
