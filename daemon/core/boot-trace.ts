@@ -76,10 +76,10 @@ export function redactSecrets(s: string): string {
   return s.replace(SECRET_PATHS, `$1${REDACTED}`).replace(SECRET_ARGS, `$1${REDACTED}`).replace(TOKEN_SEGMENTS, `$1${REDACTED}`);
 }
 
-/** The address a DHCP entry says this server acknowledged to its (known) machine, if it does. */
-function acknowledgedAddress(p: PendingTrace): string | undefined {
+/** The address a DHCP entry says this server acknowledged, and to which (known) machine, if it does. */
+function acknowledgedAddress(p: PendingTrace): { address: string; machine: string } | undefined {
   const address = p.detail.address;
-  return p.kind === 'dhcp' && p.machine && p.detail.answer === 'ACK' && typeof address === 'string' ? address : undefined;
+  return p.kind === 'dhcp' && p.machine && p.detail.answer === 'ACK' && typeof address === 'string' ? { address, machine: p.machine } : undefined;
 }
 
 /** An entry at an edge that does not know the machine yet: the recorder resolves its address. */
@@ -164,7 +164,7 @@ export class BootTraceRecorder {
     let unknown = 0;
     for (const p of batch) {
       const acked = acknowledgedAddress(p);
-      if (acked) { byAddress.set(acked, p.machine); this.opts.learnAddress?.(acked, p.machine!); }
+      if (acked) { byAddress.set(acked.address, acked.machine); this.opts.learnAddress?.(acked.address, acked.machine); }
     }
     for (const p of batch) {
       let machine = p.machine;

@@ -94,6 +94,10 @@ export interface RackStorm { rack: string; summary: StormSummary; peakRssMiB: nu
  */
 export async function runStorm(count: number, spreadMs: number, opts: { racks?: number; payload?: StormPayload } = {}): Promise<{ summary: StormSummary; states: Record<string, number>; peakRssMiB: number; daemonCpuMs: number; metrics: string[]; daemonLog: string; racks: RackStorm[] }> {
   const racks = opts.racks ?? 1;
+  // RACKHAND_STORM_NODE_ARGS: options for the daemon's node (e.g. --cpu-prof --cpu-prof-dir=DIR);
+  // RACKHAND_STORM_CLIENT_NODE_ARGS: the same for the client process (its own --cpu-prof).
+  const nodeArgs = process.env.RACKHAND_STORM_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const clientArgs = process.env.RACKHAND_STORM_CLIENT_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const dir = tempDir('storm');
   writeFileSync(join(dir, 'inventory.yaml'), inventory(count, racks, imagesDir(dir, opts.payload ?? 'agent')));
   const cluster = racks > 1 ? await startPostgres() : undefined;
@@ -112,8 +116,6 @@ export async function runStorm(count: number, spreadMs: number, opts: { racks?: 
       await link.server.ip('route', 'add', s.relayNet, 'via', s.client, 'dev', link.serverIf);
       const state = join(dir, `state-${r}`);
       prepareStateDir(state);
-      // RACKHAND_STORM_NODE_ARGS: options for the daemon's node (e.g. --cpu-prof --cpu-prof-dir=DIR).
-      const nodeArgs = process.env.RACKHAND_STORM_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
       const child = link.server.spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(REPO, 'daemon/cli/main.ts'), 'serve', '--inventory', join(dir, 'inventory.yaml'),
         '--state-dir', state, '--no-power', ...(store ? ['--store', store, '--rack', s.rack] : [])], { cwd: REPO });
       let log = '';
@@ -137,8 +139,6 @@ export async function runStorm(count: number, spreadMs: number, opts: { racks?: 
     const cpuAtStart = daemons.map((d) => cpuMs(d.child.pid!));
     const summaries = await Promise.all(links.map(async (link, r) => {
       const { first, count: n } = share(count, racks, r);
-      // RACKHAND_STORM_CLIENT_NODE_ARGS: the same for the client process (its own --cpu-prof).
-      const clientArgs = process.env.RACKHAND_STORM_CLIENT_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
       const out = await link.client.exec(process.execPath, [...clientArgs, '--import', 'tsx', join(REPO, 'tests/lib/storm-client.ts'), segment(r).server, segment(r).relay, String(n), String(spreadMs), String(first)]);
       return JSON.parse(out.trim().split('\n').pop()!) as StormSummary;
     }));
