@@ -1,5 +1,5 @@
 // SqliteDb.commit: the writes asked for in one turn of the event loop share one transaction, each
-// in a savepoint of its own. A write that throws takes only its own statements back; the others
+// in a savepoint of its own, and so do those of the next turns while more keep arriving. A write that throws takes only its own statements back; the others
 // commit; every caller hears of its write only once it is in the file (a second connection sees it).
 // And the daemon's checkpoints, in a worker thread of their own.
 import { test } from 'node:test';
@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { SqliteDb } from '../../daemon/core/store/sqlite/db.js';
+import { GATHER_MS, SqliteDb } from '../../daemon/core/store/sqlite/db.js';
 import { openSqliteStore } from '../../daemon/core/store/sqlite.js';
 import { tempDir } from '../lib/tmp.js';
 
@@ -52,6 +52,23 @@ test('events written in a batch are announced once, after the commit, with the n
   assert.equal(back.time, e1.time);
   await assert.rejects(d.commit(() => { d.insertEvent({ machine: 'm3', kind: 'agent', actor: 'test' }); throw new Error('no'); }), /no/);
   assert.deepEqual(committed, [e2.id], 'an event undone is never announced');
+});
+
+test('writes that keep arriving turn after turn wait for each other: one commit; a lone writer is not held', async () => {
+  const { d, committed } = open();
+  const ev = (machine: string) => d.commit(() => d.insertEvent({ machine, kind: 'agent', event: 'x', actor: 'test' }));
+  // Two writes in one turn, a third in the next (as a storm's DHCP, agents and work runner do).
+  const first = [ev('m1'), ev('m2')];
+  const third = await new Promise<Promise<unknown>>((r) => setImmediate(() => r(ev('m3'))));
+  await Promise.all([...first, third]);
+  assert.equal(committed.length, 1, `one commit for the three (announced ids: ${committed.join(', ')})`);
+  // One write at a time, each awaited: every one commits at the end of its own turn, never held
+  // for the gathering's time limit (GATHER_MS each would take 200 ms at least).
+  const started = performance.now();
+  for (let i = 0; i < 20; i++) await ev(`lone${i}`);
+  const took = performance.now() - started;
+  assert.equal(committed.length, 21);
+  assert.ok(took < 20 * GATHER_MS * 0.75, `20 lone writes took ${Math.round(took)} ms`);
 });
 
 test('checkpointInBackground: a worker copies the WAL into the database file; close stops it', async () => {

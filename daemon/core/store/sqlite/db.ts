@@ -14,6 +14,10 @@ import type { State } from '../../lifecycle.js';
 
 export const now = () => new Date().toISOString();
 
+/** The most turns, and milliseconds, a batch of writes waits for more while more keep arriving. */
+export const GATHER_TURNS = 8;
+export const GATHER_MS = 10;
+
 export class SqliteDb {
   private readonly statements = new Map<string, Database.Statement>();
   /** The greatest event id the open write transaction inserted: announced only if it commits. */
@@ -61,9 +65,33 @@ export class SqliteDb {
    */
   commit<T>(fn: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      if (this.queued.push({ fn, resolve: resolve as (v: unknown) => void, reject }) === 1) setImmediate(() => this.commitQueued());
+      if (this.queued.push({ fn, resolve: resolve as (v: unknown) => void, reject }) === 1) {
+        this.gathering = { since: performance.now(), seen: 1, turns: 0 };
+        setImmediate(this.endOfTurn);
+      }
     });
   }
+
+  /**
+   * At the end of a turn with writes queued: commits them, unless more came in during that turn
+   * than before it. Then others are writing at once (a boot storm: DHCP, agents, the work runner)
+   * and the next turn's writes most likely join them: one commit for all, up to GATHER_TURNS turns
+   * or GATHER_MS. A lone writer (one write, awaited, then the next) commits at the end of its turn,
+   * as before; so do a turn's writes once no more arrive. A commit is the costly part of a write
+   * (its pages into the WAL); in a storm most batches held one to three writes.
+   */
+  private gathering = { since: 0, seen: 0, turns: 0 };
+  private readonly endOfTurn = (): void => {
+    const g = this.gathering;
+    const n = this.queued.length;
+    if (n > g.seen && g.turns < GATHER_TURNS && performance.now() - g.since < GATHER_MS) {
+      g.seen = n;
+      g.turns++;
+      setImmediate(this.endOfTurn);
+      return;
+    }
+    this.commitQueued();
+  };
 
   /** Commits the writes asked for so far now (the store closing), rather than at the end of the turn. */
   commitQueued(): void {
