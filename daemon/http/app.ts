@@ -23,6 +23,7 @@ import { ALL_STATES, TRANSITIONS, STATES } from '../core/lifecycle.js';
 import type { ApiContext } from './api/context.js';
 import { bootRouter } from './boot-routes.js';
 import { traceBootRequests } from './boot-trace-http.js';
+import { bootDispatch } from './boot-dispatch.js';
 import { uiRouter } from './ui/routes.js';
 import { metadataRouter } from './metadata-routes.js';
 import { agentRouter } from './agent-routes.js';
@@ -70,10 +71,13 @@ export function createApp(ctx: ApiContext): express.Express {
 
   // Boot-time routes: machines authenticate with their operation's token in the path.
   app.use(traceBootRequests(ctx.bootTrace));
-  app.use(bootRouter(ctx));
-  app.use(metadataRouter(ctx));
-  app.use(agentRouter(ctx));
-  app.use(installerRouter(ctx));
+  const metadata = metadataRouter(ctx);
+  app.use(bootDispatch([
+    ['/boot', bootRouter(ctx)],
+    ['/v1/agent/', agentRouter(ctx)],
+    ['/v1/nocloud/', metadata], ['/v1/answer/', metadata], ['/v1/phone-home/', metadata],
+    ['/v1/installer/', installerRouter(ctx)],
+  ]));
 
   const api = express.Router();
   api.use(operatorSurface);
