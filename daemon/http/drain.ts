@@ -23,11 +23,11 @@ export function drainable(server: Server): Drain {
     const socket = req.socket;
     inFlight.set(socket, (inFlight.get(socket) ?? 0) + 1);
     res.once('close', () => {
-      const left = (inFlight.get(socket) ?? 1) - 1;
-      if (!inFlight.has(socket)) return;
-      inFlight.set(socket, left);
+      const n = inFlight.get(socket);
+      if (n === undefined) return; // the connection closed first
+      inFlight.set(socket, n - 1);
       // end(), not destroy(): the answer may still sit in the socket's buffer (a large file).
-      if (closing && left === 0) socket.end();
+      if (closing && n === 1) socket.end();
     });
   });
   return {

@@ -1,6 +1,7 @@
 // SqliteDb.commit: the writes asked for in one turn of the event loop share one transaction, each
-// in a savepoint of its own, and so do those of the next turns while more keep arriving. A write that throws takes only its own statements back; the others
-// commit; every caller hears of its write only once it is in the file (a second connection sees it).
+// in a savepoint of its own, and so do those of the next turns while more keep arriving. A write
+// that throws takes only its own statements back; the others commit; every caller hears of its
+// write only once it is in the file (a second connection sees it).
 // And the daemon's checkpoints, in a worker thread of their own.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
