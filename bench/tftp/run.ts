@@ -4,7 +4,9 @@
 // Every download is checked by sha256 after its timing. Prints a table of MB/s (10^6 B/s),
 // the median of --runs runs (default 3), with min–max beside it, then the server's CPU time per
 // MB moved (user + system of the server process and its reaped children: steadier than MB/s on
-// a loaded host), and the load average at the start of each run.
+// a loaded host), the clients' CPU time per MB (the shell's `times` after they are reaped: a client
+// whose CPU time is near the transfer's wall time is what sets the pace), and the load average at
+// the start of each run.
 //
 //   node --import tsx bench/tftp/run.ts [--runs N] [--server-cpu 0] [--client-cpu 1] [--only Rackhand,atftpd]
 //     [--scenarios 2,5]   (1-based numbers in the table's order: only those scenarios)
@@ -80,6 +82,14 @@ const scenarios: Scenario[] = args.scenarios === undefined ? allScenarios : args
   return sc;
 });
 
+/** The second line of sh's `times`: user and system time of the shell's reaped children ("0m0.120000s 0m0.050000s"). */
+function childrenCpuMs(stdout: string): number {
+  const line = stdout.trim().split('\n').at(-1) ?? '';
+  const parts = [...line.matchAll(/(\d+)m([\d.]+)s/g)];
+  if (parts.length !== 2) throw new Error(`sh's times printed ${JSON.stringify(line)}: expected two times like 0m0.120000s`);
+  return parts.reduce((ms, m) => ms + (Number(m[1]) * 60 + Number(m[2])) * 1000, 0);
+}
+
 const sha = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
 
 async function main(): Promise<void> {
@@ -102,6 +112,7 @@ async function main(): Promise<void> {
   const link = await twoHostLink({ tag: 'tftpbn', clientAddress: CLIENT_ADDRESS });
   const results = new Map<string, Map<string, number[]>>();
   const cpu = new Map<string, Map<string, number[]>>();
+  const clientCpu = new Map<string, Map<string, number[]>>();
   const loads: string[] = [];
   const failures: string[] = [];
   try {
@@ -117,7 +128,7 @@ async function main(): Promise<void> {
             mkdirSync(out);
             const cpuBefore = cpuMs(running.pid);
             const started = performance.now();
-            const r = await tryExec(link.client, 'taskset', ['-c', args['client-cpu']!, 'sh', '-c', sc.command(link.serverAddress, out)], 600_000);
+            const r = await tryExec(link.client, 'taskset', ['-c', args['client-cpu']!, 'sh', '-c', `${sc.command(link.serverAddress, out)}; times`], 600_000);
             const seconds = (performance.now() - started) / 1000;
             const cpuUsed = cpuMs(running.pid) - cpuBefore;
             if (r.code !== 0) {
@@ -141,7 +152,12 @@ async function main(): Promise<void> {
             const cpuServer = cpu.get(sc.name) ?? new Map<string, number[]>();
             cpu.set(sc.name, cpuServer);
             cpuServer.set(server.name, [...(cpuServer.get(server.name) ?? []), cpuUsed / (sc.bytes / 1e6)]);
-            process.stderr.write(`run ${run + 1}  ${server.name.padEnd(14)} ${sc.name.padEnd(46)} ${mbps.toFixed(1)} MB/s, server CPU ${cpuUsed.toFixed(0)} ms\n`);
+            const clientUsed = childrenCpuMs(r.stdout);
+            const cpuClient = clientCpu.get(sc.name) ?? new Map<string, number[]>();
+            clientCpu.set(sc.name, cpuClient);
+            cpuClient.set(server.name, [...(cpuClient.get(server.name) ?? []), clientUsed / (sc.bytes / 1e6)]);
+            process.stderr.write(`run ${run + 1}  ${server.name.padEnd(14)} ${sc.name.padEnd(46)} ${mbps.toFixed(1)} MB/s, ` +
+              `server CPU ${cpuUsed.toFixed(0)} ms, clients' CPU ${clientUsed.toFixed(0)} ms in ${(seconds * 1000).toFixed(0)} ms\n`);
           }
         } finally {
           await running.stop();
@@ -154,6 +170,7 @@ async function main(): Promise<void> {
   }
   printTable(servers, results, 'TFTP throughput, MB/s', 0);
   printTable(servers, cpu, 'Server CPU ms per MB sent (lower is better)', 2);
+  printTable(servers, clientCpu, "Clients' CPU ms per MB received (the same clients for every server)", 2);
   process.stdout.write(`\nLoad average (1/5/15 min) at the start of each run: ${loads.join('; ')}\n`);
   if (failures.length > 0) process.stdout.write(`\nLeft out (a client gave up):\n${failures.map((f) => `- ${f}`).join('\n')}\n`);
 }

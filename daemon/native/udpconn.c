@@ -12,6 +12,12 @@
 // device cannot checksum for us (EIO) or a segment would not fit the path MTU (EINVAL): the socket
 // then falls back to sendmmsg (one syscall, one trip per datagram) for good.
 //
+// The first datagram of a run leaves alone, as its own message ahead of the GSO group in the same
+// sendmmsg: a GSO send reaches the peer's socket only once the kernel has cut the whole group, so
+// the peer slept through all of it; with the first datagram ahead it wakes while the rest is cut,
+// and reads it meanwhile. One windowed transfer (windowsize 16, atftp on the other core) went from
+// 225 to 295 MB/s here, 64 at once unchanged (BENCHMARKS.md, bench/tftp, session 13).
+//
 //   connect(handle, address, port)                  throws "connect: E…"
 //   write(handle, buf) → 0 or -errno                 one datagram to the connected peer
 //   sendRun(handle, prefixes, prefixStart, prefixLen, data, offset, stride, count, lastLen)
@@ -61,13 +67,14 @@ typedef struct {
 
 static run_t run; // JS thread only
 
-// Sends datagrams [first, first + n) of the run as groups of `per` (one GSO send each when per > 1).
-// Returns the datagrams sent, or -errno when none were.
+// Sends datagrams [first, first + n) of the run as groups of `per` (one GSO send each when per > 1),
+// datagram 0 of the run on its own (see above). Returns the datagrams sent, or -errno when none were.
 static int send_groups(usock_t *s, const unsigned char *prefixes, uint32_t records, uint32_t prefix_start, uint32_t prefix_len,
                        const unsigned char *data, uint32_t stride, uint32_t count, uint32_t last_len, uint32_t first, uint32_t n, uint32_t per) {
   uint32_t msgs = 0, d = first;
   while (d < first + n) {
     uint32_t in_group = first + n - d < per ? first + n - d : per;
+    if (d == 0) in_group = 1;
     struct msghdr *h = &run.msgs[msgs].msg_hdr;
     memset(h, 0, sizeof *h);
     h->msg_iov = &run.iov[2 * (d - first)];
@@ -136,8 +143,10 @@ napi_value js_send_run(napi_env env, napi_callback_info info) {
     int r = send_groups(s, pdata, records, prefix_start, prefix_len, data, stride, count, last_len, sent, n, per);
     if (r < 0 && per > 1 && (r == -EIO || r == -EINVAL)) { s->gso = 0; continue; } // no GSO on this route
     if (r < 0) { err = -r; break; }
+    // A short count: a later message of the call failed (sendmmsg drops its errno). The rest is
+    // tried again at once, so a full socket buffer ends the loop with EAGAIN and a GSO refusal,
+    // now the first message, falls back as above.
     sent += (uint32_t)r;
-    if ((uint32_t)r < n) break; // the socket buffer is full: the caller sends the rest later
   }
   napi_value out;
   CHECK(napi_create_int32(env, sent == 0 && err ? -err : (int32_t)sent, &out));
