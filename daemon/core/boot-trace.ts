@@ -63,7 +63,7 @@ export function boundEntry(e: NewTraceEntry): NewTraceEntry {
 
 // Boot secrets: the token in installer and cloud-init URLs (core/urls.ts puts it in the path), the
 // agent's boot nonce on the kernel line, and any token= / nonce= argument or query.
-const SECRET_PATHS = /(\/v1\/(?:nocloud|answer|phone-home|installer)\/)[^/?#\s"']+/g;
+const SECRET_PATHS = /(\/v1\/(?:nocloud|answer|phone-home|installer)\/)[^/?#\s"']+/gi;
 const SECRET_ARGS = /((?:^|[\s?&;])[\w.-]*(?:nonce|token)=)[^\s&;"']+/gi;
 // And whatever path a later route puts a token in: tokens and nonces are 24 random bytes in
 // base64url (core/operation-plan.ts, http/boot-token.ts), so any path segment of exactly that

@@ -70,14 +70,15 @@ export function createApp(ctx: ApiContext): express.Express {
   });
 
   // Boot-time routes: machines authenticate with their operation's token in the path.
-  app.use(traceBootRequests(ctx.bootTrace));
   const metadata = metadataRouter(ctx);
-  app.use(bootDispatch([
-    ['/boot', bootRouter(ctx)],
+  const boot = bootDispatch([
+    ['/boot/', bootRouter(ctx)],
     ['/v1/agent/', agentRouter(ctx)],
     ['/v1/nocloud/', metadata], ['/v1/answer/', metadata], ['/v1/phone-home/', metadata],
     ['/v1/installer/', installerRouter(ctx)],
-  ]));
+  ]);
+  app.use(traceBootRequests(ctx.bootTrace, boot.covers));
+  app.use(boot);
 
   const api = express.Router();
   api.use(operatorSurface);

@@ -11,8 +11,7 @@ import { redactSecrets, type TraceOutcome, type TraceSink } from '../core/boot-t
 import { ChangeGate } from '../core/change-gate.js';
 import { sourceOf } from './machine-source.js';
 
-const BOOT_PATHS = /^\/(?:boot\/|v1\/(?:nocloud|answer|phone-home|installer|agent)(?:\/|$))/;
-const REPEATED = /^\/v1\/agent\//;
+const REPEATED = /^\/v1\/agent\//i;
 export const REPEAT_MS = 30_000;
 
 /** What a boot route tells the trace about the response it sent. */
@@ -22,10 +21,11 @@ const decoded = (path: string): string => {
   try { return decodeURIComponent(path); } catch { return path; }
 };
 
-export function traceBootRequests(sink: TraceSink | undefined) {
+/** `isBootPath`: the boot routes' own test (boot-dispatch.ts), so the trace covers what they serve. */
+export function traceBootRequests(sink: TraceSink | undefined, isBootPath: (path: string) => boolean) {
   const gate = new ChangeGate(REPEAT_MS, 10_000);
   return (req: Request, res: Response, next: NextFunction): void => {
-    if (!sink || !BOOT_PATHS.test(req.path)) return next();
+    if (!sink || !isBootPath(req.path)) return next();
     const started = performance.now();
     // Read now: a router mounted at /boot rewrites req.path (/boot/x → /x) while it handles it.
     // iPXE percent-encodes the colons of a MAC: the trace shows the path decoded when it decodes.

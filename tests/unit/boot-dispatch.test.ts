@@ -1,14 +1,18 @@
 // bootDispatch: each boot-time request reaches the one router under whose prefix it is (case
-// ignored, as the routers match), and every other request none of them, handed on at once.
+// ignored, as the routers match), and every other request none of them, handed on at once; and
+// `covers`, the boot trace's test of a boot path, says yes to exactly the paths it dispatches.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { bootDispatch } from '../../daemon/http/boot-dispatch.js';
 
+const routes = (named: (name: string) => RequestHandler) =>
+  [['/boot/', named('boot')], ['/v1/agent/', named('agent')], ['/v1/nocloud/', named('metadata')], ['/v1/installer/', named('installer')]] as const;
+
 function dispatchOf(url: string, path = url.replace(/^[a-z]+:\/\/[^/]+/i, '').replace(/\?.*$/, '')): string {
   const seen: string[] = [];
   const named = (name: string): RequestHandler => (_req, _res, next) => { seen.push(name); next(); };
-  const dispatch = bootDispatch([['/boot', named('boot')], ['/v1/agent/', named('agent')], ['/v1/nocloud/', named('metadata')], ['/v1/installer/', named('installer')]]);
+  const dispatch = bootDispatch(routes(named));
   let nextCalls = 0;
   dispatch({ url, path } as Request, {} as Response, (() => { nextCalls++; }) as NextFunction);
   assert.equal(nextCalls, 1, `${url}: handed on once`);
@@ -24,6 +28,7 @@ test('a boot path goes to its router only; anything else to none', () => {
   assert.equal(dispatchOf('/api/v1/machines'), 'none');
   assert.equal(dispatchOf('/ui/machines'), 'none');
   assert.equal(dispatchOf('/v1/agentx'), 'none');
+  assert.equal(dispatchOf('/bootx/file'), 'none');
   assert.equal(dispatchOf('/'), 'none');
 });
 
@@ -34,8 +39,21 @@ test('prefixes match without regard to case, as the routers do; a proxy\'s absol
   assert.equal(dispatchOf('http://10.20.0.1:8080/api/v1/machines'), 'none');
 });
 
-test('a prefix that is not a lower-case absolute path is refused at start', () => {
+test('covers: the paths it dispatches and no others, case ignored', () => {
+  const { covers } = bootDispatch(routes(() => (_q, _s, n) => n()));
+  for (const path of ['/boot/x.ipxe', '/BOOT/agent/initrd', '/v1/agent/report', '/V1/NoCloud/t/user-data', '/v1/installer/t/done']) {
+    assert.equal(covers(path), true, path);
+    assert.notEqual(dispatchOf(path), 'none', path);
+  }
+  for (const path of ['/', '/boot', '/bootx/y', '/v1/agent', '/v1/agents/x', '/api/v1/machines', '/ui/', '/metrics']) {
+    assert.equal(covers(path), false, path);
+    assert.equal(dispatchOf(path), 'none', path);
+  }
+});
+
+test('a prefix that is not a lower-case absolute path ending in / is refused at start', () => {
   const h: RequestHandler = (_q, _s, n) => n();
-  assert.throws(() => bootDispatch([['boot', h]]), /boot route prefix boot/);
-  assert.throws(() => bootDispatch([['/Boot', h]]), /lower-case/);
+  assert.throws(() => bootDispatch([['boot/', h]]), /boot route prefix boot\//);
+  assert.throws(() => bootDispatch([['/Boot/', h]]), /lower-case/);
+  assert.throws(() => bootDispatch([['/boot', h]]), /ending in \//);
 });

@@ -36,6 +36,9 @@ test('redaction: tokens in boot paths, the agent nonce on a kernel line, token= 
   assert.equal(redactSecrets('/v1/phone-home/s3cret?x=1'), '/v1/phone-home/[redacted]?x=1');
   assert.equal(redactSecrets('/v1/installer/s3cret/started'), '/v1/installer/[redacted]/started');
   assert.equal(redactSecrets('/boot/x.img?token=abc&y=2'), '/boot/x.img?token=[redacted]&y=2');
+  // The routers match paths without regard to case, and the trace keeps what they are handed.
+  assert.equal(redactSecrets('/V1/NoCloud/s3cret/meta-data'), '/V1/NoCloud/[redacted]/meta-data');
+  assert.equal(redactSecrets('/v1/ANSWER/s3cret'), '/v1/ANSWER/[redacted]');
   // A token in a path no rule above names (a route added later) is still taken out by its shape.
   const token = randomBytes(24).toString('base64url');
   assert.equal(redactSecrets(`/v1/installer/${token}/started`), '/v1/installer/[redacted]/started');
