@@ -90,6 +90,13 @@ function childrenCpuMs(stdout: string): number {
   return parts.reduce((ms, m) => ms + (Number(m[1]) * 60 + Number(m[2])) * 1000, 0);
 }
 
+/** One run's figure, under its scenario and server. */
+function record(table: Map<string, Map<string, number[]>>, scenario: string, server: string, value: number): void {
+  const perServer = table.get(scenario) ?? new Map<string, number[]>();
+  table.set(scenario, perServer);
+  perServer.set(server, [...(perServer.get(server) ?? []), value]);
+}
+
 const sha = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
 
 async function main(): Promise<void> {
@@ -146,16 +153,10 @@ async function main(): Promise<void> {
               continue;
             }
             const mbps = sc.bytes / seconds / 1e6;
-            const perServer = results.get(sc.name) ?? new Map<string, number[]>();
-            results.set(sc.name, perServer);
-            perServer.set(server.name, [...(perServer.get(server.name) ?? []), mbps]);
-            const cpuServer = cpu.get(sc.name) ?? new Map<string, number[]>();
-            cpu.set(sc.name, cpuServer);
-            cpuServer.set(server.name, [...(cpuServer.get(server.name) ?? []), cpuUsed / (sc.bytes / 1e6)]);
             const clientUsed = childrenCpuMs(r.stdout);
-            const cpuClient = clientCpu.get(sc.name) ?? new Map<string, number[]>();
-            clientCpu.set(sc.name, cpuClient);
-            cpuClient.set(server.name, [...(cpuClient.get(server.name) ?? []), clientUsed / (sc.bytes / 1e6)]);
+            record(results, sc.name, server.name, mbps);
+            record(cpu, sc.name, server.name, cpuUsed / (sc.bytes / 1e6));
+            record(clientCpu, sc.name, server.name, clientUsed / (sc.bytes / 1e6));
             process.stderr.write(`run ${run + 1}  ${server.name.padEnd(14)} ${sc.name.padEnd(46)} ${mbps.toFixed(1)} MB/s, ` +
               `server CPU ${cpuUsed.toFixed(0)} ms, clients' CPU ${clientUsed.toFixed(0)} ms in ${(seconds * 1000).toFixed(0)} ms\n`);
           }
